@@ -1,0 +1,69 @@
+"""Command line: ``fetalview [SCAN|FOLDER...]`` opens the app; ``fetalview measure`` is headless."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+
+def _measure_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fetalview measure",
+        description="Segment the fetal head and measure HC, BPD and OFD on many scans.")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="scans or folders of scans")
+    p.add_argument("--pixel-size-csv", type=Path, metavar="FILE",
+                   help="HC18-style CSV: filename, pixel size(mm), ...")
+    p.add_argument("--pixel-size", type=float, metavar="MM",
+                   help="one pixel size in mm for every scan")
+    p.add_argument("--out", type=Path, metavar="FILE.csv", help="results CSV (default: stdout)")
+    p.add_argument("--masks", type=Path, metavar="DIR", help="write head masks (0/255 PNG)")
+    p.add_argument("--overlays", type=Path, metavar="DIR", help="write annotated PNGs")
+    p.add_argument("--hc18-submission", type=Path, metavar="FILE",
+                   help="write the HC18 challenge's submission CSV")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--weights", type=Path, metavar="FILE", help="default: the bundled weights")
+    p.add_argument("--no-tta", action="store_true", help="one forward pass instead of two")
+    return p
+
+
+def measure_main(argv: list[str]) -> int:
+    args = _measure_parser().parse_args(argv)
+    from .core.batch import CSV_COLUMNS, Outputs, PixelSizeBook, run_batch
+    from .core.segmenter import Segmenter
+    from .core.weights import WeightsError
+
+    if args.pixel_size is not None and not args.pixel_size > 0:
+        print("fetalview: --pixel-size must be a positive number of millimetres", file=sys.stderr)
+        return 2
+    try:
+        book = PixelSizeBook(args.pixel_size, args.pixel_size_csv)
+        segmenter = Segmenter(args.weights, device=args.device, tta=not args.no_tta)
+    except (WeightsError, ValueError, RuntimeError, OSError) as exc:
+        print(f"fetalview: {exc}", file=sys.stderr)
+        return 2
+    print(f"fetalview: model {segmenter.model_version} on {segmenter.device_label}",
+          file=sys.stderr)
+    if segmenter.fallback_reason:
+        print(f"fetalview: {segmenter.fallback_reason}", file=sys.stderr)
+    outputs = Outputs(args.out, args.masks, args.overlays, args.hc18_submission)
+    rows = run_batch(args.paths, segmenter, book, outputs)
+    if args.out is None:
+        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    measured = sum(not r["status"].startswith("error") for r in rows)
+    failed = len(rows) - measured
+    print(f"fetalview: {measured} of {len(rows)} scans processed"
+          + (f", {failed} could not be read (see their status)" if failed else ""),
+          file=sys.stderr)
+    return 0 if measured else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "measure":
+        return measure_main(argv[1:])
+    from .gui.app import run_app
+    return run_app(argv)

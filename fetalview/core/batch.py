@@ -1,0 +1,171 @@
+"""``fetalview measure``: many scans in, one CSV row each, and optional masks and overlays.
+
+A bad file is reported in its own row and the batch goes on: one damaged scan in an archive
+must not cost the measurements of the others.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+from tqdm import tqdm
+
+from .hc18 import read_pixel_size_csv
+from .imageio import ScanLoadError, list_scans, load_scan
+from .measurement import measure
+from .overlay import caption_lines, render_overlay
+from .pixelsize import PixelSize
+from .segmenter import Segmenter
+
+CSV_COLUMNS = ["filename", "pixel_size_mm", "center_x_px", "center_y_px", "semi_axis_a_px",
+               "semi_axis_b_px", "angle_deg", "hc_mm", "bpd_mm", "ofd_mm", "confidence", "status"]
+HC18_COLUMNS = ["filename", "center_x_mm", "center_y_mm", "semi_axes_a_mm", "semi_axes_b_mm",
+                "angle_rad"]
+
+
+def find_pixel_size_csv(folder: Path) -> Path | None:
+    """An HC18-style pixel-size CSV lying beside the scans, if there is exactly one kind."""
+    found = sorted(Path(folder).glob("*pixel_size*.csv"))
+    return found[0] if found else None
+
+
+class PixelSizeBook:
+    """Answers 'what is this scan's pixel size, and says who?' in the documented order:
+    the file itself (e.g. DICOM), an explicit ``--pixel-size``, a given CSV, a CSV beside the
+    scan. Never a guess."""
+
+    def __init__(self, fixed_mm: float | None = None, csv_path: Path | None = None):
+        self.fixed = PixelSize(fixed_mm, "--pixel-size") if fixed_mm else None
+        self.tables: dict[Path, tuple[str, dict]] = {}
+        self.given = self._table(csv_path) if csv_path else None
+
+    def _table(self, path: Path) -> tuple[str, dict]:
+        path = Path(path).resolve()
+        if path not in self.tables:
+            self.tables[path] = (f"CSV {path.name}", read_pixel_size_csv(path))
+        return self.tables[path]
+
+    def lookup(self, scan_path: Path, from_file: PixelSize | None = None) -> PixelSize | None:
+        if from_file is not None:
+            return from_file
+        if self.fixed is not None:
+            return self.fixed
+        tables = [self.given] if self.given else []
+        beside = find_pixel_size_csv(scan_path.parent)
+        if beside is not None:
+            try:
+                tables.append(self._table(beside))
+            except ValueError:
+                pass
+        for source, rows in tables:
+            if scan_path.name in rows:
+                return PixelSize(rows[scan_path.name]["pixel_size_mm"], source)
+        return None
+
+
+@dataclass
+class Outputs:
+    csv: Path | None = None
+    masks: Path | None = None
+    overlays: Path | None = None
+    hc18_submission: Path | None = None
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Scans named directly, plus the scans inside named folders, in a stable order."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += list_scans(p)
+        else:
+            out.append(p)
+    return out
+
+
+def _fmt(v: float | None, digits: int = 3) -> str:
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
+                outputs: Outputs) -> dict[str, str]:
+    row = {c: "" for c in CSV_COLUMNS}
+    row["filename"] = path.name
+    try:
+        scan = load_scan(path)
+    except ScanLoadError as exc:
+        row["status"] = f"error: {exc}"
+        return row
+    pixel_size = book.lookup(path, scan.pixel_size)
+    result = segmenter.segment(scan.pixels)
+    row["pixel_size_mm"] = _fmt(pixel_size.mm_per_pixel, 6) if pixel_size else ""
+    row["confidence"] = _fmt(result.confidence)
+    row["status"] = result.status
+    if result.ellipse is None:
+        return row
+    e = result.ellipse
+    m = measure(e, pixel_size)
+    row.update(center_x_px=_fmt(e.cx), center_y_px=_fmt(e.cy), semi_axis_a_px=_fmt(e.a),
+               semi_axis_b_px=_fmt(e.b), angle_deg=_fmt(e.angle_deg))
+    if m.in_mm:
+        row.update(hc_mm=_fmt(m.hc, 2), bpd_mm=_fmt(m.bpd, 2), ofd_mm=_fmt(m.ofd, 2))
+    if outputs.masks:
+        _write_png(outputs.masks / (path.stem + ".png"), result.mask)
+    if outputs.overlays:
+        lines = caption_lines(m, edited=False, model_version=result.model_version)
+        if result.status == "low_confidence":
+            lines.insert(0, f"LOW CONFIDENCE ({result.confidence:.2f}): review")
+        _write_png(outputs.overlays / (path.stem + ".png"),
+                   render_overlay(scan.pixels, e, lines, result.outline))
+    return row
+
+
+def _write_png(path: Path, image) -> None:
+    """Write next to the target and rename, so an interrupted run never leaves half a file."""
+    tmp = path.with_name(path.name + ".tmp.png")
+    if not cv2.imwrite(str(tmp), image):
+        raise OSError(f"cannot write {path}")
+    os.replace(tmp, path)
+
+
+def write_hc18_submission(rows: list[dict[str, str]], path: Path) -> None:
+    """The challenge's format: ellipse in mm, angle in radians; unmeasured scans are left out."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(HC18_COLUMNS)
+        for r in rows:
+            if not r["pixel_size_mm"] or not r["center_x_px"]:
+                continue
+            ps = float(r["pixel_size_mm"])
+            w.writerow([r["filename"], f"{float(r['center_x_px']) * ps:.6f}",
+                        f"{float(r['center_y_px']) * ps:.6f}",
+                        f"{float(r['semi_axis_a_px']) * ps:.6f}",
+                        f"{float(r['semi_axis_b_px']) * ps:.6f}",
+                        f"{math.radians(float(r['angle_deg'])) % math.pi:.6f}"])
+
+
+def run_batch(paths: list[Path], segmenter: Segmenter, book: PixelSizeBook,
+              outputs: Outputs) -> list[dict[str, str]]:
+    for folder in (outputs.masks, outputs.overlays):
+        if folder:
+            folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for path in tqdm(expand_paths(paths), desc="measuring", unit="scan", file=sys.stderr):
+        try:
+            rows.append(measure_one(segmenter, path, book, outputs))
+        except Exception as exc:  # one scan's failure must not end the batch
+            rows.append({**{c: "" for c in CSV_COLUMNS}, "filename": path.name,
+                         "status": f"error: {type(exc).__name__}: {exc}"})
+    if outputs.csv:
+        with open(outputs.csv, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+    if outputs.hc18_submission:
+        write_hc18_submission(rows, outputs.hc18_submission)
+    return rows

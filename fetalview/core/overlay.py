@@ -1,0 +1,68 @@
+"""The annotated image: what a clinician files or shares, so it must say everything it rests on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import cv2
+import numpy as np
+
+from .geometry import Ellipse
+from .measurement import Measurement
+
+ELLIPSE_BGR = (80, 220, 80)
+OUTLINE_BGR = (60, 170, 255)
+AXIS_BGR = (255, 200, 60)
+TEXT_BGR = (255, 255, 255)
+
+
+def caption_lines(measurement: Measurement, *, edited: bool, model_version: str,
+                  when: datetime | None = None, extra: list[str] | None = None) -> list[str]:
+    """The text block of an export, shared by images, reports and the app's panel."""
+    ps = measurement.pixel_size
+    lines = list(measurement.lines())
+    if ps is not None:
+        lines.append(f"pixel size {ps.mm_per_pixel:.4f} mm ({ps.source})")
+    else:
+        lines.append("pixel size unknown: values in pixels, not mm")
+    lines += extra or []
+    lines.append("edited by a clinician" if edited else "automatic (not reviewed)")
+    lines.append(f"model {model_version}")
+    lines.append((when or datetime.now()).strftime("%Y-%m-%d %H:%M"))
+    return lines
+
+
+def render_overlay(pixels: np.ndarray, ellipse: Ellipse, lines: list[str],
+                   outline: np.ndarray | None = None) -> np.ndarray:
+    """A BGR copy of the scan at full resolution with the ellipse, its axes and the caption."""
+    image = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR) if pixels.ndim == 2 else pixels.copy()
+    h, w = image.shape[:2]
+    thick = max(1, round(min(h, w) / 300))
+    if outline is not None and len(outline) > 2:
+        cv2.polylines(image, [np.round(outline).astype(np.int32)], True, OUTLINE_BGR, 1,
+                      cv2.LINE_AA)
+    shift = 4
+    pts = np.round(ellipse.points(720) * (1 << shift)).astype(np.int32)
+    cv2.polylines(image, [pts], True, ELLIPSE_BGR, thick, cv2.LINE_AA, shift)
+    for ends in ellipse.axis_endpoints():
+        p, q = (tuple(np.round(e * (1 << shift)).astype(int)) for e in ends)
+        cv2.line(image, p, q, AXIS_BGR, max(1, thick - 1), cv2.LINE_AA, shift)
+    _draw_caption(image, lines)
+    return image
+
+
+def _draw_caption(image: np.ndarray, lines: list[str]) -> None:
+    h, w = image.shape[:2]
+    scale = max(0.35, min(h, w) / 1100)
+    thick = max(1, round(scale * 1.6))
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    sizes = [cv2.getTextSize(t, font, scale, thick)[0] for t in lines]
+    line_h = max(s[1] for s in sizes) + max(4, round(8 * scale))
+    pad = max(4, round(8 * scale))
+    box_w = min(w, max(s[0] for s in sizes) + 2 * pad)
+    box_h = min(h, line_h * len(lines) + pad)
+    region = image[:box_h, :box_w]
+    region[:] = (region * 0.35).astype(np.uint8)
+    for i, text in enumerate(lines):
+        y = pad + line_h * (i + 1) - max(2, round(4 * scale))
+        cv2.putText(image, text, (pad, y), font, scale, TEXT_BGR, thick, cv2.LINE_AA)

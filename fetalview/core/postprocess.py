@@ -1,0 +1,70 @@
+"""From the model's logit map to one head region and its ellipse.
+
+The network can leave clutter (a bright placenta edge, a second blob) or holes (a dark brain
+region); the head is the largest foreground component, filled. The ellipse is fitted on the
+sub-pixel boundary of that region, not on pixel centres, so HC carries no half-pixel bias.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .geometry import Ellipse, fit_ellipse_robust, mask_boundary_points
+
+#: A head smaller than this share of the scan is treated as no head at all.
+MIN_HEAD_FRACTION = 0.005
+
+
+@dataclass(frozen=True)
+class HeadRegion:
+    mask: np.ndarray  # uint8 0/255, holes filled
+    outline: np.ndarray  # (N, 2) float32 closed polygon, pixel centres, for display
+    ellipse: Ellipse
+    shape_agreement: float  # IoU of the region with its fitted ellipse
+    mass_share: float  # share of all foreground pixels that belong to the chosen region
+
+
+def largest_component(foreground: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The largest 8-connected component and its share of all foreground pixels."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(foreground.astype(np.uint8), 8)
+    if n <= 1:
+        return None
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    best = int(np.argmax(areas)) + 1
+    return (labels == best), float(areas.max() / areas.sum())
+
+
+def fill_holes(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The region with its holes filled, and its outer outline as an (N, 2) polygon."""
+    contours, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_NONE)
+    outer = max(contours, key=cv2.contourArea)
+    filled = np.zeros(region.shape, np.uint8)
+    cv2.drawContours(filled, [outer], -1, 255, thickness=cv2.FILLED)
+    return filled, outer.reshape(-1, 2).astype(np.float32)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a > 0, b > 0
+    union = np.count_nonzero(a | b)
+    return float(np.count_nonzero(a & b) / union) if union else 0.0
+
+
+def head_region(logits: np.ndarray) -> HeadRegion | None:
+    """The head in a scan-sized logit map (positive inside), or None when there is none."""
+    found = largest_component(logits > 0)
+    if found is None:
+        return None
+    region, share = found
+    if region.mean() < MIN_HEAD_FRACTION:
+        return None
+    mask, outline = fill_holes(region)
+    try:
+        ellipse = fit_ellipse_robust(mask_boundary_points(mask, logits))
+    except ValueError:
+        return None
+    agreement = iou(mask, ellipse.filled_mask(mask.shape))
+    return HeadRegion(mask, outline, ellipse, agreement, share)

@@ -1,0 +1,131 @@
+"""The segmenter: scan pixels in, head region, ellipse and confidence out.
+
+Built to be created and called from a worker thread: the constructor does the slow part (load
+weights, move to the device) once; ``segment`` is then safe to call repeatedly from that thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..bundled import default_weights
+from .geometry import Ellipse
+from .postprocess import head_region
+from .preprocess import Letterbox, normalise
+from .weights import load_model, sha256_of
+
+log = logging.getLogger(__name__)
+
+#: Below this confidence a result is flagged for review (see ``Segmentation.confidence``).
+LOW_CONFIDENCE = 0.90
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """One scan's automatic result, in the scan's own pixel coordinates.
+
+    ``confidence`` (0..1) is the product of two checks the model cannot fake: how well the
+    segmented region agrees with its fitted ellipse (intersection over union; a skull is an
+    ellipse, a confused model draws something else) and which share of everything the model
+    marked as head lies in the chosen region (a second blob means it was unsure where the head
+    is). It ranks scans for review; it is not a probability that HC is within a given error.
+    """
+
+    mask: np.ndarray | None  # uint8 0/255 head region, holes filled
+    outline: np.ndarray | None  # (N, 2) the region's raw outline, for display
+    ellipse: Ellipse | None
+    confidence: float
+    model_version: str
+
+    @property
+    def status(self) -> str:
+        if self.ellipse is None:
+            return "no_head"
+        return "low_confidence" if self.confidence < LOW_CONFIDENCE else "ok"
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` -> CUDA when usable, else CPU; an explicit ``cuda`` without CUDA is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("CUDA was asked for but no usable CUDA device is available")
+    return torch.device(name)
+
+
+def device_label(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"CUDA ({torch.cuda.get_device_name(device)})"
+    return "CPU"
+
+
+class Segmenter:
+    """Loads the Residual UNet once and segments scans with it.
+
+    Args:
+        weights: a fetalview safetensors file; default the bundled one.
+        device: "auto", "cpu" or "cuda". If CUDA fails at load or at run time the segmenter
+            moves to the CPU and records why in ``fallback_reason``.
+        tta: average the logits of the scan and its mirror image, which smooths out
+            left/right-dependent mistakes at the cost of a second forward pass.
+    """
+
+    def __init__(self, weights: Path | None = None, device: str = "auto", tta: bool = True):
+        self.weights = Path(weights) if weights is not None else default_weights()
+        self.tta = tta
+        self.fallback_reason: str | None = None
+        self.device = resolve_device(device)
+        try:
+            self.model = load_model(self.weights, self.device)
+        except RuntimeError as exc:  # CUDA out of memory, driver trouble
+            if self.device.type != "cuda":
+                raise
+            self._fall_back_to_cpu(exc)
+        config = self.model.config
+        self.grid_shape = (config.input_height, config.input_width)
+        self.model_version = f"{self.weights.stem}-{sha256_of(self.weights)[:12]}"
+
+    @property
+    def device_label(self) -> str:
+        return device_label(self.device)
+
+    def _fall_back_to_cpu(self, exc: Exception) -> None:
+        self.fallback_reason = f"CUDA failed ({str(exc).splitlines()[0]}); using the CPU"
+        log.warning(self.fallback_reason)
+        self.device = torch.device("cpu")
+        self.model = load_model(self.weights, self.device)
+
+    @torch.inference_mode()
+    def _forward(self, batch: torch.Tensor) -> torch.Tensor:
+        x = batch.to(self.device)
+        logits = self.model(x)
+        if self.tta:
+            logits = 0.5 * (logits + torch.flip(self.model(torch.flip(x, dims=[-1])), dims=[-1]))
+        return logits.float().cpu()
+
+    def logits(self, pixels: np.ndarray) -> np.ndarray:
+        """Scan-sized float32 logit map (positive inside the head) of a uint8 grayscale scan."""
+        if pixels.ndim != 2 or pixels.dtype != np.uint8:
+            raise ValueError("segment() takes an 8-bit grayscale scan; use imageio.to_gray_uint8")
+        box = Letterbox(pixels.shape, self.grid_shape)
+        batch = torch.from_numpy(normalise(box.to_grid(pixels)))[None, None]
+        try:
+            out = self._forward(batch)
+        except RuntimeError as exc:
+            if self.device.type != "cuda":
+                raise
+            self._fall_back_to_cpu(exc)
+            out = self._forward(batch)
+        return box.to_scan(out[0, 0].numpy())
+
+    def segment(self, pixels: np.ndarray) -> Segmentation:
+        region = head_region(self.logits(pixels))
+        if region is None:
+            return Segmentation(None, None, None, 0.0, self.model_version)
+        return Segmentation(region.mask, region.outline, region.ellipse,
+                            region.shape_agreement * region.mass_share, self.model_version)

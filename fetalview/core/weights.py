@@ -1,0 +1,78 @@
+"""Reading and writing model weights as safetensors: no pickle, so loading runs no code."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .model import ModelConfig, ResidualUNet
+
+FORMAT = "fetalview-resunet-1"
+
+
+class WeightsError(Exception):
+    """The weights file is missing, damaged, or made for another network."""
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_weights(model: ResidualUNet, path: Path, metadata: dict[str, str] | None = None) -> None:
+    """Write atomically, with the architecture in the header so a load can check it."""
+    path = Path(path)
+    meta = {"format": FORMAT, "config": json.dumps(model.config.as_dict())}
+    meta.update(metadata or {})
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(state, str(tmp), metadata=meta)
+    os.replace(tmp, path)
+
+
+def read_header(path: Path) -> dict[str, str]:
+    """The metadata of a weights file, read without loading the tensors."""
+    try:
+        with open(path, "rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            if not 0 < size < 100_000_000:
+                raise ValueError("bad header length")
+            header = json.loads(f.read(size))
+        return dict(header.get("__metadata__") or {})
+    except FileNotFoundError:
+        raise WeightsError(f"weights file not found: {path}") from None
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"{path.name} is not a safetensors weights file ({exc})") from None
+
+
+def load_model(path: Path, device: str | torch.device = "cpu") -> ResidualUNet:
+    """The network described by ``path``'s header with its weights, in eval mode on ``device``."""
+    path = Path(path)
+    meta = read_header(path)
+    if meta.get("format") != FORMAT:
+        raise WeightsError(f"{path.name} was not written by fetalview (format "
+                           f"{meta.get('format')!r}, expected {FORMAT!r})")
+    try:
+        config = ModelConfig(**json.loads(meta["config"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WeightsError(f"{path.name}: unreadable architecture description ({exc})") from None
+    model = ResidualUNet(config)
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"{path.name} is damaged or truncated ({exc})") from None
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise WeightsError(f"{path.name} does not match the Residual UNet architecture: "
+                           f"{str(exc).splitlines()[0]}") from None
+    return model.to(device).eval()

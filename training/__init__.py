@@ -1,0 +1,1 @@
+"""Rebuilds fetalview's bundled weights from labelled scans: ``python -m training --help``."""

@@ -1,0 +1,103 @@
+"""``python -m training {prepare,train,evaluate,export}``: rebuild fetalview's weights."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_GRID = "256x384"
+
+
+def _grid(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected ROWSxCOLS, e.g. 256x384") from None
+    if h % 16 or w % 16:
+        raise argparse.ArgumentTypeError("rows and columns must be multiples of 16")
+    return h, w
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    prep = sub.add_parser("prepare", help="letterbox scans and targets into a compact .npz cache")
+    prep.add_argument("--data", type=Path, required=True, help="HC18-style folder")
+    prep.add_argument("--out", type=Path, required=True)
+    prep.add_argument("--grid", type=_grid, default=_grid(DEFAULT_GRID))
+
+    tr = sub.add_parser("train", help="train (or --resume) a Residual UNet")
+    src = tr.add_mutually_exclusive_group()
+    src.add_argument("--data", type=Path, help="HC18-style folder (cached into the run folder)")
+    src.add_argument("--cache", type=Path, help="a cache written by 'prepare'")
+    tr.add_argument("--run", type=Path, required=True, help="folder for checkpoints and weights")
+    tr.add_argument("--grid", type=_grid, default=_grid(DEFAULT_GRID))
+    tr.add_argument("--epochs", type=int, default=60)
+    tr.add_argument("--batch-size", type=int, default=16)
+    tr.add_argument("--lr", type=float, default=2e-3)
+    tr.add_argument("--base-width", type=int, default=16)
+    tr.add_argument("--depth", type=int, default=5)
+    tr.add_argument("--val-fraction", type=float, default=0.2)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--time-budget", type=float, default=0.0, metavar="MIN",
+                    help="after the first epoch, lower --epochs to fit this many minutes")
+    tr.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    tr.add_argument("--resume", action="store_true", help="continue the run in --run")
+
+    ev = sub.add_parser("evaluate", help="validation figures through the app's own pipeline")
+    ev.add_argument("--data", type=Path, required=True)
+    ev.add_argument("--weights", type=Path, help="default: the bundled weights")
+    ev.add_argument("--val-fraction", type=float, default=0.2)
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--csv", type=Path, help="per-scan results")
+    ev.add_argument("--json", type=Path, help="summary figures")
+    ev.add_argument("--device", default="auto")
+    ev.add_argument("--no-tta", action="store_true", help="skip flip test-time augmentation")
+
+    ex = sub.add_parser("export", help="evaluate a run and bundle its weights with a model card")
+    ex.add_argument("--run", type=Path, required=True)
+    ex.add_argument("--data", type=Path, required=True)
+    ex.add_argument("--command", dest="train_command", required=True,
+                    help="the exact training command, for the model card")
+    ex.add_argument("--dest", type=Path, default=Path("resources/weights"))
+    ex.add_argument("--device", default="auto")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "prepare":
+        from .dataset import build_cache, find_labelled_scans
+        print(build_cache(find_labelled_scans(args.data), args.grid, args.out))
+    elif args.command == "train":
+        from .dataset import build_cache, find_labelled_scans
+        from .train import TrainPlan, train
+        if args.resume:
+            plan = None
+        else:
+            if args.cache is None and args.data is None:
+                raise SystemExit("train: give --data or --cache (or --resume)")
+            cache = args.cache or args.run / f"cache_{args.grid[0]}x{args.grid[1]}.npz"
+            if args.cache is None and not cache.exists():
+                build_cache(find_labelled_scans(args.data), args.grid, cache)
+            plan = TrainPlan(cache=str(cache), epochs=args.epochs, batch_size=args.batch_size,
+                             lr=args.lr, base_width=args.base_width, depth=args.depth,
+                             val_fraction=args.val_fraction, seed=args.seed,
+                             time_budget_min=args.time_budget)
+        print(train(plan, args.run, device=args.device, resume=args.resume))
+    elif args.command == "evaluate":
+        from .evaluate import evaluate, print_summary
+        summary = evaluate(args.data, args.weights, val_fraction=args.val_fraction,
+                           seed=args.seed, device=args.device, tta=not args.no_tta,
+                           csv_path=args.csv, json_path=args.json)
+        print_summary(summary)
+    elif args.command == "export":
+        from .export import export
+        print(export(args.run, args.data, args.train_command, args.dest, device=args.device))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The HC18 folder layout, the subject-wise split, and the preprocessed training cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from fetalview.core.hc18 import annotation_ellipse, annotation_path, read_pixel_size_csv, subject_id
+from fetalview.core.imageio import load_scan
+from fetalview.core.preprocess import Letterbox
+
+
+@dataclass(frozen=True)
+class LabelledScan:
+    scan: Path
+    annotation: Path
+    pixel_size_mm: float
+    hc_mm: float
+
+    @property
+    def subject(self) -> str:
+        return subject_id(self.scan.name)
+
+
+def find_labelled_scans(data_dir: Path) -> list[LabelledScan]:
+    """Scans with an outline annotation and a pixel size, from an HC18-style folder.
+
+    Accepts the challenge's root (``training_set/`` + ``training_set_pixel_size_and_HC.csv``) or
+    a folder holding both scans and a CSV.
+    """
+    data_dir = Path(data_dir)
+    scan_dir = data_dir / "training_set" if (data_dir / "training_set").is_dir() else data_dir
+    # The challenge's test CSV reuses the training file names, so only a CSV that carries the
+    # reference HC ("..._and_HC.csv") may label scans.
+    csvs = sorted(data_dir.glob("*pixel_size*HC*.csv")) or sorted(scan_dir.glob("*pixel_size*HC*.csv"))
+    if not csvs:
+        raise FileNotFoundError(f"no HC18 '..._pixel_size_and_HC.csv' in {data_dir}")
+    rows = read_pixel_size_csv(csvs[0])
+    found = []
+    for name, row in sorted(rows.items()):
+        scan = scan_dir / name
+        ann = annotation_path(scan)
+        if scan.is_file() and ann.is_file():
+            found.append(LabelledScan(scan, ann, row["pixel_size_mm"], row.get("hc_mm", float("nan"))))
+    if not found:
+        raise FileNotFoundError(f"no scan with an annotation found in {scan_dir}")
+    return found
+
+
+def split_by_subject(subjects: list[str], val_fraction: float = 0.2,
+                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of training and validation scans; all frames of one subject fall on one side.
+
+    Frames of one examination look alike, so an image-wise split would leak and inflate the
+    validation figures.
+    """
+    unique = sorted(set(subjects))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(unique))
+    n_val = max(1, round(len(unique) * val_fraction))
+    val_subjects = {unique[i] for i in order[:n_val]}
+    is_val = np.array([s in val_subjects for s in subjects])
+    return np.nonzero(~is_val)[0], np.nonzero(is_val)[0]
+
+
+def target_mask(annotation_file: Path, shape: tuple[int, int]) -> np.ndarray:
+    """The filled head ellipse (0/255) of an outline annotation, boundary on the ring's centre."""
+    ring = cv2.imread(str(annotation_file), cv2.IMREAD_GRAYSCALE)
+    if ring is None:
+        raise ValueError(f"cannot read annotation {annotation_file}")
+    return annotation_ellipse(ring).filled_mask(shape, supersample=4)
+
+
+def build_cache(scans: list[LabelledScan], grid_shape: tuple[int, int], out: Path) -> Path:
+    """Letterboxed scans and soft target masks at model resolution in one compressed .npz.
+
+    Computing this once keeps epochs fast and gives a compact file that can travel to a GPU box.
+    """
+    images = np.zeros((len(scans), *grid_shape), np.uint8)
+    masks = np.zeros((len(scans), *grid_shape), np.uint8)
+    for i, item in enumerate(tqdm(scans, desc="preparing", unit="scan")):
+        scan = load_scan(item.scan)
+        box = Letterbox(scan.pixels.shape, grid_shape)
+        images[i] = box.to_grid(scan.pixels)
+        masks[i] = box.to_grid(target_mask(item.annotation, scan.pixels.shape))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, images=images, masks=masks,
+                        names=np.array([s.scan.name for s in scans]),
+                        subjects=np.array([s.subject for s in scans]),
+                        pixel_size_mm=np.array([s.pixel_size_mm for s in scans]),
+                        hc_mm=np.array([s.hc_mm for s in scans]))
+    return out
+
+
+@dataclass(frozen=True)
+class Cache:
+    images: np.ndarray
+    masks: np.ndarray
+    names: np.ndarray
+    subjects: np.ndarray
+
+    @classmethod
+    def load(cls, path: Path) -> Cache:
+        with np.load(path) as z:
+            return cls(z["images"], z["masks"], z["names"], z["subjects"])

@@ -1,0 +1,189 @@
+"""The sidecar: round trip, atomic save, read-only fallback, and strict validation."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from fetalview.core.geometry import Ellipse
+from fetalview.core.pixelsize import PixelSize
+from fetalview.core.sidecar import (Annotation, SidecarError, fallback_path, load_annotation,
+                                    read_sidecar, save_annotation, sidecar_path)
+
+FULL = Annotation(
+    scan="001_HC.png",
+    ellipse=Ellipse(400.5, 270.25, 180.0, 140.0, 12.5),
+    auto_ellipse=Ellipse(401.0, 271.0, 175.0, 138.0, 10.0),
+    edited=True,
+    model_version="resunet-abc123",
+    confidence=0.93,
+    pixel_size=PixelSize(0.12, "HC18 CSV"),
+    frame=None,
+    extra={"ga_weeks": 20.5},
+)
+
+
+@pytest.fixture
+def scan(tmp_path):
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    path = folder / "001_HC.png"
+    path.write_bytes(b"not really a png")
+    return path
+
+
+@pytest.fixture
+def appdata(tmp_path):
+    return tmp_path / "appdata"
+
+
+def test_round_trip_beside_the_scan(scan, appdata):
+    where = save_annotation(scan, FULL, appdata)
+    assert where == sidecar_path(scan) == scan.with_name("001_HC.png.fetalview.json")
+    loaded = load_annotation(scan, appdata)
+    assert loaded.saved_at is not None
+    assert loaded == Annotation(**{**FULL.__dict__, "saved_at": loaded.saved_at})
+    assert not appdata.exists()
+
+
+def test_file_follows_the_documented_schema(scan, appdata):
+    data = json.loads(save_annotation(scan, FULL, appdata).read_text())
+    assert data["format"] == "fetalview-sidecar" and data["version"] == 1
+    assert set(data) == {"format", "version", "scan", "frame", "ellipse", "auto_ellipse",
+                         "edited", "model_version", "confidence", "pixel_size", "extra",
+                         "saved_at"}
+    assert data["ellipse"] == {"cx": 400.5, "cy": 270.25, "a": 180.0, "b": 140.0,
+                               "angle_deg": 12.5}
+    assert data["pixel_size"] == {"mm_per_pixel": 0.12, "source": "HC18 CSV"}
+
+
+def test_empty_annotation_round_trips(scan, appdata):
+    save_annotation(scan, Annotation(scan=scan.name), appdata)
+    loaded = load_annotation(scan, appdata)
+    assert loaded.ellipse is None and loaded.pixel_size is None and not loaded.edited
+
+
+def test_no_sidecar_is_none(scan, appdata):
+    assert load_annotation(scan, appdata) is None
+
+
+def test_save_leaves_no_temporary_files(scan, appdata):
+    for _ in range(3):
+        save_annotation(scan, FULL, appdata)
+    assert sorted(p.name for p in scan.parent.iterdir()) == ["001_HC.png",
+                                                             "001_HC.png.fetalview.json"]
+
+
+def test_failed_write_keeps_the_previous_file(scan, appdata, monkeypatch):
+    save_annotation(scan, FULL, appdata)
+    before = sidecar_path(scan).read_bytes()
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(SidecarError, match="cannot save"):
+        save_annotation(scan, Annotation(scan=scan.name), appdata)
+    assert sidecar_path(scan).read_bytes() == before
+    assert not [p for p in scan.parent.iterdir() if p.suffix == ".tmp"]
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="needs POSIX permissions and a non-root user")
+def test_read_only_folder_falls_back_to_app_data_posix(scan, appdata):
+    scan.parent.chmod(0o555)
+    try:
+        where = save_annotation(scan, FULL, appdata)
+    finally:
+        scan.parent.chmod(0o755)
+    assert where == fallback_path(scan, appdata)
+
+
+def test_unwritable_folder_falls_back_to_app_data(scan, appdata, monkeypatch):
+    """Simulated read-only folder (the test may run as root, which ignores permissions)."""
+    import fetalview.core.sidecar as sidecar
+    real = sidecar.write_atomic
+
+    def refuse_beside_scan(path, data):
+        if Path(path).parent == scan.parent:
+            raise PermissionError(13, "Permission denied")
+        real(path, data)
+
+    monkeypatch.setattr(sidecar, "write_atomic", refuse_beside_scan)
+    where = save_annotation(scan, FULL, appdata)
+    assert where.parent.parent == appdata and where.name == "001_HC.png.fetalview.json"
+    assert load_annotation(scan, appdata).ellipse == FULL.ellipse
+
+
+def test_fallback_keeps_same_names_in_different_folders_apart(tmp_path, appdata):
+    a, b = tmp_path / "a" / "x.png", tmp_path / "b" / "x.png"
+    assert fallback_path(a, appdata) != fallback_path(b, appdata)
+
+
+def test_newest_copy_wins(scan, appdata, monkeypatch):
+    import fetalview.core.sidecar as sidecar
+    save_annotation(scan, FULL, appdata)  # beside the scan, older
+    newer = Annotation(scan=scan.name, ellipse=Ellipse(1, 2, 30, 20, 0), edited=True)
+    real = sidecar.write_atomic
+    monkeypatch.setattr(sidecar, "write_atomic", lambda p, d: (
+        (_ for _ in ()).throw(PermissionError(13, "denied")) if Path(p).parent == scan.parent
+        else real(p, d)))
+    save_annotation(scan, newer, appdata)
+    assert load_annotation(scan, appdata).ellipse == newer.ellipse
+
+
+def test_damaged_copy_loses_to_a_valid_one(scan, appdata):
+    fb = fallback_path(scan, appdata)
+    fb.parent.mkdir(parents=True)
+    fb.write_text("{ not json")
+    save_annotation(scan, FULL, appdata)
+    assert load_annotation(scan, appdata).ellipse == FULL.ellipse
+
+
+def _write(scan, payload) -> None:
+    sidecar_path(scan).write_text(payload if isinstance(payload, str) else json.dumps(payload))
+
+
+def _valid(scan, appdata) -> dict:
+    return json.loads(save_annotation(scan, FULL, appdata).read_text())
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d.update(format="other"), "not a fetalview sidecar"),
+    (lambda d: d.update(version=2), "version 2 is not supported"),
+    (lambda d: d.pop("ellipse"), "missing field"),
+    (lambda d: d.update(edited="yes"), "edited must be true or false"),
+    (lambda d: d["ellipse"].pop("b"), "ellipse lacks b"),
+    (lambda d: d["ellipse"].update(a="big"), "ellipse.a must be a finite number"),
+    (lambda d: d["ellipse"].update(a=True), "ellipse.a must be a finite number"),
+    (lambda d: d["auto_ellipse"].update(b=-3), "non-positive semi-axis"),
+    (lambda d: d.update(confidence=1.5), "between 0 and 1"),
+    (lambda d: d.update(pixel_size={"mm_per_pixel": 0.1}), "mm_per_pixel and source"),
+    (lambda d: d.update(pixel_size={"mm_per_pixel": -1, "source": "x"}), "implausible"),
+    (lambda d: d.update(frame=-1), "frame number"),
+    (lambda d: d.update(extra=[]), "extra must be an object"),
+    (lambda d: d.update(saved_at="yesterday"), "yesterday"),
+    (lambda d: d.update(scan=3), "scan must be text"),
+])
+def test_invalid_fields_raise_a_clear_error(scan, appdata, change, message):
+    data = _valid(scan, appdata)
+    change(data)
+    _write(scan, data)
+    with pytest.raises(SidecarError, match=message) as info:
+        load_annotation(scan, appdata)
+    assert str(sidecar_path(scan)) in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["", "{ broken", "[1, 2]", "null", "\udcff"])
+def test_damaged_files_raise_sidecar_error(scan, text):
+    sidecar_path(scan).write_text(text, errors="surrogateescape")
+    with pytest.raises(SidecarError):
+        read_sidecar(sidecar_path(scan))
+
+
+def test_unsaveable_extra_is_a_sidecar_error(scan, appdata):
+    bad = Annotation(scan=scan.name, extra={"x": object()})
+    with pytest.raises(SidecarError, match="cannot save"):
+        save_annotation(scan, bad, appdata)
+    assert not sidecar_path(scan).exists()

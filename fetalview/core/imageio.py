@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from . import dicom
 from .pixelsize import PixelSize
 
 #: Refuse images above this many pixels before decoding them (a 30000x30000 header would
 #: otherwise allocate gigabytes). Ultrasound frames are well under a megapixel.
 MAX_PIXELS = 40_000_000
 MIN_SIDE = 16
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff") + dicom.DICOM_SUFFIXES
 
 
 class ScanLoadError(Exception):
@@ -96,20 +97,46 @@ def _load_image_file(path: Path) -> Scan:
     return Scan(path, to_gray_uint8(array), description)
 
 
-def load_scan(path: str | Path) -> Scan:
-    """Read one scan. Raises ScanLoadError for anything that is not a usable scan."""
+def _load_dicom_file(path: Path, frame: int) -> Scan:
+    """One frame of a DICOM file, with the file's pixel size and patient fields in metadata.
+
+    ``metadata["frames"]`` is the number of frames (a cine loop has more than one) and
+    ``metadata["frame"]`` the one loaded, so a measurement can record which frame it is from.
+    """
+    try:
+        ds = dicom.read_header(path)
+        check_size(int(ds.Rows), int(ds.Columns), path)
+        frames = dicom.frame_count(ds)
+        pixels = to_gray_uint8(dicom.read_frame(path, ds, frame))
+        size = dicom.pixel_size(ds)
+    except dicom.DicomError as exc:
+        raise ScanLoadError(f"{path.name}: {exc}") from None
+    metadata = {**dicom.patient_fields(ds), "frames": frames, "frame": frame}
+    return Scan(path, pixels, dicom.describe(ds, frames), size, metadata)
+
+
+def load_scan(path: str | Path, frame: int = 0) -> Scan:
+    """Read one scan (``frame`` of a DICOM cine loop). Raises ScanLoadError for anything that is
+    not a usable scan."""
     path = Path(path)
     if not path.is_file():
         raise ScanLoadError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise ScanLoadError(f"{path.name}: the file is empty")
+    if dicom.looks_like_dicom(path):
+        return _load_dicom_file(path, frame)
+    if frame != 0:
+        raise ScanLoadError(f"{path.name}: only DICOM cine loops have frames to choose from")
     return _load_image_file(path)
 
 
 def is_scan_file(path: Path) -> bool:
-    """Whether a folder entry looks like a scan fetalview can open (by its name)."""
-    return (path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
-            and not path.stem.endswith("_Annotation"))
+    """Whether a folder entry looks like a scan fetalview can open: by its name, or for files
+    without a suffix (DICOM archives often name files IM0001), by the DICOM marker."""
+    if not path.is_file() or path.stem.endswith("_Annotation"):
+        return False
+    suffix = path.suffix.lower()
+    return suffix in IMAGE_SUFFIXES or (suffix == "" and dicom.looks_like_dicom(path))
 
 
 def list_scans(folder: Path) -> list[Path]:

@@ -1,0 +1,217 @@
+"""Ultrasound DICOM files: one frame as 8-bit gray, its calibrated pixel size, who and when.
+
+Clinics store ultrasound as DICOM, often as cine loops (multi-frame) and often JPEG compressed.
+Only the requested frame is decoded, so a long loop does not fill memory. The file is only ever
+read, never written.
+
+Pixel size comes, in this order, from
+1. the Sequence of Ultrasound Regions (0018,6011): the scanner's own calibration of the region
+   where the image is drawn. Regions of other kinds (Doppler strips, M-mode, dB or time axes)
+   are skipped; among calibrated 2-D regions the one that contains the requested point (by
+   default the image centre, where the head is framed) wins;
+2. Pixel Spacing (0028,0030), then Imager Pixel Spacing (0018,1164).
+A file that states a calibration that cannot be right (zero, negative, unreadable) is refused
+rather than measured with another figure: a wrong millimetre value is worse than none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pydicom.pixels
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from .pixelsize import PixelSize
+
+DICOM_SUFFIXES = (".dcm", ".dicom")
+
+#: PhysicalUnitsX/YDirection code for centimetres (DICOM PS3.3 C.8.5.5.1.15).
+UNITS_CM = 3
+#: RegionSpatialFormat code for a 2-D tissue or flow image (PS3.3 C.8.5.5.1.1).
+SPATIAL_2D = 1
+#: Pixels whose x and y sizes differ by more than this are not square enough to measure with one
+#: figure; the region's calibration is then not used.
+MAX_ANISOTROPY = 0.01
+
+SOURCE_REGION = "DICOM ultrasound region calibration"
+SOURCE_PIXEL_SPACING = "DICOM Pixel Spacing"
+SOURCE_IMAGER_SPACING = "DICOM Imager Pixel Spacing"
+
+
+class DicomError(Exception):
+    """The DICOM file cannot be used; the message is meant for the user (without the file name,
+    which the caller adds)."""
+
+
+def looks_like_dicom(path: Path) -> bool:
+    """By suffix, or by the 'DICM' marker after the 128-byte preamble (files named without one)."""
+    if path.suffix.lower() in DICOM_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
+def read_header(path: Path) -> Dataset:
+    """Every element but the pixel data; raises DicomError for files that are not DICOM."""
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+    except InvalidDicomError:
+        raise DicomError("not a DICOM file") from None
+    except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+        raise DicomError(f"the DICOM file is damaged or truncated ({exc})") from None
+    if "Rows" not in ds or "Columns" not in ds:
+        raise DicomError("the DICOM file holds no image (no Rows/Columns)")
+    return ds
+
+
+def frame_count(ds: Dataset) -> int:
+    try:
+        return max(1, int(ds.get("NumberOfFrames", 1) or 1))
+    except (TypeError, ValueError):
+        raise DicomError("the DICOM file's Number of Frames is not a number") from None
+
+
+def read_frame(path: Path, ds: Dataset, frame: int = 0) -> np.ndarray:
+    """Frame ``frame`` as decoded by pydicom: (rows, cols) or (rows, cols, 3), RGB for colour.
+
+    pydicom converts YBR_FULL / YBR_FULL_422 to RGB itself; MONOCHROME1 is inverted here so that
+    bone is bright as in every other scan, and PALETTE COLOR goes through its lookup table.
+    """
+    n = frame_count(ds)
+    if not 0 <= frame < n:
+        raise DicomError(f"frame {frame} does not exist (the file has {n} frames, "
+                         f"numbered 0 to {n - 1})")
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    try:
+        pixels = pydicom.pixels.pixel_array(path, index=frame if n > 1 else None)
+    except (AttributeError, KeyError) as exc:
+        raise DicomError("the DICOM file has no pixel data") from None
+    except NotImplementedError:
+        name = syntax.name if syntax is not None else "unknown"
+        raise DicomError(f"its compression ({name}) cannot be decoded here; "
+                         "install pylibjpeg-libjpeg / pylibjpeg-openjpeg") from None
+    except (OSError, EOFError, ValueError, RuntimeError, TypeError) as exc:
+        raise DicomError(f"the pixel data is damaged or truncated ({exc})") from None
+    photometric = str(ds.get("PhotometricInterpretation", "")).upper()
+    if photometric == "MONOCHROME1":
+        pixels = _invert(pixels, ds)
+    elif photometric == "PALETTE COLOR":
+        pixels = pydicom.pixels.apply_color_lut(pixels, ds)
+    return pixels
+
+
+def _invert(pixels: np.ndarray, ds: Dataset) -> np.ndarray:
+    """MONOCHROME1 stores white as zero; flip it within the stored bit range."""
+    if pixels.dtype.kind == "u":
+        top = (1 << int(ds.get("BitsStored", pixels.dtype.itemsize * 8))) - 1
+        return (top - pixels.astype(np.int64)).clip(0, top).astype(pixels.dtype)
+    return pixels.max() + pixels.min() - pixels
+
+
+def pixel_size(ds: Dataset, point: tuple[float, float] | None = None) -> PixelSize | None:
+    """The file's own pixel size near ``point`` (x, y; default the image centre), or None."""
+    if point is None:
+        point = (int(ds.Columns) / 2.0, int(ds.Rows) / 2.0)
+    found = region_pixel_size(ds, point)
+    if found is not None:
+        return found
+    for keyword, source in (("PixelSpacing", SOURCE_PIXEL_SPACING),
+                            ("ImagerPixelSpacing", SOURCE_IMAGER_SPACING)):
+        if keyword in ds:
+            return _spacing(ds.get(keyword), source)
+    return None
+
+
+def region_pixel_size(ds: Dataset, point: tuple[float, float]) -> PixelSize | None:
+    """The calibration of the 2-D region (in cm, as scanners write it) that holds ``point``."""
+    regions = ds.get("SequenceOfUltrasoundRegions")
+    if not regions:
+        return None
+    best: tuple[float, PixelSize] | None = None
+    for i, region in enumerate(regions):
+        try:
+            units = (int(region.PhysicalUnitsXDirection), int(region.PhysicalUnitsYDirection))
+            spatial = int(region.get("RegionSpatialFormat", SPATIAL_2D))
+            box = [int(region.get(k)) for k in ("RegionLocationMinX0", "RegionLocationMinY0",
+                                                "RegionLocationMaxX1", "RegionLocationMaxY1")]
+        except (AttributeError, TypeError, ValueError):
+            raise DicomError(f"ultrasound region {i + 1} of the calibration sequence is "
+                             "incomplete (units or location missing)") from None
+        if units != (UNITS_CM, UNITS_CM) or spatial != SPATIAL_2D:
+            continue
+        x0, y0, x1, y1 = box
+        if not (x0 <= point[0] <= x1 and y0 <= point[1] <= y1):
+            continue
+        try:
+            dx, dy = float(region.PhysicalDeltaX), float(region.PhysicalDeltaY)
+        except (AttributeError, TypeError, ValueError):
+            raise DicomError(f"ultrasound region {i + 1} has no readable Physical Delta X/Y") from None
+        if not (dx > 0 and dy > 0 and np.isfinite(dx) and np.isfinite(dy)):
+            raise DicomError(f"ultrasound region {i + 1} states an impossible pixel size "
+                             f"({dx} x {dy} cm)")
+        if abs(dx - dy) > MAX_ANISOTROPY * max(dx, dy):
+            continue  # non-square pixels: one mm figure would distort HC
+        area = (x1 - x0) * (y1 - y0)
+        candidate = PixelSize(10.0 * (dx + dy) / 2.0, SOURCE_REGION)
+        if best is None or area > best[0]:
+            best = (area, candidate)
+    return best[1] if best else None
+
+
+def _spacing(value, source: str) -> PixelSize | None:
+    """Pixel Spacing is 'row spacing \\ column spacing' in mm; only square pixels are used."""
+    try:
+        rows_mm, cols_mm = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise DicomError(f"{source} is unreadable ({value!r})") from None
+    if not (rows_mm > 0 and cols_mm > 0):
+        raise DicomError(f"{source} states an impossible pixel size ({rows_mm} x {cols_mm} mm)")
+    if abs(rows_mm - cols_mm) > MAX_ANISOTROPY * max(rows_mm, cols_mm):
+        return None
+    return PixelSize((rows_mm + cols_mm) / 2.0, source)
+
+
+def patient_fields(ds: Dataset) -> dict[str, str]:
+    """Name, ID and exam date, for display and (only when the user opts in) for reports."""
+    fields = {}
+    name = str(ds.get("PatientName", "") or "").replace("^", " ").strip()
+    if name:
+        fields["patient_name"] = name
+    pid = str(ds.get("PatientID", "") or "").strip()
+    if pid:
+        fields["patient_id"] = pid
+    for keyword in ("StudyDate", "AcquisitionDate", "ContentDate", "SeriesDate"):
+        date = _date(ds.get(keyword))
+        if date is not None:
+            fields["exam_date"] = date.isoformat()
+            break
+    return fields
+
+
+def _date(value) -> dt.date | None:
+    text = str(value or "").strip()
+    try:
+        return dt.datetime.strptime(text[:8], "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def describe(ds: Dataset, frames: int) -> str:
+    """What the file held, e.g. 'DICOM US, 8-bit YBR_FULL_422, JPEG Baseline, 24 frames'."""
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    parts = [f"DICOM {ds.get('Modality', '')}".strip(),
+             f"{ds.get('BitsStored', ds.get('BitsAllocated', '?'))}-bit "
+             f"{ds.get('PhotometricInterpretation', '')}".strip()]
+    if syntax is not None:
+        parts.append(syntax.name)
+    if frames > 1:
+        parts.append(f"{frames} frames")
+    return ", ".join(parts)

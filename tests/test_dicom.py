@@ -1,0 +1,221 @@
+"""DICOM loading: files are built here with pydicom itself, no downloaded data."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
+from pydicom.pixels import convert_color_space
+from pydicom.uid import (ExplicitVRLittleEndian, JPEGBaseline8Bit, RLELossless,
+                         UltrasoundImageStorage, UltrasoundMultiFrameImageStorage, generate_uid)
+
+from fetalview.core import dicom
+from fetalview.core.imageio import ScanLoadError, is_scan_file, list_scans, load_scan
+
+ROWS, COLS = 48, 64
+
+
+def gradient(frame: int = 0) -> np.ndarray:
+    """A frame whose pixel values say which frame it is (top-left) and where (a ramp)."""
+    image = np.tile(np.linspace(0, 200, COLS, dtype=np.uint8), (ROWS, 1))
+    image[:4, :4] = 10 * frame + 5
+    return image
+
+
+def region(x0, y0, x1, y1, delta_cm, units=dicom.UNITS_CM, spatial=1) -> Dataset:
+    r = Dataset()
+    r.RegionSpatialFormat = spatial
+    r.RegionDataType = 1
+    r.RegionFlags = 0
+    r.RegionLocationMinX0, r.RegionLocationMinY0 = x0, y0
+    r.RegionLocationMaxX1, r.RegionLocationMaxY1 = x1, y1
+    r.PhysicalUnitsXDirection = r.PhysicalUnitsYDirection = units
+    r.PhysicalDeltaX = r.PhysicalDeltaY = delta_cm
+    return r
+
+
+def make_dicom(path: Path, pixels: np.ndarray, photometric: str = "MONOCHROME2",
+               regions: list[Dataset] | None = None, pixel_spacing=None,
+               with_pixels: bool = True) -> Path:
+    """A minimal ultrasound DICOM file; ``pixels`` (frames, rows, cols[, 3]) makes a cine loop."""
+    meta = FileMetaDataset()
+    multi = pixels.ndim == 4 or (pixels.ndim == 3 and pixels.shape[-1] != 3)
+    meta.MediaStorageSOPClassUID = (UltrasoundMultiFrameImageStorage if multi
+                                    else UltrasoundImageStorage)
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "US"
+    ds.PatientName = "Doe^Jane"
+    ds.PatientID = "PID-0042"
+    ds.StudyDate = "20260315"
+    if regions is not None:
+        ds.SequenceOfUltrasoundRegions = regions
+    if pixel_spacing is not None:
+        ds.PixelSpacing = pixel_spacing
+    if with_pixels:
+        ds.set_pixel_data(pixels, photometric, 8)
+    else:
+        ds.Rows, ds.Columns = pixels.shape[-2:] if pixels.ndim == 2 else pixels.shape[:2]
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, photometric
+        ds.BitsAllocated = ds.BitsStored = 8
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+# --- images -------------------------------------------------------------------------------
+
+def test_single_frame_monochrome2_with_patient_fields(tmp_path):
+    scan = load_scan(make_dicom(tmp_path / "a.dcm", gradient()))
+    assert scan.pixels.dtype == np.uint8 and scan.shape == (ROWS, COLS)
+    np.testing.assert_array_equal(scan.pixels, gradient())
+    assert scan.metadata == {"patient_name": "Doe Jane", "patient_id": "PID-0042",
+                             "exam_date": "2026-03-15", "frames": 1, "frame": 0}
+    assert "DICOM US" in scan.description
+    assert scan.pixel_size is None
+
+
+def test_monochrome1_is_inverted(tmp_path):
+    scan = load_scan(make_dicom(tmp_path / "a.dcm", gradient(), "MONOCHROME1"))
+    np.testing.assert_array_equal(scan.pixels, 255 - gradient())
+
+
+def test_rgb_and_ybr_full_become_the_same_gray(tmp_path):
+    rgb = np.zeros((ROWS, COLS, 3), np.uint8)
+    rgb[..., 0], rgb[..., 1], rgb[..., 2] = gradient(), 255 - gradient(), 90
+    from_rgb = load_scan(make_dicom(tmp_path / "rgb.dcm", rgb, "RGB")).pixels
+    ybr = convert_color_space(rgb, "RGB", "YBR_FULL")
+    from_ybr = load_scan(make_dicom(tmp_path / "ybr.dcm", ybr, "YBR_FULL")).pixels
+    expected = np.rint(rgb @ np.array([0.299, 0.587, 0.114]))
+    assert np.abs(from_rgb - expected).max() <= 1
+    assert np.abs(from_ybr.astype(int) - from_rgb).max() <= 2
+
+
+def test_jpeg_baseline_ybr_full_422(tmp_path):
+    pytest.importorskip("libjpeg")  # pylibjpeg-libjpeg: decodes JPEG in pydicom
+    from PIL import Image
+
+    rgb = np.repeat(gradient()[..., None], 3, axis=2)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=95, subsampling=1)  # 4:2:2
+    path = make_dicom(tmp_path / "jpeg.dcm", rgb, "RGB")
+    ds = pydicom.dcmread(path)
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    ds.PhotometricInterpretation = "YBR_FULL_422"
+    ds.PixelData = encapsulate([buffer.getvalue()])
+    ds["PixelData"].VR = "OB"
+    ds.save_as(path, enforce_file_format=True)
+    scan = load_scan(path)
+    assert "JPEG Baseline" in scan.description
+    assert np.abs(scan.pixels.astype(int) - gradient()).max() <= 4
+
+
+def test_multi_frame_loads_the_asked_frame(tmp_path):
+    cine = np.stack([gradient(i) for i in range(5)])
+    path = make_dicom(tmp_path / "cine.dcm", cine)
+    for frame in (0, 3):
+        scan = load_scan(path, frame=frame)
+        assert scan.metadata["frames"] == 5 and scan.metadata["frame"] == frame
+        np.testing.assert_array_equal(scan.pixels, gradient(frame))
+    with pytest.raises(ScanLoadError, match="frame 5 does not exist"):
+        load_scan(path, frame=5)
+
+
+def test_rle_compressed_cine(tmp_path):
+    cine = np.stack([gradient(i) for i in range(3)])
+    path = make_dicom(tmp_path / "rle.dcm", cine)
+    ds = pydicom.dcmread(path)
+    ds.compress(RLELossless)
+    ds.save_as(path, enforce_file_format=True)
+    np.testing.assert_array_equal(load_scan(path, frame=2).pixels, gradient(2))
+
+
+def test_found_without_a_suffix_and_never_modified(tmp_path):
+    path = make_dicom(tmp_path / "IM0001", gradient())
+    before = path.read_bytes()
+    (tmp_path / "notes").write_text("not a scan")
+    assert is_scan_file(path) and list_scans(tmp_path) == [path]
+    load_scan(path)
+    assert path.read_bytes() == before
+
+
+# --- pixel size ---------------------------------------------------------------------------
+
+def test_region_holding_the_centre_gives_the_pixel_size_in_mm(tmp_path):
+    regions = [region(0, 0, 20, 10, 0.05),  # a small 2-D region away from the centre
+               region(0, 36, 63, 47, 0.01, units=4),  # a time axis (Doppler strip): skipped
+               region(8, 4, 60, 44, 0.015)]  # the image: 0.015 cm = 0.15 mm
+    scan = load_scan(make_dicom(tmp_path / "a.dcm", gradient(), regions=regions,
+                                pixel_spacing=[0.3, 0.3]))
+    assert scan.pixel_size.mm_per_pixel == pytest.approx(0.15)
+    assert scan.pixel_size.source == dicom.SOURCE_REGION
+
+
+def test_pixel_spacing_then_imager_pixel_spacing(tmp_path):
+    scan = load_scan(make_dicom(tmp_path / "a.dcm", gradient(), regions=[region(0, 0, 5, 5, 0.1)],
+                                pixel_spacing=[0.2, 0.2]))
+    assert scan.pixel_size.mm_per_pixel == pytest.approx(0.2)
+    assert scan.pixel_size.source == dicom.SOURCE_PIXEL_SPACING
+    ds = pydicom.dcmread(make_dicom(tmp_path / "b.dcm", gradient()))
+    ds.ImagerPixelSpacing = [0.25, 0.25]
+    ds.save_as(tmp_path / "b.dcm", enforce_file_format=True)
+    scan = load_scan(tmp_path / "b.dcm")
+    assert scan.pixel_size.mm_per_pixel == pytest.approx(0.25)
+    assert scan.pixel_size.source == dicom.SOURCE_IMAGER_SPACING
+
+
+def test_non_square_pixels_are_not_used(tmp_path):
+    r = region(0, 0, 63, 47, 0.015)
+    r.PhysicalDeltaY = 0.02
+    scan = load_scan(make_dicom(tmp_path / "a.dcm", gradient(), regions=[r]))
+    assert scan.pixel_size is None
+
+
+# --- broken files -------------------------------------------------------------------------
+
+def test_broken_calibration_is_refused(tmp_path):
+    with pytest.raises(ScanLoadError, match="impossible pixel size"):
+        load_scan(make_dicom(tmp_path / "zero.dcm", gradient(), regions=[region(0, 0, 63, 47, 0)]))
+    r = region(0, 0, 63, 47, 0.01)
+    del r.PhysicalUnitsXDirection
+    with pytest.raises(ScanLoadError, match="region 1 .* incomplete"):
+        load_scan(make_dicom(tmp_path / "units.dcm", gradient(), regions=[r]))
+
+
+def test_missing_pixel_data(tmp_path):
+    path = make_dicom(tmp_path / "empty.dcm", gradient(), with_pixels=False)
+    with pytest.raises(ScanLoadError, match="empty.dcm: .*no pixel data"):
+        load_scan(path)
+
+
+@pytest.mark.parametrize("keep", [0.4, 0.9])
+def test_truncated_file(tmp_path, keep):
+    path = make_dicom(tmp_path / "cut.dcm", np.stack([gradient(i) for i in range(4)]))
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * keep)])
+    with pytest.raises(ScanLoadError, match="cut.dcm: .*(damaged|truncated)"):
+        load_scan(path, frame=3)
+
+
+def test_not_dicom_despite_the_suffix(tmp_path):
+    path = tmp_path / "fake.dcm"
+    path.write_bytes(b"hello" * 100)
+    with pytest.raises(ScanLoadError, match="fake.dcm: not a DICOM file"):
+        load_scan(path)
+
+
+def test_frame_of_a_plain_image_is_refused(tmp_path):
+    from PIL import Image
+
+    Image.fromarray(gradient()).save(tmp_path / "a.png")
+    assert load_scan(tmp_path / "a.png").metadata == {}
+    with pytest.raises(ScanLoadError, match="only DICOM"):
+        load_scan(tmp_path / "a.png", frame=1)

@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
+from .geometry import Ellipse
 from .hc18 import read_pixel_size_csv
 from .imageio import ScanLoadError, list_scans, load_scan
 from .measurement import measure
@@ -92,6 +93,26 @@ def _fmt(v: float | None, digits: int = 3) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
 
+def result_row(filename: str, ellipse: Ellipse | None, pixel_size: PixelSize | None,
+               confidence: float | None, status: str) -> dict[str, str]:
+    """One CSV row in ``CSV_COLUMNS``; shared with the app's folder export so both agree.
+
+    Millimetre columns stay empty without a pixel size: never a guessed figure.
+    """
+    row = {c: "" for c in CSV_COLUMNS}
+    row.update(filename=filename, confidence=_fmt(confidence), status=status,
+               pixel_size_mm=_fmt(pixel_size.mm_per_pixel, 6) if pixel_size else "")
+    if ellipse is None:
+        return row
+    e = ellipse
+    row.update(center_x_px=_fmt(e.cx), center_y_px=_fmt(e.cy), semi_axis_a_px=_fmt(e.a),
+               semi_axis_b_px=_fmt(e.b), angle_deg=_fmt(e.angle_deg))
+    m = measure(e, pixel_size)
+    if m.in_mm:
+        row.update(hc_mm=_fmt(m.hc, 2), bpd_mm=_fmt(m.bpd, 2), ofd_mm=_fmt(m.ofd, 2))
+    return row
+
+
 def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
                 outputs: Outputs) -> dict[str, str]:
     row = {c: "" for c in CSV_COLUMNS}
@@ -103,17 +124,11 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
         return row
     pixel_size = book.lookup(path, scan.pixel_size)
     result = segmenter.segment(scan.pixels)
-    row["pixel_size_mm"] = _fmt(pixel_size.mm_per_pixel, 6) if pixel_size else ""
-    row["confidence"] = _fmt(result.confidence)
-    row["status"] = result.status
+    row = result_row(path.name, result.ellipse, pixel_size, result.confidence, result.status)
     if result.ellipse is None:
         return row
     e = result.ellipse
     m = measure(e, pixel_size)
-    row.update(center_x_px=_fmt(e.cx), center_y_px=_fmt(e.cy), semi_axis_a_px=_fmt(e.a),
-               semi_axis_b_px=_fmt(e.b), angle_deg=_fmt(e.angle_deg))
-    if m.in_mm:
-        row.update(hc_mm=_fmt(m.hc, 2), bpd_mm=_fmt(m.bpd, 2), ofd_mm=_fmt(m.ofd, 2))
     if outputs.masks:
         _write_png(outputs.masks / (path.stem + ".png"), result.mask)
     if outputs.overlays:

@@ -1,0 +1,92 @@
+"""``fetalview measure`` end to end on real scans, a corrupt file among them."""
+
+import csv
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from fetalview.cli import main
+from fetalview.core.batch import CSV_COLUMNS, HC18_COLUMNS
+
+
+@pytest.fixture
+def folder(tmp_path, samples_dir):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for name in ("050_HC.png", "249_HC.png", "samples_pixel_size_and_HC.csv"):
+        shutil.copy(samples_dir / name, scans / name)
+    (scans / "broken_HC.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    return scans
+
+
+def _read(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_measure_folder_with_corrupt_file(folder, tmp_path):
+    out = tmp_path / "results.csv"
+    code = main(["measure", str(folder), "--out", str(out), "--masks", str(tmp_path / "masks"),
+                 "--overlays", str(tmp_path / "overlays"), "--hc18-submission",
+                 str(tmp_path / "sub.csv"), "--device", "cpu"])
+    assert code == 0
+    with open(out, newline="") as f:
+        assert next(csv.reader(f)) == CSV_COLUMNS
+    rows = {r["filename"]: r for r in _read(out)}
+    assert rows["broken_HC.png"]["status"].startswith("error:")
+    assert rows["broken_HC.png"]["hc_mm"] == ""
+    assert float(rows["050_HC.png"]["hc_mm"]) == pytest.approx(67.5, rel=0.03)
+    assert float(rows["249_HC.png"]["hc_mm"]) == pytest.approx(166.94, rel=0.03)
+    assert rows["249_HC.png"]["status"] == "ok"
+
+    mask = cv2.imread(str(tmp_path / "masks" / "249_HC.png"), cv2.IMREAD_UNCHANGED)
+    original = cv2.imread(str(folder / "249_HC.png"), cv2.IMREAD_UNCHANGED)
+    assert mask.shape == original.shape and set(np.unique(mask)) == {0, 255}
+    overlay = cv2.imread(str(tmp_path / "overlays" / "249_HC.png"))
+    assert overlay.shape[:2] == original.shape
+    assert not (overlay == cv2.cvtColor(original, cv2.COLOR_GRAY2BGR)).all()
+
+    sub = _read(tmp_path / "sub.csv")
+    assert list(sub[0]) == HC18_COLUMNS and len(sub) == 2
+    row = next(r for r in sub if r["filename"] == "249_HC.png")
+    ps = float(rows["249_HC.png"]["pixel_size_mm"])
+    assert float(row["semi_axes_a_mm"]) == pytest.approx(
+        float(rows["249_HC.png"]["semi_axis_a_px"]) * ps, rel=1e-4)
+
+
+def test_without_pixel_size_no_millimetres_are_reported(samples_dir, tmp_path):
+    lone = tmp_path / "lone.png"
+    shutil.copy(samples_dir / "050_HC.png", lone)
+    out = tmp_path / "r.csv"
+    assert main(["measure", str(lone), "--out", str(out), "--device", "cpu"]) == 0
+    row = _read(out)[0]
+    assert row["pixel_size_mm"] == "" and row["hc_mm"] == "" and row["bpd_mm"] == ""
+    assert float(row["semi_axis_a_px"]) > 0
+
+
+def test_explicit_pixel_size_is_used(samples_dir, tmp_path):
+    lone = tmp_path / "lone.png"
+    shutil.copy(samples_dir / "050_HC.png", lone)
+    out = tmp_path / "r.csv"
+    main(["measure", str(lone), "--pixel-size", "0.059113257", "--out", str(out)])
+    assert float(_read(out)[0]["hc_mm"]) == pytest.approx(67.5, rel=0.03)
+
+
+def test_exit_code_is_nonzero_only_when_nothing_could_be_processed(tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    assert main(["measure", str(bad), "--out", str(tmp_path / "r.csv")]) == 1
+    assert "error" in _read(tmp_path / "r.csv")[0]["status"]
+
+
+def test_python_dash_m_entry_point(samples_dir, tmp_path):
+    out = tmp_path / "r.csv"
+    proc = subprocess.run([sys.executable, "-m", "fetalview", "measure",
+                           str(samples_dir / "673_HC.png"), "--out", str(out), "--no-tta"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert float(_read(out)[0]["hc_mm"]) == pytest.approx(213.8, rel=0.03)

@@ -48,6 +48,13 @@ def test_rgb_and_16_bit_versions_of_a_scan_measure_alike(segmenter, samples_dir,
         assert segmenter.segment(scan.pixels).ellipse.perimeter() == pytest.approx(base, rel=0.01)
 
 
+def test_segmenter_accepts_rgb_and_16_bit_arrays_directly(segmenter, samples_dir):
+    gray = cv2.imread(str(_sample_scans(samples_dir)[1]), cv2.IMREAD_GRAYSCALE)
+    base = segmenter.segment(gray).ellipse.perimeter()
+    for array in (np.dstack([gray] * 3), gray.astype(np.uint16) * 257):
+        assert segmenter.segment(array).ellipse.perimeter() == pytest.approx(base, rel=0.01)
+
+
 def test_blank_scan_has_no_head(segmenter):
     result = segmenter.segment(np.zeros((540, 800), np.uint8))
     assert result.status == "no_head" and result.ellipse is None and result.confidence == 0.0

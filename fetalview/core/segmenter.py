@@ -15,6 +15,7 @@ import torch
 
 from ..bundled import default_weights
 from .geometry import Ellipse
+from .imageio import to_gray_uint8
 from .postprocess import head_region
 from .preprocess import Letterbox, normalise
 from .weights import load_model, sha256_of
@@ -109,9 +110,9 @@ class Segmenter:
         return logits.float().cpu()
 
     def logits(self, pixels: np.ndarray) -> np.ndarray:
-        """Scan-sized float32 logit map (positive inside the head) of a uint8 grayscale scan."""
-        if pixels.ndim != 2 or pixels.dtype != np.uint8:
-            raise ValueError("segment() takes an 8-bit grayscale scan; use imageio.to_gray_uint8")
+        """Scan-sized float32 logit map (positive inside the head) of any 2-D scan array
+        (8/16-bit, grayscale, RGB or RGBA), converted as the file loader would."""
+        pixels = to_gray_uint8(pixels)
         box = Letterbox(pixels.shape, self.grid_shape)
         batch = torch.from_numpy(normalise(box.to_grid(pixels)))[None, None]
         try:

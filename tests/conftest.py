@@ -10,6 +10,8 @@ SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
 
 def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", help="run tests marked slow")
+    parser.addoption("--device", default="cpu", choices=["cpu", "cuda", "auto"],
+                     help="device for the shared segmenter fixture (run once with cuda on a GPU)")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -22,9 +24,9 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def segmenter():
+def segmenter(request):
     from fetalview.core.segmenter import Segmenter
-    return Segmenter(device="cpu")
+    return Segmenter(device=request.config.getoption("--device"))
 
 
 @pytest.fixture

@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--device", default="auto")
     ev.add_argument("--no-tta", action="store_true", help="skip flip test-time augmentation")
 
+    cal = sub.add_parser("calibrate", help="review-flag figures from an 'evaluate --csv' file")
+    cal.add_argument("csv", type=Path, help="per-scan CSV written by 'evaluate --csv'")
+
     ex = sub.add_parser("export", help="evaluate a run and bundle its weights with a model card")
     ex.add_argument("--run", type=Path, required=True)
     ex.add_argument("--data", type=Path, required=True)
@@ -93,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
                            seed=args.seed, device=args.device, tta=not args.no_tta,
                            csv_path=args.csv, json_path=args.json)
         print_summary(summary)
+    elif args.command == "calibrate":
+        from .calibrate import calibration_table
+        for figures in calibration_table(args.csv):
+            print(figures.line())
     elif args.command == "export":
         from .export import export
         print(export(args.run, args.data, args.train_command, args.dest, device=args.device))

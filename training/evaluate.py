@@ -59,12 +59,13 @@ def evaluate(data_dir: Path, weights: Path | None = None, val_fraction: float = 
         item = scans[i]
         scan = load_scan(item.scan)
         truth = target_mask(item.annotation, scan.shape)
-        result = segmenter.segment(scan.pixels)
         mm = item.pixel_size_mm
+        result = segmenter.segment(scan.pixels, PixelSize(mm, "HC18 CSV"))
         if result.ellipse is None:
             rows.append({"filename": item.scan.name, "dice": 0.0, "hc_ref_mm": item.hc_mm,
                          "hc_mm": float("nan"), "hc_abs_diff_mm": float("inf"),
-                         "hausdorff_mm": float("inf"), "confidence": 0.0, "status": "no_head"})
+                         "hausdorff_mm": float("inf"), "confidence": 0.0,
+                         "hc_uncertainty_mm": float("nan"), "status": "no_head"})
             continue
         hc = measure(result.ellipse, PixelSize(mm, "HC18 CSV")).hc
         rows.append({
@@ -75,6 +76,7 @@ def evaluate(data_dir: Path, weights: Path | None = None, val_fraction: float = 
             "hc_abs_diff_mm": abs(hc - item.hc_mm),
             "hausdorff_mm": hausdorff_px(result.mask, truth) * mm,
             "confidence": result.confidence,
+            "hc_uncertainty_mm": result.hc_uncertainty_mm,
             "status": result.status,
         })
     diffs = np.array([r["hc_abs_diff_mm"] for r in rows])

@@ -123,7 +123,7 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
         row["status"] = f"error: {exc}"
         return row
     pixel_size = book.lookup(path, scan.pixel_size)
-    result = segmenter.segment(scan.pixels)
+    result = segmenter.segment(scan.pixels, pixel_size)
     row = result_row(path.name, result.ellipse, pixel_size, result.confidence, result.status)
     if result.ellipse is None:
         return row

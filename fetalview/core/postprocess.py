@@ -16,6 +16,8 @@ from .geometry import Ellipse, fit_ellipse_robust, mask_boundary_points
 
 #: A head smaller than this share of the scan is treated as no head at all.
 MIN_HEAD_FRACTION = 0.005
+#: |logit| below this is a head probability between 0.1 and 0.9: the model is unsure there.
+UNSURE_LOGIT = float(np.log(9.0))
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class HeadRegion:
     ellipse: Ellipse
     shape_agreement: float  # IoU of the region with its fitted ellipse
     mass_share: float  # share of all foreground pixels that belong to the chosen region
+    unsure_band_px: float  # unsure pixels per pixel of ellipse perimeter: the band's mean width
 
 
 def largest_component(foreground: np.ndarray) -> tuple[np.ndarray, float] | None:
@@ -67,4 +70,5 @@ def head_region(logits: np.ndarray) -> HeadRegion | None:
     except ValueError:
         return None
     agreement = iou(mask, ellipse.filled_mask(mask.shape))
-    return HeadRegion(mask, outline, ellipse, agreement, share)
+    band = np.count_nonzero(np.abs(logits) < UNSURE_LOGIT) / max(ellipse.perimeter(), 1.0)
+    return HeadRegion(mask, outline, ellipse, agreement, share, float(band))

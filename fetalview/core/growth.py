@@ -1,0 +1,156 @@
+"""Gestational age and head-circumference growth: what an HC figure means for this pregnancy.
+
+Two published models, each used only inside the range its study covered (outside it the
+functions raise ``OutOfRange`` with a sentence for the user, never an extrapolated figure):
+
+- Hadlock FP, Deter RL, Harrist RB, Park SK. Estimating fetal age: computer-assisted analysis
+  of multiple fetal growth parameters. Radiology 1984;152:497-501.
+  GA (weeks) = 8.96 + 0.540 * HC + 0.0003 * HC^3, HC in cm. The study's fetuses were 14 to 42
+  menstrual weeks, so estimates outside 14+0..42+0 weeks are refused.
+- INTERGROWTH-21st fetal growth standard for head circumference: Papageorghiou AT, Ohuma EO,
+  Altman DG, et al. International standards for fetal growth based on serial ultrasound
+  measurements: the Fetal Growth Longitudinal Study of the INTERGROWTH-21st Project.
+  Lancet 2014;384:869-79 (Table 3 equations; GA in exact weeks, HC in mm):
+      mean = -28.2849 + 1.69267 GA^2 - 0.397485 GA^2 ln(GA)
+      SD   = 1.98735 + 0.0136772 GA^3 - 0.00726264 GA^3 ln(GA) + 0.000976253 GA^3 ln(GA)^2
+  Valid from 14+0 to 40+0 weeks. HC is taken as normally distributed around the mean with that
+  SD at each GA (the paper's centiles are mean + z * SD), so percentile = Phi(z).
+
+Gestational age is counted in days from the first day of the last menstrual period (LMP), as
+both models do.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date
+
+HADLOCK_NAME = "Hadlock 1984"
+HADLOCK_RANGE_WEEKS = (14.0, 42.0)
+INTERGROWTH_NAME = "INTERGROWTH-21st"
+INTERGROWTH_RANGE_WEEKS = (14.0, 40.0)
+
+
+class OutOfRange(ValueError):
+    """A value lies outside what a model was built on; the message says so for the user."""
+
+
+@dataclass(frozen=True, order=True)
+class GestationalAge:
+    """Whole days since the first day of the last menstrual period."""
+
+    days: int
+
+    def __post_init__(self):
+        if not 0 <= self.days <= 45 * 7:
+            raise ValueError(f"a gestational age of {self.days} days is not plausible")
+
+    @classmethod
+    def from_weeks(cls, weeks: float) -> GestationalAge:
+        return cls(round(weeks * 7))
+
+    @property
+    def weeks(self) -> float:
+        return self.days / 7.0
+
+    def __str__(self) -> str:
+        return f"{self.days // 7}w+{self.days % 7}d"
+
+
+_GA_TEXT = re.compile(r"^(\d{1,2})(?:\s*(?:w|wk|wks|week|weeks))?(?:(?:\s*\+\s*|\s+|(?<=[a-z]))"
+                      r"(\d)(?:\s*(?:d|day|days))?)?$", re.IGNORECASE)
+
+
+def parse_ga(text: str) -> GestationalAge:
+    """'20+3', '20w+3d', '20w3d', '20 weeks 3 days' or '20' -> GestationalAge(143)."""
+    m = _GA_TEXT.match((text or "").strip())
+    if not m or (m.group(2) is not None and int(m.group(2)) > 6):
+        raise ValueError(f"cannot read {text!r} as weeks+days (e.g. 20+3)")
+    return GestationalAge(int(m.group(1)) * 7 + int(m.group(2) or 0))
+
+
+def ga_from_lmp(lmp: date, exam: date) -> GestationalAge:
+    """GA on the exam date from the first day of the last menstrual period."""
+    if exam < lmp:
+        raise ValueError("the exam date lies before the last menstrual period")
+    return GestationalAge((exam - lmp).days)
+
+
+def ga_from_dating_scan(scan_date: date, ga_at_scan: GestationalAge, exam: date) -> GestationalAge:
+    """GA on the exam date, carried forward from an earlier dating scan's GA."""
+    if exam < scan_date:
+        raise ValueError("the exam date lies before the dating scan")
+    return GestationalAge(ga_at_scan.days + (exam - scan_date).days)
+
+
+def hadlock_ga(hc_mm: float) -> GestationalAge:
+    """Gestational age estimated from HC alone (Hadlock 1984)."""
+    hc_cm = hc_mm / 10.0
+    weeks = 8.96 + 0.540 * hc_cm + 0.0003 * hc_cm ** 3
+    low, high = HADLOCK_RANGE_WEEKS
+    if not low <= weeks <= high:
+        raise OutOfRange(f"HC {hc_mm:.0f} mm lies outside {HADLOCK_NAME}'s range "
+                         f"({low:.0f}-{high:.0f} weeks): no age estimate")
+    return GestationalAge.from_weeks(weeks)
+
+
+def intergrowth_hc_mean_sd(ga: GestationalAge) -> tuple[float, float]:
+    """Mean and SD (mm) of HC at ``ga`` by the INTERGROWTH-21st standard."""
+    low, high = INTERGROWTH_RANGE_WEEKS
+    t = ga.weeks
+    if not low <= t <= high:
+        raise OutOfRange(f"GA {ga} lies outside the {INTERGROWTH_NAME} HC standard "
+                         f"({low:.0f}+0 to {high:.0f}+0 weeks): no percentile")
+    log_t = math.log(t)
+    mean = -28.2849 + 1.69267 * t ** 2 - 0.397485 * t ** 2 * log_t
+    sd = (1.98735 + 0.0136772 * t ** 3 - 0.00726264 * t ** 3 * log_t
+          + 0.000976253 * t ** 3 * log_t ** 2)
+    return mean, sd
+
+
+@dataclass(frozen=True)
+class HCCentile:
+    ga: GestationalAge
+    hc_mm: float
+    z: float
+    percentile: float  # 0..100
+
+    def line(self) -> str:
+        return (f"HC at {self.ga}: {_ordinal(self.percentile)} percentile, z {self.z:+.2f} "
+                f"({INTERGROWTH_NAME})")
+
+
+def hc_centile(hc_mm: float, ga: GestationalAge) -> HCCentile:
+    mean, sd = intergrowth_hc_mean_sd(ga)
+    z = (hc_mm - mean) / sd
+    return HCCentile(ga, hc_mm, z, 50.0 * (1.0 + math.erf(z / math.sqrt(2.0))))
+
+
+def _ordinal(percentile: float) -> str:
+    if percentile < 1.0:
+        return "<1st"
+    if percentile > 99.0:
+        return ">99th"
+    n = round(percentile)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def growth_lines(hc_mm: float | None, ga: GestationalAge | None = None) -> list[str]:
+    """The lines the panel, exports and reports show: GA from HC, and the percentile for a
+    known GA, each naming its model; a value outside a model's range is said, not computed."""
+    if hc_mm is None:
+        return []
+    lines = []
+    try:
+        lines.append(f"GA from HC {hadlock_ga(hc_mm)} ({HADLOCK_NAME}, valid 14-42 weeks)")
+    except OutOfRange as exc:
+        lines.append(str(exc))
+    if ga is not None:
+        try:
+            lines.append(hc_centile(hc_mm, ga).line())
+        except OutOfRange as exc:
+            lines.append(str(exc))
+    return lines

@@ -1,0 +1,82 @@
+"""Gestational age and HC percentile.
+
+Reference values were computed by hand from the published equations (Hadlock et al., Radiology
+1984; Papageorghiou et al., Lancet 2014, INTERGROWTH-21st HC: coefficients cross-checked
+against two independent published implementations of the standard). The published centile
+tables themselves were not available offline, so the centile checks rest on the standard's own
+definition (centile = mean + z * SD) at those values.
+"""
+
+from datetime import date
+
+import pytest
+
+from fetalview.core.growth import (GestationalAge, OutOfRange, ga_from_dating_scan, ga_from_lmp,
+                                   growth_lines, hadlock_ga, hc_centile, intergrowth_hc_mean_sd,
+                                   parse_ga)
+
+
+@pytest.mark.parametrize("text", ["20+3", "20w+3d", "20w3d", "20 weeks 3 days", " 20 + 3 "])
+def test_parse_weeks_and_days(text):
+    assert parse_ga(text) == GestationalAge(143)
+    assert str(parse_ga(text)) == "20w+3d"
+
+
+@pytest.mark.parametrize("text", ["203", "20+7", "abc", "", "20w+3x"])
+def test_parse_refuses_unclear_text(text):
+    with pytest.raises(ValueError):
+        parse_ga(text)
+
+
+def test_ga_from_lmp_and_from_a_dating_scan():
+    assert ga_from_lmp(date(2026, 1, 1), date(2026, 5, 24)) == GestationalAge(143)
+    assert ga_from_dating_scan(date(2026, 3, 1), parse_ga("12+2"), date(2026, 3, 15)) == parse_ga("14+2")
+    with pytest.raises(ValueError):
+        ga_from_lmp(date(2026, 5, 1), date(2026, 4, 1))
+
+
+@pytest.mark.parametrize("hc_mm, weeks", [
+    (175.0, 20.02),  # 8.96 + 0.540*17.5 + 0.0003*17.5^3 = 20.018
+    (100.0, 14.66),  # 8.96 + 5.40 + 0.30
+    (300.0, 33.26),  # 8.96 + 16.2 + 8.1
+])
+def test_hadlock_formula(hc_mm, weeks):
+    assert hadlock_ga(hc_mm) == GestationalAge.from_weeks(weeks)
+
+
+@pytest.mark.parametrize("hc_mm", [60.0, 370.0])
+def test_hadlock_refuses_outside_its_range(hc_mm):
+    with pytest.raises(OutOfRange, match="outside Hadlock 1984's range"):
+        hadlock_ga(hc_mm)
+
+
+@pytest.mark.parametrize("weeks, mean, sd", [(14, 97.9, 5.58), (20, 172.5, 7.44),
+                                              (28, 260.4, 8.94), (40, 333.9, 12.92)])
+def test_intergrowth_mean_and_sd(weeks, mean, sd):
+    m, s = intergrowth_hc_mean_sd(GestationalAge(weeks * 7))
+    assert m == pytest.approx(mean, abs=0.05) and s == pytest.approx(sd, abs=0.005)
+
+
+def test_intergrowth_centiles():
+    ga = GestationalAge(20 * 7)
+    mean, sd = intergrowth_hc_mean_sd(ga)
+    assert hc_centile(mean, ga).percentile == pytest.approx(50.0)
+    assert hc_centile(mean - 1.880794 * sd, ga).percentile == pytest.approx(3.0, abs=0.01)
+    assert hc_centile(mean + 1.880794 * sd, ga).percentile == pytest.approx(97.0, abs=0.01)
+    assert hc_centile(mean + sd, ga).z == pytest.approx(1.0)
+    assert "50th percentile" in hc_centile(mean, ga).line()
+
+
+@pytest.mark.parametrize("ga", ["13+6", "40+1"])
+def test_intergrowth_refuses_outside_14_to_40_weeks(ga):
+    with pytest.raises(OutOfRange, match="INTERGROWTH-21st"):
+        hc_centile(200.0, parse_ga(ga))
+
+
+def test_growth_lines_say_what_they_cannot_compute():
+    lines = growth_lines(175.0, parse_ga("20+0"))
+    assert lines[0].startswith("GA from HC 20w+0d (Hadlock 1984")
+    assert "percentile" in lines[1] and "INTERGROWTH-21st" in lines[1]
+    assert "no age estimate" in growth_lines(50.0)[0]
+    assert "no percentile" in growth_lines(175.0, parse_ga("41+0"))[1]
+    assert growth_lines(None) == []

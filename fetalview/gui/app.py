@@ -1,0 +1,27 @@
+"""Starting the desktop app: ``fetalview [SCAN|FOLDER...]`` and ``python -m fetalview``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from .main_window import MainWindow
+from .settings import AppSettings
+from .theme import apply_dark_theme
+
+
+def run_app(argv: list[str]) -> int:
+    """Open the main window with the scans or folders in ``argv``; returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName("fetalview")
+    app.setApplicationName("fetalview")
+    apply_dark_theme(app)
+    window = MainWindow(AppSettings())
+    window.show()
+    if argv:
+        window.session.open_paths([Path(a) for a in argv])
+    return app.exec()

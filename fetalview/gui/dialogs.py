@@ -1,0 +1,72 @@
+"""Small dialogs: settings, the keyboard shortcut list, and millimetre inputs."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
+                               QInputDialog, QLabel, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from .settings import AppSettings
+
+DEVICE_NAMES = {"auto": "Automatic (GPU when available)", "cpu": "CPU", "cuda": "CUDA GPU"}
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self._settings = settings
+        form = QFormLayout(self)
+        self.device = QComboBox()
+        for key, name in DEVICE_NAMES.items():
+            self.device.addItem(name, key)
+        self.device.setCurrentIndex(list(DEVICE_NAMES).index(settings.device))
+        form.addRow("Run the model on", self.device)
+        self.on_open = QCheckBox("Segment each scan when it is opened")
+        self.on_open.setChecked(settings.segment_on_open)
+        form.addRow(self.on_open)
+        note = QLabel("If the GPU fails, fetalview falls back to the CPU and says so in the "
+                      "status bar.")
+        note.setWordWrap(True)
+        form.addRow(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def accept(self) -> None:
+        self._settings.device = self.device.currentData()
+        self._settings.segment_on_open = self.on_open.isChecked()
+        super().accept()
+
+
+def shortcuts_dialog(actions: list[QAction], parent: QWidget | None = None) -> QDialog:
+    """A table of every action that has a shortcut, built from the actions themselves."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle("Keyboard shortcuts")
+    rows = [(a.text().replace("&", "").rstrip("."), ", ".join(
+        s.toString(QKeySequence.NativeText) for s in a.shortcuts())) for a in actions
+        if a.shortcuts()]
+    table = QTableWidget(len(rows), 2)
+    table.setHorizontalHeaderLabels(["Action", "Keys"])
+    for i, (name, keys) in enumerate(rows):
+        table.setItem(i, 0, QTableWidgetItem(name))
+        table.setItem(i, 1, QTableWidgetItem(keys))
+    table.resizeColumnsToContents()
+    table.verticalHeader().hide()
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(table)
+    layout.addWidget(QLabel("Mouse: wheel zooms, drag pans, drag a handle to edit the contour."))
+    buttons = QDialogButtonBox(QDialogButtonBox.Close)
+    buttons.rejected.connect(dialog.reject)
+    layout.addWidget(buttons)
+    dialog.resize(520, 560)
+    return dialog
+
+
+def ask_millimetres(parent: QWidget, title: str, label: str, value: float,
+                    decimals: int) -> float | None:
+    """A positive number of millimetres, or None if the user cancelled."""
+    number, ok = QInputDialog.getDouble(parent, title, label, value, 0.0001, 10000.0, decimals)
+    return number if ok else None

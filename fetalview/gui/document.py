@@ -1,0 +1,110 @@
+"""One open scan: its pixels, its current annotation, its undo history, and saving.
+
+Every applied annotation is saved to the sidecar at once, so what is on screen is what is on
+disk. A failed save keeps the annotation on screen, marks the document unsaved and says why;
+the next change (or an explicit retry) writes it again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from ..core.batch import PixelSizeBook
+from ..core.imageio import Scan, load_scan
+from ..core.measurement import Measurement, measure
+from ..core.segmenter import LOW_CONFIDENCE
+from ..core.sidecar import Annotation, SidecarError, load_annotation, save_annotation
+from .commands import AnnotationCommand
+
+STATES = ("not measured", "auto", "low confidence", "edited", "unreadable")
+
+
+def scan_state(annotation: Annotation | None) -> str:
+    """The one-word state a scan list shows for a saved (or missing) annotation."""
+    if annotation is None or annotation.ellipse is None:
+        return "not measured"
+    if annotation.edited:
+        return "edited"
+    if annotation.confidence is not None and annotation.confidence < LOW_CONFIDENCE:
+        return "low confidence"
+    return "auto"
+
+
+class ScanDocument(QObject):
+    """A scan being measured. ``changed`` fires after every applied annotation."""
+
+    changed = Signal()
+    save_failed = Signal(str)
+
+    def __init__(self, scan: Scan, annotation: Annotation, fallback_root: Path):
+        super().__init__()
+        self.scan = scan
+        self.annotation = annotation
+        self.fallback_root = Path(fallback_root)
+        self.undo_stack = QUndoStack(self)
+        self.outline: np.ndarray | None = None  # the model's raw outline, this session only
+        self.unsaved = False
+        self.saved_to: Path | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.scan.path
+
+    @property
+    def state(self) -> str:
+        return scan_state(self.annotation)
+
+    def measurement(self) -> Measurement | None:
+        e = self.annotation.ellipse
+        return None if e is None else measure(e, self.annotation.pixel_size)
+
+    def push(self, after: Annotation, text: str) -> None:
+        """Make ``after`` current as one undo step (applied and saved at once)."""
+        if after != self.annotation:
+            self.undo_stack.push(AnnotationCommand(self, self.annotation, after, text))
+
+    def edit_ellipse(self, ellipse, text: str) -> None:
+        self.push(replace(self.annotation, ellipse=ellipse, edited=True), text)
+
+    def apply(self, annotation: Annotation) -> None:
+        """Show and save ``annotation`` (used by the undo commands)."""
+        self.annotation = annotation
+        self.save()
+        self.changed.emit()
+
+    def save(self) -> bool:
+        try:
+            self.saved_to = save_annotation(self.path, self.annotation, self.fallback_root)
+        except SidecarError as exc:
+            self.unsaved = True
+            self.save_failed.emit(str(exc))
+            return False
+        self.unsaved = False
+        return True
+
+
+def open_document(path: Path, fallback_root: Path) -> tuple[ScanDocument, str | None]:
+    """Load a scan and its saved state; returns the document and a warning, if any.
+
+    Pixel size comes, in order, from the sidecar, the file itself (e.g. DICOM), or an HC18-style
+    CSV in the scan's folder; otherwise it stays unknown until the user gives one. A damaged
+    sidecar is reported and the scan opens unmeasured. Raises ScanLoadError for a bad scan.
+    """
+    path = Path(path)
+    warning = None
+    try:
+        saved = load_annotation(path, fallback_root)
+    except SidecarError as exc:
+        saved, warning = None, (f"The saved measurement could not be read and was ignored "
+                                f"({exc}). It will be replaced when you measure this scan.")
+    scan = load_scan(path, frame=(saved.frame or 0) if saved else 0)
+    if saved is None:
+        saved = Annotation(scan=path.name, frame=scan.metadata.get("frame"))
+    if saved.pixel_size is None:
+        saved = replace(saved, pixel_size=PixelSizeBook().lookup(path, scan.pixel_size))
+    return ScanDocument(scan, saved, fallback_root), warning

@@ -1,0 +1,79 @@
+"""Exports: the annotated PNG (and clipboard image) and the folder's CSV.
+
+The image is the core's overlay, the same one ``fetalview measure --overlays`` writes, so a
+clinician's export and a batch export say the same things. Files are written atomically: a
+failed export (a read-only folder, a full disk) leaves nothing half-written and changes
+nothing in the app.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable
+
+import cv2
+import numpy as np
+
+from ..core.batch import CSV_COLUMNS, result_row
+from ..core.measurement import measure
+from ..core.overlay import caption_lines, render_overlay
+from ..core.sidecar import Annotation, write_atomic
+from .document import ScanDocument, scan_state
+
+EXPORT_CSV_COLUMNS = CSV_COLUMNS + ["edited"]
+
+
+class ExportError(Exception):
+    """An export could not be written; the message says where and why."""
+
+
+def annotated_image(document: ScanDocument, when: datetime | None = None) -> np.ndarray:
+    """The full-resolution BGR overlay of the shown contour, with everything it rests on."""
+    a = document.annotation
+    if a.ellipse is None:
+        raise ExportError(f"{document.path.name} has no head contour to export yet.")
+    lines = caption_lines(measure(a.ellipse, a.pixel_size), edited=a.edited,
+                          model_version=a.model_version or "none (drawn by hand)", when=when)
+    if document.state == "low confidence":
+        lines.insert(0, f"LOW CONFIDENCE ({a.confidence:.2f}): review")
+    lines.insert(0, document.path.name)
+    return render_overlay(document.scan.pixels, a.ellipse, lines, None)
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise ExportError(f"Cannot write {path}: {exc.strerror or exc}. Nothing was "
+                          "changed; choose another folder.") from None
+
+
+def save_png(image: np.ndarray, path: Path) -> None:
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise ExportError(f"Cannot encode the image for {path}")
+    _write(Path(path), encoded.tobytes())
+
+
+def csv_row(path: Path, annotation: Annotation) -> dict[str, str]:
+    """The batch command's row for a saved annotation, plus whether a person edited it."""
+    state = scan_state(annotation)
+    status = {"auto": "ok", "low confidence": "low_confidence"}.get(state, state)
+    row = result_row(path.name, annotation.ellipse, annotation.pixel_size, annotation.confidence,
+                     status)
+    row["edited"] = "yes" if annotation.edited else "no"
+    return row
+
+
+def save_csv(rows: Iterable[dict[str, str]], path: Path) -> int:
+    """Write the rows; returns how many. Raises ExportError when the file cannot be written."""
+    rows = list(rows)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=EXPORT_CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    _write(Path(path), text.getvalue().encode("utf-8"))
+    return len(rows)

@@ -1,0 +1,57 @@
+"""The list of open scans, each with where it stands (not measured, auto, edited, ...)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QListWidget, QListWidgetItem
+
+from .theme import WARNING
+
+STATE_COLOURS = {"not measured": "#a0a0a0", "auto": "#9fd0ff", "low confidence": WARNING,
+                 "edited": "#80e080", "unreadable": "#ff7070"}
+
+
+class FolderPanel(QListWidget):
+    chosen = Signal(object)  # Path
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._rows: dict[Path, QListWidgetItem] = {}
+        self.currentItemChanged.connect(self._on_current)
+
+    def set_scans(self, scans: dict[Path, str]) -> None:
+        """Replace the list: scan path -> state."""
+        self.blockSignals(True)
+        self.clear()
+        self._rows = {}
+        for path, state in scans.items():
+            item = QListWidgetItem()
+            item.setData(Qt.UserRole, str(path))
+            self.addItem(item)
+            self._rows[path] = item
+            self.set_state(path, state)
+        self.blockSignals(False)
+
+    def set_state(self, path: Path, state: str) -> None:
+        item = self._rows.get(path)
+        if item is not None:
+            item.setText(f"{path.name}\n    {state}")
+            item.setForeground(QBrush(QColor(STATE_COLOURS.get(state, "#e0e0e0"))))
+            item.setToolTip(f"{path}\n{state}")
+
+    def state_text(self, path: Path) -> str:
+        return self._rows[path].text().split("\n")[1].strip()
+
+    def select(self, path: Path) -> None:
+        item = self._rows.get(path)
+        if item is not None and item is not self.currentItem():
+            self.blockSignals(True)
+            self.setCurrentItem(item)
+            self.blockSignals(False)
+
+    def _on_current(self, item: QListWidgetItem | None, _previous) -> None:
+        if item is not None:
+            self.chosen.emit(Path(item.data(Qt.UserRole)))

@@ -1,0 +1,381 @@
+"""The main window: wires the session, the scan view, the side panels and the menus together.
+
+It holds no measurement logic: the session decides, the core computes, and this file shows
+the result and turns menu choices and keys into calls.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
+                               QMessageBox, QVBoxLayout, QWidget)
+
+from ..bundled import sample_scans_dir
+from ..core.edit import calibrated_pixel_size
+from ..core.imageio import IMAGE_SUFFIXES
+from ..core.measurement import measure
+from ..core.pixelsize import PixelSize
+from .dialogs import SettingsDialog, ask_millimetres, shortcuts_dialog
+from .export import ExportError, annotated_image, csv_row, save_csv, save_png
+from .folder_panel import FolderPanel
+from .images import bgr_qimage
+from .measurement_panel import MeasurementPanel
+from .message_bar import MessageBar
+from .scan_view import ScanView
+from .session import Session
+from .settings import AppSettings
+from .tools import calibration_tool, manual_tool
+from .worker import SegmentationService, SegmenterFactory
+
+SCAN_FILTER = "Scans (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES + (".dcm",)) + ");;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    """Args:
+        settings: where preferences and the sidecar fallback folder live.
+        segmenter_factory: builds the Segmenter in the worker thread (tests share one).
+        confirm: asks a yes/no question; default a message box (tests answer directly).
+    """
+
+    def __init__(self, settings: AppSettings, segmenter_factory: SegmenterFactory | None = None,
+                 confirm: Callable[[str], bool] | None = None):
+        super().__init__()
+        self.settings = settings
+        self.setWindowTitle("fetalview")
+        self.setAcceptDrops(True)
+        self.service = SegmentationService(segmenter_factory, self)
+        self.session = Session(settings, self.service, confirm or self._ask, self)
+        self.undo_group = QUndoGroup(self)
+        self._build_actions()
+        self._build_widgets()
+        self._build_menus()
+        self._connect()
+        self._on_current_changed()
+        self.resize(1360, 860)
+
+    # --- construction ------------------------------------------------------------------
+
+    def _action(self, text: str, slot, keys=(), tip: str = "", checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setStatusTip(tip)
+        action.setToolTip(f"{text.replace('&', '').rstrip('.')}"
+                          + (f" ({QKeySequence(keys[0]).toString(QKeySequence.NativeText)})"
+                             if keys else ""))
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.addAction(action)  # shortcuts work even while a dock has the focus
+        return action
+
+    def _build_actions(self) -> None:
+        s = self.session
+        a = self._action
+        self.act_open = a("&Open scans...", self.open_files_dialog, [QKeySequence.Open])
+        self.act_open_folder = a("Open &folder...", self.open_folder_dialog, ["Ctrl+Shift+O"])
+        self.act_samples = a("Open &sample scans", self.open_samples, [],
+                             "Open the bundled example ultrasound scans")
+        self.act_export = a("&Export annotated PNG...", self.export_png_dialog, ["Ctrl+E"])
+        self.act_copy = a("&Copy annotated image", self.copy_image, [QKeySequence.Copy])
+        self.act_csv = a("Export folder &CSV...", self.export_csv_dialog, ["Ctrl+Shift+E"])
+        self.act_settings = a("Se&ttings...", self.open_settings, [QKeySequence.Preferences])
+        self.act_quit = a("&Quit", self.close, [QKeySequence.Quit])
+        self.act_undo = self.undo_group.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcuts(QKeySequence.Undo)
+        self.act_redo = self.undo_group.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts(QKeySequence.Redo)
+        self.addActions([self.act_undo, self.act_redo])
+        self.act_segment = a("&Run the model", s.segment, ["R"],
+                             "Segment the head automatically on this scan")
+        self.act_manual = a("Draw by &hand", self.start_manual, ["M"],
+                            "Two clicks for the ends of the long axis, a third for the width")
+        self.act_reset = a("Reset to &model", s.reset_to_model, ["Ctrl+Shift+R"])
+        self.act_type_ps = a("&Type pixel size...", self.type_pixel_size, ["Ctrl+Shift+P"])
+        self.act_calibrate = a("&Calibrate on a line...", self.start_calibration, ["L"],
+                               "Draw a line over a known distance and type its length")
+        self.act_next = a("&Next scan", lambda: s.step(1), [QKeySequence.MoveToNextPage, "N"])
+        self.act_prev = a("&Previous scan", lambda: s.step(-1),
+                          [QKeySequence.MoveToPreviousPage, "P"])
+        self.act_zoom_in = a("Zoom &in", lambda: self.view.zoom_by(1.25),
+                             [QKeySequence.ZoomIn, "+", "="])
+        self.act_zoom_out = a("Zoom &out", lambda: self.view.zoom_by(0.8),
+                              [QKeySequence.ZoomOut, "-"])
+        self.act_fit = a("&Fit to window", lambda: self.view.fit(), ["F", "Ctrl+0"])
+        self.act_outline = a("Show model &outline", self._set_outline_visible, ["O"],
+                             checkable=True)
+        self.act_confidence = a("Show model &confidence", self._set_confidence_visible, ["C"],
+                                checkable=True)
+        self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts,
+                               [QKeySequence.HelpContents])
+        self.act_about = a("&About fetalview", self.show_about)
+
+    def _build_widgets(self) -> None:
+        self.view = ScanView()
+        self.message_bar = MessageBar()
+        centre = QWidget()
+        layout = QVBoxLayout(centre)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.message_bar)
+        layout.addWidget(self.view, 1)
+        self.setCentralWidget(centre)
+        self.folder_panel = FolderPanel()
+        self.panel = MeasurementPanel(
+            [self.act_segment, self.act_manual, self.act_reset, self.act_outline],
+            [self.act_type_ps, self.act_calibrate])
+        for title, widget, area in (("Scans", self.folder_panel, Qt.LeftDockWidgetArea),
+                                    ("Measurement", self.panel, Qt.RightDockWidgetArea)):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(title)
+            dock.setWidget(widget)
+            dock.setFeatures(QDockWidget.DockWidgetMovable)
+            self.addDockWidget(area, dock)
+        self.device_label = QLabel("Model: not loaded yet")
+        self.activity_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.activity_label)
+        self.statusBar().addPermanentWidget(self.device_label)
+        self.act_outline.setChecked(self.settings.show_outline)
+        self.view.outline_item.setVisible(self.settings.show_outline)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.act_open, self.act_open_folder])
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addAction(self.act_samples)
+        file_menu.addSeparator()
+        file_menu.addActions([self.act_export, self.act_copy, self.act_csv])
+        file_menu.addSeparator()
+        file_menu.addActions([self.act_settings, self.act_quit])
+        bar.addMenu("&Edit").addActions([self.act_undo, self.act_redo])
+        bar.addMenu("C&ontour").addActions([self.act_segment, self.act_manual, self.act_reset,
+                                            self.act_type_ps, self.act_calibrate])
+        bar.addMenu("&View").addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit,
+                                         self.act_outline, self.act_confidence])
+        bar.addMenu("&Go").addActions([self.act_next, self.act_prev])
+        bar.addMenu("&Help").addActions([self.act_shortcuts, self.act_about])
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main toolbar")
+        toolbar.addActions([self.act_open, self.act_open_folder, self.act_prev, self.act_next])
+        toolbar.addSeparator()
+        toolbar.addActions([self.act_segment, self.act_manual, self.act_undo, self.act_redo])
+        toolbar.addSeparator()
+        toolbar.addActions([self.act_export, self.act_fit])
+
+    def _connect(self) -> None:
+        s = self.session
+        s.scans_changed.connect(lambda: self.folder_panel.set_scans(
+            {p: s.states[p] for p in s.scans}))
+        s.state_changed.connect(self.folder_panel.set_state)
+        s.current_changed.connect(self._on_current_changed)
+        s.annotation_changed.connect(self._on_annotation_changed)
+        s.outline_changed.connect(self._show_outline)
+        s.error.connect(self.message_bar.show_message)
+        s.info.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.folder_panel.chosen.connect(s.go_to)
+        self.view.ellipse_item.previewed.connect(self._on_preview)
+        self.view.ellipse_item.edited.connect(s.edit_ellipse)
+        self.view.hint.connect(self._show_hint)
+        self.panel.levels_changed.connect(self.view.set_levels)
+        self.service.progress.connect(self._on_progress)
+        self.service.device_ready.connect(self._on_device_ready)
+
+    # --- showing the session -----------------------------------------------------------
+
+    def _on_current_changed(self) -> None:
+        d = self.session.current
+        self.view.set_scan(d.scan.pixels if d else None)
+        if self.session.shown is not None:
+            self.folder_panel.select(self.session.shown)
+        if d is not None:
+            self.undo_group.addStack(d.undo_stack)
+            self.undo_group.setActiveStack(d.undo_stack)
+            self.setWindowTitle(f"{d.path.name} ({d.scan.description}) - fetalview")
+        else:
+            self.undo_group.setActiveStack(None)
+            self.setWindowTitle("fetalview")
+        self._show_outline()
+        self._on_annotation_changed()
+
+    def _on_annotation_changed(self) -> None:
+        d = self.session.current
+        a = d.annotation if d else None
+        self.view.set_ellipse(a.ellipse if a else None)
+        self.panel.show_annotation(a, d.measurement() if d else None,
+                                   d.state if d else "not measured")
+        has_scan, has_contour = d is not None, a is not None and a.ellipse is not None
+        for action in (self.act_segment, self.act_manual, self.act_type_ps, self.act_calibrate):
+            action.setEnabled(has_scan)
+        for action in (self.act_export, self.act_copy):
+            action.setEnabled(has_contour)
+        self.act_reset.setEnabled(a is not None and a.auto_ellipse is not None
+                                  and a.ellipse != a.auto_ellipse)
+
+    def _on_preview(self, ellipse) -> None:
+        d = self.session.current
+        if d is not None:
+            self.panel.show_measurement(measure(ellipse, d.annotation.pixel_size))
+
+    def _show_outline(self) -> None:
+        d = self.session.current
+        self.view.set_outline(d.outline if d else None)
+
+    def _set_outline_visible(self, on: bool) -> None:
+        self.settings.show_outline = on
+        self.view.outline_item.setVisible(on)
+
+    def _set_confidence_visible(self, on: bool) -> None:
+        self.panel.set_show_confidence(on)
+
+    def _on_progress(self, text: str) -> None:
+        self.activity_label.setText(text.capitalize() + "..." if text else "Ready")
+
+    def _on_device_ready(self, label: str, fallback: str) -> None:
+        self.device_label.setText(f"Model on {label}" + (" (GPU failed)" if fallback else ""))
+        if fallback:
+            self.message_bar.show_message(f"The GPU could not be used: {fallback}.")
+
+    def _show_hint(self, text: str) -> None:
+        if text:
+            self.statusBar().showMessage(text)
+        else:
+            self.statusBar().clearMessage()
+
+    # --- opening -----------------------------------------------------------------------
+
+    def open_files_dialog(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Open scans", self.settings.last_folder,
+                                                SCAN_FILTER)
+        if files:
+            self.session.open_paths([Path(f) for f in files])
+
+    def open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of scans",
+                                                  self.settings.last_folder)
+        if folder:
+            self.session.open_paths([Path(folder)])
+
+    def open_samples(self) -> None:
+        self.session.open_paths([sample_scans_dir()])
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for entry in self.settings.recent:
+            self.recent_menu.addAction(entry, lambda p=entry: self.session.open_paths([Path(p)]))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.session.open_paths(paths)
+            event.acceptProposedAction()
+
+    # --- tools -------------------------------------------------------------------------
+
+    def start_manual(self) -> None:
+        tool = manual_tool(self.view.scene())
+        tool.finished.connect(self.session.draw_from_clicks)
+        self.view.start_tool(tool)
+
+    def start_calibration(self) -> None:
+        tool = calibration_tool(self.view.scene())
+        tool.finished.connect(self._on_calibration_line)
+        self.view.start_tool(tool)
+
+    def _on_calibration_line(self, points) -> None:
+        mm = ask_millimetres(self, "Calibrate", "Length of the line you drew, in mm:", 10.0, 2)
+        if mm is not None:
+            self.apply_calibration(points, mm)
+
+    def apply_calibration(self, points, length_mm: float) -> None:
+        try:
+            self.session.set_pixel_size(calibrated_pixel_size(points[0], points[1], length_mm))
+        except ValueError as exc:
+            self.message_bar.show_message(f"Calibration not applied: {exc}.")
+
+    def type_pixel_size(self) -> None:
+        d = self.session.current
+        current = d.annotation.pixel_size.mm_per_pixel if d and d.annotation.pixel_size else 0.1
+        mm = ask_millimetres(self, "Pixel size", "Millimetres per pixel:", current, 6)
+        if mm is not None:
+            self.session.set_pixel_size(PixelSize(mm, "typed by user"))
+
+    # --- export ------------------------------------------------------------------------
+
+    def _default_export(self, suffix: str) -> str:
+        d = self.session.current
+        return str(d.path.with_name(d.path.stem + suffix)) if d else ""
+
+    def export_png_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export annotated PNG",
+                                              self._default_export("_fetalview.png"),
+                                              "PNG image (*.png)")
+        if path:
+            self.export_png(Path(path))
+
+    def export_png(self, path: Path) -> bool:
+        try:
+            save_png(annotated_image(self.session.current), path)
+        except ExportError as exc:
+            self.message_bar.show_message(str(exc))
+            return False
+        self.statusBar().showMessage(f"Saved {path}", 8000)
+        return True
+
+    def copy_image(self) -> None:
+        try:
+            image = annotated_image(self.session.current)
+        except ExportError as exc:
+            self.message_bar.show_message(str(exc))
+            return
+        QApplication.clipboard().setImage(bgr_qimage(image))
+        self.statusBar().showMessage("Annotated image copied to the clipboard", 5000)
+
+    def export_csv_dialog(self) -> None:
+        start = self.session.settings.last_folder or self._default_export("")
+        path, _ = QFileDialog.getSaveFileName(self, "Export measurements as CSV",
+                                              str(Path(start) / "fetalview_measurements.csv"),
+                                              "CSV (*.csv)")
+        if path:
+            self.export_csv(Path(path))
+
+    def export_csv(self, path: Path) -> bool:
+        rows = [csv_row(p, a) for p, a in self.session.measured_annotations()]
+        try:
+            count = save_csv(rows, path)
+        except ExportError as exc:
+            self.message_bar.show_message(str(exc))
+            return False
+        self.statusBar().showMessage(f"Saved {count} measured scans to {path}", 8000)
+        return True
+
+    # --- dialogs and closing -----------------------------------------------------------
+
+    def _ask(self, question: str) -> bool:
+        return QMessageBox.question(self, "fetalview", question) == QMessageBox.Yes
+
+    def open_settings(self) -> None:
+        SettingsDialog(self.settings, self).exec()
+
+    def show_shortcuts(self) -> None:
+        shortcuts_dialog(self.actions(), self).exec()
+
+    def show_about(self) -> None:
+        from .. import __version__
+        QMessageBox.about(self, "About fetalview",
+                          f"fetalview {__version__}\nFetal head circumference from 2-D "
+                          "ultrasound. The model's contour must be checked by a clinician.")
+
+    def closeEvent(self, event) -> None:
+        self.view.ellipse_item.end_drag()  # a drag in progress is kept, not lost
+        self.service.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,243 @@
+"""What the user has open and which scan is shown; the rules between scans and the model.
+
+No widgets here: the window shows what this object says. It decides which scan is current,
+asks the worker for segmentations, and applies a result only to the scan it was asked for,
+and only if that scan's contour has not changed since (a result arriving after the user moved
+on or started drawing is dropped, never applied to another scan).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from ..core.edit import ellipse_from_clicks
+from ..core.geometry import Ellipse
+from ..core.imageio import ScanLoadError, list_scans
+from ..core.pixelsize import PixelSize
+from ..core.sidecar import SidecarError, load_annotation
+from .document import ScanDocument, open_document, scan_state
+from .settings import AppSettings
+from .worker import SegmentationService
+
+REPLACE_EDIT_QUESTION = ("This contour was edited by hand. Replace it with a new result from "
+                         "the model? (Edit > Undo brings your contour back.)")
+
+
+@dataclass(frozen=True)
+class _Request:
+    id: int
+    document: ScanDocument
+    ellipse_before: Ellipse | None
+
+
+class Session(QObject):
+    scans_changed = Signal()
+    state_changed = Signal(object, str)  # scan path, state
+    current_changed = Signal()  # another scan (or none) is shown
+    annotation_changed = Signal()  # the shown scan's annotation changed
+    outline_changed = Signal()
+    error = Signal(str)  # something the user must read
+    info = Signal(str)  # a passing note for the status bar
+
+    def __init__(self, settings: AppSettings, service: SegmentationService,
+                 confirm: Callable[[str], bool], parent: QObject | None = None):
+        super().__init__(parent)
+        self.settings = settings
+        self.service = service
+        self.confirm = confirm
+        self.scans: list[Path] = []
+        self.states: dict[Path, str] = {}
+        self.documents: dict[Path, ScanDocument] = {}
+        self.current: ScanDocument | None = None
+        self.shown: Path | None = None  # the selected scan, even when it could not be opened
+        self._request: _Request | None = None
+        service.returned.connect(self._on_returned)
+        service.errored.connect(self._on_errored)
+
+    # --- opening -----------------------------------------------------------------------
+
+    def open_paths(self, paths: list[Path]) -> None:
+        """Add scans (files, or every scan in a folder) to the list and show the first."""
+        added: list[Path] = []
+        for raw in paths:
+            path = Path(raw).resolve()
+            if path.is_dir():
+                found = list_scans(path)
+                if not found:
+                    self.error.emit(f"{path} holds no scans fetalview can open.")
+                added += found
+                self.settings.last_folder = str(path)
+            else:
+                added.append(path)
+        added = [p for i, p in enumerate(added) if p not in added[:i]]
+        for path in added:
+            if path not in self.states:
+                self.scans.append(path)
+                self.states[path] = self._saved_state(path)
+        if added:
+            self.scans_changed.emit()
+            self.go_to(added[0])
+
+    def _saved_state(self, path: Path) -> str:
+        if not path.is_file():
+            return "unreadable"
+        try:
+            return scan_state(load_annotation(path, self.settings.data_dir))
+        except SidecarError:
+            return "not measured"
+
+    def go_to(self, path: Path) -> None:
+        path = Path(path)
+        if self.shown == path and self.current is not None:
+            return
+        self._forget_request()
+        self.shown = path
+        document = self.documents.get(path) or self._open(path)
+        self.current = document
+        self.current_changed.emit()
+        if document is None:
+            return
+        self.settings.add_recent(path)
+        a = document.annotation
+        if self.settings.segment_on_open and a.ellipse is None and a.auto_ellipse is None:
+            self.segment()
+
+    def _open(self, path: Path) -> ScanDocument | None:
+        try:
+            document, warning = open_document(path, self.settings.data_dir)
+        except ScanLoadError as exc:
+            self._set_state(path, "unreadable")
+            self.error.emit(f"Cannot open {path.name}: {exc}")
+            return None
+        if warning:
+            self.error.emit(warning)
+        document.changed.connect(lambda d=document: self._on_document_changed(d))
+        document.save_failed.connect(self._on_save_failed)
+        self.documents[path] = document
+        return document
+
+    def step(self, offset: int) -> None:
+        """Show the next (+1) or previous (-1) scan of the list."""
+        if not self.scans:
+            return
+        index = self.scans.index(self.shown) if self.shown in self.scans else -1
+        target = min(max(index + offset, 0), len(self.scans) - 1)
+        self.go_to(self.scans[target])
+
+    # --- the model ---------------------------------------------------------------------
+
+    def segment(self) -> None:
+        """Run the model on the shown scan; asks first if that would replace a hand edit."""
+        d = self.current
+        if d is None:
+            return
+        if d.annotation.edited and d.annotation.ellipse is not None \
+                and not self.confirm(REPLACE_EDIT_QUESTION):
+            return
+        rid = self.service.submit(d.scan.pixels, self.settings.device)
+        self._request = _Request(rid, d, d.annotation.ellipse)
+
+    @property
+    def segmenting(self) -> bool:
+        return self._request is not None
+
+    def _forget_request(self) -> None:
+        if self._request is not None:
+            self._request = None
+            self.service.cancel()
+
+    def _take_request(self, request_id: int) -> _Request | None:
+        request = self._request
+        if request is None or request.id != request_id:
+            return None
+        self._request = None
+        return request
+
+    def _on_returned(self, request_id: int, result) -> None:
+        request = self._take_request(request_id)
+        if request is None or request.document is not self.current:
+            return  # the user has moved on: never apply it to another scan
+        d = request.document
+        if d.annotation.ellipse != request.ellipse_before:
+            self.info.emit("The model's result was not applied: the contour changed meanwhile.")
+            return
+        if result.ellipse is None:
+            self.error.emit(f"The model found no head in {d.path.name}. Draw the contour by "
+                            "hand: Contour > Draw by hand (M).")
+            return
+        d.outline = result.outline
+        self.outline_changed.emit()
+        d.push(replace(d.annotation, ellipse=result.ellipse, auto_ellipse=result.ellipse,
+                       edited=False, model_version=result.model_version,
+                       confidence=result.confidence), "Segment with the model")
+        if result.status == "low_confidence":
+            self.info.emit(f"Low confidence ({result.confidence:.2f}): please check the contour.")
+
+    def _on_errored(self, request_id: int, message: str) -> None:
+        if self._take_request(request_id) is not None:
+            self.error.emit(f"Segmentation failed ({message}). You can still draw the head "
+                            "contour by hand (M).")
+
+    # --- edits -------------------------------------------------------------------------
+
+    def edit_ellipse(self, ellipse: Ellipse, text: str) -> None:
+        if self.current is not None:
+            self.current.edit_ellipse(ellipse, text)
+
+    def draw_from_clicks(self, points: list[tuple[float, float]]) -> None:
+        try:
+            ellipse = ellipse_from_clicks(*points)
+        except ValueError as exc:
+            self.error.emit(f"Could not draw the ellipse: {exc}.")
+            return
+        self._forget_request()
+        self.edit_ellipse(ellipse, "Draw contour by hand")
+
+    def reset_to_model(self) -> None:
+        d = self.current
+        if d is None:
+            return
+        if d.annotation.auto_ellipse is None:
+            self.error.emit("There is no model result to reset to; run the model first (R).")
+            return
+        d.push(replace(d.annotation, ellipse=d.annotation.auto_ellipse, edited=False),
+               "Reset to the model's contour")
+
+    def set_pixel_size(self, pixel_size: PixelSize) -> None:
+        if self.current is not None:
+            self.current.push(replace(self.current.annotation, pixel_size=pixel_size),
+                              "Set pixel size")
+
+    # --- bookkeeping -------------------------------------------------------------------
+
+    def _set_state(self, path: Path, state: str) -> None:
+        if path not in self.states:
+            self.scans.append(path)
+            self.scans_changed.emit()
+        self.states[path] = state
+        self.state_changed.emit(path, state)
+
+    def _on_document_changed(self, document: ScanDocument) -> None:
+        self._set_state(document.path, document.state)
+        if document is self.current:
+            self.annotation_changed.emit()
+
+    def _on_save_failed(self, message: str) -> None:
+        self.error.emit(f"Not saved: {message}. Your contour stays on screen; it is saved "
+                        "again with your next change.")
+
+    def measured_annotations(self):
+        """(path, annotation) of every listed scan with a contour, for the folder CSV."""
+        for path in self.scans:
+            document = self.documents.get(path)
+            try:
+                a = document.annotation if document else load_annotation(path,
+                                                                         self.settings.data_dir)
+            except SidecarError:
+                continue
+            if a is not None and a.ellipse is not None:
+                yield path, a

@@ -1,0 +1,79 @@
+"""The app's remembered choices, over QSettings, with the storage injectable for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths
+
+DEVICES = ("auto", "cpu", "cuda")
+MAX_RECENT = 10
+
+
+class AppSettings:
+    """Typed access to the settings the app uses, so keys and defaults live in one place.
+
+    Args:
+        store: where settings live; default the platform's usual place. Tests pass an INI
+            file under a temporary folder so they never touch the user's settings.
+        data_dir: where sidecars go when a scan's folder is read-only; default the platform's
+            application-data folder.
+    """
+
+    def __init__(self, store: QSettings | None = None, data_dir: Path | None = None):
+        self.store = store if store is not None else QSettings()
+        if data_dir is None:
+            location = QStandardPaths.writableLocation(QStandardPaths.AppDataLocation)
+            data_dir = Path(location or Path.home() / ".fetalview") / "sidecars"
+        self.data_dir = Path(data_dir)
+
+    def _bool(self, key: str, default: bool) -> bool:
+        value = self.store.value(key, default)
+        return value if isinstance(value, bool) else str(value).lower() == "true"
+
+    @property
+    def device(self) -> str:
+        value = str(self.store.value("segmentation/device", "auto"))
+        return value if value in DEVICES else "auto"
+
+    @device.setter
+    def device(self, value: str) -> None:
+        if value not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}")
+        self.store.setValue("segmentation/device", value)
+
+    @property
+    def segment_on_open(self) -> bool:
+        return self._bool("segmentation/on_open", True)
+
+    @segment_on_open.setter
+    def segment_on_open(self, value: bool) -> None:
+        self.store.setValue("segmentation/on_open", bool(value))
+
+    @property
+    def show_outline(self) -> bool:
+        return self._bool("view/show_outline", False)
+
+    @show_outline.setter
+    def show_outline(self, value: bool) -> None:
+        self.store.setValue("view/show_outline", bool(value))
+
+    @property
+    def recent(self) -> list[str]:
+        value = self.store.value("files/recent", [])
+        if isinstance(value, str):  # QSettings turns a one-item list into a string
+            value = [value]
+        return [str(v) for v in value or []]
+
+    def add_recent(self, path: Path) -> None:
+        entry = str(Path(path).resolve())
+        items = [entry] + [p for p in self.recent if p != entry]
+        self.store.setValue("files/recent", items[:MAX_RECENT])
+
+    @property
+    def last_folder(self) -> str:
+        return str(self.store.value("files/last_folder", ""))
+
+    @last_folder.setter
+    def last_folder(self, value: str) -> None:
+        self.store.setValue("files/last_folder", value)

@@ -1,0 +1,145 @@
+"""Segmentation off the GUI thread: the model loads lazily in a worker thread and stays there.
+
+The GUI side (``SegmentationService``) only sends requests and receives results through queued
+signals, so the window keeps answering while the network runs. Only the newest request
+matters (the user sees one scan at a time): the worker skips requests that were superseded
+while they waited, and the receiver still checks each result belongs to what is on screen.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from ..core.segmenter import Segmenter
+
+log = logging.getLogger(__name__)
+
+SegmenterFactory = Callable[[str], Segmenter]
+
+
+def default_factory(device: str) -> Segmenter:
+    """The bundled model on ``device``; leaves one core to the GUI so it stays fluid.
+
+    An explicit "cuda" without a usable GPU falls back to the CPU instead of failing: the
+    Segmenter already does that for CUDA failures at load and run time.
+    """
+    import torch
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    try:
+        return Segmenter(device=device)
+    except RuntimeError as exc:
+        if device != "cuda":
+            raise
+        segmenter = Segmenter(device="cpu")
+        segmenter.fallback_reason = f"{exc}; using the CPU"
+        return segmenter
+
+
+class _Worker(QObject):
+    """Lives in the worker thread; owns the Segmenter and never touches widgets."""
+
+    returned = Signal(int, object)  # request id, Segmentation
+    errored = Signal(int, str)
+    started = Signal(int, str)  # request id, what is happening (for the status bar)
+    device_ready = Signal(str, str)  # device label, fallback reason ("" when none)
+
+    def __init__(self, factory: SegmenterFactory, is_current: Callable[[int], bool]):
+        super().__init__()
+        self._factory = factory
+        self._is_current = is_current
+        self._segmenter: Segmenter | None = None
+        self._device: str | None = None
+
+    def _ensure_segmenter(self, request_id: int, device: str) -> Segmenter:
+        if self._segmenter is None or self._device != device:
+            self.started.emit(request_id, "loading the model")
+            self._segmenter = None
+            self._segmenter = self._factory(device)
+            self._device = device
+            self.device_ready.emit(self._segmenter.device_label,
+                                   self._segmenter.fallback_reason or "")
+        return self._segmenter
+
+    @Slot(int, object, str)
+    def run(self, request_id: int, pixels: np.ndarray, device: str) -> None:
+        if not self._is_current(request_id):
+            return  # superseded while waiting in the queue
+        try:
+            segmenter = self._ensure_segmenter(request_id, device)
+            reason_before = segmenter.fallback_reason
+            self.started.emit(request_id, f"segmenting on {segmenter.device_label}")
+            result = segmenter.segment(pixels)
+            if segmenter.fallback_reason != reason_before:  # CUDA failed during this run
+                self.device_ready.emit(segmenter.device_label, segmenter.fallback_reason or "")
+        except Exception as exc:  # any failure must reach the user, not kill the thread
+            log.exception("segmentation failed")
+            self.errored.emit(request_id, f"{type(exc).__name__}: {exc}")
+            return
+        self.returned.emit(request_id, result)
+
+
+class SegmentationService(QObject):
+    """The GUI thread's handle on the worker: submit scans, get results as signals."""
+
+    returned = Signal(int, object)
+    errored = Signal(int, str)
+    progress = Signal(str)  # a short text for the status bar; "" when idle
+    device_ready = Signal(str, str)
+    _request = Signal(int, object, str)
+
+    def __init__(self, factory: SegmenterFactory | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self._latest = 0
+        self._pending = False
+        self._thread = QThread()
+        self._thread.setObjectName("fetalview-segmentation")
+        self._worker = _Worker(factory or default_factory, lambda rid: rid == self._latest)
+        self._worker.moveToThread(self._thread)
+        self._request.connect(self._worker.run)
+        self._worker.returned.connect(self._on_returned)
+        self._worker.errored.connect(self._on_errored)
+        self._worker.started.connect(lambda rid, text: self.progress.emit(text))
+        self._worker.device_ready.connect(self.device_ready)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        """Whether the newest request is still waiting or running."""
+        return self._pending
+
+    def submit(self, pixels: np.ndarray, device: str) -> int:
+        """Queue a segmentation; returns its request id. Earlier waiting requests are dropped."""
+        self._latest += 1
+        self._pending = True
+        self.progress.emit("waiting for the model")
+        self._request.emit(self._latest, pixels, device)
+        return self._latest
+
+    def cancel(self) -> None:
+        """Forget the pending request: its result, if one still comes, carries a stale id."""
+        self._latest += 1
+        self._pending = False
+        self.progress.emit("")
+
+    def _on_returned(self, request_id: int, result) -> None:
+        if request_id == self._latest:
+            self._pending = False
+            self.progress.emit("")
+        self.returned.emit(request_id, result)
+
+    def _on_errored(self, request_id: int, message: str) -> None:
+        if request_id == self._latest:
+            self._pending = False
+            self.progress.emit("")
+        self.errored.emit(request_id, message)
+
+    def shutdown(self) -> None:
+        """Stop the thread after the current run (at most one segmentation's time)."""
+        self.cancel()
+        self._thread.quit()
+        self._thread.wait()

@@ -22,6 +22,12 @@ def _measure_parser() -> argparse.ArgumentParser:
     p.add_argument("--overlays", type=Path, metavar="DIR", help="write annotated PNGs")
     p.add_argument("--hc18-submission", type=Path, metavar="FILE",
                    help="write the HC18 challenge's submission CSV")
+    p.add_argument("--reports", type=Path, metavar="DIR",
+                   help="write a one-page PDF clinical report per scan")
+    p.add_argument("--report-patient-fields", action="store_true",
+                   help="put patient name, ID and exam date (from DICOM) into the reports")
+    p.add_argument("--frame", type=int, default=0, metavar="N",
+                   help="frame of DICOM cine loops to measure (default 0, the first)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--weights", type=Path, metavar="FILE", help="default: the bundled weights")
     p.add_argument("--no-tta", action="store_true", help="one forward pass instead of two")
@@ -34,6 +40,9 @@ def measure_main(argv: list[str]) -> int:
     from .core.segmenter import Segmenter
     from .core.weights import WeightsError
 
+    if args.frame < 0:
+        print("fetalview: --frame counts from 0", file=sys.stderr)
+        return 2
     if args.pixel_size is not None and not args.pixel_size > 0:
         print("fetalview: --pixel-size must be a positive number of millimetres", file=sys.stderr)
         return 2
@@ -47,8 +56,9 @@ def measure_main(argv: list[str]) -> int:
           file=sys.stderr)
     if segmenter.fallback_reason:
         print(f"fetalview: {segmenter.fallback_reason}", file=sys.stderr)
-    outputs = Outputs(args.out, args.masks, args.overlays, args.hc18_submission)
-    rows = run_batch(args.paths, segmenter, book, outputs)
+    outputs = Outputs(args.out, args.masks, args.overlays, args.hc18_submission, args.reports,
+                      _report_writer(args.report_patient_fields) if args.reports else None)
+    rows = run_batch(args.paths, segmenter, book, outputs, args.frame)
     if args.out is None:
         writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS)
         writer.writeheader()
@@ -59,6 +69,21 @@ def measure_main(argv: list[str]) -> int:
           + (f", {failed} could not be read (see their status)" if failed else ""),
           file=sys.stderr)
     return 0 if measured else 1
+
+
+def _report_writer(with_patient_fields: bool):
+    """The batch's report hook; Qt is imported only here, when reports were asked for."""
+    from .gui.report import PATIENT_LABELS, ReportData, write_report
+
+    def write(path, scan, result, measurement):
+        frames = scan.metadata.get("frames", 1)
+        patient = ({k: scan.metadata[k] for k in PATIENT_LABELS if k in scan.metadata}
+                   if with_patient_fields else {})
+        write_report(path, ReportData(
+            scan.path.name, scan.pixels, result.ellipse, measurement, edited=False,
+            model_version=result.model_version, review_note=result.review_reason,
+            frame=scan.metadata.get("frame") if frames > 1 else None, patient=patient))
+    return write
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ import csv
 import math
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,15 +18,21 @@ import cv2
 from tqdm import tqdm
 
 from .geometry import Ellipse
+from .dicom import looks_like_dicom
+from .growth import OutOfRange, growth_lines, hadlock_ga
 from .hc18 import read_pixel_size_csv
-from .imageio import ScanLoadError, list_scans, load_scan
-from .measurement import measure
+from .imageio import Scan, ScanLoadError, list_scans, load_scan
+from .measurement import Measurement, measure
 from .overlay import caption_lines, render_overlay
 from .pixelsize import PixelSize
-from .segmenter import Segmenter
+from .segmenter import Segmentation, Segmenter
 
 CSV_COLUMNS = ["filename", "pixel_size_mm", "center_x_px", "center_y_px", "semi_axis_a_px",
-               "semi_axis_b_px", "angle_deg", "hc_mm", "bpd_mm", "ofd_mm", "confidence", "status"]
+               "semi_axis_b_px", "angle_deg", "hc_mm", "bpd_mm", "ofd_mm", "confidence", "status",
+               "ga_hadlock"]
+
+#: Writes one scan's report to a path; the CLI passes one so that the core never imports Qt.
+ReportWriter = Callable[[Path, Scan, Segmentation, Measurement], None]
 HC18_COLUMNS = ["filename", "center_x_mm", "center_y_mm", "semi_axes_a_mm", "semi_axes_b_mm",
                 "angle_rad"]
 
@@ -76,6 +83,8 @@ class Outputs:
     masks: Path | None = None
     overlays: Path | None = None
     hc18_submission: Path | None = None
+    reports: Path | None = None
+    write_report: ReportWriter | None = None
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
@@ -110,15 +119,19 @@ def result_row(filename: str, ellipse: Ellipse | None, pixel_size: PixelSize | N
     m = measure(e, pixel_size)
     if m.in_mm:
         row.update(hc_mm=_fmt(m.hc, 2), bpd_mm=_fmt(m.bpd, 2), ofd_mm=_fmt(m.ofd, 2))
+        try:
+            row["ga_hadlock"] = str(hadlock_ga(m.hc))
+        except OutOfRange:
+            row["ga_hadlock"] = "out of range"
     return row
 
 
 def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
-                outputs: Outputs) -> dict[str, str]:
+                outputs: Outputs, frame: int = 0) -> dict[str, str]:
     row = {c: "" for c in CSV_COLUMNS}
     row["filename"] = path.name
     try:
-        scan = load_scan(path)
+        scan = load_scan(path, frame if looks_like_dicom(path) else 0)
     except ScanLoadError as exc:
         row["status"] = f"error: {exc}"
         return row
@@ -132,11 +145,14 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
     if outputs.masks:
         _write_png(outputs.masks / (path.stem + ".png"), result.mask)
     if outputs.overlays:
-        lines = caption_lines(m, edited=False, model_version=result.model_version)
-        if result.status == "low_confidence":
-            lines.insert(0, f"LOW CONFIDENCE ({result.confidence:.2f}): review")
+        lines = caption_lines(m, edited=False, model_version=result.model_version,
+                              extra=growth_lines(m.hc if m.in_mm else None))
+        if result.review_reason:
+            lines.insert(0, result.review_reason)
         _write_png(outputs.overlays / (path.stem + ".png"),
                    render_overlay(scan.pixels, e, lines, result.outline))
+    if outputs.reports and outputs.write_report:
+        outputs.write_report(outputs.reports / (path.stem + ".pdf"), scan, result, m)
     return row
 
 
@@ -165,14 +181,15 @@ def write_hc18_submission(rows: list[dict[str, str]], path: Path) -> None:
 
 
 def run_batch(paths: list[Path], segmenter: Segmenter, book: PixelSizeBook,
-              outputs: Outputs) -> list[dict[str, str]]:
-    for folder in (outputs.masks, outputs.overlays):
+              outputs: Outputs, frame: int = 0) -> list[dict[str, str]]:
+    """Measure every scan (``frame`` of DICOM cine loops; still images have only frame 0)."""
+    for folder in (outputs.masks, outputs.overlays, outputs.reports):
         if folder:
             folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for path in tqdm(expand_paths(paths), desc="measuring", unit="scan", file=sys.stderr):
         try:
-            rows.append(measure_one(segmenter, path, book, outputs))
+            rows.append(measure_one(segmenter, path, book, outputs, frame))
         except Exception as exc:  # one scan's failure must not end the batch
             rows.append({**{c: "" for c in CSV_COLUMNS}, "filename": path.name,
                          "status": f"error: {type(exc).__name__}: {exc}"})

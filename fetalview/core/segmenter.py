@@ -73,6 +73,18 @@ class Segmentation:
             return "low_confidence"
         return "ok"
 
+    @property
+    def review_reason(self) -> str | None:
+        """Why the result is flagged, in words for the user; None when it is not."""
+        if self.status != "low_confidence":
+            return None
+        reasons = []
+        if self.confidence < LOW_CONFIDENCE:
+            reasons.append(f"head shape score {self.confidence:.2f}")
+        if self.hc_uncertainty_mm is not None and self.hc_uncertainty_mm >= HC_UNCERTAINTY_MM:
+            reasons.append(f"HC uncertain by about {self.hc_uncertainty_mm:.1f} mm")
+        return "Review: " + ", ".join(reasons)
+
 
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` -> CUDA when usable, else CPU; an explicit ``cuda`` without CUDA is an error."""

@@ -1,0 +1,140 @@
+"""The clinical report: one A4 PDF page per scan, written with Qt's own PDF engine.
+
+It carries everything the measurement rests on (annotated image, HC/BPD/OFD, gestational age
+and percentile with their models, pixel-size source, automatic or edited, model version, date)
+and says plainly that it is decision support. Patient fields appear only when the caller passes
+them, which the app and the batch command do only when the user opted in.
+
+Qt needs a QGuiApplication to paint text; ``write_report`` creates an offscreen one when the
+caller (e.g. ``fetalview measure --reports``) has none, so it works without a display.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QMarginsF, QRectF, Qt
+from PySide6.QtGui import (QColor, QFont, QGuiApplication, QImage, QPageLayout, QPageSize,
+                           QPainter, QPdfWriter)
+
+from ..core.geometry import Ellipse
+from ..core.growth import GestationalAge, growth_lines
+from ..core.measurement import Measurement
+from ..core.overlay import caption_lines, render_overlay
+
+DISCLAIMER = "Decision support only: to be confirmed by a clinician."
+PATIENT_LABELS = {"patient_name": "Patient", "patient_id": "Patient ID", "exam_date": "Exam date"}
+RESOLUTION_DPI = 300
+MARGIN_MM = 15.0
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What one report shows. ``patient`` holds name/ID/exam date only if the user opted in."""
+
+    scan_name: str
+    pixels: np.ndarray  # uint8 gray, the scan (or frame) measured
+    ellipse: Ellipse
+    measurement: Measurement
+    edited: bool
+    model_version: str
+    when: datetime = field(default_factory=datetime.now)
+    ga: GestationalAge | None = None  # the pregnancy's known GA, for the percentile
+    review_note: str | None = None  # e.g. "flagged for review: HC uncertainty 5.1 mm"
+    frame: int | None = None  # the frame of a cine loop
+    patient: dict[str, str] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """The text block: measurements, growth, provenance (shared wording with exports)."""
+        m = self.measurement
+        growth = growth_lines(m.hc if m.in_mm else None, self.ga)
+        if self.ga is not None:
+            growth.insert(0, f"Gestational age given: {self.ga}")
+        if not m.in_mm:
+            growth.append("No gestational age or percentile without a pixel size")
+        return caption_lines(m, edited=self.edited, model_version=self.model_version,
+                             when=self.when, extra=growth)
+
+
+def ensure_gui_application() -> QGuiApplication:
+    """The running Qt application, or a new offscreen one when there is none."""
+    app = QGuiApplication.instance()
+    if app is None:
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        app = QGuiApplication([])
+    return app
+
+
+def _qimage(bgr: np.ndarray) -> QImage:
+    rgb = np.ascontiguousarray(bgr[..., ::-1])
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def write_report(path: Path, data: ReportData) -> Path:
+    """Write the one-page PDF to ``path`` (via a temporary file, so never half a report)."""
+    ensure_gui_application()
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    writer = QPdfWriter(str(tmp))
+    writer.setResolution(RESOLUTION_DPI)
+    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
+                                     QPageLayout.Orientation.Portrait,
+                                     QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
+                                     QPageLayout.Unit.Millimeter))
+    writer.setTitle(f"fetalview report: {data.scan_name}")
+    writer.setCreator("fetalview")
+    painter = QPainter()
+    if not painter.begin(writer):
+        raise OSError(f"cannot write {path}")
+    try:
+        _paint(painter, writer.width(), writer.height(), data)
+    finally:
+        painter.end()
+    os.replace(tmp, path)
+    return path
+
+
+def _paint(p: QPainter, width: int, height: int, data: ReportData) -> None:
+    dots_per_pt = RESOLUTION_DPI / 72.0
+    y = 0.0
+
+    def text(line: str, size_pt: float, bold: bool = False, color: str = "#000000") -> None:
+        nonlocal y
+        font = QFont("Helvetica")
+        font.setPointSizeF(size_pt)
+        font.setBold(bold)
+        p.setFont(font)
+        p.setPen(QColor(color))
+        line_h = size_pt * 1.45 * dots_per_pt
+        p.drawText(QRectF(0, y, width, line_h), Qt.AlignmentFlag.AlignLeft
+                   | Qt.AlignmentFlag.AlignVCenter, line)
+        y += line_h
+
+    text("Fetal head biometry", 18, bold=True)
+    scan = data.scan_name + (f", frame {data.frame}" if data.frame is not None else "")
+    text(f"Scan: {scan}", 10)
+    for key, label in PATIENT_LABELS.items():
+        if data.patient.get(key):
+            text(f"{label}: {data.patient[key]}", 10)
+    y += 8 * dots_per_pt
+
+    image = _qimage(render_overlay(data.pixels, data.ellipse, [data.measurement.lines()[0]]))
+    box_h = height * 0.45
+    scale = min(width / image.width(), box_h / image.height())
+    target = QRectF(0, y, image.width() * scale, image.height() * scale)
+    p.drawImage(target, image)
+    y += target.height() + 10 * dots_per_pt
+
+    if data.review_note:
+        text(data.review_note, 11, bold=True, color="#b00020")
+    for i, line in enumerate(data.lines()):
+        text(line, 12 if i < 3 else 10, bold=i < 3)
+
+    y = height - 14 * dots_per_pt
+    text(DISCLAIMER, 11, bold=True)

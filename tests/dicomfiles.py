@@ -1,0 +1,65 @@
+"""Small ultrasound DICOM files built with pydicom itself, for the DICOM and report tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import (ExplicitVRLittleEndian, UltrasoundImageStorage,
+                         UltrasoundMultiFrameImageStorage, generate_uid)
+
+from fetalview.core import dicom
+
+ROWS, COLS = 48, 64
+
+
+def gradient(frame: int = 0) -> np.ndarray:
+    """A frame whose pixel values say which frame it is (top-left) and where (a ramp)."""
+    image = np.tile(np.linspace(0, 200, COLS, dtype=np.uint8), (ROWS, 1))
+    image[:4, :4] = 10 * frame + 5
+    return image
+
+
+def region(x0, y0, x1, y1, delta_cm, units=dicom.UNITS_CM, spatial=1) -> Dataset:
+    r = Dataset()
+    r.RegionSpatialFormat = spatial
+    r.RegionDataType = 1
+    r.RegionFlags = 0
+    r.RegionLocationMinX0, r.RegionLocationMinY0 = x0, y0
+    r.RegionLocationMaxX1, r.RegionLocationMaxY1 = x1, y1
+    r.PhysicalUnitsXDirection = r.PhysicalUnitsYDirection = units
+    r.PhysicalDeltaX = r.PhysicalDeltaY = delta_cm
+    return r
+
+
+def make_dicom(path: Path, pixels: np.ndarray, photometric: str = "MONOCHROME2",
+               regions: list[Dataset] | None = None, pixel_spacing=None,
+               with_pixels: bool = True) -> Path:
+    """A minimal ultrasound DICOM file; ``pixels`` (frames, rows, cols[, 3]) makes a cine loop."""
+    meta = FileMetaDataset()
+    multi = pixels.ndim == 4 or (pixels.ndim == 3 and pixels.shape[-1] != 3)
+    meta.MediaStorageSOPClassUID = (UltrasoundMultiFrameImageStorage if multi
+                                    else UltrasoundImageStorage)
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "US"
+    ds.PatientName = "Doe^Jane"
+    ds.PatientID = "PID-0042"
+    ds.StudyDate = "20260315"
+    if regions is not None:
+        ds.SequenceOfUltrasoundRegions = regions
+    if pixel_spacing is not None:
+        ds.PixelSpacing = pixel_spacing
+    if with_pixels:
+        ds.set_pixel_data(pixels, photometric, 8)
+    else:
+        ds.Rows, ds.Columns = pixels.shape[-2:] if pixels.ndim == 2 else pixels.shape[:2]
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, photometric
+        ds.BitsAllocated = ds.BitsStored = 8
+    ds.save_as(path, enforce_file_format=True)
+    return path

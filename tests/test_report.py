@@ -1,0 +1,81 @@
+"""The one-page clinical report: rendered for real, its text read back from the PDF."""
+
+import re
+import unicodedata
+from datetime import datetime
+
+import cv2
+import numpy as np
+import pytest
+from dicomfiles import make_dicom, region
+
+from fetalview.cli import main
+from fetalview.core.geometry import Ellipse
+from fetalview.core.growth import parse_ga
+from fetalview.core.measurement import measure
+from fetalview.core.pixelsize import PixelSize
+
+pypdf = pytest.importorskip("pypdf")
+pytestmark = pytest.mark.gui
+
+
+def page_text(path) -> str:
+    """The PDF's single page as plain text (ligatures unfolded, whitespace collapsed)."""
+    reader = pypdf.PdfReader(str(path))
+    assert len(reader.pages) == 1
+    text = unicodedata.normalize("NFKC", reader.pages[0].extract_text())
+    return re.sub(r"\s+", " ", text)
+
+
+def test_report_holds_the_numbers_and_the_disclaimer(tmp_path):
+    from fetalview.gui.report import DISCLAIMER, ReportData, write_report
+
+    ellipse = Ellipse(400, 270, 200, 150, 10)
+    m = measure(ellipse, PixelSize(0.15, "DICOM ultrasound region calibration"))
+    data = ReportData("scan.dcm", np.full((540, 800), 60, np.uint8), ellipse, m, edited=True,
+                      model_version="resunet-0123456789ab", when=datetime(2026, 3, 15, 10, 30),
+                      ga=parse_ga("20+0"), frame=3)
+    text = page_text(write_report(tmp_path / "r.pdf", data))
+    for expected in (f"HC {m.hc:.1f} mm", f"BPD {m.bpd:.1f} mm", f"OFD {m.ofd:.1f} mm",
+                     "GA from HC 19w+2d (Hadlock 1984", "HC at 20w+0d:", "INTERGROWTH-21st",
+                     "0.1500 mm (DICOM ultrasound region calibration)", "edited by a clinician",
+                     "model resunet-0123456789ab", "2026-03-15 10:30", "scan.dcm, frame 3",
+                     DISCLAIMER):
+        assert expected in text, expected
+    assert "Patient" not in text
+
+    with_patient = ReportData(**{**data.__dict__, "patient": {"patient_name": "Doe Jane",
+                                                              "patient_id": "PID-7"}})
+    text = page_text(write_report(tmp_path / "p.pdf", with_patient))
+    assert "Patient: Doe Jane" in text and "Patient ID: PID-7" in text
+
+
+def test_report_without_pixel_size_says_so(tmp_path):
+    from fetalview.gui.report import ReportData, write_report
+
+    ellipse = Ellipse(100, 80, 60, 40, 0)
+    data = ReportData("a.png", np.zeros((160, 200), np.uint8), ellipse, measure(ellipse, None),
+                      edited=False, model_version="m")
+    text = page_text(write_report(tmp_path / "r.pdf", data))
+    assert "no pixel size" in text and "No gestational age or percentile" in text
+    assert "automatic (not reviewed)" in text
+
+
+def test_batch_writes_reports_for_a_dicom_cine(tmp_path, samples_dir):
+    """A real scan in a two-frame DICOM with a calibration region: measured from frame 1,
+    reported with the region's pixel size, patient fields only when asked."""
+    gray = cv2.imread(str(samples_dir / "249_HC.png"), cv2.IMREAD_GRAYSCALE)
+    rows, cols = gray.shape
+    cine = np.stack([np.zeros_like(gray), gray])
+    path = make_dicom(tmp_path / "cine.dcm", cine,
+                      regions=[region(0, 0, cols - 1, rows - 1, 0.0123)])
+    out = tmp_path / "reports"
+    assert main(["measure", str(path), "--frame", "1", "--reports", str(out),
+                 "--out", str(tmp_path / "r.csv"), "--device", "cpu"]) == 0
+    text = page_text(out / "cine.pdf")
+    assert "cine.dcm, frame 1" in text and "(DICOM ultrasound region calibration)" in text
+    assert re.search(r"HC \d+\.\d mm", text) and "Doe Jane" not in text
+    assert main(["measure", str(path), "--frame", "1", "--reports", str(out),
+                 "--report-patient-fields", "--out", str(tmp_path / "r.csv"),
+                 "--device", "cpu"]) == 0
+    assert "Patient: Doe Jane" in page_text(out / "cine.pdf")

@@ -1,0 +1,128 @@
+"""Fixtures for the app's tests: settings and app data under tmp_path, a shared or fake model.
+
+Most tests use ``FakeSegmenter`` (instant, deterministic, can be held back or made to fail);
+the tests about the real worker use the session's real Segmenter, loaded once.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from fetalview.core.geometry import Ellipse
+from fetalview.core.segmenter import Segmentation
+from fetalview.gui.main_window import MainWindow
+from fetalview.gui.settings import AppSettings
+
+SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/gui/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.gui)
+
+
+class FakeSegmenter:
+    """Stands in for the network: an ellipse derived from the scan's size, so each scan gets
+    a different, predictable answer. ``gate`` holds results back; ``error`` makes it fail."""
+
+    device_label = "CPU"
+    model_version = "fake-1"
+
+    def __init__(self, confidence: float = 0.95, find_head: bool = True):
+        self.fallback_reason: str | None = None
+        self.confidence = confidence
+        self.find_head = find_head
+        self.gate: threading.Event | None = None
+        self.error: Exception | None = None
+        self.calls = 0
+
+    @staticmethod
+    def expected(pixels) -> Ellipse:
+        h, w = pixels.shape
+        return Ellipse(w / 2, h / 2, w / 4, h / 5, 10.0)
+
+    def segment(self, pixels) -> Segmentation:
+        self.calls += 1
+        if self.gate is not None:
+            self.gate.wait(10)
+        if self.error is not None:
+            raise self.error
+        if not self.find_head:
+            return Segmentation(None, None, None, 0.0, self.model_version)
+        e = self.expected(pixels)
+        return Segmentation(None, e.points(64), e, self.confidence, self.model_version)
+
+
+@pytest.fixture
+def scans(tmp_path) -> Path:
+    """Two real HC18 scans and their pixel-size CSV in a writable folder."""
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for name in ("050_HC.png", "249_HC.png", "samples_pixel_size_and_HC.csv"):
+        shutil.copy(SAMPLES / name, folder / name)
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path) -> AppSettings:
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat),
+                       data_dir=tmp_path / "appdata")
+
+
+@pytest.fixture
+def fake() -> FakeSegmenter:
+    return FakeSegmenter()
+
+
+@pytest.fixture
+def answers() -> list[bool]:
+    """What the next confirmation questions are answered with (default: yes)."""
+    return []
+
+
+@pytest.fixture
+def make_window(qtbot, settings, answers):
+    def make(segmenter, **kwargs) -> MainWindow:
+        window = MainWindow(kwargs.get("settings", settings), lambda device: segmenter,
+                            confirm=lambda question: answers.pop(0) if answers else True)
+        qtbot.addWidget(window)
+        window.show()
+        return window
+    return make
+
+
+@pytest.fixture
+def window(make_window, fake) -> MainWindow:
+    return make_window(fake)
+
+
+def open_and_wait(qtbot, window: MainWindow, path: Path, timeout: int = 20000):
+    """Open a scan and wait until the worker's result is on screen."""
+    window.session.open_paths([path])
+    qtbot.waitUntil(lambda: window.session.current is not None
+                    and window.session.current.annotation.ellipse is not None, timeout=timeout)
+    return window.session.current
+
+
+def mouse(view, kind, pos: QPoint, buttons=Qt.LeftButton) -> None:
+    """Send one mouse event to the scan view (QTest cannot hold a button during a move)."""
+    button = Qt.NoButton if kind == QEvent.MouseMove else Qt.LeftButton
+    event = QMouseEvent(kind, QPointF(pos), QPointF(view.viewport().mapToGlobal(pos)), button,
+                        buttons, Qt.NoModifier)
+    QApplication.sendEvent(view.viewport(), event)
+
+
+def drag(view, start: QPoint, end: QPoint, steps: int = 4, release: bool = True) -> None:
+    mouse(view, QEvent.MouseButtonPress, start)
+    for i in range(1, steps + 1):
+        mouse(view, QEvent.MouseMove, start + (end - start) * (i / steps))
+    if release:
+        mouse(view, QEvent.MouseButtonRelease, end, Qt.NoButton)

@@ -1,0 +1,110 @@
+"""Exports: the annotated PNG, the clipboard, the folder CSV, and failures that lose nothing."""
+
+import csv
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from fetalview.core.batch import CSV_COLUMNS
+from fetalview.core.overlay import ELLIPSE_BGR
+from fetalview.core.sidecar import sidecar_path
+
+from .conftest import open_and_wait
+
+
+def test_exported_png_has_the_overlay_where_the_contour_is(qtbot, make_window, segmenter, scans,
+                                                           tmp_path):
+    window = make_window(segmenter)
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    out = tmp_path / "export" / "050_annotated.png"
+    out.parent.mkdir()
+    assert window.export_png(out)
+    image = cv2.imread(str(out), cv2.IMREAD_COLOR)
+    assert image.shape[:2] == document.scan.pixels.shape  # full resolution
+    e = document.annotation.ellipse
+    on_contour = np.round(e.points(90)).astype(int)
+    colours = image[on_contour[:, 1], on_contour[:, 0]].astype(int)
+    coloured = np.ptp(colours, axis=1) > 40  # the scan is gray; contour and axes are not
+    assert coloured.mean() > 0.9
+    greenish = np.abs(colours - np.array(ELLIPSE_BGR)).sum(axis=1) < 120
+    assert greenish.mean() > 0.7  # mostly the contour's own colour (axes cross it at 4 ends)
+    inside = np.round(e.points(90) * 0.5 + [e.cx * 0.5, e.cy * 0.5]).astype(int)
+    gray = image[inside[:, 1], inside[:, 0]].astype(int)
+    assert (np.ptp(gray, axis=1) <= 2).mean() > 0.9  # the scan itself stays gray
+    assert not list(out.parent.glob("*.tmp"))
+
+
+def test_export_names_unit_source_and_state(qtbot, window, scans, monkeypatch):
+    import fetalview.gui.export as export
+    seen = {}
+    real = export.render_overlay
+    monkeypatch.setattr(export, "render_overlay",
+                        lambda pixels, e, lines, outline: seen.setdefault("lines", lines)
+                        and real(pixels, e, lines, outline))
+    open_and_wait(qtbot, window, scans / "050_HC.png")
+    window.copy_image()
+    text = "\n".join(seen["lines"])
+    assert "050_HC.png" in text and " mm" in text and "CSV samples_pixel_size_and_HC" in text
+    assert "automatic (not reviewed)" in text and "model fake-1" in text
+
+
+def test_copy_to_clipboard_is_full_resolution(qtbot, window, scans):
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    window.copy_image()
+    image = QApplication.clipboard().image()
+    h, w = document.scan.pixels.shape
+    assert (image.width(), image.height()) == (w, h)
+
+
+def test_read_only_export_target_shows_an_error_and_loses_nothing(qtbot, window, scans, tmp_path,
+                                                                   monkeypatch):
+    import fetalview.gui.export as export
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    shown = document.annotation
+
+    def read_only(path, data):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(export, "write_atomic", read_only)
+    target = tmp_path / "readonly" / "x.png"
+    assert not window.export_png(target)
+    assert "Cannot write" in window.message_bar.text and "Permission denied" in window.message_bar.text
+    assert not window.export_csv(tmp_path / "readonly" / "x.csv")
+    assert not target.exists() and document.annotation == shown
+    assert window.act_export.isEnabled()
+
+
+def test_folder_csv_has_batch_columns_and_edited_flag(qtbot, window, scans, tmp_path):
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    window.session.open_paths([scans])  # lists 249_HC.png too
+    window.session.go_to(scans / "249_HC.png")
+    qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
+    window.session.draw_from_clicks([(200, 250), (500, 250), (350, 380)])
+    out = tmp_path / "measurements.csv"
+    assert window.export_csv(out)
+    with open(out, newline="") as f:
+        rows = {r["filename"]: r for r in csv.DictReader(f)}
+    assert list(next(iter(rows.values()))) == CSV_COLUMNS + ["edited"]
+    assert rows["050_HC.png"]["edited"] == "no" and rows["050_HC.png"]["status"] == "ok"
+    assert rows["249_HC.png"]["edited"] == "yes" and rows["249_HC.png"]["status"] == "edited"
+    assert float(rows["050_HC.png"]["hc_mm"]) == pytest.approx(document.measurement().hc,
+                                                              abs=0.01)
+
+
+def test_unsaveable_sidecar_keeps_the_contour_and_says_so(qtbot, window, scans, monkeypatch):
+    import fetalview.core.sidecar as sidecar
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+
+    def disk_full(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sidecar, "write_atomic", disk_full)
+    window.session.draw_from_clicks([(200, 250), (500, 250), (350, 380)])
+    assert document.annotation.edited and document.unsaved
+    assert "Not saved" in window.message_bar.text and "No space left" in window.message_bar.text
+    assert window.view.ellipse_item.ellipse == document.annotation.ellipse
+    monkeypatch.undo()
+    window.session.draw_from_clicks([(210, 250), (500, 250), (350, 380)])
+    assert not document.unsaved and sidecar_path(document.path).exists()

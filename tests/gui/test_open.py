@@ -1,0 +1,103 @@
+"""Opening scans: folders, damaged files, navigation, drag and drop, recent files, help."""
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QTableWidget
+
+from fetalview.core.sidecar import sidecar_path
+
+from .conftest import open_and_wait
+
+
+def test_folder_lists_its_scans_with_their_states(qtbot, window, scans):
+    window.session.open_paths([scans])
+    qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
+    assert window.folder_panel.count() == 2
+    assert window.folder_panel.state_text(scans / "050_HC.png") == "auto"
+    assert window.folder_panel.state_text(scans / "249_HC.png") == "not measured"
+
+
+def test_corrupt_scan_shows_an_error_and_the_app_stays_usable(qtbot, window, scans):
+    broken = scans / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
+    window.session.open_paths([broken])
+    assert "Cannot open broken.png" in window.message_bar.text
+    assert window.session.current is None
+    assert window.folder_panel.state_text(broken) == "unreadable"
+    assert not window.act_export.isEnabled()
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    assert document.path.name == "050_HC.png" and window.view.ellipse_item.isVisible()
+
+
+def test_damaged_sidecar_is_reported_and_the_scan_still_opens(qtbot, window, scans):
+    sidecar_path(scans / "050_HC.png").write_text("{ half a file")
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    assert "could not be read" in window.message_bar.text
+    assert document.annotation.ellipse is not None
+
+
+def test_next_and_previous_from_the_keyboard(qtbot, window, scans):
+    window.session.open_paths([scans])
+    assert window.session.current.path.name == "050_HC.png"
+    QTest.keyClick(window, Qt.Key_PageDown)
+    assert window.session.current.path.name == "249_HC.png"
+    assert window.folder_panel.currentItem().text().startswith("249_HC.png")
+    QTest.keyClick(window, Qt.Key_PageDown)  # stays on the last one
+    assert window.session.current.path.name == "249_HC.png"
+    QTest.keyClick(window, Qt.Key_PageUp)
+    assert window.session.current.path.name == "050_HC.png"
+
+
+def test_choosing_in_the_list_opens_the_scan(qtbot, window, scans):
+    window.session.open_paths([scans])
+    window.folder_panel.setCurrentRow(1)
+    assert window.session.current.path.name == "249_HC.png"
+
+
+def test_drag_and_drop_opens_files(qtbot, window, scans):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(scans / "249_HC.png"))])
+    enter = QDragEnterEvent(QPointF(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dragEnterEvent(enter)  # Qt only delivers real drops from a drag in progress
+    assert enter.isAccepted()
+    window.dropEvent(QDropEvent(QPointF(50, 50), Qt.CopyAction, mime, Qt.LeftButton,
+                                Qt.NoModifier))
+    assert window.session.current.path.name == "249_HC.png"
+
+
+def test_recent_files_are_remembered(qtbot, window, scans, settings):
+    window.session.open_paths([scans / "249_HC.png"])
+    assert settings.recent[0] == str((scans / "249_HC.png").resolve())
+    window._fill_recent_menu()
+    assert [a.text() for a in window.recent_menu.actions()] == settings.recent
+
+
+def test_sample_scans_open_from_the_menu(qtbot, make_window, settings, fake):
+    settings.segment_on_open = False
+    window = make_window(fake)
+    window.act_samples.trigger()
+    assert window.folder_panel.count() == 4
+    assert window.session.current.annotation.pixel_size.source.startswith("CSV")
+
+
+def test_shortcut_help_lists_the_frequent_actions(qtbot, window):
+    from fetalview.gui.dialogs import shortcuts_dialog
+    dialog = shortcuts_dialog(window.actions(), window)
+    qtbot.addWidget(dialog)
+    table = dialog.findChild(QTableWidget)
+    names = {table.item(i, 0).text(): table.item(i, 1).text() for i in range(table.rowCount())}
+    for name in ("Run the model", "Draw by hand", "Undo", "Export annotated PNG", "Next scan",
+                 "Fit to window", "Calibrate on a line"):
+        assert name in names and names[name], name
+
+
+def test_zoom_and_fit(qtbot, window, scans):
+    window.session.open_paths([scans / "050_HC.png"])
+    fitted = window.view.zoom
+    window.act_zoom_in.trigger()
+    assert window.view.zoom > fitted
+    window.act_fit.trigger()
+    assert abs(window.view.zoom - fitted) < 1e-9
+    window.view.zoom_by(1e6)
+    assert window.view.zoom <= 40.0

@@ -1,0 +1,126 @@
+"""The worker thread: results arrive, the GUI keeps answering, stale results are dropped."""
+
+import threading
+import time
+
+from PySide6.QtCore import QTimer
+
+from fetalview.core.sidecar import load_annotation
+
+from .conftest import FakeSegmenter, open_and_wait
+
+
+def test_open_a_scan_and_get_the_real_models_result(qtbot, make_window, segmenter, scans,
+                                                    settings):
+    window = make_window(segmenter)
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    a = document.annotation
+    assert a.ellipse == a.auto_ellipse and not a.edited
+    assert a.model_version == segmenter.model_version and 0 < a.confidence <= 1
+    assert a.pixel_size.source == "CSV samples_pixel_size_and_HC.csv"
+    hc = window.panel.value_labels[0].text()
+    assert hc.startswith("HC") and hc.endswith("mm")
+    assert abs(float(hc.split()[1]) - 67.5) < 4  # the HC18 reference for this scan: 67.5 mm
+    assert window.device_label.text() == "Model on CPU"
+    assert window.folder_panel.state_text(scans / "050_HC.png") == "auto"
+    saved = load_annotation(scans / "050_HC.png", settings.data_dir)
+    assert saved.ellipse == a.ellipse and saved.model_version == a.model_version
+
+
+def test_event_loop_keeps_answering_during_segmentation(qtbot, make_window, segmenter, scans):
+    window = make_window(segmenter)
+    open_and_wait(qtbot, window, scans / "050_HC.png")  # the model is loaded from here on
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    with qtbot.waitSignal(window.service.returned, timeout=20000):
+        window.session.open_paths([scans / "249_HC.png"])
+        started = time.perf_counter()
+    finished = time.perf_counter()
+    timer.stop()
+    assert finished - started > 0.1, "segmentation was too quick to prove anything"
+    gaps = [b - a for a, b in zip([started] + ticks, ticks + [finished])]
+    assert max(gaps) <= 0.050, f"the GUI stalled for {max(gaps) * 1000:.0f} ms"
+
+
+def test_result_for_a_scan_the_user_left_is_not_applied(qtbot, window, fake, scans):
+    fake.gate = threading.Event()
+    window.session.open_paths([scans])  # opens 050_HC.png; its segmentation is held back
+    qtbot.waitUntil(lambda: fake.calls == 1)
+    window.session.step(1)  # the user moves on to 249_HC.png before the result comes
+    current = window.session.current
+    assert current.path.name == "249_HC.png"
+    fake.gate.set()
+    qtbot.waitUntil(lambda: current.annotation.ellipse is not None)
+    assert current.annotation.ellipse == FakeSegmenter.expected(current.scan.pixels)
+    first = window.session.documents[scans / "050_HC.png"]
+    assert first.annotation.ellipse is None
+    assert window.folder_panel.state_text(scans / "050_HC.png") == "not measured"
+
+
+def test_failure_is_reported_and_manual_measuring_still_works(qtbot, window, fake, scans):
+    fake.error = RuntimeError("out of memory")
+    window.session.open_paths([scans / "050_HC.png"])
+    qtbot.waitUntil(lambda: "Segmentation failed" in window.message_bar.text)
+    assert "out of memory" in window.message_bar.text and "by hand" in window.message_bar.text
+    window.session.draw_from_clicks([(200, 250), (500, 250), (350, 380)])
+    a = window.session.current.annotation
+    assert a.edited and a.ellipse.a == 150 and a.ellipse.b == 130
+    assert window.panel.value_labels[0].text().endswith("mm")
+
+
+def test_no_head_found_says_so(qtbot, make_window, scans):
+    window = make_window(FakeSegmenter(find_head=False))
+    window.session.open_paths([scans / "050_HC.png"])
+    qtbot.waitUntil(lambda: "found no head" in window.message_bar.text)
+    assert window.session.current.annotation.ellipse is None
+
+
+def test_cuda_fallback_is_shown(qtbot, make_window, scans):
+    fake = FakeSegmenter()
+    fake.fallback_reason = "CUDA failed (no kernel image); using the CPU"
+    window = make_window(fake)
+    open_and_wait(qtbot, window, scans / "050_HC.png")
+    assert window.device_label.text() == "Model on CPU (GPU failed)"
+    assert "no kernel image" in window.message_bar.text
+
+
+def test_explicit_cuda_without_a_gpu_falls_back_to_cpu(monkeypatch):
+    import fetalview.gui.worker as worker
+    made = []
+
+    class Recorder:
+        def __init__(self, device):
+            if device == "cuda":
+                raise RuntimeError("CUDA was asked for but no usable CUDA device is available")
+            made.append(device)
+            self.fallback_reason = None
+
+    monkeypatch.setattr(worker, "Segmenter", Recorder)
+    segmenter = worker.default_factory("cuda")
+    assert made == ["cpu"] and "no usable CUDA device" in segmenter.fallback_reason
+
+
+def test_low_confidence_is_flagged(qtbot, make_window, scans):
+    window = make_window(FakeSegmenter(confidence=0.5))
+    open_and_wait(qtbot, window, scans / "050_HC.png")
+    assert window.folder_panel.state_text(scans / "050_HC.png") == "low confidence"
+    assert "review" in window.panel.state_label.text()
+
+
+def test_rerun_on_an_edited_scan_asks_and_is_undoable(qtbot, window, fake, scans, answers):
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    window.session.draw_from_clicks([(200, 250), (500, 250), (350, 380)])
+    edited = document.annotation
+    answers.append(False)
+    window.session.segment()
+    assert not window.session.segmenting and document.annotation == edited
+    answers.append(True)
+    with qtbot.waitSignal(window.session.annotation_changed, timeout=5000):
+        window.session.segment()
+    assert not document.annotation.edited
+    assert document.annotation.ellipse == FakeSegmenter.expected(document.scan.pixels)
+    window.act_undo.trigger()
+    assert document.annotation == edited

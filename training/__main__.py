@@ -45,6 +45,18 @@ def _parser() -> argparse.ArgumentParser:
                     help="after the first epoch, lower --epochs to fit this many minutes")
     tr.add_argument("--device", default="auto", help="auto, cpu or cuda")
     tr.add_argument("--resume", action="store_true", help="continue the run in --run")
+    tr.add_argument("--steps-per-epoch", type=int, default=0, metavar="N",
+                    help="batches per epoch (default: one pass over the training scans)")
+    tr.add_argument("--init-weights", type=Path, metavar="FILE",
+                    help="fine-tune these fetalview weights (their architecture and grid are "
+                         "used; e.g. resources/weights/resunet.safetensors)")
+    tr.add_argument("--extra-sidecars", type=Path, metavar="DIR",
+                    help="a folder of scans whose app sidecars hold edited ellipses: added to "
+                         "training (never to validation)")
+    tr.add_argument("--sidecar-fallback", type=Path, metavar="DIR",
+                    help="the app's data folder, for sidecars it could not save beside scans")
+    tr.add_argument("--extra-share", type=float, default=0.25,
+                    help="share of training draws taken from the corrections (default 0.25)")
 
     ev = sub.add_parser("evaluate", help="validation figures through the app's own pipeline")
     ev.add_argument("--data", type=Path, required=True)
@@ -82,13 +94,28 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if args.cache is None and args.data is None:
                 raise SystemExit("train: give --data or --cache (or --resume)")
+            if args.init_weights:
+                from fetalview.core.weights import load_model
+                config = load_model(args.init_weights).config
+                args.base_width, args.depth = config.base_width, config.depth
+                args.grid = (config.input_height, config.input_width)
             cache = args.cache or args.run / f"cache_{args.grid[0]}x{args.grid[1]}.npz"
             if args.cache is None and not cache.exists():
                 build_cache(find_labelled_scans(args.data), args.grid, cache)
+            extra = ""
+            if args.extra_sidecars:
+                from .corrections import build_correction_cache, find_corrections
+                corrections = find_corrections(args.extra_sidecars, args.sidecar_fallback)
+                print(f"{len(corrections)} edited measurements in {args.extra_sidecars}")
+                extra = str(build_correction_cache(
+                    corrections, args.grid, args.run / f"corrections_{args.grid[0]}x{args.grid[1]}.npz"))
             plan = TrainPlan(cache=str(cache), epochs=args.epochs, batch_size=args.batch_size,
                              lr=args.lr, base_width=args.base_width, depth=args.depth,
                              val_fraction=args.val_fraction, seed=args.seed,
-                             time_budget_min=args.time_budget)
+                             time_budget_min=args.time_budget,
+                             steps_per_epoch=args.steps_per_epoch,
+                             init_weights=str(args.init_weights or ""), extra_cache=extra,
+                             extra_share=args.extra_share)
         print(train(plan, args.run, device=args.device, resume=args.resume))
     elif args.command == "evaluate":
         from .evaluate import evaluate, print_summary

@@ -80,19 +80,34 @@ def build_cache(scans: list[LabelledScan], grid_shape: tuple[int, int], out: Pat
 
     Computing this once keeps epochs fast and gives a compact file that can travel to a GPU box.
     """
-    images = np.zeros((len(scans), *grid_shape), np.uint8)
-    masks = np.zeros((len(scans), *grid_shape), np.uint8)
-    for i, item in enumerate(tqdm(scans, desc="preparing", unit="scan")):
-        scan = load_scan(item.scan)
-        box = Letterbox(scan.pixels.shape, grid_shape)
-        images[i] = box.to_grid(scan.pixels)
-        masks[i] = box.to_grid(target_mask(item.annotation, scan.pixels.shape))
+    def records():
+        for item in scans:
+            scan = load_scan(item.scan)
+            yield (item.scan.name, item.subject, scan.pixels,
+                   target_mask(item.annotation, scan.pixels.shape), item.pixel_size_mm, item.hc_mm)
+
+    return write_cache(records(), len(scans), grid_shape, out)
+
+
+def write_cache(records, count: int, grid_shape: tuple[int, int], out: Path) -> Path:
+    """The cache file from ``count`` records of (name, subject, pixels, mask 0/255, pixel size
+    mm, reference HC mm), each scan and mask letterboxed into the model grid."""
+    images = np.zeros((count, *grid_shape), np.uint8)
+    masks = np.zeros((count, *grid_shape), np.uint8)
+    names, subjects, pixel_sizes, hcs = [], [], [], []
+    for i, (name, subject, pixels, mask, pixel_size_mm, hc_mm) in enumerate(
+            tqdm(records, total=count, desc="preparing", unit="scan")):
+        box = Letterbox(pixels.shape, grid_shape)
+        images[i] = box.to_grid(pixels)
+        masks[i] = box.to_grid(mask)
+        names.append(name)
+        subjects.append(subject)
+        pixel_sizes.append(pixel_size_mm)
+        hcs.append(hc_mm)
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, images=images, masks=masks,
-                        names=np.array([s.scan.name for s in scans]),
-                        subjects=np.array([s.subject for s in scans]),
-                        pixel_size_mm=np.array([s.pixel_size_mm for s in scans]),
-                        hc_mm=np.array([s.hc_mm for s in scans]))
+    np.savez_compressed(out, images=images, masks=masks, names=np.array(names),
+                        subjects=np.array(subjects), pixel_size_mm=np.array(pixel_sizes),
+                        hc_mm=np.array(hcs))
     return out
 
 

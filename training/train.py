@@ -14,7 +14,7 @@ import torch
 from tqdm import tqdm
 
 from fetalview.core.model import ModelConfig, ResidualUNet
-from fetalview.core.weights import save_weights
+from fetalview.core.weights import load_model, save_weights
 
 from .augment import augment
 from .dataset import Cache, split_by_subject
@@ -38,6 +38,10 @@ class TrainPlan:
     val_fraction: float = 0.2
     seed: int = 0
     time_budget_min: float = 0.0  # > 0: after epoch 1, cut ``epochs`` to fit this budget
+    steps_per_epoch: int = 0  # > 0: this many batches per epoch instead of a full pass
+    init_weights: str = ""  # fine-tune: start from these fetalview weights, not from scratch
+    extra_cache: str = ""  # a cache of clinicians' corrections, added to training only
+    extra_share: float = 0.25  # at least this share of training draws come from extra_cache
 
     def model_config(self, grid_shape: tuple[int, int]) -> ModelConfig:
         return ModelConfig(self.base_width, self.depth, *grid_shape)
@@ -81,10 +85,20 @@ def train(plan: TrainPlan, run_dir: Path, device: str = "auto", resume: bool = F
     cache = Cache.load(Path(plan.cache))
     train_idx, val_idx = split_by_subject(list(cache.subjects), plan.val_fraction, plan.seed)
     grid_shape = cache.images.shape[1:]
-    images = torch.from_numpy(cache.images).to(dev)  # uint8 on the device: 100 MB at most
-    masks = torch.from_numpy(cache.masks).to(dev)
+    cache_images, cache_masks = cache.images, cache.masks
+    if plan.extra_cache:
+        cache_images, cache_masks, train_idx = _add_extra(plan, cache, train_idx)
+    images = torch.from_numpy(cache_images).to(dev)  # uint8 on the device: 100 MB at most
+    masks = torch.from_numpy(cache_masks).to(dev)
 
     model = ResidualUNet(plan.model_config(grid_shape)).to(dev)
+    if plan.init_weights and checkpoint is None:
+        start = load_model(Path(plan.init_weights))
+        if start.config != model.config:
+            raise ValueError(f"--init-weights {plan.init_weights} is a {start.config}, but the "
+                             f"plan builds a {model.config}")
+        model.load_state_dict(start.state_dict())
+        log(f"starting from {plan.init_weights}")
     if dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimiser = torch.optim.AdamW(model.parameters(), lr=plan.lr, weight_decay=plan.weight_decay)
@@ -104,7 +118,7 @@ def train(plan: TrainPlan, run_dir: Path, device: str = "auto", resume: bool = F
         return x, y
 
     autocast = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda")
-    steps_per_epoch = max(1, len(train_idx) // plan.batch_size)
+    steps_per_epoch = plan.steps_per_epoch or max(1, len(train_idx) // plan.batch_size)
     log(f"training on {dev}: {len(train_idx)} scans, validating on {len(val_idx)} "
         f"(split by subject, seed {plan.seed}); grid {grid_shape}")
     if dev.type == "cuda":
@@ -115,6 +129,7 @@ def train(plan: TrainPlan, run_dir: Path, device: str = "auto", resume: bool = F
         t0 = time.time()
         model.train()
         order = torch.randperm(len(train_idx), generator=generator, device=dev).cpu().numpy()
+        order = np.resize(order, steps_per_epoch * plan.batch_size)  # wraps when steps are set
         losses = []
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{total_epochs}",
                    unit="batch", leave=False, mininterval=2.0)
@@ -157,6 +172,23 @@ def train(plan: TrainPlan, run_dir: Path, device: str = "auto", resume: bool = F
                  out, {"epochs": str(total_epochs), "plan": json.dumps(asdict(plan))})
     (run_dir / "history.json").write_text(json.dumps(history, indent=1))
     return out
+
+
+def _add_extra(plan: TrainPlan, cache: Cache,
+               train_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Images, masks and training indices with the corrections appended, repeated until they
+    make up ``extra_share`` of the training draws. They never enter validation, so the figures
+    stay comparable with the weights before fine-tuning."""
+    extra = Cache.load(Path(plan.extra_cache))
+    if extra.images.shape[1:] != cache.images.shape[1:]:
+        raise ValueError(f"{plan.extra_cache} has grid {extra.images.shape[1:]}, "
+                         f"the training cache {cache.images.shape[1:]}")
+    extra_idx = len(cache.images) + np.arange(len(extra.images))
+    repeat = max(1, math.ceil(plan.extra_share * len(train_idx) /
+                              ((1.0 - plan.extra_share) * len(extra_idx))))
+    return (np.concatenate([cache.images, extra.images]),
+            np.concatenate([cache.masks, extra.masks]),
+            np.concatenate([train_idx] + [extra_idx] * repeat))
 
 
 @torch.no_grad()

@@ -1,0 +1,76 @@
+"""Clinicians' corrections as training data, so a clinic can adapt the model to its scanners.
+
+The app saves every measurement in a sidecar beside the scan. A sidecar whose ellipse a person
+edited holds a reference outline for that scan (on the frame it names, for cine loops); its
+filled ellipse becomes the training mask exactly as the HC18 annotations do. Sidecars the
+model wrote unchanged are left out: training on the model's own output would teach it nothing
+and reinforce its mistakes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from fetalview.core.geometry import Ellipse
+from fetalview.core.imageio import ScanLoadError, list_scans, load_scan
+from fetalview.core.sidecar import SidecarError, load_annotation, read_sidecar, sidecar_path
+
+from .dataset import write_cache
+
+
+@dataclass(frozen=True)
+class Correction:
+    scan: Path
+    frame: int
+    ellipse: Ellipse
+    pixel_size_mm: float  # NaN when the sidecar has none
+
+    @property
+    def subject(self) -> str:
+        """Corrections only ever train, so their subject only needs to be distinct."""
+        return f"correction:{self.scan.name}:{self.frame}"
+
+
+def find_corrections(folder: Path, fallback_root: Path | None = None,
+                     log=print) -> list[Correction]:
+    """Scans in ``folder`` with an edited ellipse in their sidecar (beside the scan, or also
+    under the app's ``fallback_root`` when given). Unreadable sidecars are reported, skipped."""
+    found = []
+    for scan in list_scans(Path(folder)):
+        try:
+            if fallback_root is not None:
+                annotation = load_annotation(scan, fallback_root)
+            else:
+                beside = sidecar_path(scan)
+                annotation = read_sidecar(beside) if beside.is_file() else None
+        except SidecarError as exc:
+            log(f"skipped: {exc}")
+            continue
+        if annotation is None or not annotation.edited or annotation.ellipse is None:
+            continue
+        ps = annotation.pixel_size.mm_per_pixel if annotation.pixel_size else math.nan
+        found.append(Correction(scan, annotation.frame or 0, annotation.ellipse, ps))
+    return found
+
+
+def build_correction_cache(corrections: list[Correction], grid_shape: tuple[int, int],
+                           out: Path, log=print) -> Path:
+    """The corrections in the training cache's format; scans that no longer load are skipped."""
+    usable = []
+    for c in corrections:
+        try:
+            usable.append((c, load_scan(c.scan, frame=c.frame).pixels))
+        except ScanLoadError as exc:
+            log(f"skipped: {exc}")
+    if not usable:
+        raise FileNotFoundError("no edited measurement (sidecar with \"edited\": true) found")
+
+    def records():
+        for c, pixels in usable:
+            hc = c.ellipse.perimeter() * c.pixel_size_mm
+            yield (c.scan.name, c.subject, pixels,
+                   c.ellipse.filled_mask(pixels.shape, supersample=4), c.pixel_size_mm, hc)
+
+    return write_cache(records(), len(usable), grid_shape, out)

@@ -1,22 +1,38 @@
 """The review flag: shape score and HC uncertainty, and the calibration table behind them."""
 
 import csv
+import math
 
 from fetalview.core.geometry import Ellipse
-from fetalview.core.segmenter import HC_UNCERTAINTY_MM, LOW_CONFIDENCE, Segmentation
+from fetalview.core.pixelsize import PixelSize
+from fetalview.core.segmenter import (HC_UNCERTAINTY_MM, LOW_CONFIDENCE, Segmentation,
+                                      review_reasons)
 from training.calibrate import calibration_table, flag_figures, read_rows
 
+MM = PixelSize(0.1, "test")
+#: A band this wide (px) at 0.1 mm per pixel is exactly the flag's HC uncertainty.
+BAND_AT_THRESHOLD = HC_UNCERTAINTY_MM / (math.pi * 0.1)
 
-def seg(confidence, uncertainty=None, ellipse=Ellipse(50, 50, 30, 20, 0)):
-    return Segmentation(None, None, ellipse, confidence, "test", uncertainty)
+
+def seg(confidence, band=None, pixel_size=None, ellipse=Ellipse(50, 50, 30, 20, 0)):
+    return Segmentation(None, None, ellipse, confidence, "test", band, pixel_size)
 
 
 def test_status_combines_shape_and_uncertainty():
-    assert seg(0.99).status == "ok"  # pixel size unknown: the shape score alone decides
+    assert seg(0.99, 40.0).status == "ok"  # pixel size unknown: the shape score alone decides
     assert seg(LOW_CONFIDENCE - 0.01).status == "low_confidence"
-    assert seg(0.99, HC_UNCERTAINTY_MM - 0.1).status == "ok"
-    assert seg(0.99, HC_UNCERTAINTY_MM).status == "low_confidence"
-    assert seg(0.0, None, None).status == "no_head"
+    assert seg(0.99, BAND_AT_THRESHOLD * 0.98, MM).status == "ok"
+    flagged = seg(0.99, BAND_AT_THRESHOLD * 1.01, MM)
+    assert flagged.status == "low_confidence"
+    assert flagged.review_reason == f"Review: HC uncertain by about {flagged.hc_uncertainty_mm:.1f} mm"
+    assert seg(0.0, None, None, None).status == "no_head"
+    assert seg(0.99, 1.0, MM).review_reason is None
+
+
+def test_saved_results_are_rejudged_with_a_new_pixel_size():
+    assert review_reasons(0.99, 10.0, PixelSize(0.1, "a")) == []
+    assert review_reasons(0.99, 10.0, PixelSize(0.2, "b")) == ["HC uncertain by about 6.3 mm"]
+    assert review_reasons(None, None, None) == []
 
 
 def test_calibration_figures(tmp_path):

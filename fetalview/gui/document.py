@@ -17,11 +17,14 @@ from PySide6.QtGui import QUndoStack
 from ..core.batch import PixelSizeBook
 from ..core.imageio import Scan, load_scan
 from ..core.measurement import Measurement, measure
-from ..core.segmenter import LOW_CONFIDENCE
+from ..core.segmenter import review_reasons
 from ..core.sidecar import Annotation, SidecarError, load_annotation, save_annotation
 from .commands import AnnotationCommand
 
 STATES = ("not measured", "auto", "low confidence", "edited", "unreadable")
+#: ``Annotation.extra`` key of the model's unsure band (px), kept so that the review flag can be
+#: re-judged in millimetres whenever the pixel size changes.
+UNSURE_BAND_KEY = "unsure_band_px"
 
 
 def scan_state(annotation: Annotation | None) -> str:
@@ -30,7 +33,8 @@ def scan_state(annotation: Annotation | None) -> str:
         return "not measured"
     if annotation.edited:
         return "edited"
-    if annotation.confidence is not None and annotation.confidence < LOW_CONFIDENCE:
+    if review_reasons(annotation.confidence, annotation.extra.get(UNSURE_BAND_KEY),
+                      annotation.pixel_size):
         return "low confidence"
     return "auto"
 

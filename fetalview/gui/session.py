@@ -19,10 +19,12 @@ from ..core.geometry import Ellipse
 from ..core.imageio import ScanLoadError, list_scans
 from ..core.pixelsize import PixelSize
 from ..core.sidecar import SidecarError, load_annotation
-from .document import ScanDocument, open_document, scan_state
+from ..core.segmenter import review_reasons
+from .document import UNSURE_BAND_KEY, ScanDocument, open_document, scan_state
 from .settings import AppSettings
 from .worker import SegmentationService
 
+KEEP_OPEN = 40  # scans kept in memory with their undo history
 REPLACE_EDIT_QUESTION = ("This contour was edited by hand. Replace it with a new result from "
                          "the model? (Edit > Undo brings your contour back.)")
 
@@ -96,7 +98,10 @@ class Session(QObject):
             return
         self._forget_request()
         self.shown = path
-        document = self.documents.get(path) or self._open(path)
+        document = self.documents.pop(path, None) or self._open(path)
+        if document is not None:
+            self.documents[path] = document  # most recently shown last
+            self._evict()
         self.current = document
         self.current_changed.emit()
         if document is None:
@@ -117,8 +122,14 @@ class Session(QObject):
             self.error.emit(warning)
         document.changed.connect(lambda d=document: self._on_document_changed(d))
         document.save_failed.connect(self._on_save_failed)
-        self.documents[path] = document
         return document
+
+    def _evict(self) -> None:
+        """Keep the scans seen last in memory (with their undo history); older ones are
+        reopened from their sidecars when shown again, unless they hold an unsaved change."""
+        for path in list(self.documents)[:-KEEP_OPEN]:
+            if not self.documents[path].unsaved:
+                self.documents.pop(path).deleteLater()
 
     def step(self, offset: int) -> None:
         """Show the next (+1) or previous (-1) scan of the list."""
@@ -171,11 +182,14 @@ class Session(QObject):
             return
         d.outline = result.outline
         self.outline_changed.emit()
+        extra = {**d.annotation.extra, UNSURE_BAND_KEY: result.unsure_band_px}
         d.push(replace(d.annotation, ellipse=result.ellipse, auto_ellipse=result.ellipse,
                        edited=False, model_version=result.model_version,
-                       confidence=result.confidence), "Segment with the model")
-        if result.status == "low_confidence":
-            self.info.emit(f"Low confidence ({result.confidence:.2f}): please check the contour.")
+                       confidence=result.confidence, extra=extra), "Segment with the model")
+        reasons = review_reasons(result.confidence, result.unsure_band_px,
+                                 d.annotation.pixel_size)
+        if reasons:
+            self.info.emit(f"Please check the contour ({', '.join(reasons)}).")
 
     def _on_errored(self, request_id: int, message: str) -> None:
         if self._take_request(request_id) is not None:

@@ -75,6 +75,16 @@ def test_save_leaves_no_temporary_files(scan, appdata):
                                                              "001_HC.png.fetalview.json"]
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_saved_files_are_readable_like_any_other_file(scan, appdata):
+    umask = os.umask(0o022)
+    try:
+        where = save_annotation(scan, FULL, appdata)
+    finally:
+        os.umask(umask)
+    assert where.stat().st_mode & 0o777 == 0o644
+
+
 def test_failed_write_keeps_the_previous_file(scan, appdata, monkeypatch):
     save_annotation(scan, FULL, appdata)
     before = sidecar_path(scan).read_bytes()

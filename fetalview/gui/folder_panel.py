@@ -32,15 +32,21 @@ class FolderPanel(QListWidget):
             item.setData(Qt.UserRole, str(path))
             self.addItem(item)
             self._rows[path] = item
+        for path, state in scans.items():
             self.set_state(path, state)
         self.blockSignals(False)
 
     def set_state(self, path: Path, state: str) -> None:
         item = self._rows.get(path)
         if item is not None:
-            item.setText(f"{path.name}\n    {state}")
+            item.setText(f"{self._label(path)}\n    {state}")
             item.setForeground(QBrush(QColor(STATE_COLOURS.get(state, "#e0e0e0"))))
             item.setToolTip(f"{path}\n{state}")
+
+    def _label(self, path: Path) -> str:
+        """The file name, with its folder when another listed scan has the same name."""
+        twins = sum(p.name == path.name for p in self._rows)
+        return f"{path.name}  ({path.parent.name})" if twins > 1 else path.name
 
     def state_text(self, path: Path) -> str:
         return self._rows[path].text().split("\n")[1].strip()

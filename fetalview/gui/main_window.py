@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
         self.panel.set_show_confidence(on)
 
     def _on_progress(self, text: str) -> None:
-        self.activity_label.setText(text.capitalize() + "..." if text else "Ready")
+        self.activity_label.setText(text[:1].upper() + text[1:] + "..." if text else "Ready")
 
     def _on_device_ready(self, label: str, fallback: str) -> None:
         self.device_label.setText(f"Model on {label}" + (" (GPU failed)" if fallback else ""))

@@ -42,6 +42,7 @@ class MeasurementPanel(QWidget):
     def __init__(self, contour_actions: list[QAction], pixel_actions: list[QAction], parent=None):
         super().__init__(parent)
         layout = QVBoxLayout(self)
+        self.setMinimumWidth(290)
 
         measure_box = QGroupBox("Head biometry")
         form = QFormLayout(measure_box)
@@ -51,6 +52,7 @@ class MeasurementPanel(QWidget):
         self.value_labels = [QLabel() for _ in range(3)]
         for label in self.value_labels:
             label.setObjectName("measureValue")
+            label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextSelectableByMouse)
             form.addRow(label)
         self.unit_warning = QLabel("No pixel size: values are in pixels, not millimetres.")

@@ -39,7 +39,7 @@ class ScanView(QGraphicsView):
         self._image.setTransformationMode(Qt.FastTransformation)  # show true pixels on zoom
         self.scene().addItem(self._image)
         self.outline_item = QGraphicsPathItem()
-        pen = QPen(bgr(OUTLINE_BGR), 1)
+        pen = QPen(bgr(OUTLINE_BGR), 1.5, Qt.DashLine)
         pen.setCosmetic(True)
         self.outline_item.setPen(pen)
         self.outline_item.setZValue(1)

@@ -35,6 +35,7 @@ QLabel#warning {{ color: {WARNING}; }}
 QFrame#messageBar {{ background: {ERROR_BG}; border-radius: 3px; }}
 QFrame#messageBar QLabel {{ color: #ffffff; }}
 QStatusBar QLabel {{ padding: 0 6px; }}
+QToolButton:checked {{ background: #2f5575; border: 1px solid {ACCENT}; border-radius: 3px; }}
 """
 
 

@@ -101,3 +101,18 @@ def test_zoom_and_fit(qtbot, window, scans):
     assert abs(window.view.zoom - fitted) < 1e-9
     window.view.zoom_by(1e6)
     assert window.view.zoom <= 40.0
+
+
+def test_scans_left_behind_are_released_and_reopen_from_their_sidecar(qtbot, window, scans,
+                                                                      monkeypatch):
+    import fetalview.gui.session as session
+    monkeypatch.setattr(session, "KEEP_OPEN", 1)
+    window.session.open_paths([scans])
+    qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
+    window.session.draw_from_clicks([(200, 250), (500, 250), (350, 380)])
+    edited = window.session.current.annotation
+    window.session.step(1)
+    assert list(window.session.documents) == [scans / "249_HC.png"]
+    window.session.step(-1)
+    restored = window.session.current.annotation
+    assert restored.ellipse == edited.ellipse and restored.edited

@@ -124,3 +124,13 @@ def test_rerun_on_an_edited_scan_asks_and_is_undoable(qtbot, window, fake, scans
     assert document.annotation.ellipse == FakeSegmenter.expected(document.scan.pixels)
     window.act_undo.trigger()
     assert document.annotation == edited
+
+
+def test_settings_dialog_stores_the_device(qtbot, window, settings):
+    from fetalview.gui.dialogs import SettingsDialog
+    dialog = SettingsDialog(settings, window)
+    qtbot.addWidget(dialog)
+    dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
+    dialog.on_open.setChecked(False)
+    dialog.accept()
+    assert settings.device == "cpu" and settings.segment_on_open is False

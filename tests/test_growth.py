@@ -80,3 +80,18 @@ def test_growth_lines_say_what_they_cannot_compute():
     assert "no age estimate" in growth_lines(50.0)[0]
     assert "no percentile" in growth_lines(175.0, parse_ga("41+0"))[1]
     assert growth_lines(None) == []
+
+
+def test_ga_from_the_saved_record():
+    from fetalview.core.growth import ga_from_record
+
+    assert ga_from_record(None) is None and ga_from_record({"method": ""}) is None
+    assert ga_from_record({"method": "weeks+days", "ga": "20+3"}) == GestationalAge(143)
+    assert ga_from_record({"method": "lmp", "lmp": "2026-01-01",
+                           "exam_date": "2026-05-24"}) == GestationalAge(143)
+    assert ga_from_record({"method": "dating scan", "scan_date": "2026-03-01", "scan_ga": "12+2",
+                           "exam_date": "2026-03-15"}) == parse_ga("14+2")
+    with pytest.raises(ValueError, match="missing lmp"):
+        ga_from_record({"method": "lmp", "exam_date": "2026-05-24"})
+    with pytest.raises(ValueError):
+        ga_from_record({"method": "lmp", "lmp": "2026-13-01", "exam_date": "2026-05-24"})

@@ -85,6 +85,33 @@ def ga_from_dating_scan(scan_date: date, ga_at_scan: GestationalAge, exam: date)
     return GestationalAge(ga_at_scan.days + (exam - scan_date).days)
 
 
+#: How the pregnancy's age was given; stored as ``record["method"]`` (see ``ga_from_record``).
+GA_METHODS = ("weeks+days", "lmp", "dating scan")
+
+
+def ga_from_record(record: dict | None) -> GestationalAge | None:
+    """The GA on the exam day from what the user entered, as the app saves it in the sidecar's
+    ``extra["pregnancy"]``: ``{"method": "weeks+days", "ga": "20+3"}``, ``{"method": "lmp",
+    "lmp": "2026-01-01", "exam_date": "2026-05-24"}`` or ``{"method": "dating scan",
+    "scan_date": ..., "scan_ga": "12+2", "exam_date": ...}`` (dates ISO). None when nothing was
+    given; ValueError, with a message for the user, when what was given does not add up."""
+    if not record or not record.get("method"):
+        return None
+    method = record["method"]
+    try:
+        if method == "weeks+days":
+            return parse_ga(record["ga"])
+        exam = date.fromisoformat(record["exam_date"])
+        if method == "lmp":
+            return ga_from_lmp(date.fromisoformat(record["lmp"]), exam)
+        if method == "dating scan":
+            return ga_from_dating_scan(date.fromisoformat(record["scan_date"]),
+                                       parse_ga(record["scan_ga"]), exam)
+    except KeyError as exc:
+        raise ValueError(f"missing {exc.args[0]} for GA by {method}") from None
+    raise ValueError(f"unknown way of giving the gestational age: {method!r}")
+
+
 def hadlock_ga(hc_mm: float) -> GestationalAge:
     """Gestational age estimated from HC alone (Hadlock 1984)."""
     hc_cm = hc_mm / 10.0

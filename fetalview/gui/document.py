@@ -27,16 +27,22 @@ STATES = ("not measured", "auto", "low confidence", "edited", "unreadable")
 UNSURE_BAND_KEY = "unsure_band_px"
 
 
+def review_needed(annotation: Annotation | None) -> list[str]:
+    """Why an automatic contour needs a clinician's look, in words; empty when it does not
+    (or when a person already edited it)."""
+    if annotation is None or annotation.ellipse is None or annotation.edited:
+        return []
+    return review_reasons(annotation.confidence, annotation.extra.get(UNSURE_BAND_KEY),
+                          annotation.pixel_size)
+
+
 def scan_state(annotation: Annotation | None) -> str:
     """The one-word state a scan list shows for a saved (or missing) annotation."""
     if annotation is None or annotation.ellipse is None:
         return "not measured"
     if annotation.edited:
         return "edited"
-    if review_reasons(annotation.confidence, annotation.extra.get(UNSURE_BAND_KEY),
-                      annotation.pixel_size):
-        return "low confidence"
-    return "auto"
+    return "low confidence" if review_needed(annotation) else "auto"
 
 
 class ScanDocument(QObject):
@@ -76,7 +82,10 @@ class ScanDocument(QObject):
         self.push(replace(self.annotation, ellipse=ellipse, edited=True), text)
 
     def apply(self, annotation: Annotation) -> None:
-        """Show and save ``annotation`` (used by the undo commands)."""
+        """Show and save ``annotation`` (used by the undo commands); an annotation of another
+        frame of a cine loop brings that frame's pixels with it."""
+        if (annotation.frame or 0) != self.scan.metadata.get("frame", 0):
+            self.scan = load_scan(self.path, frame=annotation.frame or 0)
         self.annotation = annotation
         self.save()
         self.changed.emit()

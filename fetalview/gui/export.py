@@ -21,7 +21,7 @@ from ..core.batch import CSV_COLUMNS, result_row
 from ..core.measurement import measure
 from ..core.overlay import caption_lines, render_overlay
 from ..core.sidecar import Annotation, write_atomic
-from .document import ScanDocument, scan_state
+from .document import ScanDocument, review_needed, scan_state
 
 EXPORT_CSV_COLUMNS = CSV_COLUMNS + ["edited"]
 
@@ -37,8 +37,9 @@ def annotated_image(document: ScanDocument, when: datetime | None = None) -> np.
         raise ExportError(f"{document.path.name} has no head contour to export yet.")
     lines = caption_lines(measure(a.ellipse, a.pixel_size), edited=a.edited,
                           model_version=a.model_version or "none (drawn by hand)", when=when)
-    if document.state == "low confidence":
-        lines.insert(0, f"LOW CONFIDENCE ({a.confidence:.2f}): review")
+    reasons = review_needed(a)
+    if reasons:
+        lines.insert(0, "REVIEW: " + ", ".join(reasons))
     lines.insert(0, document.path.name)
     return render_overlay(document.scan.pixels, a.ellipse, lines, None)
 

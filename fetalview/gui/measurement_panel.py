@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QFormLayout, QGridLayout, QGroupBox, QLabel, QPus
 
 from ..core.measurement import Measurement
 from ..core.sidecar import Annotation
+from .document import review_needed
 from .theme import WARNING
 
 STATE_TEXT = {
@@ -110,6 +111,10 @@ class MeasurementPanel(QWidget):
                         state: str = "not measured") -> None:
         self._annotation = annotation
         text, colour = STATE_TEXT.get(state, (state, "#a0a0a0"))
+        reasons = review_needed(annotation)
+        if reasons:
+            text += "\n(" + ", ".join(reasons) + ")"
+        self.state_label.setWordWrap(True)
         self.state_label.setText(text if annotation is not None else "No scan open")
         self.state_label.setStyleSheet(f"color: {colour};")
         self.show_measurement(measurement)

@@ -1,9 +1,11 @@
 """Opening scans: folders, damaged files, navigation, drag and drop, recent files, help."""
 
+import pytest
+
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QTableWidget
+from PySide6.QtWidgets import QApplication, QTableWidget
 
 from fetalview.core.sidecar import sidecar_path
 
@@ -116,3 +118,39 @@ def test_scans_left_behind_are_released_and_reopen_from_their_sidecar(qtbot, win
     window.session.step(-1)
     restored = window.session.current.annotation
     assert restored.ellipse == edited.ellipse and restored.edited
+
+
+def test_fetalview_command_opens_the_window_with_its_arguments(qtbot, scans, tmp_path,
+                                                                monkeypatch):
+    from PySide6.QtCore import QSettings, QStandardPaths
+
+    from fetalview.cli import main
+    from fetalview.gui.main_window import MainWindow
+
+    QStandardPaths.setTestModeEnabled(True)
+    QSettings.setPath(QSettings.NativeFormat, QSettings.UserScope, str(tmp_path / "cfg"))
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "cfg"))
+    seen = {}
+
+    def run_event_loop():
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)
+                   and w.isVisible()]
+        seen["scans"] = [w.session.scans for w in windows]
+        for w in windows:
+            w.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", staticmethod(run_event_loop))
+    monkeypatch.setattr("fetalview.gui.session.Session.segment", lambda self: None)
+    try:
+        assert main([str(scans / "050_HC.png")]) == 0
+    finally:
+        QStandardPaths.setTestModeEnabled(False)
+    assert seen["scans"] == [[(scans / "050_HC.png").resolve()]]
+
+
+def test_fetalview_help_does_not_open_a_window(capsys):
+    from fetalview.gui.app import run_app
+    with pytest.raises(SystemExit) as info:
+        run_app(["--help"])
+    assert info.value.code == 0 and "SCAN|FOLDER" in capsys.readouterr().out

@@ -19,6 +19,7 @@ from ..core.edit import calibrated_pixel_size
 from ..core.imageio import IMAGE_SUFFIXES
 from ..core.measurement import measure
 from ..core.pixelsize import PixelSize
+from .clinic import install as install_clinic_features
 from .dialogs import SettingsDialog, ask_millimetres, shortcuts_dialog
 from .export import ExportError, annotated_image, csv_row, save_csv, save_png
 from .folder_panel import FolderPanel
@@ -54,6 +55,7 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self._build_menus()
         self._connect()
+        self.clinic = install_clinic_features(self)
         self._on_current_changed()
         self.resize(1360, 860)
 
@@ -134,7 +136,7 @@ class MainWindow(QMainWindow):
             dock.setFeatures(QDockWidget.DockWidgetMovable)
             self.addDockWidget(area, dock)
         self.device_label = QLabel("Model: not loaded yet")
-        self.activity_label = QLabel("")
+        self.activity_label = QLabel("Ready")
         self.statusBar().addPermanentWidget(self.activity_label)
         self.statusBar().addPermanentWidget(self.device_label)
         self.act_outline.setChecked(self.settings.show_outline)

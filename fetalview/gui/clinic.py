@@ -1,0 +1,222 @@
+"""The clinic features of the main window: cine frames, pregnancy and growth, the review
+queue, and the PDF report.
+
+Kept out of ``main_window.py`` so that file stays about the core workflow: ``install`` adds the
+widgets and actions to a built window and wires them to its session. Every change the user
+makes here goes through the scan's document as one undoable, saved step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QVBoxLayout, QWidget
+
+from ..core.growth import ga_from_record
+from ..core.imageio import ScanLoadError, load_scan
+from ..core.measurement import measure
+from ..core.segmenter import review_reasons
+from ..core.sidecar import SidecarError, load_annotation
+from .cine import FrameSlider
+from .document import UNSURE_BAND_KEY, ScanDocument
+from .pregnancy_panel import PATIENT_KEYS, PregnancyPanel
+from .review_queue import ReviewQueueBar, review_order, shown_by_filter
+
+PREGNANCY_KEY = "pregnancy"  # ``Annotation.extra`` key of what the user entered about the GA
+PATIENT_SETTING = "export/patient_fields"
+NEW_FRAME_QUESTION = ("This contour was edited by hand on the current frame. Measure another "
+                      "frame instead? (Edit > Undo brings your contour back.)")
+
+
+class ClinicFeatures(QObject):
+    """Owns the added widgets; created by ``install``."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.session = window.session
+        self.frames = FrameSlider()
+        self.pregnancy = PregnancyPanel()
+        self.queue = ReviewQueueBar()
+        self._arrival: dict[Path, int] = {}
+        self._shown_frame: tuple[ScanDocument | None, int] = (None, 0)
+        self._build()
+        self._connect()
+        self.pregnancy.include_patient.setChecked(self.include_patient_fields)
+        self._on_annotation_changed()
+
+    # --- construction ------------------------------------------------------------------
+
+    def _build(self) -> None:
+        w = self.window
+        w.centralWidget().layout().addWidget(self.frames)
+        w.panel.layout().insertWidget(1, self.pregnancy)
+        dock = w.findChild(QDockWidget, "Scans")
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.queue)
+        layout.addWidget(w.folder_panel, 1)
+        dock.setWidget(box)
+        self.act_report = w._action("Export &report (PDF)...", self.export_report_dialog,
+                                    ["Ctrl+P"],
+                                    "One-page clinical report of this scan")
+        file_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&File")
+        file_menu.insertAction(w.act_csv, self.act_report)
+
+    def _connect(self) -> None:
+        s = self.session
+        s.current_changed.connect(self._on_annotation_changed)
+        s.annotation_changed.connect(self._on_annotation_changed)
+        s.scans_changed.connect(self._on_scans_changed)
+        s.state_changed.connect(lambda *_: self._apply_filter())
+        self.window.view.ellipse_item.previewed.connect(self._on_preview)
+        self.frames.frame_chosen.connect(self.go_to_frame)
+        self.pregnancy.record_changed.connect(self._on_record)
+        self.pregnancy.patient_fields_toggled.connect(self._on_patient_toggled)
+        self.queue.sort_changed.connect(lambda _: self.sort())
+        self.queue.filter_changed.connect(lambda _: self._apply_filter())
+
+    @property
+    def include_patient_fields(self) -> bool:
+        value = self.window.settings.store.value(PATIENT_SETTING, False)
+        return value if isinstance(value, bool) else str(value).lower() == "true"
+
+    def _on_patient_toggled(self, on: bool) -> None:
+        self.window.settings.store.setValue(PATIENT_SETTING, bool(on))
+
+    # --- following the session ---------------------------------------------------------
+
+    def _on_annotation_changed(self) -> None:
+        d = self.session.current
+        if d is None:
+            self.frames.show_frames(1, 0)
+            self.pregnancy.show_scan({}, {}, None)
+            self.act_report.setEnabled(False)
+            return
+        frame = d.scan.metadata.get("frame", 0)
+        if self._shown_frame[0] is d and self._shown_frame[1] != frame:
+            self.window.view.set_scan(d.scan.pixels)  # another frame of the shown scan
+            self.window.view.set_ellipse(d.annotation.ellipse)
+        self._shown_frame = (d, frame)
+        self.frames.show_frames(d.scan.metadata.get("frames", 1), frame)
+        self.pregnancy.show_scan(d.scan.metadata, d.annotation.extra.get(PREGNANCY_KEY, {}),
+                                 d.measurement())
+        self.act_report.setEnabled(d.annotation.ellipse is not None)
+
+    def _on_preview(self, ellipse) -> None:
+        d = self.session.current
+        if d is not None:
+            self.pregnancy.show_measurement(measure(ellipse, d.annotation.pixel_size))
+
+    def _on_record(self, record: dict) -> None:
+        d = self.session.current
+        if d is not None:
+            d.push(replace(d.annotation, extra={**d.annotation.extra, PREGNANCY_KEY: record}),
+                   "Set gestational age")
+
+    # --- cine frames -------------------------------------------------------------------
+
+    def go_to_frame(self, frame: int) -> None:
+        """Measure ``frame`` of the shown cine loop: the contour starts afresh on it."""
+        d = self.session.current
+        if d is None or frame == (d.annotation.frame or 0):
+            return
+        a = d.annotation
+        if a.edited and a.ellipse is not None and not self.session.confirm(NEW_FRAME_QUESTION):
+            self.frames.show_frames(d.scan.metadata.get("frames", 1), a.frame or 0)
+            return
+        try:
+            load_scan(d.path, frame=frame)  # fail here, before anything changes
+        except ScanLoadError as exc:
+            self.session.error.emit(f"Cannot show frame {frame}: {exc}")
+            self.frames.show_frames(d.scan.metadata.get("frames", 1), a.frame or 0)
+            return
+        extra = {k: v for k, v in a.extra.items() if k != UNSURE_BAND_KEY}
+        d.push(replace(a, frame=frame, ellipse=None, auto_ellipse=None, edited=False,
+                       model_version=None, confidence=None, extra=extra),
+               f"Measure frame {frame}")
+        if self.window.settings.segment_on_open:
+            self.session.segment()
+
+    # --- review queue ------------------------------------------------------------------
+
+    def _on_scans_changed(self) -> None:
+        for path in self.session.scans:
+            self._arrival.setdefault(path, len(self._arrival))
+        self._apply_filter()
+
+    def _annotation(self, path: Path):
+        d = self.session.documents.get(path)
+        if d is not None:
+            return d.annotation
+        try:
+            return load_annotation(path, self.window.settings.data_dir)
+        except SidecarError:
+            return None
+
+    def sort(self) -> None:
+        s = self.session
+        annotations = {p: self._annotation(p) for p in s.scans}
+        s.scans[:] = review_order(s.scans, self.queue.sort.currentText(), s.states, annotations,
+                                  self._arrival)
+        s.scans_changed.emit()
+        if s.shown is not None:
+            self.window.folder_panel.select(s.shown)
+
+    def _apply_filter(self) -> None:
+        panel, chosen = self.window.folder_panel, self.queue.filter.currentText()
+        for i in range(panel.count()):
+            item = panel.item(i)
+            path = Path(item.data(Qt.UserRole))
+            state = self.session.states.get(path, "")
+            item.setHidden(path != self.session.shown and not shown_by_filter(state, chosen))
+
+    # --- report ------------------------------------------------------------------------
+
+    def export_report_dialog(self) -> None:
+        d = self.session.current
+        if d is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "Export clinical report", str(d.path.with_name(d.path.stem + "_report.pdf")),
+            "PDF (*.pdf)")
+        if path:
+            self.export_report(Path(path))
+
+    def export_report(self, path: Path) -> bool:
+        from .report import ReportData, write_report
+
+        d = self.session.current
+        a = d.annotation if d else None
+        if a is None or a.ellipse is None:
+            self.window.message_bar.show_message("There is no head contour to report yet.")
+            return False
+        try:
+            ga = ga_from_record(a.extra.get(PREGNANCY_KEY))
+        except ValueError:
+            ga = None
+        reasons = [] if a.edited else review_reasons(a.confidence, a.extra.get(UNSURE_BAND_KEY),
+                                                      a.pixel_size)
+        patient = ({k: d.scan.metadata[k] for k, _ in PATIENT_KEYS if d.scan.metadata.get(k)}
+                   if self.include_patient_fields else {})
+        data = ReportData(d.path.name, d.scan.pixels, a.ellipse, measure(a.ellipse, a.pixel_size),
+                          a.edited, a.model_version or "none (drawn by hand)", ga=ga,
+                          review_note="Review: " + ", ".join(reasons) if reasons else None,
+                          frame=a.frame if d.scan.metadata.get("frames", 1) > 1 else None,
+                          patient=patient)
+        try:
+            write_report(path, data)
+        except OSError as exc:
+            self.window.message_bar.show_message(f"Cannot write {path}: {exc}. Nothing was "
+                                                 "changed; choose another folder.")
+            return False
+        self.window.statusBar().showMessage(f"Saved {path}", 8000)
+        return True
+
+
+def install(window) -> ClinicFeatures:
+    """Add the clinic features to a built ``MainWindow``."""
+    return ClinicFeatures(window)

@@ -18,7 +18,7 @@ from ..core.edit import ellipse_from_clicks
 from ..core.geometry import Ellipse
 from ..core.imageio import ScanLoadError, list_scans
 from ..core.pixelsize import PixelSize
-from ..core.sidecar import SidecarError, load_annotation
+from ..core.sidecar import SidecarError, load_annotation, sidecar_path
 from ..core.segmenter import review_reasons
 from .document import UNSURE_BAND_KEY, ScanDocument, open_document, scan_state
 from .settings import AppSettings
@@ -75,6 +75,7 @@ class Session(QObject):
                 self.settings.last_folder = str(path)
             else:
                 added.append(path)
+                self.settings.last_folder = str(path.parent)
         added = [p for i, p in enumerate(added) if p not in added[:i]]
         for path in added:
             if path not in self.states:
@@ -237,6 +238,9 @@ class Session(QObject):
 
     def _on_document_changed(self, document: ScanDocument) -> None:
         self._set_state(document.path, document.state)
+        if document.saved_to is not None and document.saved_to != sidecar_path(document.path):
+            self.info.emit(f"{document.path.name}'s folder is read-only: its measurement is "
+                           f"saved in {document.saved_to.parent}")
         if document is self.current:
             self.annotation_changed.emit()
 

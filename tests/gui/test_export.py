@@ -108,3 +108,20 @@ def test_unsaveable_sidecar_keeps_the_contour_and_says_so(qtbot, window, scans, 
     monkeypatch.undo()
     window.session.draw_from_clicks([(210, 250), (500, 250), (350, 380)])
     assert not document.unsaved and sidecar_path(document.path).exists()
+
+
+def test_read_only_scan_folder_saves_in_app_data_and_says_so(qtbot, window, scans, settings,
+                                                             monkeypatch):
+    import fetalview.core.sidecar as sidecar
+    real = sidecar.write_atomic
+
+    def read_only_scan_folder(path, data):
+        if path.parent == scans:
+            raise PermissionError(13, "Permission denied")
+        real(path, data)
+
+    monkeypatch.setattr(sidecar, "write_atomic", read_only_scan_folder)
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    assert document.saved_to == sidecar.fallback_path(document.path, settings.data_dir)
+    assert "read-only" in window.statusBar().currentMessage()
+    assert not sidecar_path(document.path).exists() and not document.unsaved

@@ -4,6 +4,7 @@ import math
 
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 
 from fetalview.core.edit import drag_handle, ellipse_from_clicks
@@ -207,3 +208,14 @@ def test_brightness_contrast_changes_display_not_data(qtbot, window, scans):
     assert (document.scan.pixels == pixels).all()
     window.panel.reset_levels()
     assert window.view.levels == (0, 0)
+
+
+def test_platform_undo_redo_keys(qtbot, window, scans):
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    auto = document.annotation
+    _drag_axis_end_outward(window, "a+", 30)
+    edited = document.annotation
+    QTest.keySequence(window, QKeySequence.Undo)
+    assert document.annotation == auto
+    QTest.keySequence(window, QKeySequence.Redo)
+    assert document.annotation == edited

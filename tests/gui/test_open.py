@@ -154,3 +154,18 @@ def test_fetalview_help_does_not_open_a_window(capsys):
     with pytest.raises(SystemExit) as info:
         run_app(["--help"])
     assert info.value.code == 0 and "SCAN|FOLDER" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mode, dtype", [("I;16", "uint16"), ("RGB", "uint8")])
+def test_16_bit_and_colour_scans_open(qtbot, window, tmp_path, mode, dtype):
+    import numpy as np
+    from PIL import Image
+    pixels = (np.arange(64 * 96).reshape(64, 96) % 4000).astype(dtype)
+    image = Image.fromarray(pixels) if mode != "RGB" else Image.fromarray(
+        np.stack([pixels] * 3, axis=2).astype("uint8"))
+    path = tmp_path / f"scan_{dtype}.tif"
+    image.save(path)
+    window.session.open_paths([path])
+    document = window.session.current
+    assert document is not None and document.scan.pixels.shape == (64, 96)
+    assert window.message_bar.text == ""

@@ -68,7 +68,11 @@ class Session(QObject):
         for raw in paths:
             path = Path(raw).resolve()
             if path.is_dir():
-                found = list_scans(path)
+                try:
+                    found = list_scans(path)
+                except OSError as exc:
+                    self.error.emit(f"Cannot read the folder {path}: {exc.strerror or exc}")
+                    continue
                 if not found:
                     self.error.emit(f"{path} holds no scans fetalview can open.")
                 added += found
@@ -76,7 +80,7 @@ class Session(QObject):
             else:
                 added.append(path)
                 self.settings.last_folder = str(path.parent)
-        added = [p for i, p in enumerate(added) if p not in added[:i]]
+        added = list(dict.fromkeys(added))  # each scan once, in order
         for path in added:
             if path not in self.states:
                 self.scans.append(path)

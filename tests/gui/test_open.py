@@ -169,3 +169,15 @@ def test_16_bit_and_colour_scans_open(qtbot, window, tmp_path, mode, dtype):
     document = window.session.current
     assert document is not None and document.scan.pixels.shape == (64, 96)
     assert window.message_bar.text == ""
+
+
+def test_unreadable_folder_is_reported(qtbot, window, tmp_path, monkeypatch):
+    import fetalview.gui.session as session
+
+    def denied(folder):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(session, "list_scans", denied)
+    window.session.open_paths([tmp_path])
+    assert "Cannot read the folder" in window.message_bar.text
+    assert window.session.current is None

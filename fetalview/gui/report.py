@@ -5,7 +5,7 @@ and percentile with their models, pixel-size source, automatic or edited, model 
 and says plainly that it is decision support. Patient fields appear only when the caller passes
 them, which the app and the batch command do only when the user opted in.
 
-Qt needs a QGuiApplication to paint text; ``write_report`` creates an offscreen one when the
+Qt needs an application object to paint text; ``write_report`` creates an offscreen one when the
 caller (e.g. ``fetalview measure --reports``) has none, so it works without a display.
 """
 
@@ -20,6 +20,7 @@ import numpy as np
 from PySide6.QtCore import QMarginsF, QRectF, Qt
 from PySide6.QtGui import (QColor, QFont, QGuiApplication, QImage, QPageLayout, QPageSize,
                            QPainter, QPdfWriter)
+from PySide6.QtWidgets import QApplication
 
 from ..core.geometry import Ellipse
 from ..core.growth import GestationalAge, growth_lines
@@ -61,12 +62,16 @@ class ReportData:
 
 
 def ensure_gui_application() -> QGuiApplication:
-    """The running Qt application, or a new offscreen one when there is none."""
-    app = QGuiApplication.instance()
+    """The running Qt application, or a new offscreen one when there is none.
+
+    A QApplication rather than a bare QGuiApplication, so that widgets can still be made later
+    in the same process (Qt allows one application object, and widgets need the full one).
+    """
+    app = QApplication.instance()
     if app is None:
         if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        app = QGuiApplication([])
+        app = QApplication([])
     return app
 
 

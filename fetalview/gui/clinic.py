@@ -17,10 +17,9 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QVBoxLayout, QWidget
 from ..core.growth import ga_from_record
 from ..core.imageio import ScanLoadError, load_scan
 from ..core.measurement import measure
-from ..core.segmenter import review_reasons
 from ..core.sidecar import SidecarError, load_annotation
 from .cine import FrameSlider
-from .document import UNSURE_BAND_KEY, ScanDocument
+from .document import UNSURE_BAND_KEY, ScanDocument, review_needed
 from .pregnancy_panel import PATIENT_KEYS, PregnancyPanel
 from .review_queue import ReviewQueueBar, review_order, shown_by_filter
 
@@ -198,8 +197,7 @@ class ClinicFeatures(QObject):
             ga = ga_from_record(a.extra.get(PREGNANCY_KEY))
         except ValueError:
             ga = None
-        reasons = [] if a.edited else review_reasons(a.confidence, a.extra.get(UNSURE_BAND_KEY),
-                                                      a.pixel_size)
+        reasons = review_needed(a)
         patient = ({k: d.scan.metadata[k] for k, _ in PATIENT_KEYS if d.scan.metadata.get(k)}
                    if self.include_patient_fields else {})
         data = ReportData(d.path.name, d.scan.pixels, a.ellipse, measure(a.ellipse, a.pixel_size),

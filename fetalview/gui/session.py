@@ -19,8 +19,8 @@ from ..core.geometry import Ellipse
 from ..core.imageio import ScanLoadError, list_scans
 from ..core.pixelsize import PixelSize
 from ..core.sidecar import SidecarError, load_annotation, sidecar_path
-from ..core.segmenter import review_reasons
-from .document import UNSURE_BAND_KEY, ScanDocument, open_document, scan_state
+from .document import (UNSURE_BAND_KEY, ScanDocument, open_document, review_needed,
+                       scan_state)
 from .settings import AppSettings
 from .worker import SegmentationService
 
@@ -191,8 +191,7 @@ class Session(QObject):
         d.push(replace(d.annotation, ellipse=result.ellipse, auto_ellipse=result.ellipse,
                        edited=False, model_version=result.model_version,
                        confidence=result.confidence, extra=extra), "Segment with the model")
-        reasons = review_reasons(result.confidence, result.unsure_band_px,
-                                 d.annotation.pixel_size)
+        reasons = review_needed(d.annotation)
         if reasons:
             self.info.emit(f"Please check the contour ({', '.join(reasons)}).")
 

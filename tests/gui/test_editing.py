@@ -219,3 +219,20 @@ def test_platform_undo_redo_keys(qtbot, window, scans):
     assert document.annotation == auto
     QTest.keySequence(window, QKeySequence.Redo)
     assert document.annotation == edited
+
+
+def test_rotation_handle_turns_the_contour_in_one_undo_step(qtbot, window, scans):
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    before = document.annotation.ellipse
+    view = window.view
+    pos = view.ellipse_item.handle_scene_pos("rotate")
+    start = _view_point(view, pos.x(), pos.y())
+    end = start + QPoint(-30, 40)
+    drag(view, start, end)
+    after = document.annotation.ellipse
+    assert after == drag_handle(before, "rotate", *_scene_delta(view, start, end))
+    assert abs(after.angle_deg - before.angle_deg) > 5
+    assert (after.cx, after.cy, after.a, after.b) == (before.cx, before.cy, before.a, before.b)
+    assert document.annotation.edited and document.undo_stack.count() == 2
+    window.act_undo.trigger()
+    assert document.annotation.ellipse == before

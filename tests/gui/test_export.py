@@ -125,3 +125,31 @@ def test_read_only_scan_folder_saves_in_app_data_and_says_so(qtbot, window, scan
     assert document.saved_to == sidecar.fallback_path(document.path, settings.data_dir)
     assert "read-only" in window.statusBar().currentMessage()
     assert not sidecar_path(document.path).exists() and not document.unsaved
+
+
+def test_without_pixel_size_exports_say_pixels_and_give_no_mm(qtbot, window, scans, tmp_path,
+                                                              monkeypatch):
+    import re
+
+    import fetalview.gui.export as export
+    seen = {}
+    real = export.render_overlay
+    monkeypatch.setattr(export, "render_overlay",
+                        lambda pixels, e, lines, outline: seen.setdefault("lines", lines)
+                        and real(pixels, e, lines, outline))
+    folder = tmp_path / "no_csv"
+    folder.mkdir()
+    (folder / "050_HC.png").write_bytes((scans / "050_HC.png").read_bytes())
+    open_and_wait(qtbot, window, folder / "050_HC.png")
+    window.session.draw_from_clicks([(200, 250), (500, 250), (350, 380)])
+    assert window.export_png(tmp_path / "out.png")
+    text = "\n".join(seen["lines"])
+    values = [line for line in seen["lines"] if line.split()[0] in ("HC", "BPD", "OFD")]
+    assert len(values) == 3 and all(" px" in v and "mm" not in v for v in values), values
+    assert "values in pixels, not mm" in text and "edited by a clinician" in text
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", text), "the export is dated"
+    assert window.export_csv(tmp_path / "out.csv")
+    with open(tmp_path / "out.csv", newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["hc_mm"] == row["bpd_mm"] == row["ofd_mm"] == row["pixel_size_mm"] == ""
+    assert float(row["semi_axis_a_px"]) == pytest.approx(150) and row["edited"] == "yes"

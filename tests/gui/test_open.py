@@ -181,3 +181,13 @@ def test_unreadable_folder_is_reported(qtbot, window, tmp_path, monkeypatch):
     window.session.open_paths([tmp_path])
     assert "Cannot read the folder" in window.message_bar.text
     assert window.session.current is None
+
+
+def test_choosing_a_recent_file_opens_it(qtbot, window, scans, settings):
+    window.session.open_paths([scans / "249_HC.png"])
+    window.session.open_paths([scans / "050_HC.png"])
+    window._fill_recent_menu()
+    entry = next(a for a in window.recent_menu.actions() if a.text().endswith("249_HC.png"))
+    entry.trigger()
+    assert window.session.current.path.name == "249_HC.png"
+    assert settings.recent[0].endswith("249_HC.png")

@@ -30,8 +30,10 @@ class ExportError(Exception):
     """An export could not be written; the message says where and why."""
 
 
-def annotated_image(document: ScanDocument, when: datetime | None = None) -> np.ndarray:
+def annotated_image(document: ScanDocument | None, when: datetime | None = None) -> np.ndarray:
     """The full-resolution BGR overlay of the shown contour, with everything it rests on."""
+    if document is None:
+        raise ExportError("No scan is open: there is nothing to export yet.")
     a = document.annotation
     if a.ellipse is None:
         raise ExportError(f"{document.path.name} has no head contour to export yet.")

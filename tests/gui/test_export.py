@@ -153,3 +153,13 @@ def test_without_pixel_size_exports_say_pixels_and_give_no_mm(qtbot, window, sca
         (row,) = list(csv.DictReader(f))
     assert row["hc_mm"] == row["bpd_mm"] == row["ofd_mm"] == row["pixel_size_mm"] == ""
     assert float(row["semi_axis_a_px"]) == pytest.approx(150) and row["edited"] == "yes"
+
+
+def test_exporting_with_no_scan_open_says_so(qtbot, window, tmp_path):
+    assert window.session.current is None
+    assert not window.export_png(tmp_path / "x.png")
+    assert "nothing to export" in window.message_bar.text
+    window.message_bar.hide()
+    window.copy_image()
+    assert "nothing to export" in window.message_bar.text
+    assert not (tmp_path / "x.png").exists()

@@ -197,3 +197,19 @@ def test_unsaveable_extra_is_a_sidecar_error(scan, appdata):
     with pytest.raises(SidecarError, match="cannot save"):
         save_annotation(scan, bad, appdata)
     assert not sidecar_path(scan).exists()
+
+
+@pytest.mark.parametrize("ellipse, fits", [
+    (Ellipse(400, 270, 200, 150, 0), True),
+    (Ellipse(-300, 600, 900, 40, 30), True),  # a head cut by the frame still fits
+    (Ellipse(1e12, -1e12, 1e11, 1e-9, 0), False),
+    (Ellipse(400, 270, 5000, 150, 0), False),
+])
+def test_a_contour_far_outside_the_scan_is_refused(ellipse, fits):
+    from fetalview.core.sidecar import check_fits_scan
+    annotation = Annotation(scan="x.png", auto_ellipse=ellipse)
+    if fits:
+        check_fits_scan(annotation, 800, 540)
+    else:
+        with pytest.raises(SidecarError, match="auto_ellipse lies far outside this 800x540"):
+            check_fits_scan(annotation, 800, 540)

@@ -242,6 +242,20 @@ def from_json(data) -> Annotation:
     )
 
 
+def check_fits_scan(annotation: Annotation, width: int, height: int) -> None:
+    """Raise SidecarError when a saved contour cannot belong to a ``width`` x ``height`` scan.
+
+    A contour may run past the image edge (a head cut by the frame), but its centre must lie
+    within one image size of the scan and its semi-axes within twice the diagonal; anything
+    else comes from another scan or a damaged file and would only draw nonsense.
+    """
+    reach = 2.0 * math.hypot(width, height)
+    for what, e in (("ellipse", annotation.ellipse), ("auto_ellipse", annotation.auto_ellipse)):
+        if e is not None and not (-width <= e.cx <= 2 * width and -height <= e.cy <= 2 * height
+                                  and e.a <= reach and e.b <= reach):
+            raise SidecarError(f"the saved {what} lies far outside this {width}x{height} scan")
+
+
 def read_sidecar(path: Path) -> Annotation:
     """One sidecar file; SidecarError (naming the file) for anything unreadable or invalid."""
     path = Path(path)

@@ -18,7 +18,8 @@ from ..core.batch import PixelSizeBook
 from ..core.imageio import Scan, load_scan
 from ..core.measurement import Measurement, measure
 from ..core.segmenter import review_reasons
-from ..core.sidecar import Annotation, SidecarError, load_annotation, save_annotation
+from ..core.sidecar import (Annotation, SidecarError, check_fits_scan, load_annotation,
+                             save_annotation)
 from .commands import AnnotationCommand
 
 STATES = ("not measured", "auto", "low confidence", "edited", "unreadable")
@@ -113,11 +114,20 @@ def open_document(path: Path, fallback_root: Path) -> tuple[ScanDocument, str | 
     try:
         saved = load_annotation(path, fallback_root)
     except SidecarError as exc:
-        saved, warning = None, (f"The saved measurement could not be read and was ignored "
-                                f"({exc}). It will be replaced when you measure this scan.")
+        saved, warning = None, _ignored(exc)
     scan = load_scan(path, frame=(saved.frame or 0) if saved else 0)
+    if saved is not None:
+        try:
+            check_fits_scan(saved, scan.pixels.shape[1], scan.pixels.shape[0])
+        except SidecarError as exc:
+            saved, warning = None, _ignored(exc)
     if saved is None:
         saved = Annotation(scan=path.name, frame=scan.metadata.get("frame"))
     if saved.pixel_size is None:
         saved = replace(saved, pixel_size=PixelSizeBook().lookup(path, scan.pixel_size))
     return ScanDocument(scan, saved, fallback_root), warning
+
+
+def _ignored(exc: SidecarError) -> str:
+    return (f"The saved measurement could not be read and was ignored ({exc}). It will be "
+            "replaced when you measure this scan.")

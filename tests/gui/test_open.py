@@ -191,3 +191,16 @@ def test_choosing_a_recent_file_opens_it(qtbot, window, scans, settings):
     entry.trigger()
     assert window.session.current.path.name == "249_HC.png"
     assert settings.recent[0].endswith("249_HC.png")
+
+
+def test_sidecar_contour_far_outside_the_scan_is_ignored_and_export_works(qtbot, window, scans,
+                                                                          tmp_path):
+    import json
+    sidecar_path(scans / "050_HC.png").write_text(json.dumps({
+        "format": "fetalview-sidecar", "version": 1, "scan": "050_HC.png", "edited": True,
+        "ellipse": {"cx": 1e12, "cy": -1e12, "a": 1e11, "b": 1.0, "angle_deg": 0},
+        "auto_ellipse": None}))
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    assert "far outside" in window.message_bar.text
+    assert abs(document.annotation.ellipse.cx) < 1000 and not document.annotation.edited
+    assert window.export_png(tmp_path / "x.png")

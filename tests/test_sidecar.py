@@ -202,8 +202,10 @@ def test_unsaveable_extra_is_a_sidecar_error(scan, appdata):
 @pytest.mark.parametrize("ellipse, fits", [
     (Ellipse(400, 270, 200, 150, 0), True),
     (Ellipse(-300, 600, 900, 40, 30), True),  # a head cut by the frame still fits
+    (Ellipse(-20000, 9000, 30000, 40, 30), True),  # as far as any drag at the lowest zoom
     (Ellipse(1e12, -1e12, 1e11, 1e-9, 0), False),
-    (Ellipse(400, 270, 5000, 150, 0), False),
+    (Ellipse(400, 270, 1e6, 150, 0), False),
+    (Ellipse(400, 1e6, 200, 150, 0), False),
 ])
 def test_a_contour_far_outside_the_scan_is_refused(ellipse, fits):
     from fetalview.core.sidecar import check_fits_scan

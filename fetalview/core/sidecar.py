@@ -29,6 +29,7 @@ FORMAT = "fetalview-sidecar"
 VERSION = 1
 SUFFIX = ".fetalview.json"
 _ELLIPSE_KEYS = ("cx", "cy", "a", "b", "angle_deg")
+FIT_MARGIN = 100  # see check_fits_scan
 
 
 class SidecarError(Exception):
@@ -245,13 +246,15 @@ def from_json(data) -> Annotation:
 def check_fits_scan(annotation: Annotation, width: int, height: int) -> None:
     """Raise SidecarError when a saved contour cannot belong to a ``width`` x ``height`` scan.
 
-    A contour may run past the image edge (a head cut by the frame), but its centre must lie
-    within one image size of the scan and its semi-axes within twice the diagonal; anything
-    else comes from another scan or a damaged file and would only draw nonsense.
+    The bounds are loose on purpose (centre within ``FIT_MARGIN`` image sizes of the scan,
+    semi-axes under ``FIT_MARGIN`` diagonals), far beyond anything a handle drag reaches, so a
+    person's edit is never refused; what lies outside them comes from a damaged or foreign file
+    and would break drawing (pixel coordinates overflow).
     """
-    reach = 2.0 * math.hypot(width, height)
+    reach = FIT_MARGIN * math.hypot(width, height)
     for what, e in (("ellipse", annotation.ellipse), ("auto_ellipse", annotation.auto_ellipse)):
-        if e is not None and not (-width <= e.cx <= 2 * width and -height <= e.cy <= 2 * height
+        if e is not None and not (abs(e.cx - width / 2) <= FIT_MARGIN * width
+                                  and abs(e.cy - height / 2) <= FIT_MARGIN * height
                                   and e.a <= reach and e.b <= reach):
             raise SidecarError(f"the saved {what} lies far outside this {width}x{height} scan")
 

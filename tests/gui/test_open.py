@@ -204,3 +204,19 @@ def test_sidecar_contour_far_outside_the_scan_is_ignored_and_export_works(qtbot,
     assert "far outside" in window.message_bar.text
     assert abs(document.annotation.ellipse.cx) < 1000 and not document.annotation.edited
     assert window.export_png(tmp_path / "x.png")
+
+
+def test_a_reopened_folder_lists_each_scans_saved_state(qtbot, window, make_window, scans,
+                                                        tmp_path):
+    from .conftest import FakeSegmenter
+    open_and_wait(qtbot, window, scans / "050_HC.png")
+    window.session.draw_from_clicks([(200, 250), (500, 250), (350, 380)])
+    window.close()
+    other = make_window(FakeSegmenter(confidence=0.5))
+    open_and_wait(qtbot, other, scans / "249_HC.png")  # a doubtful model result
+    other.close()
+
+    again = make_window(FakeSegmenter())
+    again.session.open_paths([scans])
+    states = {p.name: again.folder_panel.state_text(p) for p in again.session.scans}
+    assert states == {"050_HC.png": "edited", "249_HC.png": "low confidence"}

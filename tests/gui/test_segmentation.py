@@ -134,3 +134,23 @@ def test_settings_dialog_stores_the_device(qtbot, window, settings):
     dialog.on_open.setChecked(False)
     dialog.accept()
     assert settings.device == "cpu" and settings.segment_on_open is False
+
+
+def test_model_loads_once_lazily_off_the_gui_thread(qtbot, fake, settings, scans):
+    from fetalview.gui.main_window import MainWindow
+    made = []
+
+    def factory(device):
+        made.append((device, threading.current_thread() is threading.main_thread()))
+        return fake
+
+    settings.segment_on_open = False
+    window = MainWindow(settings, factory)
+    qtbot.addWidget(window)
+    window.session.open_paths([scans])
+    assert made == [], "opening a scan must not load the model"
+    for _ in range(2):
+        window.act_segment.trigger()
+        qtbot.waitUntil(lambda: not window.service.busy)
+        window.session.step(1)
+    assert made == [("auto", False)] and fake.calls == 2

@@ -19,7 +19,7 @@ from fetalview.core.geometry import Ellipse
 CHILD = textwrap.dedent("""
     import json, sys
     from pathlib import Path
-    from PySide6.QtCore import QPointF, QSettings
+    from PySide6.QtCore import QEventLoop, QPointF, QSettings
     from PySide6.QtWidgets import QApplication
     from fetalview.core.geometry import Ellipse
     from fetalview.core.segmenter import Segmentation
@@ -40,8 +40,10 @@ CHILD = textwrap.dedent("""
     window.show()
     window.session.open_paths([scan])
     document = window.session.current
-    while document.annotation.ellipse is None:
-        app.processEvents()
+    if document.annotation.ellipse is None:  # results arrive only inside an event loop
+        loop = QEventLoop()
+        document.changed.connect(loop.quit)
+        loop.exec()
     item = window.view.ellipse_item
     start = item.handle_scene_pos("a+")
     item.begin_drag("a+", start)

@@ -215,3 +215,38 @@ def test_a_contour_far_outside_the_scan_is_refused(ellipse, fits):
     else:
         with pytest.raises(SidecarError, match="auto_ellipse lies far outside this 800x540"):
             check_fits_scan(annotation, 800, 540)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
+def test_killed_while_saving_leaves_a_whole_sidecar(scan, appdata):
+    """A process saving as fast as it can is killed at an arbitrary moment, several times:
+    the sidecar is always one whole save (the first, or a later one), never a torn file."""
+    import subprocess
+    import sys
+    import time
+    child = f"""
+import sys
+from dataclasses import replace
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+from fetalview.core.geometry import Ellipse
+from fetalview.core.sidecar import Annotation, save_annotation
+scan, appdata = sys.argv[1], sys.argv[2]
+base = Annotation(scan="001_HC.png", extra={{"padding": "x" * 200000}})
+i = 0
+while True:
+    i += 1
+    save_annotation(scan, replace(base, ellipse=Ellipse(100 + i, 100, 50, 40, 0)), appdata)
+    if i == 1:
+        print("first", flush=True)
+"""
+    for delay in (0.01, 0.03, 0.06, 0.1, 0.15, 0.2, 0.25, 0.3):
+        proc = subprocess.Popen([sys.executable, "-c", child, str(scan), str(appdata)],
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline() == "first\n"
+        time.sleep(delay)
+        proc.kill()
+        proc.wait(10)
+        saved = read_sidecar(sidecar_path(scan))  # raises on a torn file
+        assert saved.ellipse.cx >= 101 and len(saved.extra["padding"]) == 200000
+    leftovers = [p for p in scan.parent.iterdir() if p.name.endswith(".tmp")]
+    assert len(leftovers) <= 8  # a kill between write and rename may leave its temporary

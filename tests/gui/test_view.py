@@ -107,3 +107,21 @@ def test_dark_theme_is_dark_with_legible_text(qtbot):
         app.setStyleSheet(sheet)
         app.setPalette(palette)
         app.setStyle(style)
+
+
+def test_brightness_and_contrast_leave_exports_and_sidecar_alone(qtbot, window, scans,
+                                                                 settings):
+    from datetime import datetime
+
+    from fetalview.core.sidecar import sidecar_path
+    from fetalview.gui.export import annotated_image
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    when = datetime(2026, 1, 2, 3, 4)
+    plain = annotated_image(document, when)
+    saved = sidecar_path(document.path).read_bytes()
+    window.panel.brightness.setValue(-60)
+    window.panel.contrast.setValue(70)
+    assert window.view.levels == (-60, 70)
+    assert (annotated_image(document, when) == plain).all()
+    assert sidecar_path(document.path).read_bytes() == saved
+    assert document.undo_stack.count() == 1

@@ -45,9 +45,9 @@ def shortcuts_dialog(actions: list[QAction], parent: QWidget | None = None) -> Q
     """A table of every action that has a shortcut, built from the actions themselves."""
     dialog = QDialog(parent)
     dialog.setWindowTitle("Keyboard shortcuts")
-    rows = [(a.text().replace("&", "").rstrip("."), ", ".join(
-        s.toString(QKeySequence.NativeText) for s in a.shortcuts())) for a in actions
-        if a.shortcuts()]
+    rows = [(a.text().replace("&", "").rstrip("."), ", ".join(keys)) for a in actions
+            if (keys := [s.toString(QKeySequence.NativeText) for s in a.shortcuts()
+                         if not s.isEmpty()])]  # a standard key this platform lacks is empty
     table = QTableWidget(len(rows), 2)
     table.setHorizontalHeaderLabels(["Action", "Keys"])
     for i, (name, keys) in enumerate(rows):

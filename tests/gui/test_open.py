@@ -92,6 +92,7 @@ def test_shortcut_help_lists_the_frequent_actions(qtbot, window):
     for name in ("Run the model", "Draw by hand", "Undo", "Export annotated PNG", "Next scan",
                  "Fit to window", "Calibrate on a line"):
         assert name in names and names[name], name
+    assert all(keys.strip(", ") for keys in names.values()), names
 
 
 def test_zoom_and_fit(qtbot, window, scans):

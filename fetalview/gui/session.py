@@ -43,6 +43,7 @@ class Session(QObject):
     annotation_changed = Signal()  # the shown scan's annotation changed
     outline_changed = Signal()
     error = Signal(str)  # something the user must read
+    leaving = Signal()  # another scan is about to be shown: messages about this one are over
     info = Signal(str)  # a passing note for the status bar
 
     def __init__(self, settings: AppSettings, service: SegmentationService,
@@ -65,16 +66,17 @@ class Session(QObject):
     def open_paths(self, paths: list[Path]) -> None:
         """Add scans (files, or every scan in a folder) to the list and show the first."""
         added: list[Path] = []
+        problems: list[str] = []  # said after the first scan is shown, so they stay visible
         for raw in paths:
             path = Path(raw).resolve()
             if path.is_dir():
                 try:
                     found = list_scans(path)
                 except OSError as exc:
-                    self.error.emit(f"Cannot read the folder {path}: {exc.strerror or exc}")
+                    problems.append(f"Cannot read the folder {path}: {exc.strerror or exc}")
                     continue
                 if not found:
-                    self.error.emit(f"{path} holds no scans fetalview can open.")
+                    problems.append(f"{path} holds no scans fetalview can open.")
                 added += found
                 self.settings.last_folder = str(path)
             else:
@@ -88,6 +90,8 @@ class Session(QObject):
         if added:
             self.scans_changed.emit()
             self.go_to(added[0])
+        for problem in problems:
+            self.error.emit(problem)
 
     def _saved_state(self, path: Path) -> str:
         if not path.is_file():
@@ -102,6 +106,8 @@ class Session(QObject):
         if self.shown == path and self.current is not None:
             return
         self._forget_request()
+        if self.current is None or not self.current.unsaved:  # "Not saved" must stay in view
+            self.leaving.emit()
         self.shown = path
         document = self.documents.pop(path, None) or self._open(path)
         if document is not None:

@@ -221,3 +221,36 @@ def test_a_reopened_folder_lists_each_scans_saved_state(qtbot, window, make_wind
     again.session.open_paths([scans])
     states = {p.name: again.folder_panel.state_text(p) for p in again.session.scans}
     assert states == {"050_HC.png": "edited", "249_HC.png": "low confidence"}
+
+
+def test_a_message_about_one_scan_goes_when_the_next_is_shown(qtbot, window, fake, scans,
+                                                              monkeypatch):
+    (scans / "zz_broken.png").write_bytes(b"")
+    fake.error = RuntimeError("out of memory")
+    window.session.open_paths([scans])
+    qtbot.waitUntil(lambda: "Segmentation failed" in window.message_bar.text)
+    fake.error = None
+    window.session.step(1)  # 249_HC.png segments fine: 050's failure is not about it
+    assert window.message_bar.text == ""
+    window.session.step(1)
+    assert "Cannot open zz_broken.png" in window.message_bar.text
+    window.session.step(-1)
+    assert window.message_bar.text == ""
+
+    import fetalview.core.sidecar as sidecar
+
+    def disk_full(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sidecar, "write_atomic", disk_full)
+    window.session.draw_from_clicks([(200, 250), (500, 250), (350, 380)])
+    window.session.step(-1)  # an unsaved contour left behind: its warning stays
+    assert "Not saved" in window.message_bar.text
+
+
+def test_a_folder_problem_stays_visible_after_the_scans_open(qtbot, window, scans, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    window.session.open_paths([empty, scans / "050_HC.png"])
+    assert "holds no scans" in window.message_bar.text
+    assert window.session.current.path.name == "050_HC.png"

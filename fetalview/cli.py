@@ -30,7 +30,8 @@ def _measure_parser() -> argparse.ArgumentParser:
                    help="frame of DICOM cine loops to measure (default 0, the first)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--weights", type=Path, metavar="FILE", help="default: the bundled weights")
-    p.add_argument("--no-tta", action="store_true", help="one forward pass instead of two")
+    p.add_argument("--tta", action="store_true",
+                   help="also segment the mirror image and average (slower, see the model card)")
     return p
 
 
@@ -48,7 +49,7 @@ def measure_main(argv: list[str]) -> int:
         return 2
     try:
         book = PixelSizeBook(args.pixel_size, args.pixel_size_csv)
-        segmenter = Segmenter(args.weights, device=args.device, tta=not args.no_tta)
+        segmenter = Segmenter(args.weights, device=args.device, tta=args.tta)
     except (WeightsError, ValueError, RuntimeError, OSError) as exc:
         print(f"fetalview: {exc}", file=sys.stderr)
         return 2

@@ -86,7 +86,7 @@ def test_exit_code_is_nonzero_only_when_nothing_could_be_processed(tmp_path):
 def test_python_dash_m_entry_point(samples_dir, tmp_path):
     out = tmp_path / "r.csv"
     proc = subprocess.run([sys.executable, "-m", "fetalview", "measure",
-                           str(samples_dir / "673_HC.png"), "--out", str(out), "--no-tta"],
+                           str(samples_dir / "673_HC.png"), "--out", str(out), "--tta"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert float(_read(out)[0]["hc_mm"]) == pytest.approx(213.8, rel=0.03)

@@ -68,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--csv", type=Path, help="per-scan results")
     ev.add_argument("--json", type=Path, help="summary figures")
     ev.add_argument("--device", default="auto")
-    ev.add_argument("--no-tta", action="store_true", help="skip flip test-time augmentation")
+    ev.add_argument("--tta", action="store_true",
+                    help="flip test-time augmentation (off by default, as in the app)")
 
     cal = sub.add_parser("calibrate", help="review-flag figures from an 'evaluate --csv' file")
     cal.add_argument("csv", type=Path, help="per-scan CSV written by 'evaluate --csv'")
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "evaluate":
         from .evaluate import evaluate, print_summary
         summary = evaluate(args.data, args.weights, val_fraction=args.val_fraction,
-                           seed=args.seed, device=args.device, tta=not args.no_tta,
+                           seed=args.seed, device=args.device, tta=args.tta,
                            csv_path=args.csv, json_path=args.json)
         print_summary(summary)
     elif args.command == "calibrate":

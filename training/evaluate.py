@@ -49,7 +49,7 @@ def hausdorff_px(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def evaluate(data_dir: Path, weights: Path | None = None, val_fraction: float = 0.2,
-             seed: int = 0, device: str = "auto", tta: bool = True,
+             seed: int = 0, device: str = "auto", tta: bool = False,
              csv_path: Path | None = None, json_path: Path | None = None) -> dict:
     scans = find_labelled_scans(data_dir)
     _, val_idx = split_by_subject([s.subject for s in scans], val_fraction, seed)

@@ -132,17 +132,19 @@ class Segmenter:
         weights: a fetalview safetensors file; default the bundled one.
         device: "auto", "cpu" or "cuda". If CUDA fails at load or at run time the segmenter
             moves to the CPU and records why in ``fallback_reason``.
-        tta: average the logits of the scan and its mirror image, which smooths out
-            left/right-dependent mistakes at the cost of a second forward pass.
+        tta: average the logits of the scan and its mirror image. Off by default: on the
+            validation split it left Dice and mean HC error unchanged (0.978, 1.80 vs 1.85 mm)
+            and only narrowed the tail (95th percentile 4.7 vs 5.3 mm) at 1.8 times the
+            forward time, which would put a CPU measurement over 0.15 s.
     """
 
-    def __init__(self, weights: Path | None = None, device: str = "auto", tta: bool = True):
+    def __init__(self, weights: Path | None = None, device: str = "auto", tta: bool = False):
         self.weights = Path(weights) if weights is not None else default_weights()
         self.tta = tta
         self.fallback_reason: str | None = None
         self.device = resolve_device(device)
         try:
-            self.model = load_model(self.weights, self.device)
+            self._load_model()
         except RuntimeError as exc:  # CUDA out of memory, driver trouble
             if self.device.type != "cuda":
                 raise
@@ -159,22 +161,30 @@ class Segmenter:
         self.fallback_reason = f"CUDA failed ({str(exc).splitlines()[0]}); using the CPU"
         log.warning(self.fallback_reason)
         self.device = torch.device("cpu")
-        self.model = load_model(self.weights, self.device)
+        self._load_model()
+
+    def _load_model(self) -> None:
+        # channels-last lets oneDNN pick its fastest convolutions: about a third off on the CPU
+        model = load_model(self.weights, self.device)
+        self.model = model.to(memory_format=torch.channels_last)
 
     @torch.inference_mode()
     def _forward(self, batch: torch.Tensor) -> torch.Tensor:
-        x = batch.to(self.device)
-        logits = self.model(x)
-        if self.tta:
-            logits = 0.5 * (logits + torch.flip(self.model(torch.flip(x, dims=[-1])), dims=[-1]))
-        return logits.float().cpu()
+        x = batch.to(self.device).contiguous(memory_format=torch.channels_last)
+        if self.tta:  # the mirror image rides in the same batch: one pass, better threading
+            both = self.model(torch.cat([x, torch.flip(x, dims=[-1])]))
+            return (0.5 * (both[:1] + torch.flip(both[1:], dims=[-1]))).float().cpu()
+        return self.model(x).float().cpu()
 
-    def logits(self, pixels: np.ndarray) -> np.ndarray:
-        """Scan-sized float32 logit map (positive inside the head) of any 2-D scan array
-        (8/16-bit, grayscale, RGB or RGBA), converted as the file loader would."""
+    def prepare(self, pixels: np.ndarray) -> tuple[Letterbox, torch.Tensor]:
+        """Any 2-D scan array (8/16-bit, grayscale, RGB or RGBA), converted as the file loader
+        would, letterboxed into the model's input batch."""
         pixels = to_gray_uint8(pixels)
         box = Letterbox(pixels.shape, self.grid_shape)
-        batch = torch.from_numpy(normalise(box.to_grid(pixels)))[None, None]
+        return box, torch.from_numpy(normalise(box.to_grid(pixels)))[None, None]
+
+    def forward(self, batch: torch.Tensor) -> np.ndarray:
+        """Logits on the model grid; a CUDA failure moves the model to the CPU and retries."""
         try:
             out = self._forward(batch)
         except RuntimeError as exc:
@@ -182,7 +192,12 @@ class Segmenter:
                 raise
             self._fall_back_to_cpu(exc)
             out = self._forward(batch)
-        return box.to_scan(out[0, 0].numpy())
+        return out[0, 0].numpy()
+
+    def logits(self, pixels: np.ndarray) -> np.ndarray:
+        """Scan-sized float32 logit map, positive inside the head."""
+        box, batch = self.prepare(pixels)
+        return box.to_scan(self.forward(batch))
 
     def segment(self, pixels: np.ndarray, pixel_size: PixelSize | None = None) -> Segmentation:
         """The head in ``pixels``; give ``pixel_size`` when known so the review flag can weigh

@@ -1,0 +1,1 @@
+"""Timing scripts: not tests, not needed by CI. ``python -m benchmarks.pipeline --help``."""

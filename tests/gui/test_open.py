@@ -2,7 +2,7 @@
 
 import pytest
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QTableWidget
@@ -60,7 +60,7 @@ def test_choosing_in_the_list_opens_the_scan(qtbot, window, scans):
 def test_drag_and_drop_opens_files(qtbot, window, scans):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(scans / "249_HC.png"))])
-    enter = QDragEnterEvent(QPointF(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     window.dragEnterEvent(enter)  # Qt only delivers real drops from a drag in progress
     assert enter.isAccepted()
     window.dropEvent(QDropEvent(QPointF(50, 50), Qt.CopyAction, mime, Qt.LeftButton,

@@ -1,5 +1,6 @@
-"""PySide6 6.12 drops a reference to None on each void call; on Python < 3.12 that aborts the
-app after a few hundred handle drags unless ``fetalview.gui`` guards against it."""
+"""PySide6 6.12.0 drops a reference to None on each void call; on Python < 3.12 that aborts the
+app after a few hundred handle drags. pyproject.toml excludes that release; this test fails on
+any installed PySide6 with the same bug, before a clinician meets it."""
 
 import os
 import subprocess
@@ -7,7 +8,6 @@ import sys
 from pathlib import Path
 
 CHILD = """
-import fetalview.gui
 from PySide6.QtWidgets import QApplication, QLabel
 app = QApplication([])
 label = QLabel()
@@ -25,10 +25,3 @@ def test_many_qt_calls_do_not_wear_none_down():
     run = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True,
                          env=env, timeout=120)
     assert run.returncode == 0 and "survived" in run.stdout, run.stderr[-2000:]
-
-
-def test_the_guard_is_on_where_it_is_needed():
-    import fetalview.gui  # noqa: F401
-    from fetalview.gui.refcount_guard import immortalize_singletons
-    assert getattr(sys, "_fetalview_immortal", False) == (sys.version_info < (3, 12))
-    assert not immortalize_singletons()  # only once

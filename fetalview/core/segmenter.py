@@ -28,9 +28,12 @@ log = logging.getLogger(__name__)
 #: split, seed 0; 7 of them more than 5 mm off the reference HC; script training/calibrate.py):
 #:
 #: - ``HC_UNCERTAINTY_MM``: flag when the HC uncertainty (``hc_uncertainty_mm``) reaches 4.5 mm.
-#:   This flags 23 of 161 scans (14%) and catches 6 of the 7 scans more than 5 mm off (and the
-#:   one more than 10 mm off); the flagged scans' median error is 2.8 mm against 1.3 mm for the
-#:   rest. 4.5 rather than the 4.7 the data would allow keeps a margin for unseen scanners.
+#:   Calibrated with TTA on, where it flags 23 of 161 scans (14%) and catches 6 of the 7 scans
+#:   more than 5 mm off (and the one more than 10 mm off); the flagged scans' median error is
+#:   2.8 mm against 1.3 mm for the rest. 4.5 rather than the 4.7 the data would allow keeps a
+#:   margin for unseen scanners. With the default single pass (resources/weights/
+#:   validation_per_scan.csv) it flags 24 of 161 and catches 7 of the 9 scans over 5 mm off,
+#:   the one over 10 mm among them.
 #: - ``LOW_CONFIDENCE``: flag when the region is not head-shaped. The shape score alone ranked
 #:   the large errors poorly (it would need 20% flagged to catch 4 of 7): every validation scan
 #:   scores above 0.955, so 0.95 flags none of them and remains a safety net for gross failures

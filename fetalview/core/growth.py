@@ -85,6 +85,8 @@ def ga_from_dating_scan(scan_date: date, ga_at_scan: GestationalAge, exam: date)
     return GestationalAge(ga_at_scan.days + (exam - scan_date).days)
 
 
+#: ``Annotation.extra`` key of what the user entered about the pregnancy's age.
+PREGNANCY_KEY = "pregnancy"
 #: How the pregnancy's age was given; stored as ``record["method"]`` (see ``ga_from_record``).
 GA_METHODS = ("weeks+days", "lmp", "dating scan")
 
@@ -110,6 +112,15 @@ def ga_from_record(record: dict | None) -> GestationalAge | None:
     except KeyError as exc:
         raise ValueError(f"missing {exc.args[0]} for GA by {method}") from None
     raise ValueError(f"unknown way of giving the gestational age: {method!r}")
+
+
+def saved_ga(extra: dict) -> GestationalAge | None:
+    """The GA a sidecar's ``extra`` records; None when none was given or it does not add up
+    (the pregnancy panel tells the user why, so exports and reports just leave it out)."""
+    try:
+        return ga_from_record(extra.get(PREGNANCY_KEY))
+    except ValueError:
+        return None
 
 
 def hadlock_ga(hc_mm: float) -> GestationalAge:

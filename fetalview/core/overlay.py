@@ -34,9 +34,14 @@ def caption_lines(measurement: Measurement, *, edited: bool, model_version: str,
 
 def render_overlay(pixels: np.ndarray, ellipse: Ellipse, lines: list[str],
                    outline: np.ndarray | None = None) -> np.ndarray:
-    """A BGR copy of the scan at full resolution with the ellipse, its axes and the caption."""
+    """A BGR copy of the scan at full resolution with the ellipse, its axes and the caption.
+
+    The caption goes in the corner that hides least of the ellipse, and the contour is drawn
+    over it, so the text never covers the measurement it describes.
+    """
     image = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR) if pixels.ndim == 2 else pixels.copy()
     h, w = image.shape[:2]
+    _draw_caption(image, lines, ellipse.points(360))
     thick = max(1, round(min(h, w) / 300))
     if outline is not None and len(outline) > 2:
         cv2.polylines(image, [np.round(outline).astype(np.int32)], True, OUTLINE_BGR, 1,
@@ -47,11 +52,10 @@ def render_overlay(pixels: np.ndarray, ellipse: Ellipse, lines: list[str],
     for ends in ellipse.axis_endpoints():
         p, q = (tuple(np.round(e * (1 << shift)).astype(int)) for e in ends)
         cv2.line(image, p, q, AXIS_BGR, max(1, thick - 1), cv2.LINE_AA, shift)
-    _draw_caption(image, lines)
     return image
 
 
-def _draw_caption(image: np.ndarray, lines: list[str]) -> None:
+def _draw_caption(image: np.ndarray, lines: list[str], avoid: np.ndarray) -> None:
     h, w = image.shape[:2]
     scale = max(0.35, min(h, w) / 1100)
     thick = max(1, round(scale * 1.6))
@@ -61,8 +65,16 @@ def _draw_caption(image: np.ndarray, lines: list[str]) -> None:
     pad = max(4, round(8 * scale))
     box_w = min(w, max(s[0] for s in sizes) + 2 * pad)
     box_h = min(h, line_h * len(lines) + pad)
-    region = image[:box_h, :box_w]
+    corners = [(0, 0), (w - box_w, 0), (0, h - box_h), (w - box_w, h - box_h)]
+
+    def hidden(corner):
+        x, y = corner
+        return np.count_nonzero((avoid[:, 0] >= x) & (avoid[:, 0] < x + box_w)
+                                & (avoid[:, 1] >= y) & (avoid[:, 1] < y + box_h))
+
+    x0, y0 = min(corners, key=hidden)  # ties keep the top-left, where readers look first
+    region = image[y0:y0 + box_h, x0:x0 + box_w]
     region[:] = (region * 0.35).astype(np.uint8)
     for i, text in enumerate(lines):
-        y = pad + line_h * (i + 1) - max(2, round(4 * scale))
-        cv2.putText(image, text, (pad, y), font, scale, TEXT_BGR, thick, cv2.LINE_AA)
+        y = y0 + pad + line_h * (i + 1) - max(2, round(4 * scale))
+        cv2.putText(image, text, (x0 + pad, y), font, scale, TEXT_BGR, thick, cv2.LINE_AA)

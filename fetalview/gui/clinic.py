@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QVBoxLayout, QWidget
 
-from ..core.growth import ga_from_record
+from ..core.growth import PREGNANCY_KEY, saved_ga
 from ..core.imageio import ScanLoadError, load_scan
 from ..core.measurement import measure
 from ..core.sidecar import SidecarError, load_annotation
@@ -23,7 +23,6 @@ from .document import UNSURE_BAND_KEY, ScanDocument, review_needed
 from .pregnancy_panel import PATIENT_KEYS, PregnancyPanel
 from .review_queue import ReviewQueueBar, review_order, shown_by_filter
 
-PREGNANCY_KEY = "pregnancy"  # ``Annotation.extra`` key of what the user entered about the GA
 PATIENT_SETTING = "export/patient_fields"
 NEW_FRAME_QUESTION = ("This contour was edited by hand on the current frame. Measure another "
                       "frame instead? (Edit > Undo brings your contour back.)")
@@ -193,10 +192,7 @@ class ClinicFeatures(QObject):
         if a is None or a.ellipse is None:
             self.window.message_bar.show_message("There is no head contour to report yet.")
             return False
-        try:
-            ga = ga_from_record(a.extra.get(PREGNANCY_KEY))
-        except ValueError:
-            ga = None
+        ga = saved_ga(a.extra)
         reasons = review_needed(a)
         patient = ({k: d.scan.metadata[k] for k, _ in PATIENT_KEYS if d.scan.metadata.get(k)}
                    if self.include_patient_fields else {})

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from ..core.batch import CSV_COLUMNS, result_row
+from ..core.growth import growth_lines, saved_ga
 from ..core.measurement import measure
 from ..core.overlay import caption_lines, render_overlay
 from ..core.sidecar import Annotation, write_atomic
@@ -30,20 +31,29 @@ class ExportError(Exception):
     """An export could not be written; the message says where and why."""
 
 
-def annotated_image(document: ScanDocument | None, when: datetime | None = None) -> np.ndarray:
-    """The full-resolution BGR overlay of the shown contour, with everything it rests on."""
+def caption(document: ScanDocument | None, when: datetime | None = None) -> list[str]:
+    """What the exported image says: the measurement, GA and percentile where known, and
+    everything they rest on."""
     if document is None:
         raise ExportError("No scan is open: there is nothing to export yet.")
     a = document.annotation
     if a.ellipse is None:
         raise ExportError(f"{document.path.name} has no head contour to export yet.")
-    lines = caption_lines(measure(a.ellipse, a.pixel_size), edited=a.edited,
-                          model_version=a.model_version or "none (drawn by hand)", when=when)
+    m = measure(a.ellipse, a.pixel_size)
+    lines = caption_lines(m, edited=a.edited,
+                          model_version=a.model_version or "none (drawn by hand)", when=when,
+                          extra=growth_lines(m.hc if m.in_mm else None, saved_ga(a.extra)))
     reasons = review_needed(a)
     if reasons:
         lines.insert(0, "REVIEW: " + ", ".join(reasons))
     lines.insert(0, document.path.name)
-    return render_overlay(document.scan.pixels, a.ellipse, lines, None)
+    return lines
+
+
+def annotated_image(document: ScanDocument | None, when: datetime | None = None) -> np.ndarray:
+    """The full-resolution BGR overlay of the shown contour with its caption."""
+    lines = caption(document, when)
+    return render_overlay(document.scan.pixels, document.annotation.ellipse, lines, None)
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -163,3 +163,18 @@ def test_exporting_with_no_scan_open_says_so(qtbot, window, tmp_path):
     window.copy_image()
     assert "nothing to export" in window.message_bar.text
     assert not (tmp_path / "x.png").exists()
+
+
+def test_export_caption_gives_gestational_age_and_percentile(qtbot, window, scans):
+    from dataclasses import replace
+
+    from fetalview.gui.export import caption
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    before = "\n".join(caption(document))
+    assert "Hadlock" in before and "INTERGROWTH" not in before
+    dated = replace(document.annotation,
+                    extra={**document.annotation.extra,
+                           "pregnancy": {"method": "weeks+days", "ga": "20+0"}})
+    document.push(dated, "Gestational age")
+    text = "\n".join(caption(document))
+    assert "HC at 20w+0d:" in text and "percentile" in text and "INTERGROWTH-21st" in text

@@ -5,8 +5,8 @@ import math
 
 from fetalview.core.geometry import Ellipse
 from fetalview.core.pixelsize import PixelSize
-from fetalview.core.segmenter import (HC_UNCERTAINTY_MM, LOW_CONFIDENCE, Segmentation,
-                                      review_reasons)
+from fetalview.core.segmentation import (HC_UNCERTAINTY_MM, LOW_CONFIDENCE, Segmentation,
+                                         review_reasons)
 from training.calibrate import calibration_table, flag_figures, read_rows
 
 MM = PixelSize(0.1, "test")

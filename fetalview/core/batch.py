@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import cv2
@@ -25,7 +26,10 @@ from .imageio import Scan, ScanLoadError, list_scans, load_scan
 from .measurement import Measurement, measure
 from .overlay import caption_lines, render_overlay
 from .pixelsize import PixelSize
-from .segmenter import Segmentation, Segmenter
+from .segmentation import Segmentation
+
+if TYPE_CHECKING:  # the network (and torch) is only needed by whoever builds the segmenter
+    from .segmenter import Segmenter
 
 CSV_COLUMNS = ["filename", "pixel_size_mm", "center_x_px", "center_y_px", "semi_axis_a_px",
                "semi_axis_b_px", "angle_deg", "hc_mm", "bpd_mm", "ofd_mm", "confidence", "status",

@@ -29,6 +29,7 @@ def run_app(argv: list[str]) -> int:
     apply_dark_theme(app)
     window = MainWindow(AppSettings())
     window.show()
+    window.service.preload(window.settings.device)
     if paths:
         window.session.open_paths(paths)
     return app.exec()

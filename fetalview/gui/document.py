@@ -17,7 +17,7 @@ from PySide6.QtGui import QUndoStack
 from ..core.batch import PixelSizeBook
 from ..core.imageio import Scan, load_scan
 from ..core.measurement import Measurement, measure
-from ..core.segmenter import review_reasons
+from ..core.segmentation import review_reasons
 from ..core.sidecar import (Annotation, SidecarError, check_fits_scan, load_annotation,
                              save_annotation)
 from .commands import AnnotationCommand

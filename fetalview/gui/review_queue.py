@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 
-from ..core.segmenter import hc_uncertainty_mm
+from ..core.segmentation import hc_uncertainty_mm
 from ..core.sidecar import Annotation
 
 #: Which states come first in "Doubtful first": flagged, then unmeasured, then automatic

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ..core.segmenter import Segmenter
+if TYPE_CHECKING:  # imported in the worker thread: torch stays out of the app's start-up
+    from ..core.segmenter import Segmenter
 
 log = logging.getLogger(__name__)
 
-SegmenterFactory = Callable[[str], Segmenter]
+SegmenterFactory = Callable[[str], "Segmenter"]
 
 
 def default_factory(device: str) -> Segmenter:
@@ -29,6 +30,9 @@ def default_factory(device: str) -> Segmenter:
     Segmenter already does that for CUDA failures at load and run time.
     """
     import torch
+
+    from ..core.segmenter import Segmenter
+
     torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
     try:
         return Segmenter(device=device)
@@ -65,6 +69,14 @@ class _Worker(QObject):
                                    self._segmenter.fallback_reason or "")
         return self._segmenter
 
+    @Slot(str)
+    def preload(self, device: str) -> None:
+        """Load the model ahead of the first request; a failure is reported by that request."""
+        try:
+            self._ensure_segmenter(0, device)
+        except Exception:  # noqa: BLE001 - the first segmentation retries and tells the user
+            log.exception("loading the model ahead of time failed")
+
     @Slot(int, object, str)
     def run(self, request_id: int, pixels: np.ndarray, device: str) -> None:
         if not self._is_current(request_id):
@@ -91,6 +103,7 @@ class SegmentationService(QObject):
     progress = Signal(str)  # a short text for the status bar; "" when idle
     device_ready = Signal(str, str)
     _request = Signal(int, object, str)
+    _preload = Signal(str)
 
     def __init__(self, factory: SegmenterFactory | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -101,6 +114,7 @@ class SegmentationService(QObject):
         self._worker = _Worker(factory or default_factory, lambda rid: rid == self._latest)
         self._worker.moveToThread(self._thread)
         self._request.connect(self._worker.run)
+        self._preload.connect(self._worker.preload)
         self._worker.returned.connect(self._on_returned)
         self._worker.errored.connect(self._on_errored)
         self._worker.started.connect(lambda rid, text: self.progress.emit(text))
@@ -111,6 +125,11 @@ class SegmentationService(QObject):
     def busy(self) -> bool:
         """Whether the newest request is still waiting or running."""
         return self._pending
+
+    def preload(self, device: str) -> None:
+        """Start loading the model in the worker thread now, so the first scan's contour does
+        not wait for it (the app calls this once its window is up)."""
+        self._preload.emit(device)
 
     def submit(self, pixels: np.ndarray, device: str) -> int:
         """Queue a segmentation; returns its request id. Earlier waiting requests are dropped."""

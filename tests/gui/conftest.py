@@ -16,7 +16,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from fetalview.core.geometry import Ellipse
-from fetalview.core.segmenter import Segmentation
+from fetalview.core.segmentation import Segmentation
 from fetalview.gui.main_window import MainWindow
 from fetalview.gui.settings import AppSettings
 

@@ -22,7 +22,7 @@ CHILD = textwrap.dedent("""
     from PySide6.QtCore import QEventLoop, QPointF, QSettings
     from PySide6.QtWidgets import QApplication
     from fetalview.core.geometry import Ellipse
-    from fetalview.core.segmenter import Segmentation
+    from fetalview.core.segmentation import Segmentation
     from fetalview.gui.main_window import MainWindow
     from fetalview.gui.settings import AppSettings
 

@@ -88,6 +88,7 @@ def test_cuda_fallback_is_shown(qtbot, make_window, scans):
 
 
 def test_explicit_cuda_without_a_gpu_falls_back_to_cpu(monkeypatch):
+    import fetalview.core.segmenter as segmenter_module
     import fetalview.gui.worker as worker
     made = []
 
@@ -98,7 +99,7 @@ def test_explicit_cuda_without_a_gpu_falls_back_to_cpu(monkeypatch):
             made.append(device)
             self.fallback_reason = None
 
-    monkeypatch.setattr(worker, "Segmenter", Recorder)
+    monkeypatch.setattr(segmenter_module, "Segmenter", Recorder)  # imported in the worker
     segmenter = worker.default_factory("cuda")
     assert made == ["cpu"] and "no usable CUDA device" in segmenter.fallback_reason
 
@@ -154,3 +155,29 @@ def test_model_loads_once_lazily_off_the_gui_thread(qtbot, fake, settings, scans
         qtbot.waitUntil(lambda: not window.service.busy)
         window.session.step(1)
     assert made == [("auto", False)] and fake.calls == 2
+
+
+def test_the_app_starts_without_importing_torch():
+    """torch takes most of a second or two to import: the window must not wait for it."""
+    import os
+    import subprocess
+    import sys
+    code = ("import sys, fetalview.gui.app, fetalview.gui.main_window; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.stdout.strip() == "False", out.stderr[-2000:]
+
+
+def test_preload_loads_the_model_in_the_worker_before_the_first_scan(qtbot, fake, settings):
+    from fetalview.gui.main_window import MainWindow
+    made = []
+
+    def factory(device):
+        made.append(threading.current_thread() is threading.main_thread())
+        return fake
+
+    window = MainWindow(settings, factory)
+    qtbot.addWidget(window)
+    window.service.preload(settings.device)
+    qtbot.waitUntil(lambda: made == [False])

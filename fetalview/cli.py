@@ -37,7 +37,7 @@ def _measure_parser() -> argparse.ArgumentParser:
 
 def measure_main(argv: list[str]) -> int:
     args = _measure_parser().parse_args(argv)
-    from .core.batch import CSV_COLUMNS, Outputs, PixelSizeBook, run_batch
+    from .core.batch import CSV_COLUMNS, OutputError, Outputs, PixelSizeBook, run_batch
     from .core.segmenter import Segmenter
     from .core.weights import WeightsError
 
@@ -59,17 +59,29 @@ def measure_main(argv: list[str]) -> int:
         print(f"fetalview: {segmenter.fallback_reason}", file=sys.stderr)
     outputs = Outputs(args.out, args.masks, args.overlays, args.hc18_submission, args.reports,
                       _report_writer(args.report_patient_fields) if args.reports else None)
-    rows = run_batch(args.paths, segmenter, book, outputs, args.frame)
+    try:
+        rows = run_batch(args.paths, segmenter, book, outputs, args.frame)
+    except OutputError as exc:  # measured, but not saved: the results go to stdout instead
+        print(f"fetalview: {exc}; the results follow on standard output", file=sys.stderr)
+        _print_rows(exc.rows, CSV_COLUMNS)
+        return 1
+    except OSError as exc:  # an output folder that cannot be made: nothing was measured yet
+        print(f"fetalview: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return 2
     if args.out is None:
-        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        _print_rows(rows, CSV_COLUMNS)
     measured = sum(not r["status"].startswith("error") for r in rows)
     failed = len(rows) - measured
     print(f"fetalview: {measured} of {len(rows)} scans processed"
           + (f", {failed} could not be read (see their status)" if failed else ""),
           file=sys.stderr)
     return 0 if measured else 1
+
+
+def _print_rows(rows: list[dict[str, str]], columns: list[str]) -> None:
+    writer = csv.DictWriter(sys.stdout, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
 
 
 def _report_writer(with_patient_fields: bool):

@@ -7,8 +7,8 @@ must not cost the measurements of the others.
 from __future__ import annotations
 
 import csv
+import io
 import math
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +27,7 @@ from .measurement import Measurement, measure
 from .overlay import caption_lines, render_overlay
 from .pixelsize import PixelSize
 from .segmentation import Segmentation
+from .sidecar import write_atomic
 
 if TYPE_CHECKING:  # the network (and torch) is only needed by whoever builds the segmenter
     from .segmenter import Segmenter
@@ -161,27 +162,49 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
 
 
 def _write_png(path: Path, image) -> None:
-    """Write next to the target and rename, so an interrupted run never leaves half a file."""
-    tmp = path.with_name(path.name + ".tmp.png")
-    if not cv2.imwrite(str(tmp), image):
-        raise OSError(f"cannot write {path}")
-    os.replace(tmp, path)
+    """Encode in memory and write atomically: an interrupted run or a full disk leaves the
+    previous file (or none), never half a PNG."""
+    ok, data = cv2.imencode(".png", image)
+    if not ok:
+        raise OSError(f"cannot encode {path.name} as PNG")
+    write_atomic(path, data.tobytes())
+
+
+class OutputError(OSError):
+    """A results file could not be written; ``rows`` still holds every measurement."""
+
+    def __init__(self, message: str, rows: list[dict[str, str]]):
+        super().__init__(message)
+        self.rows = rows
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    """The whole CSV at once and atomically, so a kill or a full disk during the write leaves
+    the previous results file intact."""
+    text = io.StringIO()
+    w = csv.writer(text)
+    w.writerow(header)
+    w.writerows(rows)
+    write_atomic(path, text.getvalue().encode("utf-8"))
+
+
+def write_results_csv(rows: list[dict[str, str]], path: Path) -> None:
+    _write_csv(path, CSV_COLUMNS, [[r[c] for c in CSV_COLUMNS] for r in rows])
 
 
 def write_hc18_submission(rows: list[dict[str, str]], path: Path) -> None:
     """The challenge's format: ellipse in mm, angle in radians; unmeasured scans are left out."""
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(HC18_COLUMNS)
-        for r in rows:
-            if not r["pixel_size_mm"] or not r["center_x_px"]:
-                continue
-            ps = float(r["pixel_size_mm"])
-            w.writerow([r["filename"], f"{float(r['center_x_px']) * ps:.6f}",
-                        f"{float(r['center_y_px']) * ps:.6f}",
-                        f"{float(r['semi_axis_a_px']) * ps:.6f}",
-                        f"{float(r['semi_axis_b_px']) * ps:.6f}",
-                        f"{math.radians(float(r['angle_deg'])) % math.pi:.6f}"])
+    out = []
+    for r in rows:
+        if not r["pixel_size_mm"] or not r["center_x_px"]:
+            continue
+        ps = float(r["pixel_size_mm"])
+        out.append([r["filename"], f"{float(r['center_x_px']) * ps:.6f}",
+                    f"{float(r['center_y_px']) * ps:.6f}",
+                    f"{float(r['semi_axis_a_px']) * ps:.6f}",
+                    f"{float(r['semi_axis_b_px']) * ps:.6f}",
+                    f"{math.radians(float(r['angle_deg'])) % math.pi:.6f}"])
+    _write_csv(path, HC18_COLUMNS, out)
 
 
 def run_batch(paths: list[Path], segmenter: Segmenter, book: PixelSizeBook,
@@ -197,11 +220,11 @@ def run_batch(paths: list[Path], segmenter: Segmenter, book: PixelSizeBook,
         except Exception as exc:  # one scan's failure must not end the batch
             rows.append({**{c: "" for c in CSV_COLUMNS}, "filename": path.name,
                          "status": f"error: {type(exc).__name__}: {exc}"})
-    if outputs.csv:
-        with open(outputs.csv, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-    if outputs.hc18_submission:
-        write_hc18_submission(rows, outputs.hc18_submission)
+    for path, write in ((outputs.csv, write_results_csv),
+                        (outputs.hc18_submission, write_hc18_submission)):
+        if path:
+            try:
+                write(rows, path)
+            except OSError as exc:
+                raise OutputError(f"cannot write {path}: {exc.strerror or exc}", rows) from exc
     return rows

@@ -145,20 +145,27 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
     row = result_row(path.name, result.ellipse, pixel_size, result.confidence, result.status)
     if result.ellipse is None:
         return row
-    e = result.ellipse
-    m = measure(e, pixel_size)
+    try:
+        _write_extras(scan, result, measure(result.ellipse, pixel_size), outputs)
+    except OSError as exc:  # keep the measurement: only the extra file is missing
+        row["status"] = f"error: measured, but an output file was not written ({exc})"
+    return row
+
+
+def _write_extras(scan: Scan, result: Segmentation, m: Measurement, outputs: Outputs) -> None:
+    """The mask, overlay and report files asked for, named after the scan."""
+    stem = scan.path.stem
     if outputs.masks:
-        _write_png(outputs.masks / (path.stem + ".png"), result.mask)
+        _write_png(outputs.masks / (stem + ".png"), result.mask)
     if outputs.overlays:
         lines = caption_lines(m, edited=False, model_version=result.model_version,
                               extra=growth_lines(m.hc if m.in_mm else None))
         if result.review_reason:
             lines.insert(0, result.review_reason)
-        _write_png(outputs.overlays / (path.stem + ".png"),
-                   render_overlay(scan.pixels, e, lines, result.outline))
+        _write_png(outputs.overlays / (stem + ".png"),
+                   render_overlay(scan.pixels, result.ellipse, lines, result.outline))
     if outputs.reports and outputs.write_report:
-        outputs.write_report(outputs.reports / (path.stem + ".pdf"), scan, result, m)
-    return row
+        outputs.write_report(outputs.reports / (stem + ".pdf"), scan, result, m)
 
 
 def _write_png(path: Path, image) -> None:

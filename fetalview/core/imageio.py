@@ -90,7 +90,11 @@ def _load_image_file(path: Path) -> Scan:
                 array = np.array(im)
     except ScanLoadError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's own limit, met in Image.open before check_size sees the header
+        raise ScanLoadError(f"{path.name}: the image is too large for an ultrasound scan (limit "
+                            f"{MAX_PIXELS:,} pixels); refused before reading it") from None
+    except UnidentifiedImageError:
         raise ScanLoadError(f"{path.name}: not a readable image (unknown or damaged format)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ScanLoadError(f"{path.name}: the file is damaged or truncated ({exc})") from None

@@ -11,12 +11,17 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .model import ModelConfig, ResidualUNet
+from .model import ModelConfig, ResidualUNet, parameter_count
 
 FORMAT = "fetalview-resunet-1"
 #: Written beside the bundled weights by ``python -m training export``; its "sha256" is the hash
 #: of the weights file it names under "weights".
 MODEL_CARD = "model_card.json"
+
+
+#: A header may describe any width and depth; beyond this many parameters (800 MB of float32,
+#: the bundled model has 2.1 M) it is refused before the network is allocated.
+MAX_PARAMETERS = 200_000_000
 
 
 class WeightsError(Exception):
@@ -75,11 +80,28 @@ def read_header(path: Path) -> dict[str, str]:
             if not 0 < size < 100_000_000:
                 raise ValueError("bad header length")
             header = json.loads(f.read(size))
-        return dict(header.get("__metadata__") or {})
+        meta = (header.get("__metadata__") or {}) if isinstance(header, dict) else None
+        if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+            raise ValueError("the header is not a safetensors header")
+        return meta
     except FileNotFoundError:
         raise WeightsError(f"weights file not found: {path}") from None
     except (OSError, ValueError) as exc:
         raise WeightsError(f"{path.name} is not a safetensors weights file ({exc})") from None
+
+
+def _build(config: ModelConfig, path: Path) -> ResidualUNet:
+    """The described network, after sizing it on the meta device (no memory), so a hostile
+    header cannot make the loader allocate gigabytes."""
+    if not (1 <= config.depth <= 12 and 1 <= config.base_width <= 1024):
+        raise WeightsError(f"{path.name} describes an implausible network (depth {config.depth}, "
+                           f"width {config.base_width}); refused")
+    with torch.device("meta"):
+        count = parameter_count(ResidualUNet(config))
+    if count > MAX_PARAMETERS:
+        raise WeightsError(f"{path.name} describes a network of {count:,} parameters, far larger "
+                           f"than fetalview's (limit {MAX_PARAMETERS:,}); refused")
+    return ResidualUNet(config)
 
 
 def load_model(path: Path, device: str | torch.device = "cpu") -> ResidualUNet:
@@ -90,10 +112,9 @@ def load_model(path: Path, device: str | torch.device = "cpu") -> ResidualUNet:
         raise WeightsError(f"{path.name} was not written by fetalview (format "
                            f"{meta.get('format')!r}, expected {FORMAT!r})")
     try:
-        config = ModelConfig(**json.loads(meta["config"]))
-    except (KeyError, TypeError, ValueError) as exc:
+        model = _build(ModelConfig(**json.loads(meta["config"])), path)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise WeightsError(f"{path.name}: unreadable architecture description ({exc})") from None
-    model = ResidualUNet(config)
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:

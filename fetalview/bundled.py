@@ -30,3 +30,8 @@ def default_weights() -> Path:
 
 def sample_scans_dir() -> Path:
     return resources_dir() / "samples"
+
+
+def app_icon() -> Path:
+    """The application icon (drawn by packaging/make_icon.py)."""
+    return resources_dir() / "icons" / "fetalview.png"

@@ -7,8 +7,10 @@ import logging
 import sys
 from pathlib import Path
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from ..bundled import app_icon
 from .main_window import MainWindow
 from .settings import AppSettings
 from .theme import apply_dark_theme
@@ -26,6 +28,7 @@ def run_app(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("fetalview")
     app.setApplicationName("fetalview")
+    app.setWindowIcon(QIcon(str(app_icon())))
     apply_dark_theme(app)
     window = MainWindow(AppSettings())
     window.show()

@@ -220,6 +220,7 @@ def bad_weights(folder: Path) -> dict[str, Path]:
         "random": np.random.default_rng(1).bytes(5000),
         "huge_header_length": struct.pack("<Q", 2**62) + b"{}",
         "json_not_header": struct.pack("<Q", 2) + b"[]",
+        "json_nested_deep": struct.pack("<Q", 200_000) + b"[" * 100_000 + b"]" * 100_000,
     }
     paths = {}
     for name, data in files.items():

@@ -185,7 +185,8 @@ def test_invalid_fields_raise_a_clear_error(scan, appdata, change, message):
     assert str(sidecar_path(scan)) in str(info.value)
 
 
-@pytest.mark.parametrize("text", ["", "{ broken", "[1, 2]", "null", "\udcff"])
+@pytest.mark.parametrize("text", ["", "{ broken", "[1, 2]", "null", "\udcff",
+                                  "[" * 100_000 + "]" * 100_000, '{"frame": ' + "9" * 5000 + "}"])
 def test_damaged_files_raise_sidecar_error(scan, text):
     sidecar_path(scan).write_text(text, errors="surrogateescape")
     with pytest.raises(SidecarError):

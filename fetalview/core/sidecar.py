@@ -266,8 +266,9 @@ def read_sidecar(path: Path) -> Annotation:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SidecarError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SidecarError(f"{path}: damaged, not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, a 5000-digit number,
+        # brackets nested thousands deep: all a damaged (or hostile) file, never a crash
+        raise SidecarError(f"{path}: damaged, not valid JSON ({str(exc)[:200]})") from None
     try:
         return from_json(data)
     except ValueError as exc:

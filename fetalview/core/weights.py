@@ -86,7 +86,7 @@ def read_header(path: Path) -> dict[str, str]:
         return meta
     except FileNotFoundError:
         raise WeightsError(f"weights file not found: {path}") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested deep
         raise WeightsError(f"{path.name} is not a safetensors weights file ({exc})") from None
 
 

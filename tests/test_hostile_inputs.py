@@ -109,6 +109,7 @@ def readable_oddities() -> dict[str, bytes]:
         "float_nan.tif": _encoded(Image.fromarray(nan_float), "TIFF"),
         "png_named.jpg": _encoded(_scan_like(), "PNG"),
         "jpeg_named.tif": _encoded(_scan_like(), "JPEG"),
+        "png_as.tif": _encoded(_scan_like(), "PNG"),
         "gif_named.png": _encoded(_scan_like("P"), "GIF"),
         "black.png": _encoded(Image.new("L", (96, 64)), "PNG"),
     }
@@ -176,9 +177,9 @@ def test_odd_but_valid_images_load_as_gray(corpus):
 def test_batch_goes_on_and_reports_every_bad_file(corpus, tmp_path, capsys):
     folder, bad, odd = corpus
     shutil.copy(GOOD_SAMPLE, folder / GOOD_SAMPLE.name)
-    out, masks = tmp_path / "out.csv", tmp_path / "masks"
+    out, masks, overlays = tmp_path / "out.csv", tmp_path / "masks", tmp_path / "overlays"
     code = fetalview(["measure", str(folder), "--out", str(out), "--masks", str(masks),
-                      "--device", "cpu"])
+                      "--overlays", str(overlays), "--device", "cpu"])
     err = capsys.readouterr().err
     assert code == 0 and "Traceback" not in err
     rows = {r["filename"]: r for r in _read_csv(out)}
@@ -190,6 +191,14 @@ def test_batch_goes_on_and_reports_every_bad_file(corpus, tmp_path, capsys):
     assert rows[GOOD_SAMPLE.name]["status"] in ("ok", "low_confidence")
     assert rows[GOOD_SAMPLE.name]["semi_axis_a_px"]
     assert not rows[GOOD_SAMPLE.name]["hc_mm"]  # no pixel size known here: never a guessed mm
+    # One whole PNG per measured scan, nothing for the refused ones, no temporary files.
+    measured = {Path(n).stem + ".png" for n, r in rows.items() if r["semi_axis_a_px"]}
+    for written in (masks, overlays):
+        assert {p.name for p in written.iterdir()} == measured
+        for png in written.iterdir():
+            with Image.open(png) as im:
+                im.load()
+    assert not [p for p in folder.iterdir() if ".tmp" in p.name]
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -200,11 +209,26 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
     return rows
 
 
-def test_no_partial_or_temporary_files_are_left(corpus, tmp_path):
-    folder, _, _ = corpus
-    leftovers = [p for p in tmp_path.rglob("*") if ".tmp" in p.name]
-    leftovers += [p for p in folder.iterdir() if ".tmp" in p.name]
-    assert not leftovers
+def test_what_is_not_a_file_is_refused_without_blocking(tmp_path, capsys):
+    """A folder or a FIFO named like a scan: the loader refuses it, a folder run skips it, and
+    naming it on the command line gives an error row instead of hanging on open()."""
+    (tmp_path / "folder.png").mkdir()
+    os.mkfifo(tmp_path / "pipe.png")
+    for path in (tmp_path / "folder.png", tmp_path / "pipe.png"):
+        with pytest.raises(ScanLoadError, match=path.name):
+            load_scan(path)
+    previous = signal.signal(signal.SIGALRM, lambda *a: pytest.fail("blocked on the FIFO"))
+    signal.alarm(120)
+    try:
+        out = tmp_path / "out.csv"
+        code = fetalview(["measure", str(tmp_path / "pipe.png"), str(GOOD_SAMPLE),
+                          "--out", str(out), "--device", "cpu"])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert code == 0 and "Traceback" not in capsys.readouterr().err
+    rows = {r["filename"]: r["status"] for r in _read_csv(out)}
+    assert rows["pipe.png"].startswith("error: ") and rows[GOOD_SAMPLE.name] == "ok"
 
 
 # --- weights ---------------------------------------------------------------------------------
@@ -254,6 +278,36 @@ def test_each_bad_weights_file_is_refused_clearly(tmp_path):
         with pytest.raises(WeightsError) as info:
             load_model(path)
         assert path.name in str(info.value) or "not found" in str(info.value), what
+
+
+class _Trap:
+    """Unpickling this creates ``marker`` (``open(marker, "w")``): proof that code ran."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return open, (self.marker, "w")
+
+
+def test_a_booby_trapped_pickle_runs_no_code(tmp_path, capsys):
+    marker = tmp_path / "code_ran"
+    traps = {tmp_path / "trap.safetensors": "torch", tmp_path / "trap.pt": "pickle"}
+    for path, how in traps.items():
+        if how == "torch":
+            torch.save({"conv.weight": _Trap(marker)}, path)
+        else:
+            path.write_bytes(pickle.dumps(_Trap(marker)))
+        with pytest.raises(WeightsError, match=path.name):
+            load_model(path)
+        with pytest.raises(WeightsError):
+            Segmenter(weights=path, device="cpu")
+        assert fetalview(["measure", str(GOOD_SAMPLE), "--weights", str(path),
+                          "--device", "cpu"]) == 2
+    assert not marker.exists()
+    assert path.name in capsys.readouterr().err
+    pickle.loads(path.read_bytes())  # the trap is live: unpickling does run it
+    assert marker.exists()
 
 
 def test_a_pickle_is_never_unpickled(tmp_path, monkeypatch):
@@ -311,6 +365,10 @@ def bad_sidecars() -> dict[str, bytes]:
         "future_version": variant(version=99), "other_format": variant(format="labelme"),
         "bad_timestamp": variant(saved_at="yesterday"),
         "pixel_size_as_text": variant(pixel_size="0.1 mm"),
+        "axis_beyond_float": variant(ellipse={**good["ellipse"], "a": 1.25}).replace(b"1.25",
+                                                                                      b"1e999"),
+        "frame_of_5000_digits": variant(frame=0).replace(b'"frame": 0', b'"frame": ' + b"9" * 5000),
+        "nested_deep": b"[" * 100_000 + b"]" * 100_000,
     }
 
 

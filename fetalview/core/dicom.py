@@ -51,6 +51,8 @@ def looks_like_dicom(path: Path) -> bool:
     """By suffix, or by the 'DICM' marker after the 128-byte preamble (files named without one)."""
     if path.suffix.lower() in DICOM_SUFFIXES:
         return True
+    if not path.is_file():  # opening a FIFO (or a device) named like a scan would block forever
+        return False
     try:
         with open(path, "rb") as f:
             head = f.read(132)

@@ -124,7 +124,8 @@ def load_scan(path: str | Path, frame: int = 0) -> Scan:
     not a usable scan."""
     path = Path(path)
     if not path.is_file():
-        raise ScanLoadError(f"{path}: no such file")
+        raise ScanLoadError(f"{path}: not a file (a folder, pipe or device)" if path.exists()
+                            else f"{path}: no such file")
     if path.stat().st_size == 0:
         raise ScanLoadError(f"{path.name}: the file is empty")
     if dicom.looks_like_dicom(path):

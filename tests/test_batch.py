@@ -35,7 +35,9 @@ def test_measure_folder_with_corrupt_file(folder, tmp_path):
                  str(tmp_path / "sub.csv"), "--device", "cpu"])
     assert code == 0
     with open(out, newline="") as f:
-        assert next(csv.reader(f)) == CSV_COLUMNS
+        assert next(csv.reader(f)) == CSV_COLUMNS == [
+            "filename", "pixel_size_mm", "center_x_px", "center_y_px", "semi_axis_a_px",
+            "semi_axis_b_px", "angle_deg", "hc_mm", "bpd_mm", "ofd_mm", "confidence", "status"]
     rows = {r["filename"]: r for r in _read(out)}
     assert rows["broken_HC.png"]["status"].startswith("error:")
     assert rows["broken_HC.png"]["hc_mm"] == ""

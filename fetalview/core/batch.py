@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from .geometry import Ellipse
 from .dicom import looks_like_dicom
-from .growth import OutOfRange, growth_lines, hadlock_ga
+from .growth import growth_lines
 from .hc18 import read_pixel_size_csv
 from .imageio import Scan, ScanLoadError, list_scans, load_scan
 from .measurement import Measurement, measure
@@ -32,9 +32,10 @@ from .sidecar import write_atomic
 if TYPE_CHECKING:  # the network (and torch) is only needed by whoever builds the segmenter
     from .segmenter import Segmenter
 
+#: Exactly the columns the batch command's contract names (gestational age goes in overlays and
+#: reports, where its formula and valid range can be stated).
 CSV_COLUMNS = ["filename", "pixel_size_mm", "center_x_px", "center_y_px", "semi_axis_a_px",
-               "semi_axis_b_px", "angle_deg", "hc_mm", "bpd_mm", "ofd_mm", "confidence", "status",
-               "ga_hadlock"]
+               "semi_axis_b_px", "angle_deg", "hc_mm", "bpd_mm", "ofd_mm", "confidence", "status"]
 
 #: Writes one scan's report to a path; the CLI passes one so that the core never imports Qt.
 ReportWriter = Callable[[Path, Scan, Segmentation, Measurement], None]
@@ -124,10 +125,6 @@ def result_row(filename: str, ellipse: Ellipse | None, pixel_size: PixelSize | N
     m = measure(e, pixel_size)
     if m.in_mm:
         row.update(hc_mm=_fmt(m.hc, 2), bpd_mm=_fmt(m.bpd, 2), ofd_mm=_fmt(m.ofd, 2))
-        try:
-            row["ga_hadlock"] = str(hadlock_ga(m.hc))
-        except OutOfRange:
-            row["ga_hadlock"] = "out of range"
     return row
 
 

@@ -1,0 +1,172 @@
+"""A corpus of bad inputs, generated (no downloads), for the hostile-input tests of the core
+and of the app: unreadable and odd-but-valid scans (DICOM included), sidecars and weights files
+that are not what they claim."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+
+from dicomfiles import gradient, make_dicom, region
+from fetalview.bundled import default_weights
+from fetalview.core.model import ModelConfig, ResidualUNet
+
+
+def encoded(image: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def png_with_size(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` (valid CRC) over a few bytes of data:
+    what a decompression bomb looks like before anything is decoded."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    idat = b"IDAT" + zlib.compress(b"\0" * 64)
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk
+            + struct.pack(">I", zlib.crc32(chunk)) + struct.pack(">I", len(idat) - 4) + idat
+            + struct.pack(">I", zlib.crc32(idat)) + b"\0\0\0\0IEND\xaeB`\x82")
+
+
+def scan_like(mode: str = "L", size=(96, 64)) -> Image.Image:
+    ramp = np.tile(np.linspace(0, 255, size[0], dtype=np.uint8), (size[1], 1))
+    return Image.fromarray(ramp).convert(mode)
+
+
+def unreadable_scans() -> dict[str, bytes]:
+    """File name -> content, for files that must be refused with a ScanLoadError."""
+    png = encoded(scan_like(), "PNG")
+    jpg = encoded(scan_like(), "JPEG")
+    tif = encoded(scan_like(), "TIFF")
+    rng = np.random.default_rng(5)
+    flipped = bytearray(png)
+    flipped[60:80] = bytes(20)  # zeroed compressed data: the CRC no longer matches
+    return {
+        "empty.png": b"", "empty.jpg": b"", "empty.tif": b"", "empty.dcm": b"",
+        "truncated.png": png[: len(png) // 2], "truncated.jpg": jpg[: len(jpg) // 2],
+        "truncated.tif": tif[: len(tif) // 3], "signature_only.png": png[:8],
+        "header_only.png": png[:33], "damaged_data.png": bytes(flipped),
+        "one_pixel.png": encoded(Image.new("L", (1, 1)), "PNG"),
+        "thin_strip.png": encoded(Image.new("L", (4000, 3)), "PNG"),
+        "huge_header.png": png_with_size(30000, 30000),
+        "text.png": b"this is not an image\n", "notes.jpg": b"Patient notes: ...\n" * 20,
+        "page.tif": b"<html><body>Not found</body></html>",
+        "random.png": rng.bytes(4096), "random.jpeg": rng.bytes(4096),
+        "random.dcm": rng.bytes(4096), "archive.png": b"PK\x03\x04" + rng.bytes(200),
+        "dicom_preamble_only.dcm": bytes(128) + b"DICM",
+    }
+
+
+def readable_oddities() -> dict[str, bytes]:
+    """Odd but valid images: they load, as 8-bit grayscale, whatever their format or name."""
+    deep = np.tile(np.linspace(0, 4095, 96).astype(np.uint16), (64, 1))
+    nan_float = np.full((64, 96), np.nan, np.float32)
+    nan_float[:, :48] = 3.5
+    return {
+        "sixteen_bit.png": encoded(Image.fromarray(deep), "PNG"),
+        "rgba.png": encoded(scan_like("RGBA"), "PNG"),
+        "palette.png": encoded(scan_like("P"), "PNG"),
+        "cmyk.jpg": encoded(scan_like("CMYK"), "JPEG"),
+        "gray_alpha.png": encoded(scan_like("LA"), "PNG"),
+        "bilevel.png": encoded(scan_like("1"), "PNG"),
+        "float_nan.tif": encoded(Image.fromarray(nan_float), "TIFF"),
+        "png_named.jpg": encoded(scan_like(), "PNG"),
+        "jpeg_named.tif": encoded(scan_like(), "JPEG"),
+        "png_as.tif": encoded(scan_like(), "PNG"),
+        "gif_named.png": encoded(scan_like("P"), "GIF"),
+        "black.png": encoded(Image.new("L", (96, 64)), "PNG"),
+    }
+
+
+def write_corpus(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The unreadable and the odd-but-readable scans, DICOM cases included, in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    bad = [folder / name for name in unreadable_scans()]
+    for path, data in zip(bad, unreadable_scans().values()):
+        path.write_bytes(data)
+    bad.append(make_dicom(folder / "no_pixels.dcm", gradient(), with_pixels=False))
+    bad.append(make_dicom(folder / "broken_calibration.dcm", gradient(),
+                          regions=[region(0, 0, 63, 47, delta_cm=-0.01)]))
+    whole = make_dicom(folder / "whole.dcm", gradient()).read_bytes()
+    (folder / "whole.dcm").unlink()
+    bad.append(folder / "truncated.dcm")
+    bad[-1].write_bytes(whole[: len(whole) - 1500])
+    odd = [folder / name for name in readable_oddities()]
+    for path, data in zip(odd, readable_oddities().values()):
+        path.write_bytes(data)
+    return bad, odd
+
+
+def bad_weights(folder: Path) -> dict[str, Path]:
+    """Weights files that must be refused with a WeightsError, by what is wrong with them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    good = default_weights().read_bytes()
+    files = {
+        "truncated": good[: len(good) // 2],
+        "header_only": good[:200],
+        "empty": b"",
+        "random": np.random.default_rng(1).bytes(5000),
+        "huge_header_length": struct.pack("<Q", 2**62) + b"{}",
+        "json_not_header": struct.pack("<Q", 2) + b"[]",
+        "json_nested_deep": struct.pack("<Q", 200_000) + b"[" * 100_000 + b"]" * 100_000,
+    }
+    paths = {}
+    for name, data in files.items():
+        paths[name] = folder / f"{name}.safetensors"
+        paths[name].write_bytes(data)
+    paths["pickle"] = folder / "pickle.safetensors"
+    torch.save(ResidualUNet(ModelConfig(base_width=4, depth=2)).state_dict(), paths["pickle"])
+    paths["pickle_pt"] = folder / "model.pt"
+    paths["pickle_pt"].write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    # A fetalview header over the tensors of another network.
+    paths["other_architecture"] = folder / "other.safetensors"
+    save_file({"conv.weight": torch.zeros(8, 1, 3, 3)}, str(paths["other_architecture"]),
+              metadata={"format": "fetalview-resunet-1",
+                        "config": json.dumps(ModelConfig(base_width=4, depth=2).as_dict())})
+    for name, config in (("oversized", ModelConfig(base_width=1024, depth=8)),
+                         ("absurd_depth", ModelConfig(depth=10**9))):
+        paths[name] = folder / f"{name}.safetensors"
+        save_file({"w": torch.zeros(2)}, str(paths[name]),
+                  metadata={"format": "fetalview-resunet-1", "config": json.dumps(config.as_dict())})
+    paths["foreign_safetensors"] = folder / "foreign.safetensors"
+    save_file({"w": torch.zeros(2)}, str(paths["foreign_safetensors"]))
+    paths["bad_config"] = folder / "bad_config.safetensors"
+    save_file({"w": torch.zeros(2)}, str(paths["bad_config"]),
+              metadata={"format": "fetalview-resunet-1", "config": '{"depth": "deep"}'})
+    return paths
+
+
+def bad_sidecars() -> dict[str, bytes]:
+    good = {"format": "fetalview-sidecar", "version": 1, "scan": "a.png", "edited": True,
+            "ellipse": {"cx": 50, "cy": 40, "a": 30, "b": 20, "angle_deg": 10},
+            "auto_ellipse": None}
+    def variant(**changes):
+        d = {**good, **changes}
+        return json.dumps({k: v for k, v in d.items() if v != "<drop>"}).encode()
+    return {
+        "invalid_json": b'{"format": "fetalview-sidecar", ', "empty": b"",
+        "binary": bytes(range(256)), "a_list": b"[1, 2, 3]", "utf16": "{}".encode("utf-16"),
+        "missing_ellipse": variant(ellipse="<drop>"), "missing_scan": variant(scan="<drop>"),
+        "edited_as_text": variant(edited="yes"), "scan_as_number": variant(scan=7),
+        "negative_axis": variant(ellipse={**good["ellipse"], "a": -3}),
+        "ellipse_as_list": variant(ellipse=[1, 2, 3]),
+        "confidence_too_high": variant(confidence=7.5),
+        "nan_confidence": variant(confidence=float("nan")),
+        "future_version": variant(version=99), "other_format": variant(format="labelme"),
+        "bad_timestamp": variant(saved_at="yesterday"),
+        "pixel_size_as_text": variant(pixel_size="0.1 mm"),
+        "axis_beyond_float": variant(ellipse={**good["ellipse"], "a": 1.25}).replace(b"1.25",
+                                                                                      b"1e999"),
+        "frame_of_5000_digits": variant(frame=0).replace(b'"frame": 0', b'"frame": ' + b"9" * 5000),
+        "nested_deep": b"[" * 100_000 + b"]" * 100_000,
+    }

@@ -322,7 +322,7 @@ def test_cuda_failure_mid_run_falls_back_to_the_cpu(segmenter, monkeypatch):
     rows = run_batch([GOOD_SAMPLE, GOOD_SAMPLE], seg, PixelSizeBook(), Outputs())
     assert calls == ["cuda", "cpu", "cpu"]
     assert seg.device.type == "cpu" and "illegal memory access" in seg.fallback_reason
-    assert [r["status"] for r in rows] == ["ok", "ok"] or all(r["center_x_px"] for r in rows)
+    assert all(r["center_x_px"] and not r["status"].startswith("error") for r in rows)
     assert abs(float(rows[0]["center_x_px"]) - expected.cx) < 1e-3
 
 

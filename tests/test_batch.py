@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fetalview.cli import main
-from fetalview.core.batch import CSV_COLUMNS, HC18_COLUMNS
+from fetalview.core.batch import CSV_COLUMNS, HC18_COLUMNS, output_stems
 
 
 @pytest.fixture
@@ -92,3 +92,25 @@ def test_python_dash_m_entry_point(samples_dir, tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert float(_read(out)[0]["hc_mm"]) == pytest.approx(213.8, rel=0.03)
+
+
+def test_exports_of_scans_sharing_a_name_do_not_replace_each_other(tmp_path, samples_dir):
+    """scan.png beside scan.tif, and the same file name in two exam folders: one mask each."""
+    day1, day2 = tmp_path / "day1", tmp_path / "day2"
+    for folder in (day1, day2):
+        folder.mkdir()
+    shutil.copy(samples_dir / "050_HC.png", day1 / "050_HC.png")
+    cv2.imwrite(str(day1 / "050_HC.tif"), cv2.imread(str(samples_dir / "249_HC.png")))
+    shutil.copy(samples_dir / "673_HC.png", day2 / "050_HC.png")
+    masks = tmp_path / "masks"
+    assert main(["measure", str(day1), str(day2), "--masks", str(masks), "--out",
+                 str(tmp_path / "out.csv")]) == 0
+    assert sorted(p.name for p in masks.iterdir()) == [
+        "050_HC_tif.png", "day1_050_HC_png.png", "day2_050_HC_png.png"]
+    assert len({p.read_bytes() for p in masks.iterdir()}) == 3
+
+
+def test_output_stems_stay_plain_when_names_are_unique(tmp_path):
+    paths = [tmp_path / "a" / "001_HC.png", tmp_path / "b" / "002_HC.dcm", tmp_path / "x" / "IM"]
+    assert output_stems(paths) == ["001_HC", "002_HC", "IM"]
+    assert output_stems([paths[0], paths[0]]) == ["001_HC_1", "001_HC_2"]

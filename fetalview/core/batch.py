@@ -10,6 +10,7 @@ import csv
 import io
 import math
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -104,6 +105,20 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return out
 
 
+def output_stems(paths: list[Path]) -> list[str]:
+    """The name each scan's mask, overlay and report take: the scan's stem, unless another scan
+    of the batch shares it (scan.png beside scan.dcm, IM0001 in two exam folders), where the
+    suffix, then the folder, then the position keep them apart, so no export replaces another's."""
+    namings = (lambda p: p.stem, lambda p: p.name.replace(".", "_"),
+               lambda p: f"{p.parent.name}_{p.name}".replace(".", "_"))
+    counts = [Counter(naming(p) for p in paths) for naming in namings]
+    stems = []
+    for i, p in enumerate(paths):
+        unique = (naming(p) for naming, count in zip(namings, counts) if count[naming(p)] == 1)
+        stems.append(next(unique, f"{p.stem}_{i + 1}"))
+    return stems
+
+
 def _fmt(v: float | None, digits: int = 3) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
@@ -129,7 +144,9 @@ def result_row(filename: str, ellipse: Ellipse | None, pixel_size: PixelSize | N
 
 
 def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
-                outputs: Outputs, frame: int = 0) -> dict[str, str]:
+                outputs: Outputs, frame: int = 0, stem: str | None = None) -> dict[str, str]:
+    """One scan's CSV row; its mask, overlay and report are named ``stem`` (default: the
+    scan's own stem)."""
     row = {c: "" for c in CSV_COLUMNS}
     row["filename"] = path.name
     try:
@@ -143,15 +160,16 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
     if result.ellipse is None:
         return row
     try:
-        _write_extras(scan, result, measure(result.ellipse, pixel_size), outputs)
+        _write_extras(scan, result, measure(result.ellipse, pixel_size), outputs,
+                      stem or path.stem)
     except OSError as exc:  # keep the measurement: only the extra file is missing
         row["status"] = f"error: measured, but an output file was not written ({exc})"
     return row
 
 
-def _write_extras(scan: Scan, result: Segmentation, m: Measurement, outputs: Outputs) -> None:
-    """The mask, overlay and report files asked for, named after the scan."""
-    stem = scan.path.stem
+def _write_extras(scan: Scan, result: Segmentation, m: Measurement, outputs: Outputs,
+                  stem: str) -> None:
+    """The mask, overlay and report files asked for, named ``stem`` + .png / .pdf."""
     if outputs.masks:
         _write_png(outputs.masks / (stem + ".png"), result.mask)
     if outputs.overlays:
@@ -218,9 +236,11 @@ def run_batch(paths: list[Path], segmenter: Segmenter, book: PixelSizeBook,
         if folder:
             folder.mkdir(parents=True, exist_ok=True)
     rows = []
-    for path in tqdm(expand_paths(paths), desc="measuring", unit="scan", file=sys.stderr):
+    scans = expand_paths(paths)
+    for path, stem in tqdm(zip(scans, output_stems(scans)), total=len(scans), desc="measuring",
+                           unit="scan", file=sys.stderr):
         try:
-            rows.append(measure_one(segmenter, path, book, outputs, frame))
+            rows.append(measure_one(segmenter, path, book, outputs, frame, stem))
         except Exception as exc:  # one scan's failure must not end the batch
             rows.append({**{c: "" for c in CSV_COLUMNS}, "filename": path.name,
                          "status": f"error: {type(exc).__name__}: {exc}"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import sys
 from pathlib import Path
 
@@ -44,7 +45,8 @@ def measure_main(argv: list[str]) -> int:
     if args.frame < 0:
         print("fetalview: --frame counts from 0", file=sys.stderr)
         return 2
-    if args.pixel_size is not None and not args.pixel_size > 0:
+    size = args.pixel_size
+    if size is not None and not (math.isfinite(size) and size > 0):
         print("fetalview: --pixel-size must be a positive number of millimetres", file=sys.stderr)
         return 2
     try:

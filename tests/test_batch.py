@@ -114,3 +114,21 @@ def test_output_stems_stay_plain_when_names_are_unique(tmp_path):
     paths = [tmp_path / "a" / "001_HC.png", tmp_path / "b" / "002_HC.dcm", tmp_path / "x" / "IM"]
     assert output_stems(paths) == ["001_HC", "002_HC", "IM"]
     assert output_stems([paths[0], paths[0]]) == ["001_HC_1", "001_HC_2"]
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage\x00\xff\xfe", b"a,b,c\n1,2,3\n",
+                                     b"filename,pixel size(mm)\n050_HC.png,abc\n",
+                                     b"filename,pixel size(mm)\n050_HC.png,1e999\n",
+                                     b"filename,pixel size(mm)\n050_HC.png,nan\n"])
+def test_an_unusable_pixel_size_csv_is_refused_by_name(tmp_path, samples_dir, capsys, content):
+    table = tmp_path / "sizes.csv"
+    table.write_bytes(content)
+    code = main(["measure", str(samples_dir / "050_HC.png"), "--pixel-size-csv", str(table)])
+    err = capsys.readouterr().err
+    assert code == 2 and str(table) in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("size", ["inf", "nan", "0", "-0.1"])
+def test_an_unusable_pixel_size_is_refused(samples_dir, capsys, size):
+    assert main(["measure", str(samples_dir / "050_HC.png"), f"--pixel-size={size}"]) == 2
+    assert "--pixel-size" in capsys.readouterr().err

@@ -7,6 +7,7 @@ Used by the batch command (pixel sizes), by the training module (targets) and by
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import numpy as np
@@ -40,27 +41,35 @@ def read_pixel_size_csv(path: Path) -> dict[str, dict[str, float]]:
     """Rows of an HC18-style CSV keyed by file name.
 
     Each value holds ``pixel_size_mm`` and, in the training CSV, ``hc_mm``. Columns are found by
-    their header words so both the training and the test CSV read alike.
+    their header words so both the training and the test CSV read alike. Anything unusable
+    (not text, empty, no pixel size column, a size that is not a positive finite number) is a
+    ValueError naming the file, never a guessed millimetre.
     """
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
-        header = [h.strip().lower() for h in next(reader)]
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            return _pixel_size_rows(path, csv.reader(f))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+
+
+def _pixel_size_rows(path: Path, reader) -> dict[str, dict[str, float]]:
+    header = [h.strip().lower() for h in next(reader, [])]
+    try:
+        size_col = next(i for i, h in enumerate(header) if "pixel" in h)
+    except StopIteration:
+        raise ValueError(f"{path}: no 'pixel size' column in the header {header}") from None
+    hc_col = next((i for i, h in enumerate(header) if "circumference" in h), None)
+    rows: dict[str, dict[str, float]] = {}
+    for line_no, row in enumerate(reader, start=2):
+        if not row or not row[0].strip():
+            continue
         try:
-            size_col = next(i for i, h in enumerate(header) if "pixel" in h)
-        except StopIteration:
-            raise ValueError(f"{path}: no 'pixel size' column in the header {header}") from None
-        hc_col = next((i for i, h in enumerate(header) if "circumference" in h), None)
-        rows: dict[str, dict[str, float]] = {}
-        for line_no, row in enumerate(reader, start=2):
-            if not row or not row[0].strip():
-                continue
-            try:
-                entry = {"pixel_size_mm": float(row[size_col])}
-                if hc_col is not None:
-                    entry["hc_mm"] = float(row[hc_col])
-            except (ValueError, IndexError):
-                raise ValueError(f"{path}, line {line_no}: not a number: {row}") from None
-            if not entry["pixel_size_mm"] > 0:
-                raise ValueError(f"{path}, line {line_no}: pixel size must be positive")
-            rows[row[0].strip()] = entry
+            entry = {"pixel_size_mm": float(row[size_col])}
+            if hc_col is not None:
+                entry["hc_mm"] = float(row[hc_col])
+        except (ValueError, IndexError):
+            raise ValueError(f"{path}, line {line_no}: not a number: {row}") from None
+        if not (math.isfinite(entry["pixel_size_mm"]) and entry["pixel_size_mm"] > 0):
+            raise ValueError(f"{path}, line {line_no}: pixel size must be a positive number")
+        rows[row[0].strip()] = entry
     return rows

@@ -132,3 +132,18 @@ def test_an_unusable_pixel_size_csv_is_refused_by_name(tmp_path, samples_dir, ca
 def test_an_unusable_pixel_size_is_refused(samples_dir, capsys, size):
     assert main(["measure", str(samples_dir / "050_HC.png"), f"--pixel-size={size}"]) == 2
     assert "--pixel-size" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["folder", "damaged"])
+def test_an_unusable_pixel_size_csv_beside_the_scans_only_costs_the_millimetres(tmp_path,
+                                                                                samples_dir, kind):
+    shutil.copy(samples_dir / "050_HC.png", tmp_path / "050_HC.png")
+    beside = tmp_path / "exam_pixel_size.csv"
+    if kind == "folder":
+        beside.mkdir()
+    else:
+        beside.write_bytes(b"\xff\xfe\x00garbage")
+    out = tmp_path / "out.csv"
+    assert main(["measure", str(tmp_path), "--out", str(out)]) == 0
+    row, = _read(out)
+    assert row["status"] == "ok" and row["semi_axis_a_px"] and not row["hc_mm"]

@@ -46,7 +46,7 @@ HC18_COLUMNS = ["filename", "center_x_mm", "center_y_mm", "semi_axes_a_mm", "sem
 
 def find_pixel_size_csv(folder: Path) -> Path | None:
     """An HC18-style pixel-size CSV lying beside the scans, if there is exactly one kind."""
-    found = sorted(Path(folder).glob("*pixel_size*.csv"))
+    found = sorted(p for p in Path(folder).glob("*pixel_size*.csv") if p.is_file())
     return found[0] if found else None
 
 
@@ -76,7 +76,7 @@ class PixelSizeBook:
         if beside is not None:
             try:
                 tables.append(self._table(beside))
-            except ValueError:
+            except (ValueError, OSError):  # unusable (damaged, unreadable): no mm, not a guess
                 pass
         for source, rows in tables:
             if scan_path.name in rows:

@@ -1,10 +1,10 @@
 """Gestational age and HC percentile.
 
-Reference values were computed by hand from the published equations (Hadlock et al., Radiology
-1984; Papageorghiou et al., Lancet 2014, INTERGROWTH-21st HC: coefficients cross-checked
-against two independent published implementations of the standard). The published centile
-tables themselves were not available offline, so the centile checks rest on the standard's own
-definition (centile = mean + z * SD) at those values.
+The INTERGROWTH-21st figures are checked against the standard's own published z-score table for
+head circumference (INTERGROWTH-21st, "GROW_Fetal-zs_hc_Table.pdf", media.tghn.org, 2017; the
+rows for 14+0 to 19+0 weeks as transcribed by the gigs R package, lshtm-gigs/gigs, ig_fet$hcfga).
+Hadlock's values are computed by hand from the published equation (Radiology 1984); his paper's
+table was not available offline.
 """
 
 from datetime import date
@@ -55,6 +55,26 @@ def test_hadlock_refuses_outside_its_range(hc_mm):
 def test_intergrowth_mean_and_sd(weeks, mean, sd):
     m, s = intergrowth_hc_mean_sd(GestationalAge(weeks * 7))
     assert m == pytest.approx(mean, abs=0.05) and s == pytest.approx(sd, abs=0.005)
+
+
+# Published INTERGROWTH-21st HC z-score table: GA in days -> HC (mm) at z = -3, -2, ..., +3.
+PUBLISHED_HC_ZSCORE_TABLE = {
+    98: (81.1, 86.7, 92.3, 97.9, 103.5, 109.0, 114.6),
+    105: (92.6, 98.5, 104.4, 110.4, 116.3, 122.2, 128.2),
+    112: (104.1, 110.4, 116.6, 122.9, 129.2, 135.5, 141.7),
+    119: (115.7, 122.3, 128.8, 135.4, 142.0, 148.6, 155.2),
+    126: (127.2, 134.1, 141.0, 147.9, 154.8, 161.7, 168.6),
+    133: (138.7, 145.9, 153.1, 160.3, 167.4, 174.6, 181.8),
+}
+
+
+@pytest.mark.parametrize("days, table_row", PUBLISHED_HC_ZSCORE_TABLE.items())
+def test_intergrowth_matches_the_published_table(days, table_row):
+    ga = GestationalAge(days)
+    mean, sd = intergrowth_hc_mean_sd(ga)
+    for z, published_mm in zip(range(-3, 4), table_row):
+        assert mean + z * sd == pytest.approx(published_mm, abs=0.05)  # the table rounds to 0.1
+        assert hc_centile(published_mm, ga).z == pytest.approx(z, abs=0.05 / sd + 1e-9)
 
 
 def test_intergrowth_centiles():

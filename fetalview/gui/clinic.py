@@ -76,6 +76,7 @@ class ClinicFeatures(QObject):
         self.pregnancy.patient_fields_toggled.connect(self._on_patient_toggled)
         self.queue.sort_changed.connect(lambda _: self.sort())
         self.queue.filter_changed.connect(lambda _: self._apply_filter())
+        s.in_queue = self._in_queue
 
     @property
     def include_patient_fields(self) -> bool:
@@ -164,13 +165,15 @@ class ClinicFeatures(QObject):
         if s.shown is not None:
             self.window.folder_panel.select(s.shown)
 
+    def _in_queue(self, path: Path) -> bool:
+        return shown_by_filter(self.session.states.get(path, ""), self.queue.filter.currentText())
+
     def _apply_filter(self) -> None:
-        panel, chosen = self.window.folder_panel, self.queue.filter.currentText()
+        panel = self.window.folder_panel
         for i in range(panel.count()):
             item = panel.item(i)
             path = Path(item.data(Qt.UserRole))
-            state = self.session.states.get(path, "")
-            item.setHidden(path != self.session.shown and not shown_by_filter(state, chosen))
+            item.setHidden(path != self.session.shown and not self._in_queue(path))
 
     # --- report ------------------------------------------------------------------------
 

@@ -67,7 +67,7 @@ class ReviewQueueBar(QWidget):
         self.sort.setToolTip("Order of the list (and of Next / Previous)")
         self.filter = QComboBox()
         self.filter.addItems(list(FILTERS))
-        self.filter.setToolTip("Show only the scans in this state")
+        self.filter.setToolTip("Show only the scans in this state (Next / Previous skip the others)")
         layout.addWidget(self.sort, 1)
         layout.addWidget(self.filter, 1)
         self.sort.currentTextChanged.connect(self.sort_changed)

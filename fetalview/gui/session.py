@@ -57,6 +57,9 @@ class Session(QObject):
         self.documents: dict[Path, ScanDocument] = {}
         self.current: ScanDocument | None = None
         self.shown: Path | None = None  # the selected scan, even when it could not be opened
+        #: Which scans Next / Previous visit: the review queue narrows it to its filter, so
+        #: stepping through "Needs review" never lands on a scan the list hides.
+        self.in_queue: Callable[[Path], bool] = lambda path: True
         self._request: _Request | None = None
         service.returned.connect(self._on_returned)
         service.errored.connect(self._on_errored)
@@ -143,12 +146,16 @@ class Session(QObject):
                 self.documents.pop(path).deleteLater()
 
     def step(self, offset: int) -> None:
-        """Show the next (+1) or previous (-1) scan of the list."""
-        if not self.scans:
-            return
-        index = self.scans.index(self.shown) if self.shown in self.scans else -1
-        target = min(max(index + offset, 0), len(self.scans) - 1)
-        self.go_to(self.scans[target])
+        """Show the next (+1) or previous (-1) scan of the list that ``in_queue`` lets
+        through; at either end the shown scan stays."""
+        if self.shown in self.scans:
+            index = self.scans.index(self.shown)
+            ahead = self.scans[index + 1:] if offset > 0 else self.scans[:index][::-1]
+        else:
+            ahead = self.scans
+        target = next((path for path in ahead if self.in_queue(path)), None)
+        if target is not None:
+            self.go_to(target)
 
     # --- the model ---------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 """The clinic features in the window: cine frames, gestational age, review queue, PDF report."""
 
+import shutil
+
 import cv2
 import numpy as np
 from dicomfiles import make_dicom, region
@@ -7,7 +9,7 @@ from dicomfiles import make_dicom, region
 from fetalview.core.geometry import Ellipse
 from fetalview.core.sidecar import load_annotation
 
-from .conftest import FakeSegmenter, open_and_wait
+from .conftest import SAMPLES, FakeSegmenter, open_and_wait
 
 
 def cine(tmp_path, scans):
@@ -104,3 +106,29 @@ def test_doubtful_scans_first_and_filtered(qtbot, make_window, scans):
     hidden = {panel.item(i).text().split()[0]: panel.item(i).isHidden() for i in range(2)}
     assert hidden == {"249_HC.png": False, "050_HC.png": True}
     assert document.state == "edited"
+
+
+def test_next_and_previous_follow_the_review_filter(qtbot, make_window, scans):
+    shutil.copy(SAMPLES / "673_HC.png", scans / "673_HC.png")
+    window = make_window(FakeSegmenter(confidence=0.5))  # every automatic result is flagged
+    session = window.session
+    session.open_paths([scans])
+    names = [p.name for p in session.scans]
+    assert names == ["050_HC.png", "249_HC.png", "673_HC.png"]
+    for path in session.scans:  # visit each: all flagged, then the middle one edited
+        session.go_to(path)
+        qtbot.waitUntil(lambda: session.current.annotation.ellipse is not None, timeout=20000)
+        if path.name == "249_HC.png":
+            session.edit_ellipse(Ellipse(300, 250, 120, 90, 0), "edit")
+
+    window.clinic.queue.filter.setCurrentText("Needs review")
+    session.go_to(scans / "050_HC.png")
+    session.step(1)
+    assert session.shown.name == "673_HC.png"  # the edited scan is skipped
+    session.step(1)
+    assert session.shown.name == "673_HC.png"  # the end of the queue: stays
+    session.step(-1)
+    assert session.shown.name == "050_HC.png"
+    window.clinic.queue.filter.setCurrentText("All scans")
+    session.step(1)
+    assert session.shown.name == "249_HC.png"

@@ -13,7 +13,10 @@ from pydicom.pixels import convert_color_space
 from pydicom.uid import JPEGBaseline8Bit, RLELossless
 
 from fetalview.core import dicom
+from fetalview.core.batch import Outputs, PixelSizeBook, measure_one
+from fetalview.core.geometry import Ellipse
 from fetalview.core.imageio import ScanLoadError, is_scan_file, list_scans, load_scan
+from fetalview.core.segmentation import Segmentation
 
 
 # --- images -------------------------------------------------------------------------------
@@ -102,6 +105,43 @@ def test_region_holding_the_centre_gives_the_pixel_size_in_mm(tmp_path):
                                 pixel_spacing=[0.3, 0.3]))
     assert scan.pixel_size.mm_per_pixel == pytest.approx(0.15)
     assert scan.pixel_size.source == dicom.SOURCE_REGION
+
+
+def split_screen(tmp_path):
+    """Two images side by side, scanned at different depths; the image centre lies between."""
+    regions = [region(0, 0, 29, 47, 0.01),  # left: 0.1 mm per pixel
+               region(34, 0, 63, 47, 0.02)]  # right: 0.2 mm per pixel
+    return make_dicom(tmp_path / "split.dcm", gradient(), regions=regions)
+
+
+def test_split_screen_measures_with_the_calibration_where_the_head_is(tmp_path):
+    scan = load_scan(split_screen(tmp_path))
+    assert scan.pixel_size is None  # nothing calibrates the centre: no figure until the head
+    assert scan.pixel_size_at(10, 20).mm_per_pixel == pytest.approx(0.1)
+    assert scan.pixel_size_at(50, 20).mm_per_pixel == pytest.approx(0.2)
+    assert scan.pixel_size_at(50, 20).source == dicom.SOURCE_REGION
+    assert scan.pixel_size_at(31, 20) is None
+
+
+class HeadAt:
+    """Stands in for the network: a head of known size centred at (cx, cy)."""
+
+    model_version = "fake"
+
+    def __init__(self, cx, cy):
+        self.ellipse = Ellipse(cx, cy, 8, 6, 0)
+
+    def segment(self, pixels, pixel_size=None):
+        return Segmentation(np.zeros(pixels.shape, np.uint8), None, self.ellipse, 0.99,
+                            self.model_version, 0.5, pixel_size)
+
+
+@pytest.mark.parametrize("cx, mm_per_pixel", [(12, 0.1), (48, 0.2)])
+def test_batch_measures_a_split_screen_in_the_head_s_region(tmp_path, cx, mm_per_pixel):
+    row = measure_one(HeadAt(cx, 24), split_screen(tmp_path), PixelSizeBook(), Outputs())
+    assert float(row["pixel_size_mm"]) == pytest.approx(mm_per_pixel)
+    perimeter_px = Ellipse(cx, 24, 8, 6, 0).perimeter()
+    assert float(row["hc_mm"]) == pytest.approx(perimeter_px * mm_per_pixel, abs=0.01)
 
 
 def test_pixel_spacing_then_imager_pixel_spacing(tmp_path):

@@ -7,8 +7,8 @@ read, never written.
 Pixel size comes, in this order, from
 1. the Sequence of Ultrasound Regions (0018,6011): the scanner's own calibration of the region
    where the image is drawn. Regions of other kinds (Doppler strips, M-mode, dB or time axes)
-   are skipped; among calibrated 2-D regions the one that contains the requested point (by
-   default the image centre, where the head is framed) wins;
+   are skipped; among calibrated 2-D regions the one that holds the head's centre wins (the
+   image centre until the head is found: see ``Scan.pixel_size_at``);
 2. Pixel Spacing (0028,0030), then Imager Pixel Spacing (0018,1164).
 A file that states a calibration that cannot be right (zero, negative, unreadable) is refused
 rather than measured with another figure: a wrong millimetre value is worse than none.
@@ -25,7 +25,7 @@ import pydicom.pixels
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from .pixelsize import PixelSize
+from .pixelsize import CalibratedRegion, PixelSize, region_pixel_size
 
 DICOM_SUFFIXES = (".dcm", ".dicom")
 
@@ -118,11 +118,12 @@ def _invert(pixels: np.ndarray, ds: Dataset) -> np.ndarray:
     return pixels.max() + pixels.min() - pixels
 
 
-def pixel_size(ds: Dataset, point: tuple[float, float] | None = None) -> PixelSize | None:
-    """The file's own pixel size near ``point`` (x, y; default the image centre), or None."""
-    if point is None:
-        point = (int(ds.Columns) / 2.0, int(ds.Rows) / 2.0)
-    found = region_pixel_size(ds, point)
+def pixel_size(ds: Dataset, regions: list[CalibratedRegion] | None = None) -> PixelSize | None:
+    """The file's own pixel size at the image centre, or None (``regions``: the file's
+    ``calibrated_regions``, when already read)."""
+    if regions is None:
+        regions = calibrated_regions(ds)
+    found = region_pixel_size(regions, int(ds.Columns) / 2.0, int(ds.Rows) / 2.0)
     if found is not None:
         return found
     for keyword, source in (("PixelSpacing", SOURCE_PIXEL_SPACING),
@@ -132,25 +133,22 @@ def pixel_size(ds: Dataset, point: tuple[float, float] | None = None) -> PixelSi
     return None
 
 
-def region_pixel_size(ds: Dataset, point: tuple[float, float]) -> PixelSize | None:
-    """The calibration of the 2-D region (in cm, as scanners write it) that holds ``point``."""
-    regions = ds.get("SequenceOfUltrasoundRegions")
-    if not regions:
-        return None
-    best: tuple[float, PixelSize] | None = None
-    for i, region in enumerate(regions):
+def calibrated_regions(ds: Dataset) -> list[CalibratedRegion]:
+    """The 2-D image regions calibrated in cm (as scanners write it) with square pixels.
+
+    Regions of other kinds (Doppler strips, M-mode, dB or time axes) are skipped; a region that
+    states an impossible calibration is refused, naming it."""
+    found = []
+    for i, region in enumerate(ds.get("SequenceOfUltrasoundRegions") or []):
         try:
             units = (int(region.PhysicalUnitsXDirection), int(region.PhysicalUnitsYDirection))
             spatial = int(region.get("RegionSpatialFormat", SPATIAL_2D))
-            box = [int(region.get(k)) for k in ("RegionLocationMinX0", "RegionLocationMinY0",
-                                                "RegionLocationMaxX1", "RegionLocationMaxY1")]
+            box = tuple(int(region.get(k)) for k in ("RegionLocationMinX0", "RegionLocationMinY0",
+                                                     "RegionLocationMaxX1", "RegionLocationMaxY1"))
         except (AttributeError, TypeError, ValueError):
             raise DicomError(f"ultrasound region {i + 1} of the calibration sequence is "
                              "incomplete (units or location missing)") from None
         if units != (UNITS_CM, UNITS_CM) or spatial != SPATIAL_2D:
-            continue
-        x0, y0, x1, y1 = box
-        if not (x0 <= point[0] <= x1 and y0 <= point[1] <= y1):
             continue
         try:
             dx, dy = float(region.PhysicalDeltaX), float(region.PhysicalDeltaY)
@@ -161,11 +159,8 @@ def region_pixel_size(ds: Dataset, point: tuple[float, float]) -> PixelSize | No
                              f"({dx} x {dy} cm)")
         if abs(dx - dy) > MAX_ANISOTROPY * max(dx, dy):
             continue  # non-square pixels: one mm figure would distort HC
-        area = (x1 - x0) * (y1 - y0)
-        candidate = PixelSize(10.0 * (dx + dy) / 2.0, SOURCE_REGION)
-        if best is None or area > best[0]:
-            best = (area, candidate)
-    return best[1] if best else None
+        found.append(CalibratedRegion(box, PixelSize(10.0 * (dx + dy) / 2.0, SOURCE_REGION)))
+    return found
 
 
 def _spacing(value, source: str) -> PixelSize | None:

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from . import dicom
-from .pixelsize import PixelSize
+from .pixelsize import CalibratedRegion, PixelSize, region_pixel_size
 
 #: Refuse images above this many pixels before decoding them (a 30000x30000 header would
 #: otherwise allocate gigabytes). Ultrasound frames are well under a megapixel.
@@ -33,12 +33,19 @@ class Scan:
     path: Path
     pixels: np.ndarray  # (rows, cols) uint8
     description: str  # what the file held, e.g. "16-bit grayscale PNG"
-    pixel_size: PixelSize | None = None  # only when the file itself states it
+    pixel_size: PixelSize | None = None  # only when the file itself states it (image centre)
     metadata: dict = field(default_factory=dict)
+    regions: tuple[CalibratedRegion, ...] = ()  # a DICOM's calibrated image regions
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.pixels.shape
+
+    def pixel_size_at(self, x: float, y: float) -> PixelSize | None:
+        """The file's own pixel size where the head is: on a split screen (two image regions
+        scanned at different depths) the calibration of the region holding (x, y), else the
+        file's one figure."""
+        return region_pixel_size(self.regions, x, y) or self.pixel_size
 
 
 def to_gray_uint8(array: np.ndarray) -> np.ndarray:
@@ -112,11 +119,12 @@ def _load_dicom_file(path: Path, frame: int) -> Scan:
         check_size(int(ds.Rows), int(ds.Columns), path)
         frames = dicom.frame_count(ds)
         pixels = to_gray_uint8(dicom.read_frame(path, ds, frame))
-        size = dicom.pixel_size(ds)
+        regions = dicom.calibrated_regions(ds)
+        size = dicom.pixel_size(ds, regions)
     except dicom.DicomError as exc:
         raise ScanLoadError(f"{path.name}: {exc}") from None
     metadata = {**dicom.patient_fields(ds), "frames": frames, "frame": frame}
-    return Scan(path, pixels, dicom.describe(ds, frames), size, metadata)
+    return Scan(path, pixels, dicom.describe(ds, frames), size, metadata, tuple(regions))
 
 
 def load_scan(path: str | Path, frame: int = 0) -> Scan:

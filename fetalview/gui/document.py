@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from ..core.batch import PixelSizeBook
+from ..core.dicom import SOURCE_REGION
 from ..core.imageio import Scan, load_scan
 from ..core.measurement import Measurement, measure
 from ..core.segmentation import review_reasons
@@ -76,6 +77,7 @@ class ScanDocument(QObject):
 
     def push(self, after: Annotation, text: str) -> None:
         """Make ``after`` current as one undo step (applied and saved at once)."""
+        after = calibrated_at_head(self.scan, after)
         if after != self.annotation:
             self.undo_stack.push(AnnotationCommand(self, self.annotation, after, text))
 
@@ -125,7 +127,18 @@ def open_document(path: Path, fallback_root: Path) -> tuple[ScanDocument, str | 
         saved = Annotation(scan=path.name, frame=scan.metadata.get("frame"))
     if saved.pixel_size is None:
         saved = replace(saved, pixel_size=PixelSizeBook().lookup(path, scan.pixel_size))
-    return ScanDocument(scan, saved, fallback_root), warning
+    return ScanDocument(scan, calibrated_at_head(scan, saved), fallback_root), warning
+
+
+def calibrated_at_head(scan: Scan, annotation: Annotation) -> Annotation:
+    """A pixel size from the file's own region calibration follows the contour: on a split
+    screen (two image regions scanned at different depths) the head is measured with the
+    calibration of the region it lies in. A figure the user or a CSV gave is left alone."""
+    size = annotation.pixel_size
+    if annotation.ellipse is None or not scan.regions or (size and size.source != SOURCE_REGION):
+        return annotation
+    at_head = scan.pixel_size_at(annotation.ellipse.cx, annotation.ellipse.cy)
+    return annotation if at_head is None else replace(annotation, pixel_size=at_head)
 
 
 def _ignored(exc: SidecarError) -> str:

@@ -4,9 +4,11 @@ import shutil
 
 import cv2
 import numpy as np
+import pytest
 from dicomfiles import make_dicom, region
 
 from fetalview.core.geometry import Ellipse
+from fetalview.core.pixelsize import PixelSize
 from fetalview.core.sidecar import load_annotation
 
 from .conftest import SAMPLES, FakeSegmenter, open_and_wait
@@ -40,6 +42,30 @@ def test_frame_slider_measures_another_frame_and_undo_returns(qtbot, window, sca
         window.act_undo.trigger()
     assert document.scan.metadata["frame"] == 0
     np.testing.assert_array_equal(document.scan.pixels, first)
+
+
+def test_a_split_screen_is_measured_with_the_calibration_where_the_contour_lies(
+        qtbot, window, scans, tmp_path, settings):
+    gray = cv2.imread(str(scans / "050_HC.png"), cv2.IMREAD_GRAYSCALE)
+    rows, cols = gray.shape
+    half = cols // 2
+    path = make_dicom(tmp_path / "split.dcm", gray,
+                      regions=[region(0, 0, half - 20, rows - 1, 0.01),  # left: 0.1 mm
+                               region(half + 20, 0, cols - 1, rows - 1, 0.02)])  # right: 0.2 mm
+    document = open_and_wait(qtbot, window, path)
+    assert document.annotation.pixel_size is None  # the head is between the halves: no mm
+    left, right = Ellipse(half / 2, rows / 2, 80, 60, 0), Ellipse(1.5 * half, rows / 2, 80, 60, 0)
+    window.session.edit_ellipse(left, "move left")
+    assert document.annotation.pixel_size.mm_per_pixel == pytest.approx(0.1)
+    window.session.edit_ellipse(right, "move right")
+    assert document.annotation.pixel_size.mm_per_pixel == pytest.approx(0.2)
+    assert document.measurement().hc == pytest.approx(right.perimeter() * 0.2)
+    assert load_annotation(path, settings.data_dir).pixel_size.mm_per_pixel == pytest.approx(0.2)
+    window.act_undo.trigger()
+    assert document.annotation.pixel_size.mm_per_pixel == pytest.approx(0.1)
+    window.session.set_pixel_size(PixelSize(0.15, "typed by user"))
+    window.session.edit_ellipse(right, "move right")
+    assert document.annotation.pixel_size == PixelSize(0.15, "typed by user")  # the user's stays
 
 
 def test_still_images_have_no_frame_slider(qtbot, window, scans):

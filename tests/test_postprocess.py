@@ -33,3 +33,20 @@ def test_holes_are_filled():
 def test_a_speck_is_not_a_head():
     assert head_region(_logits(Ellipse(50, 50, 3, 3, 0))) is None
     assert head_region(np.full((100, 100), -1.0, np.float32)) is None
+
+
+def test_a_head_joined_to_the_body_by_a_narrow_bridge_is_cut_free():
+    head, body = Ellipse(280, 150, 80, 65, 10), Ellipse(110, 160, 60, 55, 0)
+    logits = _logits(head, body, Ellipse(195, 155, 40, 8, 0))  # the bridge: 16 px wide
+    region = head_region(logits)
+    assert region.ellipse.perimeter() == pytest.approx(head.perimeter(), rel=0.02)
+    assert (region.ellipse.cx, region.ellipse.cy) == pytest.approx((280, 150), abs=2)
+    assert region.mask[160, 110] == 0  # the body is not part of the head
+    assert region.shape_agreement > 0.95
+    assert region.shape_agreement * region.mass_share < 0.9  # still sent for review
+
+
+def test_a_head_on_its_own_is_not_cut():
+    head = Ellipse(200, 150, 120, 90, 30)
+    region = head_region(_logits(head))
+    assert np.count_nonzero(region.mask) == np.count_nonzero(head.filled_mask((300, 400)))

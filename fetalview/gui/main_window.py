@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
         s.outline_changed.connect(self._show_outline)
         s.error.connect(self.message_bar.show_message)
         s.leaving.connect(self.message_bar.hide)
+        s.leaving.connect(self.statusBar().clearMessage)  # its notes were about the last scan
         s.info.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.folder_panel.chosen.connect(s.go_to)
         self.view.ellipse_item.previewed.connect(self._on_preview)

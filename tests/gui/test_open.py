@@ -248,6 +248,17 @@ def test_a_message_about_one_scan_goes_when_the_next_is_shown(qtbot, window, fak
     assert "Not saved" in window.message_bar.text
 
 
+def test_a_status_note_about_one_scan_goes_when_the_next_is_shown(qtbot, window, fake, scans):
+    fake.confidence = 0.5
+    open_and_wait(qtbot, window, scans / "050_HC.png")
+    assert "Please check the contour" in window.statusBar().currentMessage()
+    fake.confidence = 0.99
+    window.session.open_paths([scans / "249_HC.png"])
+    window.session.go_to(scans / "249_HC.png")
+    qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
+    assert window.statusBar().currentMessage() == ""  # 249_HC.png needs no review
+
+
 def test_a_folder_problem_stays_visible_after_the_scans_open(qtbot, window, scans, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()

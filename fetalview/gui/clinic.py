@@ -19,7 +19,7 @@ from ..core.imageio import ScanLoadError, load_scan
 from ..core.measurement import measure
 from ..core.sidecar import SidecarError, load_annotation
 from .cine import FrameSlider
-from .document import UNSURE_BAND_KEY, ScanDocument, review_needed
+from .document import RESULT_KEYS, ScanDocument, review_needed
 from .pregnancy_panel import PATIENT_KEYS, PregnancyPanel
 from .review_queue import ReviewQueueBar, review_order, shown_by_filter
 
@@ -133,7 +133,7 @@ class ClinicFeatures(QObject):
             self.session.error.emit(f"Cannot show frame {frame}: {exc}")
             self.frames.show_frames(d.scan.metadata.get("frames", 1), a.frame or 0)
             return
-        extra = {k: v for k, v in a.extra.items() if k != UNSURE_BAND_KEY}
+        extra = {k: v for k, v in a.extra.items() if k not in RESULT_KEYS}
         d.push(replace(a, frame=frame, ellipse=None, auto_ellipse=None, edited=False,
                        model_version=None, confidence=None, extra=extra),
                f"Measure frame {frame}")

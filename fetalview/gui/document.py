@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
@@ -27,6 +28,41 @@ STATES = ("not measured", "auto", "low confidence", "edited", "unreadable")
 #: ``Annotation.extra`` key of the model's unsure band (px), kept so that the review flag can be
 #: re-judged in millimetres whenever the pixel size changes.
 UNSURE_BAND_KEY = "unsure_band_px"
+#: ``Annotation.extra`` key of the model's raw outline (a polygon in scan pixels), so that it can
+#: still be shown after the scan is reopened. Frame-specific, like the unsure band.
+OUTLINE_KEY = "model_outline"
+#: Keys of ``Annotation.extra`` that describe one model result and go when the frame changes.
+RESULT_KEYS = (UNSURE_BAND_KEY, OUTLINE_KEY)
+#: The saved outline follows the model's within this many pixels (a few hundred points).
+OUTLINE_TOLERANCE_PX = 0.5
+
+
+def outline_record(outline: np.ndarray) -> list[list[float]]:
+    """The model's outline as a compact polygon for the sidecar."""
+    points = cv2.approxPolyDP(np.asarray(outline, np.float32).reshape(-1, 1, 2),
+                              OUTLINE_TOLERANCE_PX, True).reshape(-1, 2)
+    return [[round(float(x), 1), round(float(y), 1)] for x, y in points]
+
+
+#: More points than a whole-scan outline could need: a longer saved list is not an outline.
+MAX_OUTLINE_POINTS = 20000
+
+
+def outline_of(annotation: Annotation, shape: tuple[int, int]) -> np.ndarray | None:
+    """The saved outline as (N, 2) points on a scan of ``shape``; None when there is none or it
+    is damaged (it is a display aid only, so a bad entry is ignored rather than refused)."""
+    raw = annotation.extra.get(OUTLINE_KEY)
+    if not isinstance(raw, list) or not 3 <= len(raw) <= MAX_OUTLINE_POINTS:
+        return None
+    try:
+        points = np.asarray(raw, np.float32)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    rows, cols = shape
+    if points.shape != (len(raw), 2) or not np.isfinite(points).all() \
+            or not ((points >= -1) & (points <= (cols, rows))).all():
+        return None
+    return points
 
 
 def review_needed(annotation: Annotation | None) -> list[str]:
@@ -59,7 +95,6 @@ class ScanDocument(QObject):
         self.annotation = annotation
         self.fallback_root = Path(fallback_root)
         self.undo_stack = QUndoStack(self)
-        self.outline: np.ndarray | None = None  # the model's raw outline, this session only
         self.unsaved = False
         self.saved_to: Path | None = None
 
@@ -70,6 +105,11 @@ class ScanDocument(QObject):
     @property
     def state(self) -> str:
         return scan_state(self.annotation)
+
+    @property
+    def outline(self) -> np.ndarray | None:
+        """The model's raw outline of the current result, for display."""
+        return outline_of(self.annotation, self.scan.pixels.shape[:2])
 
     def measurement(self) -> Measurement | None:
         e = self.annotation.ellipse

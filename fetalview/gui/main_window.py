@@ -175,7 +175,6 @@ class MainWindow(QMainWindow):
         s.state_changed.connect(self.folder_panel.set_state)
         s.current_changed.connect(self._on_current_changed)
         s.annotation_changed.connect(self._on_annotation_changed)
-        s.outline_changed.connect(self._show_outline)
         s.error.connect(self.message_bar.show_message)
         s.leaving.connect(self.message_bar.hide)
         s.leaving.connect(self.statusBar().clearMessage)  # its notes were about the last scan
@@ -202,13 +201,13 @@ class MainWindow(QMainWindow):
         else:
             self.undo_group.setActiveStack(None)
             self.setWindowTitle("fetalview")
-        self._show_outline()
         self._on_annotation_changed()
 
     def _on_annotation_changed(self) -> None:
         d = self.session.current
         a = d.annotation if d else None
         self.view.set_ellipse(a.ellipse if a else None)
+        self.view.set_outline(d.outline if d else None)
         self.panel.show_annotation(a, d.measurement() if d else None,
                                    d.state if d else "not measured")
         has_scan, has_contour = d is not None, a is not None and a.ellipse is not None
@@ -223,10 +222,6 @@ class MainWindow(QMainWindow):
         d = self.session.current
         if d is not None:
             self.panel.show_measurement(measure(ellipse, d.annotation.pixel_size))
-
-    def _show_outline(self) -> None:
-        d = self.session.current
-        self.view.set_outline(d.outline if d else None)
 
     def _set_outline_visible(self, on: bool) -> None:
         self.settings.show_outline = on

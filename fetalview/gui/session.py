@@ -19,8 +19,8 @@ from ..core.geometry import Ellipse
 from ..core.imageio import ScanLoadError, list_scans
 from ..core.pixelsize import PixelSize
 from ..core.sidecar import SidecarError, load_annotation, sidecar_path
-from .document import (UNSURE_BAND_KEY, ScanDocument, open_document, review_needed,
-                       scan_state)
+from .document import (OUTLINE_KEY, UNSURE_BAND_KEY, ScanDocument, open_document,
+                       outline_record, review_needed, scan_state)
 from .settings import AppSettings
 from .worker import SegmentationService
 
@@ -41,7 +41,6 @@ class Session(QObject):
     state_changed = Signal(object, str)  # scan path, state
     current_changed = Signal()  # another scan (or none) is shown
     annotation_changed = Signal()  # the shown scan's annotation changed
-    outline_changed = Signal()
     error = Signal(str)  # something the user must read
     leaving = Signal()  # another scan is about to be shown: messages about this one are over
     info = Signal(str)  # a passing note for the status bar
@@ -198,9 +197,10 @@ class Session(QObject):
             self.error.emit(f"The model found no head in {d.path.name}. Draw the contour by "
                             "hand: Contour > Draw by hand (M).")
             return
-        d.outline = result.outline
-        self.outline_changed.emit()
         extra = {**d.annotation.extra, UNSURE_BAND_KEY: result.unsure_band_px}
+        extra.pop(OUTLINE_KEY, None)
+        if result.outline is not None:
+            extra[OUTLINE_KEY] = outline_record(result.outline)
         d.push(replace(d.annotation, ellipse=result.ellipse, auto_ellipse=result.ellipse,
                        edited=False, model_version=result.model_version,
                        confidence=result.confidence, extra=extra), "Segment with the model")

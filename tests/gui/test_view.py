@@ -2,11 +2,16 @@
 and the dark theme."""
 
 import threading
+from dataclasses import replace
+
+import pytest
 
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QPalette, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
+
+from fetalview.core.sidecar import load_annotation, save_annotation
 
 from .conftest import drag, open_and_wait
 
@@ -66,6 +71,42 @@ def test_model_outline_and_confidence_can_be_shown(qtbot, window, scans, setting
     assert abs(box.center().x() - e.cx) < 2 and abs(box.center().y() - e.cy) < 2
     window.act_outline.trigger()
     assert not outline.isVisible() and not settings.show_outline
+
+
+def test_the_model_outline_is_shown_again_after_reopening(qtbot, make_window, fake, scans,
+                                                          settings):
+    window = make_window(fake)
+    open_and_wait(qtbot, window, scans / "050_HC.png")
+    shown = window.view.outline_item.path().boundingRect()
+    saved = load_annotation(scans / "050_HC.png", settings.data_dir).extra["model_outline"]
+    assert 3 <= len(saved) <= 64  # simplified from the model's 64 points, within 0.5 px
+    window.close()
+
+    again = make_window(fake)
+    again.session.open_paths([scans / "050_HC.png"])
+    assert fake.calls == 1  # restored from the sidecar, not segmented again
+    box = again.view.outline_item.path().boundingRect()
+    assert not box.isEmpty()
+    for edge in ("left", "top", "right", "bottom"):
+        assert abs(getattr(box, edge)() - getattr(shown, edge)()) < 1.0
+
+
+@pytest.mark.parametrize("damaged", ["not a list", [[1, 2], [3]], [[0, 0], [1e30, 5], [9, 9]],
+                                     [[1, 1]] * 20001])
+def test_a_damaged_saved_outline_is_ignored(qtbot, make_window, fake, scans, settings, damaged):
+    path = scans / "050_HC.png"
+    window = make_window(fake)
+    open_and_wait(qtbot, window, path)
+    window.close()
+    a = load_annotation(path, settings.data_dir)
+    save_annotation(path, replace(a, extra={**a.extra, "model_outline": damaged}),
+                    settings.data_dir)
+
+    again = make_window(fake)
+    again.session.open_paths([path])
+    assert again.session.current.annotation.ellipse == a.ellipse  # the contour is restored
+    assert again.view.outline_item.path().isEmpty()
+    assert again.message_bar.text == ""
 
 
 def test_status_bar_names_the_device_and_what_runs(qtbot, window, fake, scans):

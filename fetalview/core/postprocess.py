@@ -21,7 +21,7 @@ MIN_HEAD_FRACTION = 0.005
 #: |logit| below this is a head probability between 0.1 and 0.9: the model is unsure there.
 UNSURE_LOGIT = float(np.log(9.0))
 #: A region agreeing less than this with its own ellipse (IoU) is taken for the head joined to a
-#: neighbour. A head segmented on its own agrees far better: 0.936 at worst over the 999 HC18
+#: neighbour. A head segmented on its own agrees far better: 0.936 at worst over the 801 HC18
 #: training-set scans (validation included), 0.945 over the 335 test-set scans but one (0.669:
 #: head and body joined, scan 126).
 JOINED_AGREEMENT = 0.9

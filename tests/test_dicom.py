@@ -16,6 +16,7 @@ from fetalview.core import dicom
 from fetalview.core.batch import Outputs, PixelSizeBook, measure_one
 from fetalview.core.geometry import Ellipse
 from fetalview.core.imageio import ScanLoadError, is_scan_file, list_scans, load_scan
+from fetalview.core.pixelsize import PixelSize
 from fetalview.core.segmentation import Segmentation
 
 
@@ -117,10 +118,15 @@ def split_screen(tmp_path):
 def test_split_screen_measures_with_the_calibration_where_the_head_is(tmp_path):
     scan = load_scan(split_screen(tmp_path))
     assert scan.pixel_size is None  # nothing calibrates the centre: no figure until the head
-    assert scan.pixel_size_at(10, 20).mm_per_pixel == pytest.approx(0.1)
-    assert scan.pixel_size_at(50, 20).mm_per_pixel == pytest.approx(0.2)
-    assert scan.pixel_size_at(50, 20).source == dicom.SOURCE_REGION
-    assert scan.pixel_size_at(31, 20) is None
+    def at(x, y):
+        return scan.pixel_size_for(Ellipse(x, y, 8, 6, 0), None)
+
+    assert at(10, 20).mm_per_pixel == pytest.approx(0.1)
+    assert at(50, 20).mm_per_pixel == pytest.approx(0.2)
+    assert at(50, 20).source == dicom.SOURCE_REGION
+    assert at(31, 20) is None
+    typed = PixelSize(0.3, "typed by user")
+    assert scan.pixel_size_for(Ellipse(10, 20, 8, 6, 0), typed) == typed  # the user's stays
 
 
 class HeadAt:

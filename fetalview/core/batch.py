@@ -156,11 +156,10 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
         return row
     pixel_size = book.lookup(path, scan.pixel_size)
     result = segmenter.segment(scan.pixels, pixel_size)
-    if result.ellipse is not None:  # the file's own calibration where the head is wins
-        at_head = scan.pixel_size_at(result.ellipse.cx, result.ellipse.cy)
-        if at_head is not None and at_head != pixel_size:
-            pixel_size = at_head
-            result = replace(result, pixel_size=at_head)
+    at_head = scan.pixel_size_for(result.ellipse, pixel_size)
+    if at_head != pixel_size:
+        pixel_size = at_head
+        result = replace(result, pixel_size=at_head)
     row = result_row(path.name, result.ellipse, pixel_size, result.confidence, result.status)
     if result.ellipse is None:
         return row

@@ -8,7 +8,7 @@ Pixel size comes, in this order, from
 1. the Sequence of Ultrasound Regions (0018,6011): the scanner's own calibration of the region
    where the image is drawn. Regions of other kinds (Doppler strips, M-mode, dB or time axes)
    are skipped; among calibrated 2-D regions the one that holds the head's centre wins (the
-   image centre until the head is found: see ``Scan.pixel_size_at``);
+   image centre until the head is found: see ``Scan.pixel_size_for``);
 2. Pixel Spacing (0028,0030), then Imager Pixel Spacing (0018,1164).
 A file that states a calibration that cannot be right (zero, negative, unreadable) is refused
 rather than measured with another figure: a wrong millimetre value is worse than none.

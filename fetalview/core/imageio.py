@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from . import dicom
+from .geometry import Ellipse
 from .pixelsize import CalibratedRegion, PixelSize, region_pixel_size
 
 #: Refuse images above this many pixels before decoding them (a 30000x30000 header would
@@ -41,12 +42,18 @@ class Scan:
     def shape(self) -> tuple[int, int]:
         return self.pixels.shape
 
-    def pixel_size_at(self, x: float, y: float) -> PixelSize | None:
-        """The file's own pixel size where the head is: on a split screen (two image regions
-        scanned at different depths) the calibration of the region holding (x, y), else the
-        file's one figure."""
-        return region_pixel_size(self.regions, x, y) or self.pixel_size
+    def pixel_size_for(self, ellipse: Ellipse | None,
+                       current: PixelSize | None) -> PixelSize | None:
+        """The pixel size to measure ``ellipse`` with, ``current`` being the one in use.
 
+        On a split screen (image regions scanned at different depths) the file's calibration
+        follows the head to the region it lies in. That applies while ``current`` is the file's
+        own (or there is none); a figure the user or a CSV gave stays."""
+        from_file = current is None or current == self.pixel_size \
+            or current.source == dicom.SOURCE_REGION
+        if ellipse is None or not self.regions or not from_file:
+            return current
+        return region_pixel_size(self.regions, ellipse.cx, ellipse.cy) or current
 
 def to_gray_uint8(array: np.ndarray) -> np.ndarray:
     """Any 2-D or colour image array -> uint8 grayscale, keeping black at zero.

@@ -94,11 +94,12 @@ def head_region(logits: np.ndarray) -> HeadRegion | None:
     try:
         mask, outline, ellipse, agreement = _fitted(region, logits)
         if agreement < JOINED_AGREEMENT:
-            core = cut_bridges(mask)
-            cut = _fitted(core, logits)
-            if cut[3] > agreement:  # what was cut off counts against the confidence
-                share *= np.count_nonzero(cut[0]) / np.count_nonzero(mask)
-                mask, outline, ellipse, agreement = cut
+            core_mask, core_outline, core_ellipse, core_agreement = _fitted(cut_bridges(mask),
+                                                                            logits)
+            if core_agreement > agreement:  # what was cut off counts against the confidence
+                share *= np.count_nonzero(core_mask) / np.count_nonzero(mask)
+                mask, outline, ellipse, agreement = (core_mask, core_outline, core_ellipse,
+                                                     core_agreement)
     except ValueError:
         return None
     band = np.count_nonzero(np.abs(logits) < UNSURE_LOGIT) / max(ellipse.perimeter(), 1.0)

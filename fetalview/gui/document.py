@@ -16,7 +16,6 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from ..core.batch import PixelSizeBook
-from ..core.dicom import SOURCE_REGION
 from ..core.imageio import Scan, load_scan
 from ..core.measurement import Measurement, measure
 from ..core.segmentation import review_reasons
@@ -35,6 +34,8 @@ OUTLINE_KEY = "model_outline"
 RESULT_KEYS = (UNSURE_BAND_KEY, OUTLINE_KEY)
 #: The saved outline follows the model's within this many pixels (a few hundred points).
 OUTLINE_TOLERANCE_PX = 0.5
+#: More points than a whole-scan outline could need: a longer saved list is not an outline.
+MAX_OUTLINE_POINTS = 20000
 
 
 def outline_record(outline: np.ndarray) -> list[list[float]]:
@@ -43,9 +44,6 @@ def outline_record(outline: np.ndarray) -> list[list[float]]:
                               OUTLINE_TOLERANCE_PX, True).reshape(-1, 2)
     return [[round(float(x), 1), round(float(y), 1)] for x, y in points]
 
-
-#: More points than a whole-scan outline could need: a longer saved list is not an outline.
-MAX_OUTLINE_POINTS = 20000
 
 
 def outline_of(annotation: Annotation, shape: tuple[int, int]) -> np.ndarray | None:
@@ -117,7 +115,8 @@ class ScanDocument(QObject):
 
     def push(self, after: Annotation, text: str) -> None:
         """Make ``after`` current as one undo step (applied and saved at once)."""
-        after = calibrated_at_head(self.scan, after)
+        after = replace(after, pixel_size=self.scan.pixel_size_for(after.ellipse,
+                                                                   after.pixel_size))
         if after != self.annotation:
             self.undo_stack.push(AnnotationCommand(self, self.annotation, after, text))
 
@@ -167,18 +166,8 @@ def open_document(path: Path, fallback_root: Path) -> tuple[ScanDocument, str | 
         saved = Annotation(scan=path.name, frame=scan.metadata.get("frame"))
     if saved.pixel_size is None:
         saved = replace(saved, pixel_size=PixelSizeBook().lookup(path, scan.pixel_size))
-    return ScanDocument(scan, calibrated_at_head(scan, saved), fallback_root), warning
-
-
-def calibrated_at_head(scan: Scan, annotation: Annotation) -> Annotation:
-    """A pixel size from the file's own region calibration follows the contour: on a split
-    screen (two image regions scanned at different depths) the head is measured with the
-    calibration of the region it lies in. A figure the user or a CSV gave is left alone."""
-    size = annotation.pixel_size
-    if annotation.ellipse is None or not scan.regions or (size and size.source != SOURCE_REGION):
-        return annotation
-    at_head = scan.pixel_size_at(annotation.ellipse.cx, annotation.ellipse.cy)
-    return annotation if at_head is None else replace(annotation, pixel_size=at_head)
+    saved = replace(saved, pixel_size=scan.pixel_size_for(saved.ellipse, saved.pixel_size))
+    return ScanDocument(scan, saved, fallback_root), warning
 
 
 def _ignored(exc: SidecarError) -> str:

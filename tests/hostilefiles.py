@@ -17,8 +17,10 @@ from PIL import Image
 from safetensors.torch import save_file
 
 from dicomfiles import gradient, make_dicom, region
-from fetalview.bundled import default_weights
+from fetalview.bundled import default_weights, sample_scans_dir
+from fetalview.core.imageio import load_scan
 from fetalview.core.model import ModelConfig, ResidualUNet
+from fetalview.core.sidecar import MAX_ITEMS, identity_of, sidecar_path
 
 
 def encoded(image: Image.Image, fmt: str, **kw) -> bytes:
@@ -170,3 +172,56 @@ def bad_sidecars() -> dict[str, bytes]:
         "frame_of_5000_digits": variant(frame=0).replace(b'"frame": 0', b'"frame": ' + b"9" * 5000),
         "nested_deep": b"[" * 100_000 + b"]" * 100_000,
     }
+
+
+#: An edited contour as a clinician would have saved it, for the sidecar traps below.
+EDITED = {"format": "fetalview-sidecar", "version": 2, "scan": "scan.png", "frame": None,
+          "ellipse": {"cx": 380.0, "cy": 270.0, "a": 160.0, "b": 120.0, "angle_deg": 5.0},
+          "auto_ellipse": {"cx": 378.0, "cy": 268.0, "a": 150.0, "b": 118.0, "angle_deg": 4.0},
+          "edited": True, "model_version": "resunet-x", "confidence": 0.9,
+          "pixel_size": {"mm_per_pixel": 0.15, "source": "typed by user"}, "extra": {},
+          "saved_at": "2026-01-05T10:00:00+00:00"}
+
+
+def _identity_json(scan: Path) -> dict:
+    i = identity_of(load_scan(scan).pixels)
+    return {"sha256": i.sha256, "width": i.width, "height": i.height, "frame": i.frame}
+
+
+def sidecar_traps(folder: Path) -> dict[str, Path]:
+    """Scans with a sidecar the app must neither trust nor overwrite, by what is wrong; each
+    scan is a real sample, so it opens and measures. The sidecars hold a person's edit.
+
+    - newer_version: written by a future fetalview (version 3): kept byte for byte.
+    - unknown_fields: a readable version with fields this version does not know: they
+      survive the next save.
+    - replaced_scan: edited, then another scan copied over the file: set aside, measured afresh.
+    - copied_sidecar: a version-1 sidecar of a.png copied beside this scan: the same.
+    - missing_frame: names frame 7 of a still image: the scan still opens, the sidecar aside.
+    - huge: 200 MB (100 M numbers would follow): refused before parsing, kept.
+    - long_list: under the size cap, a list over the item cap: refused as damaged, kept.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    samples = sample_scans_dir()
+    traps = {}
+    for name in ("newer_version", "unknown_fields", "replaced_scan", "copied_sidecar",
+                 "missing_frame", "huge", "long_list"):
+        traps[name] = folder / f"{name}.png"
+        traps[name].write_bytes((samples / "050_HC.png").read_bytes())
+    own = _identity_json(traps["newer_version"])
+
+    def write(name: str, **fields) -> None:
+        data = {**EDITED, "scan": traps[name].name, "identity": own, **fields}
+        data = {k: v for k, v in data.items() if v != "<drop>"}
+        sidecar_path(traps[name]).write_text(json.dumps(data, indent=2))
+
+    write("newer_version", version=3, review={"state": "signed", "by": "Dr A"})
+    write("unknown_fields", review={"state": "signed", "by": "Dr A"}, site="ward 4")
+    write("replaced_scan", identity=_identity_json(samples / "249_HC.png"))
+    write("copied_sidecar", version=1, identity="<drop>", scan="a.png")
+    write("missing_frame", frame=7, identity={**own, "frame": 7})
+    with open(sidecar_path(traps["huge"]), "wb") as f:
+        f.write(b'{"format": "fetalview-sidecar", "version": 2, "extra": {"n": [0')
+        f.truncate(200 * 2**20)  # sparse: the size is what must be refused, unread
+    write("long_list", extra={"points": list(range(MAX_ITEMS + 1))})
+    return traps

@@ -2,14 +2,18 @@
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fetalview.core.geometry import Ellipse
 from fetalview.core.pixelsize import PixelSize
-from fetalview.core.sidecar import (Annotation, SidecarError, fallback_path, load_annotation,
-                                    read_sidecar, save_annotation, sidecar_path)
+from fetalview.core.sidecar import (MAX_BYTES, MAX_ITEMS, Annotation, SidecarError,
+                                    SidecarStore, alternate_path, fallback_path, identity_of,
+                                    load_annotation, mismatch, read_sidecar, save_annotation,
+                                    sidecar_path, to_json)
 
 FULL = Annotation(
     scan="001_HC.png",
@@ -49,10 +53,10 @@ def test_round_trip_beside_the_scan(scan, appdata):
 
 def test_file_follows_the_documented_schema(scan, appdata):
     data = json.loads(save_annotation(scan, FULL, appdata).read_text())
-    assert data["format"] == "fetalview-sidecar" and data["version"] == 1
+    assert data["format"] == "fetalview-sidecar" and data["version"] == 2
     assert set(data) == {"format", "version", "scan", "frame", "ellipse", "auto_ellipse",
                          "edited", "model_version", "confidence", "pixel_size", "extra",
-                         "saved_at"}
+                         "saved_at", "identity"}
     assert data["ellipse"] == {"cx": 400.5, "cy": 270.25, "a": 180.0, "b": 140.0,
                                "angle_deg": 12.5}
     assert data["pixel_size"] == {"mm_per_pixel": 0.12, "source": "HC18 CSV"}
@@ -161,7 +165,7 @@ def _valid(scan, appdata) -> dict:
 
 @pytest.mark.parametrize("change, message", [
     (lambda d: d.update(format="other"), "not a fetalview sidecar"),
-    (lambda d: d.update(version=2), "version 2 is not supported"),
+    (lambda d: d.update(version=3), "version 3 is not supported"),
     (lambda d: d.pop("ellipse"), "missing field"),
     (lambda d: d.update(edited="yes"), "edited must be true or false"),
     (lambda d: d["ellipse"].pop("b"), "ellipse lacks b"),
@@ -251,3 +255,111 @@ while True:
         assert saved.ellipse.cx >= 101 and len(saved.extra["padding"]) == 200000
     leftovers = [p for p in scan.parent.iterdir() if p.name.endswith(".tmp")]
     assert len(leftovers) <= 8  # a kill between write and rename may leave its temporary
+
+
+# --- what this version must not write over, and whose pixels an annotation is of ------------
+
+def test_a_sidecar_of_a_newer_version_is_kept_and_saves_go_beside_it(scan, appdata):
+    newer = json.dumps({"format": "fetalview-sidecar", "version": 3, "scan": scan.name})
+    sidecar_path(scan).write_text(newer)
+    store = SidecarStore(scan, appdata)
+    assert store.newest() is None and "version 3 is not supported" in str(store.kept[0].error)
+    assert store.save(FULL).path == alternate_path(scan)
+    assert sidecar_path(scan).read_text() == newer
+    assert load_annotation(scan, appdata).ellipse == FULL.ellipse  # found again on reopening
+
+
+def test_unknown_fields_round_trip(scan, appdata):
+    data = {**to_json(FULL), "review": {"state": "signed"}, "extra": {"ga_weeks": 20.5}}
+    sidecar_path(scan).write_text(json.dumps(data))
+    loaded = load_annotation(scan, appdata)
+    assert loaded.unknown == {"review": {"state": "signed"}}
+    save_annotation(scan, replace(loaded, edited=False), appdata)
+    assert json.loads(sidecar_path(scan).read_text())["review"] == {"state": "signed"}
+
+
+def test_a_version_1_sidecar_loads_and_gains_an_identity_at_its_next_save(scan, appdata):
+    data = to_json(FULL)
+    del data["identity"]
+    sidecar_path(scan).write_text(json.dumps({**data, "version": 1}))
+    loaded = load_annotation(scan, appdata)
+    assert loaded.ellipse == FULL.ellipse and loaded.identity is None
+    identity = identity_of(np.zeros((540, 800), np.uint8))
+    assert mismatch(loaded, identity, scan.name) is None  # it names this scan and fits it
+    assert "saved for '001_HC.png'" in mismatch(loaded, identity, "other.png")
+    save_annotation(scan, replace(loaded, identity=identity), appdata)
+    saved = json.loads(sidecar_path(scan).read_text())
+    assert saved["version"] == 2 and saved["identity"]["sha256"] == identity.sha256
+
+
+def test_identity_tells_other_pixels_size_and_frame_apart():
+    pixels = np.zeros((540, 800), np.uint8)
+    same = Annotation(scan="a.png", identity=identity_of(pixels))
+    assert mismatch(same, identity_of(pixels.copy()), "renamed.png") is None
+    changed = pixels.copy()
+    changed[10, 10] = 1
+    assert "other pixels" in mismatch(same, identity_of(changed), "a.png")
+    assert "800x540 image, this scan is 540x800" in mismatch(same, identity_of(pixels.T), "a.png")
+    assert "frame 0, not of frame 2" in mismatch(same, identity_of(pixels, 2), "a.png")
+
+
+def test_set_aside_renames_never_deletes(scan, appdata):
+    save_annotation(scan, FULL, appdata)
+    original = sidecar_path(scan).read_bytes()
+    store = SidecarStore(scan, appdata)
+    aside = store.set_aside(store.newest(), "other-scan")
+    assert aside.read_bytes() == original and not sidecar_path(scan).exists()
+    assert aside.name.startswith("001_HC.png.fetalview.other-scan-")
+    assert load_annotation(scan, appdata) is None  # no longer taken for this scan's
+
+
+def test_two_programs_editing_one_scan_merge_instead_of_dropping(scan, appdata):
+    save_annotation(scan, FULL, appdata)
+    first, second = SidecarStore(scan, appdata), SidecarStore(scan, appdata)
+    base = first.newest().annotation
+    first.save(replace(base, pixel_size=PixelSize(0.2, "calibrated")))
+    moved = Ellipse(300, 200, 100, 90, 0)
+    saved = second.save(replace(base, ellipse=moved))
+    assert "merged" in saved.note
+    on_disk = load_annotation(scan, appdata)
+    assert on_disk.ellipse == moved and on_disk.pixel_size == PixelSize(0.2, "calibrated")
+    assert saved.annotation.pixel_size == PixelSize(0.2, "calibrated")
+    third = second.save(replace(saved.annotation, edited=False))  # no change since: no note
+    assert third.note is None
+
+
+def test_both_changing_the_same_field_keeps_the_other_copy(scan, appdata):
+    save_annotation(scan, FULL, appdata)
+    first, second = SidecarStore(scan, appdata), SidecarStore(scan, appdata)
+    base = first.newest().annotation
+    first.save(replace(base, pixel_size=PixelSize(0.2, "calibrated")))
+    theirs = sidecar_path(scan).read_bytes()
+    saved = second.save(replace(base, pixel_size=PixelSize(0.3, "typed by user")))
+    assert "both changed pixel_size" in saved.note
+    aside, = scan.parent.glob("001_HC.png.fetalview.other-copy-*.json")
+    assert aside.read_bytes() == theirs and aside.name in saved.note
+    assert load_annotation(scan, appdata).pixel_size.mm_per_pixel == 0.3
+
+
+def test_a_sidecar_created_meanwhile_is_merged_not_replaced(scan, appdata):
+    first, second = SidecarStore(scan, appdata), SidecarStore(scan, appdata)  # none yet
+    first.save(replace(FULL, pixel_size=PixelSize(0.2, "calibrated"), ellipse=None))
+    saved = second.save(replace(FULL, pixel_size=None))
+    assert saved.annotation.pixel_size == PixelSize(0.2, "calibrated")
+    assert saved.annotation.ellipse == FULL.ellipse
+
+
+def test_a_200_mb_sidecar_is_refused_unread(scan):
+    with open(sidecar_path(scan), "wb") as f:
+        f.write(b'{"format": "fetalview-sidecar", "extra": [0')
+        f.truncate(200 * 2**20)
+    with pytest.raises(SidecarError, match="larger than 4 MB"):
+        read_sidecar(sidecar_path(scan))
+
+
+def test_a_list_over_the_item_cap_is_refused(scan, appdata):
+    data = to_json(replace(FULL, extra={"points": [0] * (MAX_ITEMS + 1)}))
+    sidecar_path(scan).write_text(json.dumps(data))
+    assert sidecar_path(scan).stat().st_size < MAX_BYTES
+    with pytest.raises(SidecarError, match="a list of 50001 items"):
+        read_sidecar(sidecar_path(scan))

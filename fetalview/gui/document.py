@@ -2,7 +2,9 @@
 
 Every applied annotation is saved to the sidecar at once, so what is on screen is what is on
 disk. A failed save keeps the annotation on screen, marks the document unsaved and says why;
-the next change (or an explicit retry) writes it again.
+the next change (or an explicit retry) writes it again. The core's ``SidecarStore`` decides
+where a save may go (never over a sidecar this version cannot fully read) and merges what
+another program changed meanwhile; the merged result is then what the document shows.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from ..core.batch import PixelSizeBook
-from ..core.imageio import Scan, load_scan
+from ..core.imageio import Scan, ScanLoadError, load_scan
 from ..core.measurement import Measurement, measure
 from ..core.segmentation import review_reasons
-from ..core.sidecar import (Annotation, SidecarError, check_fits_scan, load_annotation,
-                             save_annotation)
+from ..core.sidecar import (Annotation, Found, SidecarError, SidecarStore, identity_of,
+                             mismatch)
 from .commands import AnnotationCommand
 
 STATES = ("not measured", "auto", "low confidence", "edited", "unreadable")
@@ -86,12 +88,13 @@ class ScanDocument(QObject):
 
     changed = Signal()
     save_failed = Signal(str)
+    note = Signal(str)  # something about the saved file the user must read
 
-    def __init__(self, scan: Scan, annotation: Annotation, fallback_root: Path):
+    def __init__(self, scan: Scan, annotation: Annotation, store: SidecarStore):
         super().__init__()
         self.scan = scan
         self.annotation = annotation
-        self.fallback_root = Path(fallback_root)
+        self.store = store
         self.undo_stack = QUndoStack(self)
         self.unsaved = False
         self.saved_to: Path | None = None
@@ -133,13 +136,20 @@ class ScanDocument(QObject):
         self.changed.emit()
 
     def save(self) -> bool:
+        """Save with the identity of the pixels shown; adopts the merge of another program's
+        changes when there was one (without an undo step: it is not this user's edit)."""
+        identity = identity_of(self.scan.pixels, self.scan.metadata.get("frame", 0))
         try:
-            self.saved_to = save_annotation(self.path, self.annotation, self.fallback_root)
+            saved = self.store.save(replace(self.annotation, identity=identity))
         except SidecarError as exc:
             self.unsaved = True
             self.save_failed.emit(str(exc))
             return False
+        self.saved_to = saved.path
         self.unsaved = False
+        if saved.note:
+            self.annotation = replace(saved.annotation, saved_at=self.annotation.saved_at)
+            self.note.emit(f"{self.path.name}: {saved.note}.")
         return True
 
 
@@ -147,29 +157,43 @@ def open_document(path: Path, fallback_root: Path) -> tuple[ScanDocument, str | 
     """Load a scan and its saved state; returns the document and a warning, if any.
 
     Pixel size comes, in order, from the sidecar, the file itself (e.g. DICOM), or an HC18-style
-    CSV in the scan's folder; otherwise it stays unknown until the user gives one. A damaged
-    sidecar is reported and the scan opens unmeasured. Raises ScanLoadError for a bad scan.
+    CSV in the scan's folder; otherwise it stays unknown until the user gives one. A sidecar
+    this version cannot read is kept as it is, and one made on other pixels (or naming a frame
+    the file does not have) is set aside; the scan then opens unmeasured and the warning says
+    so. Raises ScanLoadError for a bad scan.
     """
     path = Path(path)
-    warning = None
+    store = SidecarStore(path, fallback_root)
+    notes = [_kept(found, store) for found in store.kept]
+    newest = store.newest()
+    frame = (newest.annotation.frame or 0) if newest else 0
     try:
-        saved = load_annotation(path, fallback_root)
-    except SidecarError as exc:
-        saved, warning = None, _ignored(exc)
-    scan = load_scan(path, frame=(saved.frame or 0) if saved else 0)
-    if saved is not None:
-        try:
-            check_fits_scan(saved, scan.pixels.shape[1], scan.pixels.shape[0])
-        except SidecarError as exc:
-            saved, warning = None, _ignored(exc)
-    if saved is None:
-        saved = Annotation(scan=path.name, frame=scan.metadata.get("frame"))
+        scan = load_scan(path, frame=frame)
+    except ScanLoadError:
+        if frame == 0:
+            raise
+        scan = load_scan(path)  # the sidecar's frame is not in this file; it is set aside
+    identity = identity_of(scan.pixels, scan.metadata.get("frame", 0))
+    while newest is not None:
+        why = mismatch(newest.annotation, identity, path.name)
+        if why is None:
+            break
+        aside = store.set_aside(newest, "other-scan")
+        kept = f"it is kept as {aside.name}" if aside else "it is kept unchanged"
+        notes.append(f"The saved measurement of {path.name} does not belong to this scan "
+                     f"({why}): {kept}, and the scan is measured afresh.")
+        newest = store.newest()
+    saved = newest.annotation if newest else Annotation(scan=path.name,
+                                                        frame=scan.metadata.get("frame"))
     if saved.pixel_size is None:
         saved = replace(saved, pixel_size=PixelSizeBook().lookup(path, scan.pixel_size))
     saved = replace(saved, pixel_size=scan.pixel_size_for(saved.ellipse, saved.pixel_size))
-    return ScanDocument(scan, saved, fallback_root), warning
+    return ScanDocument(scan, saved, store), " ".join(notes) or None
 
 
-def _ignored(exc: SidecarError) -> str:
-    return (f"The saved measurement could not be read and was ignored ({exc}). It will be "
-            "replaced when you measure this scan.")
+def _kept(found: Found, store: SidecarStore) -> str:
+    places = store.save_place()
+    where = f"saved as {places[0].name}" if places else "not saved"
+    return (f"The saved measurement {found.path.name} could not be read by this version of "
+            f"fetalview ({found.error}). It is kept unchanged; measurements made here are "
+            f"{where}.")

@@ -18,7 +18,7 @@ from ..core.edit import ellipse_from_clicks
 from ..core.geometry import Ellipse
 from ..core.imageio import ScanLoadError, list_scans
 from ..core.pixelsize import PixelSize
-from ..core.sidecar import SidecarError, load_annotation, sidecar_path
+from ..core.sidecar import SidecarError, load_annotation
 from .document import (OUTLINE_KEY, UNSURE_BAND_KEY, ScanDocument, open_document,
                        outline_record, review_needed, scan_state)
 from .settings import AppSettings
@@ -135,6 +135,7 @@ class Session(QObject):
             self.error.emit(warning)
         document.changed.connect(lambda d=document: self._on_document_changed(d))
         document.save_failed.connect(self._on_save_failed)
+        document.note.connect(self.error)
         return document
 
     def _evict(self) -> None:
@@ -254,7 +255,7 @@ class Session(QObject):
 
     def _on_document_changed(self, document: ScanDocument) -> None:
         self._set_state(document.path, document.state)
-        if document.saved_to is not None and document.saved_to != sidecar_path(document.path):
+        if document.saved_to is not None and document.saved_to.parent != document.path.parent:
             self.info.emit(f"{document.path.name}'s folder is read-only: its measurement is "
                            f"saved in {document.saved_to.parent}")
         if document is self.current:

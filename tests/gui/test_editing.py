@@ -8,6 +8,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 
 from fetalview.core.edit import drag_handle, ellipse_from_clicks
+from fetalview.core.geometry import Ellipse
 from fetalview.core.measurement import measure
 from fetalview.core.sidecar import load_annotation
 
@@ -236,3 +237,22 @@ def test_rotation_handle_turns_the_contour_in_one_undo_step(qtbot, window, scans
     assert document.annotation.edited and document.undo_stack.count() == 2
     window.act_undo.trigger()
     assert document.annotation.ellipse == before
+
+
+def test_two_windows_editing_one_scan_keep_both_changes(qtbot, window, make_window, fake,
+                                                       scans):
+    """The first window calibrates, the second (opened before that) moves the contour: the
+    second save merges the calibration in instead of silently dropping it, and says so."""
+    first = open_and_wait(qtbot, window, scans / "050_HC.png")
+    other = make_window(fake)
+    second = open_and_wait(qtbot, other, scans / "050_HC.png")
+    window.apply_calibration([(10, 10), (10, 410)], 40.0)
+    calibrated = first.annotation.pixel_size
+    e = second.annotation.ellipse
+    moved = Ellipse(e.cx + 5, e.cy, e.a, e.b, e.angle_deg)
+    other.session.edit_ellipse(moved, "Move")
+    assert "merged" in other.message_bar.text
+    assert second.annotation.pixel_size == calibrated  # shown in the second window too
+    assert "calibrated: 40 mm line" in other.panel.pixel_label.text()
+    saved = load_annotation(scans / "050_HC.png", other.settings.data_dir)
+    assert saved.ellipse == moved and saved.edited and saved.pixel_size == calibrated

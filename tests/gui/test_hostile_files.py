@@ -4,11 +4,13 @@ stops its scan from opening, and the app stays usable throughout."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
-from hostilefiles import bad_sidecars, write_corpus
+from hostilefiles import bad_sidecars, sidecar_traps, write_corpus
 
-from fetalview.core.sidecar import sidecar_path
+from fetalview.core.pixelsize import PixelSize
+from fetalview.core.sidecar import alternate_path, sidecar_path
 
 from .conftest import SAMPLES, open_and_wait
 
@@ -32,4 +34,48 @@ def test_a_damaged_sidecar_of_any_kind_leaves_the_scan_openable(qtbot, window, t
         sidecar_path(scan).write_bytes(data)
         document = open_and_wait(qtbot, window, scan)
         assert "could not be read" in window.message_bar.text, what
+        assert "kept unchanged" in window.message_bar.text, what
         assert document.annotation.ellipse is not None
+        assert sidecar_path(scan).read_bytes() == data, what  # measured, saved elsewhere
+        assert document.saved_to == alternate_path(scan), what
+
+
+KEPT = ("newer_version", "huge", "long_list")
+SET_ASIDE = ("replaced_scan", "copied_sidecar", "missing_frame")
+
+
+def _fingerprint(path):
+    """Size and head of a file (the huge sidecar is 200 MB: not read whole)."""
+    with open(path, "rb") as f:
+        return path.stat().st_size, f.read(4096)
+
+
+def test_a_sidecar_that_cannot_be_trusted_is_never_written_over(qtbot, window, tmp_path):
+    traps = sidecar_traps(tmp_path / "traps")
+    before = {name: _fingerprint(sidecar_path(scan)) for name, scan in traps.items()}
+    for name in KEPT + SET_ASIDE:
+        scan = traps[name]
+        document = open_and_wait(qtbot, window, scan)
+        message = window.message_bar.text
+        assert window.folder_panel.state_text(scan) == "auto", name
+        assert not document.annotation.edited, name  # measured afresh, not the stale edit
+        if name in KEPT:
+            assert "could not be read" in message and "kept unchanged" in message, name
+            assert _fingerprint(sidecar_path(scan)) == before[name], name
+            assert document.saved_to == alternate_path(scan), name
+        else:
+            assert "does not belong to this scan" in message, name
+            aside, = scan.parent.glob(f"{scan.name}.fetalview.other-scan-*.json")
+            assert aside.name in message and _fingerprint(aside) == before[name], name
+            assert document.saved_to == sidecar_path(scan), name
+
+
+def test_fields_of_a_readable_sidecar_this_version_does_not_know_survive(qtbot, window,
+                                                                          tmp_path):
+    scan = sidecar_traps(tmp_path / "traps")["unknown_fields"]
+    document = open_and_wait(qtbot, window, scan)
+    assert document.annotation.edited and document.annotation.ellipse.cx == 380.0
+    window.session.set_pixel_size(PixelSize(0.2, "typed by user"))
+    saved = json.loads(sidecar_path(scan).read_text())
+    assert saved["review"] == {"state": "signed", "by": "Dr A"} and saved["site"] == "ward 4"
+    assert saved["pixel_size"]["mm_per_pixel"] == 0.2 and saved["version"] == 2

@@ -48,6 +48,7 @@ def make_dicom(path: Path, pixels: np.ndarray, photometric: str = "MONOCHROME2",
     ds.SOPClassUID = meta.MediaStorageSOPClassUID
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.Modality = "US"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.PatientName = "Doe^Jane"
     ds.PatientID = "PID-0042"
     ds.StudyDate = "20260315"

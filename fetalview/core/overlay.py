@@ -37,11 +37,12 @@ def render_overlay(pixels: np.ndarray, ellipse: Ellipse, lines: list[str],
     """A BGR copy of the scan at full resolution with the ellipse, its axes and the caption.
 
     The caption goes in the corner that hides least of the ellipse, and the contour is drawn
-    over it, so the text never covers the measurement it describes.
+    over it, so the text never covers the measurement it describes. No ``lines``, no caption.
     """
     image = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR) if pixels.ndim == 2 else pixels.copy()
     h, w = image.shape[:2]
-    _draw_caption(image, lines, ellipse.points(360))
+    if lines:
+        _draw_caption(image, lines, ellipse.points(360))
     thick = max(1, round(min(h, w) / 300))
     if outline is not None and len(outline) > 2:
         cv2.polylines(image, [np.round(outline).astype(np.int32)], True, OUTLINE_BGR, 1,
@@ -78,3 +79,22 @@ def _draw_caption(image: np.ndarray, lines: list[str], avoid: np.ndarray) -> Non
     for i, text in enumerate(lines):
         y = y0 + pad + line_h * (i + 1) - max(2, round(4 * scale))
         cv2.putText(image, text, (x0 + pad, y), font, scale, TEXT_BGR, thick, cv2.LINE_AA)
+
+
+def add_caption_band(image: np.ndarray, lines: list[str]) -> np.ndarray:
+    """``image`` (BGR) with ``lines`` in a dark band below it, widened on the right if the text
+    needs it: no pixel of the image is covered and its pixel coordinates stay the same."""
+    h, w = image.shape[:2]
+    scale = max(0.4, min(h, w) / 1100)
+    thick = max(1, round(scale * 1.6))
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    sizes = [cv2.getTextSize(t, font, scale, thick)[0] for t in lines]
+    pad = max(4, round(8 * scale))
+    line_h = max(s[1] for s in sizes) + pad
+    out = np.zeros((h + line_h * len(lines) + pad, max(w, max(s[0] for s in sizes) + 2 * pad), 3),
+                   np.uint8)
+    out[:h, :w] = image
+    for i, text in enumerate(lines):
+        cv2.putText(out, text, (pad, h + line_h * (i + 1)), font, scale, TEXT_BGR, thick,
+                    cv2.LINE_AA)
+    return out

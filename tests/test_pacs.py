@@ -1,0 +1,83 @@
+"""DICOM networking against a real PACS (Orthanc started by the tests): echo, store the source
+scan and its results, find the study, get it back and open it."""
+
+import datetime as dt
+
+import cv2
+import numpy as np
+import pydicom
+import pytest
+
+from dicomcheck import num
+from dicomfiles import make_dicom, region
+from fetalview.core.dicom_results import make_results
+from fetalview.core.dicom_sr import Review
+from fetalview.core.geometry import Ellipse
+from fetalview.core.imageio import list_scans, load_scan
+from fetalview.core.measurement import measure
+from fetalview.core.pacs import (PacsError, PacsNode, echo, find_studies, get_study, store)
+from orthancserver import free_port, running_orthanc
+
+
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory):
+    with running_orthanc(tmp_path_factory.mktemp("orthanc")) as node:
+        yield node
+
+
+def test_node_parsing():
+    assert PacsNode.parse("ORTHANC@127.0.0.1:4242") == PacsNode("ORTHANC", "127.0.0.1", 4242)
+    assert str(PacsNode.parse(" PACS1@[::1]:104 ")) == "PACS1@::1:104"
+    for bad in ("ORTHANC127.0.0.1:4242", "ORTHANC@host", "@host:1", "A@h:70000",
+                "SEVENTEEN_CHARS_X@h:1", "A\\B@h:1"):
+        with pytest.raises(ValueError):
+            PacsNode.parse(bad)
+
+
+def test_echo_and_refusals(orthanc):
+    echo(orthanc)
+    with pytest.raises(PacsError, match="refused"):  # Orthanc checks the called AE title
+        echo(PacsNode("NOT_ORTHANC", orthanc.host, orthanc.port))
+    with pytest.raises(PacsError, match="cannot be reached"):
+        echo(PacsNode("ORTHANC", "127.0.0.1", free_port()), timeout=2)
+
+
+def test_round_trip_results_land_in_the_scans_study_and_the_scan_comes_back(orthanc, tmp_path):
+    img = np.full((300, 400), 30, np.uint8)
+    cv2.ellipse(img, (200, 150), (120, 90), 20, 0, 360, 220, 3)
+    source_path = make_dicom(tmp_path / "src.dcm", img, regions=[region(0, 0, 399, 299, 0.05)])
+    source = pydicom.dcmread(source_path)
+    source.PatientID = "RT-" + source.StudyInstanceUID[-8:]  # unique in this server
+    source.save_as(source_path)
+    store(orthanc, [source_path])  # the scanner's image, as it reaches the PACS
+
+    scan = load_scan(source_path)
+    ellipse = Ellipse(200, 150, 120, 90, 20)
+    m = measure(ellipse, scan.pixel_size)
+    results = make_results(scan, ellipse, m, Review("confirmed", "Smith^Anna", dt.datetime.now()),
+                           "resunet-test", ["HC"])
+    store(orthanc, results.write(tmp_path, "src"))
+
+    hits = find_studies(orthanc, patient_id=source.PatientID)
+    assert [h.study_uid for h in hits] == [source.StudyInstanceUID]
+    assert hits[0].instances == "3"
+    assert set(hits[0].modalities.split("\\")) == {"US", "SR", "OT"}
+    assert find_studies(orthanc, patient_name="oe^Ja", study_date="20260315")  # part of a name
+    assert find_studies(orthanc, patient_id=source.PatientID, study_date="20000101") == []
+
+    everything = get_study(orthanc, source.StudyInstanceUID, tmp_path / "all", keep=lambda ds: True)
+    sr = next(pydicom.dcmread(p) for p in everything if pydicom.dcmread(p).Modality == "SR")
+    assert num(sr, "11984-2")[0] == pytest.approx(m.hc, abs=0.01)
+
+    cache = tmp_path / "cache"
+    got = get_study(orthanc, source.StudyInstanceUID, cache)  # what the app opens: scans only
+    assert [p.name for p in got] == [source.SOPInstanceUID + ".dcm"]
+    assert list_scans(cache) == got
+    reopened = load_scan(got[0])
+    assert (reopened.pixels == scan.pixels).all() and reopened.pixel_size == scan.pixel_size
+
+
+def test_store_to_a_stopped_pacs_says_so(tmp_path):
+    path = make_dicom(tmp_path / "a.dcm", np.zeros((32, 32), np.uint8))
+    with pytest.raises(PacsError, match="cannot be reached"):
+        store(PacsNode("ORTHANC", "127.0.0.1", free_port()), [path], timeout=2)

@@ -27,6 +27,15 @@ def _measure_parser() -> argparse.ArgumentParser:
                    help="write a one-page PDF clinical report per scan")
     p.add_argument("--report-patient-fields", action="store_true",
                    help="put patient name, ID and exam date (from DICOM) into the reports")
+    p.add_argument("--dicom-out", type=Path, metavar="DIR",
+                   help="write NAME_SR.dcm (DICOM Structured Report, OB-GYN TID 5000) and "
+                        "NAME_SC.dcm (annotated image) per scan measured in mm, in the scan's "
+                        "own DICOM study (a new study for PNG/JPEG scans)")
+    p.add_argument("--send", type=_pacs_node, metavar="AET@HOST:PORT",
+                   help="send each scan's SR and image to this PACS by C-STORE (needs "
+                        "--dicom-out); a scan not sent is reported and the batch goes on")
+    p.add_argument("--calling-aet", default="FETALVIEW", metavar="AET",
+                   help="fetalview's own AE title toward the PACS (default FETALVIEW)")
     p.add_argument("--frame", type=int, default=0, metavar="N",
                    help="frame of DICOM cine loops to measure (default 0, the first)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -36,8 +45,44 @@ def _measure_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _pacs_node(text: str):
+    from .core.pacs import PacsNode
+    try:
+        return PacsNode.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+class _Sender:
+    """``--send``: stores each scan's SR and image as soon as they are written, and says on
+    standard error which scans did not reach the PACS and why."""
+
+    def __init__(self, node, calling_aet: str):
+        self.node, self.calling_aet = node, calling_aet
+        self.sent: list[str] = []
+        self.failed: list[str] = []
+
+    def __call__(self, name: str, paths: list[Path]) -> None:
+        from .core.pacs import PacsError, store
+        try:
+            store(self.node, paths, self.calling_aet)
+        except (PacsError, OSError, ValueError) as exc:
+            self.failed.append(name)
+            print(f"fetalview: {name}: not sent: {exc}", file=sys.stderr)
+        else:
+            self.sent.append(name)
+
+
 def measure_main(argv: list[str]) -> int:
-    args = _measure_parser().parse_args(argv)
+    parser = _measure_parser()
+    args = parser.parse_args(argv)
+    if args.send and not args.dicom_out:
+        parser.error("--send needs --dicom-out (the folder that keeps what was sent)")
+    from .core.pacs import check_ae_title
+    try:
+        calling_aet = check_ae_title(args.calling_aet)
+    except ValueError as exc:
+        parser.error(f"--calling-aet: {exc}")
     from .core.batch import CSV_COLUMNS, OutputError, Outputs, PixelSizeBook, run_batch
     from .core.segmenter import Segmenter
     from .core.weights import WeightsError
@@ -59,8 +104,10 @@ def measure_main(argv: list[str]) -> int:
           file=sys.stderr)
     if segmenter.fallback_reason:
         print(f"fetalview: {segmenter.fallback_reason}", file=sys.stderr)
+    sender = _Sender(args.send, calling_aet) if args.send else None
     outputs = Outputs(args.out, args.masks, args.overlays, args.hc18_submission, args.reports,
-                      _report_writer(args.report_patient_fields) if args.reports else None)
+                      _report_writer(args.report_patient_fields) if args.reports else None,
+                      args.dicom_out, sender)
     try:
         rows = run_batch(args.paths, segmenter, book, outputs, args.frame)
     except OutputError as exc:  # measured, but not saved: the results go to stdout instead
@@ -77,6 +124,12 @@ def measure_main(argv: list[str]) -> int:
     print(f"fetalview: {measured} of {len(rows)} scans processed"
           + (f", {failed} could not be read (see their status)" if failed else ""),
           file=sys.stderr)
+    if sender is not None:
+        print(f"fetalview: results of {len(sender.sent)} scans sent to {args.send}"
+              + (f"; {len(sender.failed)} not sent (see above)" if sender.failed else ""),
+              file=sys.stderr)
+        if sender.failed:
+            return 1
     return 0 if measured else 1
 
 

@@ -20,7 +20,9 @@ import cv2
 from tqdm import tqdm
 
 from .geometry import Ellipse
-from .dicom import looks_like_dicom
+from .dicom import DicomError, looks_like_dicom
+from .dicom_results import make_results
+from .dicom_sr import Review
 from .growth import growth_lines
 from .hc18 import read_pixel_size_csv
 from .imageio import Scan, ScanLoadError, list_scans, load_scan
@@ -40,6 +42,9 @@ CSV_COLUMNS = ["filename", "pixel_size_mm", "center_x_px", "center_y_px", "semi_
 
 #: Writes one scan's report to a path; the CLI passes one so that the core never imports Qt.
 ReportWriter = Callable[[Path, Scan, Segmentation, Measurement], None]
+#: Called with a scan's file name and its SR and SC just written (the CLI's ``--send``); it
+#: reports its own failures, so that one refused scan does not stop the batch.
+DicomSender = Callable[[str, list[Path]], None]
 HC18_COLUMNS = ["filename", "center_x_mm", "center_y_mm", "semi_axes_a_mm", "semi_axes_b_mm",
                 "angle_rad"]
 
@@ -92,6 +97,8 @@ class Outputs:
     hc18_submission: Path | None = None
     reports: Path | None = None
     write_report: ReportWriter | None = None
+    dicom: Path | None = None  # <stem>_SR.dcm and <stem>_SC.dcm, for scans measured in mm
+    send_dicom: DicomSender | None = None
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
@@ -166,25 +173,32 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
     try:
         _write_extras(scan, result, measure(result.ellipse, pixel_size), outputs,
                       stem or path.stem)
-    except OSError as exc:  # keep the measurement: only the extra file is missing
+    except (OSError, ValueError, DicomError) as exc:  # the measurement stays; a file is missing
         row["status"] = f"error: measured, but an output file was not written ({exc})"
     return row
 
 
 def _write_extras(scan: Scan, result: Segmentation, m: Measurement, outputs: Outputs,
                   stem: str) -> None:
-    """The mask, overlay and report files asked for, named ``stem`` + .png / .pdf."""
+    """The mask, overlay, report and DICOM files asked for, named ``stem`` + .png / .pdf /
+    _SR.dcm / _SC.dcm. A batch result is automatic: its SR says it was not reviewed."""
     if outputs.masks:
         _write_png(outputs.masks / (stem + ".png"), result.mask)
+    lines = caption_lines(m, edited=False, model_version=result.model_version,
+                          extra=growth_lines(m.hc if m.in_mm else None))
+    if result.review_reason:
+        lines.insert(0, result.review_reason)
     if outputs.overlays:
-        lines = caption_lines(m, edited=False, model_version=result.model_version,
-                              extra=growth_lines(m.hc if m.in_mm else None))
-        if result.review_reason:
-            lines.insert(0, result.review_reason)
         _write_png(outputs.overlays / (stem + ".png"),
                    render_overlay(scan.pixels, result.ellipse, lines, result.outline))
     if outputs.reports and outputs.write_report:
         outputs.write_report(outputs.reports / (stem + ".pdf"), scan, result, m)
+    if outputs.dicom and m.in_mm:  # an SR holds millimetres only
+        written = make_results(scan, result.ellipse, m, Review(), result.model_version, lines,
+                               outline=result.outline, review_note=result.review_reason
+                               ).write(outputs.dicom, stem)
+        if outputs.send_dicom:
+            outputs.send_dicom(scan.path.name, written)
 
 
 def _write_png(path: Path, image) -> None:
@@ -236,7 +250,7 @@ def write_hc18_submission(rows: list[dict[str, str]], path: Path) -> None:
 def run_batch(paths: list[Path], segmenter: Segmenter, book: PixelSizeBook,
               outputs: Outputs, frame: int = 0) -> list[dict[str, str]]:
     """Measure every scan (``frame`` of DICOM cine loops; still images have only frame 0)."""
-    for folder in (outputs.masks, outputs.overlays, outputs.reports):
+    for folder in (outputs.masks, outputs.overlays, outputs.reports, outputs.dicom):
         if folder:
             folder.mkdir(parents=True, exist_ok=True)
     rows = []

@@ -36,9 +36,14 @@ def caption(document: ScanDocument | None, when: datetime | None = None) -> list
     everything they rest on."""
     if document is None:
         raise ExportError("No scan is open: there is nothing to export yet.")
-    a = document.annotation
+    return caption_of(document.path.name, document.annotation, when)
+
+
+def caption_of(name: str, a: Annotation, when: datetime | None = None) -> list[str]:
+    """``caption`` of a saved annotation of the scan named ``name`` (the PACS sender reads
+    scans that are not open)."""
     if a.ellipse is None:
-        raise ExportError(f"{document.path.name} has no head contour to export yet.")
+        raise ExportError(f"{name} has no head contour to export yet.")
     m = measure(a.ellipse, a.pixel_size)
     lines = caption_lines(m, edited=a.edited,
                           model_version=a.model_version or "none (drawn by hand)", when=when,
@@ -46,7 +51,7 @@ def caption(document: ScanDocument | None, when: datetime | None = None) -> list
     reasons = review_needed(a)
     if reasons:
         lines.insert(0, "REVIEW: " + ", ".join(reasons))
-    lines.insert(0, document.path.name)
+    lines.insert(0, name)
     return lines
 
 

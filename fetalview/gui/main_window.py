@@ -20,6 +20,7 @@ from ..core.imageio import IMAGE_SUFFIXES
 from ..core.measurement import measure
 from ..core.pixelsize import PixelSize
 from .clinic import install as install_clinic_features
+from .pacs_features import install as install_pacs_features
 from .dialogs import SettingsDialog, ask_millimetres, shortcuts_dialog
 from .export import ExportError, annotated_image, csv_row, save_csv, save_png
 from .folder_panel import FolderPanel
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self.clinic = install_clinic_features(self)
+        self.pacs = install_pacs_features(self)
         self._on_current_changed()
         self.resize(1360, 860)
 

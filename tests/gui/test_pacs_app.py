@@ -1,0 +1,142 @@
+"""The app and a real PACS (Orthanc started here): the node in settings with Test connection,
+Send to PACS in the background, and Open from PACS."""
+
+import shutil
+
+import cv2
+import numpy as np
+import pydicom
+import pytest
+from dicomcheck import num
+from dicomfiles import make_dicom
+from orthancserver import free_port, running_orthanc
+
+from fetalview.core.pacs import find_studies, get_study, store
+from fetalview.gui.pacs_dialogs import OpenFromPacsDialog, PacsSettings, PacsSettingsDialog
+
+from .conftest import SAMPLES, open_and_wait
+
+
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory):
+    with running_orthanc(tmp_path_factory.mktemp("orthanc")) as node:
+        yield node
+
+
+def _use(window, node, **kw):
+    PacsSettings(node.ae_title, node.host, node.port, organization="Clinic X", **kw).save(
+        window.settings.store)
+
+
+def _scan_in_pacs(tmp_path, orthanc, name="IM0001.dcm"):
+    """A DICOM scan (a real HC18 image, 0.1 mm pixels) already stored in the PACS."""
+    pixels = cv2.imread(str(SAMPLES / "050_HC.png"), cv2.IMREAD_GRAYSCALE)
+    path = make_dicom(tmp_path / name, pixels, pixel_spacing=[0.1, 0.1])
+    ds = pydicom.dcmread(path)
+    ds.PatientID = "APP-" + ds.StudyInstanceUID[-10:]
+    ds.save_as(path)
+    store(orthanc, [path])
+    return path, ds
+
+
+def _wait_sent(qtbot, window):
+    qtbot.waitUntil(lambda: not window.pacs.job.running, timeout=20000)
+
+
+def test_settings_dialog_tests_the_connection_in_the_background(qtbot, window, orthanc):
+    dialog = PacsSettingsDialog(PacsSettings(), window)
+    qtbot.addWidget(dialog)
+    dialog.ae_title.setText(orthanc.ae_title)
+    dialog.host.setText(orthanc.host)
+    dialog.port.setValue(orthanc.port)
+    dialog.test_connection()
+    assert not dialog.test_button.isEnabled()  # asked in the background; the dialog stays live
+    qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=10000)
+    assert dialog.answer.text() == f"Connected to {orthanc}."
+    dialog.ae_title.setText("WRONG")
+    dialog.test_connection()
+    qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=10000)
+    assert "refused" in dialog.answer.text()
+    dialog.show()
+    dialog.ae_title.setText("")
+    dialog.accept()  # refused: the dialog stays open and says why
+    assert dialog.isVisible() and "not an AE title" in dialog.answer.text()
+    settings = PacsSettings(orthanc.ae_title, orthanc.host, orthanc.port, "FETALVIEW", "C")
+    settings.save(window.settings.store)
+    assert PacsSettings.load(window.settings.store) == settings
+
+
+def test_sent_dicom_scan_lands_in_its_own_study_with_the_apps_hc(qtbot, window, orthanc,
+                                                                  tmp_path):
+    path, source = _scan_in_pacs(tmp_path, orthanc)
+    _use(window, orthanc)
+    document = open_and_wait(qtbot, window, path)
+    app_hc = document.measurement().hc
+    window.pacs.act_send.trigger()  # not confirmed: the fixture answers "send as preliminary"
+    assert window.pacs.job.running  # the window is free while it sends
+    _wait_sent(qtbot, window)
+    assert "Sent the report and image of 1 scan" in window.statusBar().currentMessage()
+    [hit] = find_studies(orthanc, patient_id=source.PatientID)
+    assert hit.study_uid == source.StudyInstanceUID and hit.instances == "3"
+    got = get_study(orthanc, hit.study_uid, tmp_path / "back", keep=lambda ds: ds.Modality == "SR")
+    sr = pydicom.dcmread(got[0])
+    assert num(sr, "11984-2")[0] == pytest.approx(app_hc, abs=0.01)
+    assert sr.VerificationFlag == "UNVERIFIED"
+
+
+def test_png_scan_is_sent_to_a_new_study_under_the_typed_patient(qtbot, window, orthanc,
+                                                                  scans):
+    _use(window, orthanc)
+    open_and_wait(qtbot, window, scans / "249_HC.png")
+    window.pacs.ask_patient = lambda fields: {"patient_name": "Roe^Mary", "patient_id": "PNG-77"}
+    window.pacs.send_current()
+    _wait_sent(qtbot, window)
+    [hit] = find_studies(orthanc, patient_id="PNG-77")
+    assert hit.patient_name == "Roe Mary" and hit.instances == "2"
+    assert window.session.current.annotation.extra["patient"]["patient_id"] == "PNG-77"
+
+
+def test_a_stopped_pacs_is_reported_and_nothing_is_lost(qtbot, window, scans):
+    PacsSettings("ORTHANC", "127.0.0.1", free_port()).save(window.settings.store)
+    document = open_and_wait(qtbot, window, scans / "249_HC.png")
+    before = document.annotation.ellipse
+    window.pacs.ask_patient = lambda fields: {"patient_name": "", "patient_id": "X"}
+    window.pacs.send_current()
+    _wait_sent(qtbot, window)
+    assert "Not sent: 249_HC.png" in window.message_bar.text
+    assert "cannot be reached" in window.message_bar.text
+    assert document.annotation.ellipse == before
+
+
+def test_send_confirmed_says_when_nothing_is_confirmed(qtbot, window, scans, orthanc):
+    _use(window, orthanc)
+    open_and_wait(qtbot, window, scans / "249_HC.png")
+    window.pacs.act_send_confirmed.trigger()
+    assert "No scan in the list is confirmed" in window.message_bar.text
+
+
+def test_open_from_pacs_finds_retrieves_and_opens_the_study(qtbot, window, orthanc, tmp_path):
+    path, source = _scan_in_pacs(tmp_path, orthanc, "other.dcm")
+    _use(window, orthanc)
+    dialog = OpenFromPacsDialog(PacsSettings.load(window.settings.store), window.pacs.cache,
+                                window)
+    qtbot.addWidget(dialog)
+    dialog.retrieved.connect(lambda folder: window.session.open_paths([folder]))
+    dialog.date.setText("2026")
+    dialog.search()
+    assert "date is YYYYMMDD" in dialog.status.text()
+    dialog.date.setText("20260315")
+    dialog.patient_id.setText(source.PatientID)
+    dialog.search()
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=10000)
+    assert dialog.table.item(0, 1).text() == source.PatientID
+    assert dialog.table.item(0, 2).text() == "2026-03-15"
+    dialog.retrieve()
+    qtbot.waitUntil(lambda: window.session.current is not None
+                    and window.session.current.path.name == source.SOPInstanceUID + ".dcm",
+                    timeout=20000)
+    shown = window.session.current.scan
+    assert (shown.pixels == cv2.imread(str(SAMPLES / "050_HC.png"), 0)).all()
+    assert shown.pixel_size.mm_per_pixel == pytest.approx(0.1)
+    assert window.session.current.path.parent.parent == window.pacs.cache
+    shutil.rmtree(window.pacs.cache)

@@ -61,7 +61,7 @@ def test_round_trip_results_land_in_the_scans_study_and_the_scan_comes_back(orth
     hits = find_studies(orthanc, patient_id=source.PatientID)
     assert [h.study_uid for h in hits] == [source.StudyInstanceUID]
     assert hits[0].instances == "3"
-    assert set(hits[0].modalities.split("\\")) == {"US", "SR", "OT"}
+    assert set(hits[0].modalities.split(", ")) == {"US", "SR", "OT"}
     assert find_studies(orthanc, patient_name="oe^Ja", study_date="20260315")  # part of a name
     assert find_studies(orthanc, patient_id=source.PatientID, study_date="20000101") == []
 

@@ -90,14 +90,14 @@ class PacsNode:
 
 @dataclass(frozen=True)
 class StudyHit:
-    """One study a C-FIND found, with what the Open from PACS list shows."""
+    """One study a C-FIND found, with what the Open from PACS list shows (newest first)."""
 
     study_uid: str
     patient_name: str
     patient_id: str
     study_date: str
     description: str
-    modalities: str
+    modalities: str  # e.g. "OT, SR, US"
     instances: str
 
 
@@ -170,9 +170,16 @@ def find_studies(node: PacsNode, calling_aet: str = DEFAULT_CALLING_AET, *,
                     str(found.get("PatientName", "") or "").replace("^", " ").strip(),
                     str(found.get("PatientID", "")), str(found.get("StudyDate", "")),
                     str(found.get("StudyDescription", "")),
-                    "\\".join(found.get("ModalitiesInStudy", None) or []),
+                    ", ".join(_values(found.get("ModalitiesInStudy"))),
                     str(found.get("NumberOfStudyRelatedInstances", ""))))
-    return hits
+    return sorted(hits, key=lambda h: (h.study_date, h.patient_name), reverse=True)
+
+
+def _values(value) -> list[str]:
+    """A DICOM value as a list of strings: one value comes back as a plain string."""
+    if value is None or value == "":
+        return []
+    return [str(value)] if isinstance(value, str) else [str(v) for v in value]
 
 
 def is_scan_instance(ds: Dataset) -> bool:

@@ -131,6 +131,7 @@ def test_open_from_pacs_finds_retrieves_and_opens_the_study(qtbot, window, ortha
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=10000)
     assert dialog.table.item(0, 1).text() == source.PatientID
     assert dialog.table.item(0, 2).text() == "2026-03-15"
+    assert dialog.table.item(0, 4).text() == "US"  # one modality: not split into letters
     dialog.retrieve()
     qtbot.waitUntil(lambda: window.session.current is not None
                     and window.session.current.path.name == source.SOPInstanceUID + ".dcm",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pickle
 import struct
 import zlib
@@ -225,3 +226,29 @@ def sidecar_traps(folder: Path) -> dict[str, Path]:
         f.truncate(200 * 2**20)  # sparse: the size is what must be refused, unread
     write("long_list", extra={"points": list(range(MAX_ITEMS + 1))})
     return traps
+
+
+def app_enders(folder: Path) -> dict[str, Path]:
+    """Files that ended the app (exit 134) when named on its command line, by what they hold:
+    implausible calibrations, a palette image without its palette, a pixel-size CSV row of
+    150 mm beside a good scan (that scan must open, without mm), and a good scan whose file
+    name is Latin-1 bytes (not UTF-8)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "spacing_150mm": make_dicom(folder / "spacing_150mm.dcm", gradient(),
+                                    pixel_spacing=[150, 150]),
+        "region_50cm_per_pixel": make_dicom(folder / "region_50cm.dcm", gradient(),
+                                            regions=[region(0, 0, 63, 47, delta_cm=50)]),
+        "palette_without_lut": make_dicom(folder / "palette_no_lut.dcm", gradient(),
+                                          photometric="PALETTE COLOR"),
+    }
+    csv_folder = folder / "csv_row_150"
+    csv_folder.mkdir()
+    files["pixel_size_csv_row_150"] = csv_folder / "050_HC.png"
+    files["pixel_size_csv_row_150"].write_bytes((sample_scans_dir() / "050_HC.png").read_bytes())
+    (csv_folder / "exam_pixel_size.csv").write_text("filename,pixel size(mm)\n050_HC.png,150\n")
+    latin1 = folder / "latin1"
+    latin1.mkdir()
+    files["latin1_name"] = latin1 / os.fsdecode(b"caf\xe9.png")
+    files["latin1_name"].write_bytes((sample_scans_dir() / "249_HC.png").read_bytes())
+    return files

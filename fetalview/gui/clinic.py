@@ -172,7 +172,7 @@ class ClinicFeatures(QObject):
         panel = self.window.folder_panel
         for i in range(panel.count()):
             item = panel.item(i)
-            path = Path(item.data(Qt.UserRole))
+            path = item.data(Qt.UserRole)
             item.setHidden(path != self.session.shown and not self._in_queue(path))
 
     # --- report ------------------------------------------------------------------------

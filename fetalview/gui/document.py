@@ -22,7 +22,7 @@ from ..core.imageio import Scan, ScanLoadError, load_scan
 from ..core.measurement import Measurement, measure
 from ..core.segmentation import review_reasons
 from ..core.sidecar import (Annotation, Found, SidecarError, SidecarStore, identity_of,
-                             mismatch)
+                             load_annotation, mismatch)
 from .commands import AnnotationCommand
 
 STATES = ("not measured", "auto", "low confidence", "edited", "unreadable")
@@ -83,12 +83,22 @@ def scan_state(annotation: Annotation | None) -> str:
     return "low confidence" if review_needed(annotation) else "auto"
 
 
+def saved_state(path: Path, data_dir: Path) -> str:
+    """The state of a scan that is listed but not open, from its sidecar (read only)."""
+    if not path.is_file():
+        return "unreadable"
+    try:
+        return scan_state(load_annotation(path, data_dir))
+    except SidecarError:
+        return "not measured"
+
+
 class ScanDocument(QObject):
     """A scan being measured. ``changed`` fires after every applied annotation."""
 
     changed = Signal()
-    save_failed = Signal(str)
-    note = Signal(str)  # something about the saved file the user must read
+    save_failed = Signal(object)  # a text (object: see Session.error)
+    note = Signal(object)  # something about the saved file the user must read
 
     def __init__(self, scan: Scan, annotation: Annotation, store: SidecarStore):
         super().__init__()
@@ -186,7 +196,11 @@ def open_document(path: Path, fallback_root: Path) -> tuple[ScanDocument, str | 
     saved = newest.annotation if newest else Annotation(scan=path.name,
                                                         frame=scan.metadata.get("frame"))
     if saved.pixel_size is None:
-        saved = replace(saved, pixel_size=PixelSizeBook().lookup(path, scan.pixel_size))
+        try:
+            saved = replace(saved, pixel_size=PixelSizeBook().lookup(path, scan.pixel_size))
+        except ValueError as exc:  # an implausible size in the folder's pixel-size CSV
+            notes.append(f"The pixel size of {path.name} in its folder's CSV is refused ({exc}); "
+                         "values stay in pixels until you give one.")
     saved = replace(saved, pixel_size=scan.pixel_size_for(saved.ellipse, saved.pixel_size))
     return ScanDocument(scan, saved, store), " ".join(notes) or None
 

@@ -19,6 +19,7 @@ from ..core.edit import calibrated_pixel_size
 from ..core.imageio import IMAGE_SUFFIXES
 from ..core.measurement import measure
 from ..core.pixelsize import PixelSize
+from ..core.safetext import printable
 from .clinic import install as install_clinic_features
 from .pacs_features import install as install_pacs_features
 from .dialogs import SettingsDialog, ask_millimetres, shortcuts_dialog
@@ -180,7 +181,7 @@ class MainWindow(QMainWindow):
         s.error.connect(self.message_bar.show_message)
         s.leaving.connect(self.message_bar.hide)
         s.leaving.connect(self.statusBar().clearMessage)  # its notes were about the last scan
-        s.info.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        s.info.connect(lambda text: self.statusBar().showMessage(printable(text), 8000))
         self.folder_panel.chosen.connect(s.go_to)
         self.view.ellipse_item.previewed.connect(self._on_preview)
         self.view.ellipse_item.edited.connect(s.edit_ellipse)
@@ -199,7 +200,7 @@ class MainWindow(QMainWindow):
         if d is not None:
             self.undo_group.addStack(d.undo_stack)
             self.undo_group.setActiveStack(d.undo_stack)
-            self.setWindowTitle(f"{d.path.name} ({d.scan.description}) - fetalview")
+            self.setWindowTitle(printable(f"{d.path.name} ({d.scan.description}) - fetalview"))
         else:
             self.undo_group.setActiveStack(None)
             self.setWindowTitle("fetalview")
@@ -379,4 +380,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.view.ellipse_item.end_drag()  # a drag in progress is kept, not lost
         self.service.shutdown()
+        self.session.shutdown()
         super().closeEvent(event)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton
 
+from ..core.safetext import printable
+
 
 class MessageBar(QFrame):
     def __init__(self, parent=None):
@@ -26,7 +28,9 @@ class MessageBar(QFrame):
         self.hide()
 
     def show_message(self, text: str) -> None:
-        self.label.setText(text)
+        """Show ``text``; a file name in it that is not UTF-8 shows replacement characters
+        (Qt would silently drop those bytes)."""
+        self.label.setText(printable(text))
         self.show()
 
     @property

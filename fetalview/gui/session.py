@@ -3,11 +3,14 @@
 No widgets here: the window shows what this object says. It decides which scan is current,
 asks the worker for segmentations, and applies a result only to the scan it was asked for,
 and only if that scan's contour has not changed since (a result arriving after the user moved
-on or started drawing is dropped, never applied to another scan).
+on or started drawing is dropped, never applied to another scan). Folders are listed on a
+worker thread; their scans join the list when the listing comes back. No scan, however
+broken, ends the app: whatever opening it raises is shown and the scan marked unreadable.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -16,13 +19,16 @@ from PySide6.QtCore import QObject, Signal
 
 from ..core.edit import ellipse_from_clicks
 from ..core.geometry import Ellipse
-from ..core.imageio import ScanLoadError, list_scans
+from ..core.imageio import ScanLoadError
 from ..core.pixelsize import PixelSize
 from ..core.sidecar import SidecarError, load_annotation
 from .document import (OUTLINE_KEY, UNSURE_BAND_KEY, ScanDocument, open_document,
-                       outline_record, review_needed, scan_state)
+                       outline_record, review_needed, saved_state)
+from .folder_listing import FolderLister
 from .settings import AppSettings
 from .worker import SegmentationService
+
+log = logging.getLogger(__name__)
 
 KEEP_OPEN = 40  # scans kept in memory with their undo history
 REPLACE_EDIT_QUESTION = ("This contour was edited by hand. Replace it with a new result from "
@@ -36,14 +42,25 @@ class _Request:
     ellipse_before: Ellipse | None
 
 
+def _absolute(path: Path) -> Path:
+    """The path without symbolic links, or as given where they loop (the open then says so)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
 class Session(QObject):
     scans_changed = Signal()
     state_changed = Signal(object, str)  # scan path, state
     current_changed = Signal()  # another scan (or none) is shown
     annotation_changed = Signal()  # the shown scan's annotation changed
-    error = Signal(str)  # something the user must read
+    # Texts travel as Python objects: a Signal(str) would silently drop the bytes of a file
+    # name that is not UTF-8 before the window could show them as replacement characters.
+    error = Signal(object)  # something the user must read
     leaving = Signal()  # another scan is about to be shown: messages about this one are over
-    info = Signal(str)  # a passing note for the status bar
+    info = Signal(object)  # a passing note for the status bar
+    listed = Signal(object)  # a folder's listing came back and its scans are in the list
 
     def __init__(self, settings: AppSettings, service: SegmentationService,
                  confirm: Callable[[str], bool], parent: QObject | None = None):
@@ -60,51 +77,60 @@ class Session(QObject):
         #: stepping through "Needs review" never lands on a scan the list hides.
         self.in_queue: Callable[[Path], bool] = lambda path: True
         self._request: _Request | None = None
+        self._show_listed = False  # show the first scan a listing brings (an Open of folders)
+        self.lister = FolderLister(self)
+        self.lister.listed.connect(self._on_listed)
         service.returned.connect(self._on_returned)
         service.errored.connect(self._on_errored)
 
     # --- opening -----------------------------------------------------------------------
 
     def open_paths(self, paths: list[Path]) -> None:
-        """Add scans (files, or every scan in a folder) to the list and show the first."""
-        added: list[Path] = []
-        problems: list[str] = []  # said after the first scan is shown, so they stay visible
+        """Add scans (files, or every scan in a folder) to the list and show the first.
+
+        Files join at once; folders are listed on the worker thread and join when listed
+        (``listed``), the first scan they bring shown unless the user chose another meanwhile.
+        """
+        files: list[Path] = []
         for raw in paths:
-            path = Path(raw).resolve()
+            path = _absolute(Path(raw))
             if path.is_dir():
-                try:
-                    found = list_scans(path)
-                except OSError as exc:
-                    problems.append(f"Cannot read the folder {path}: {exc.strerror or exc}")
-                    continue
-                if not found:
-                    problems.append(f"{path} holds no scans fetalview can open.")
-                added += found
+                self.lister.request(path, self.settings.data_dir)
                 self.settings.last_folder = str(path)
             else:
-                added.append(path)
+                files.append(path)
                 self.settings.last_folder = str(path.parent)
-        added = list(dict.fromkeys(added))  # each scan once, in order
-        for path in added:
+        self._show_listed = bool(paths) and not files  # only folders: show what they bring
+        self._add([(path, saved_state(path, self.settings.data_dir)) for path in files])
+
+    @property
+    def listing(self) -> bool:
+        """Whether folders are still being listed."""
+        return self.lister.pending > 0
+
+    def _on_listed(self, folder: Path, entries: list[tuple[Path, str]], problem: str) -> None:
+        show, self._show_listed = self._show_listed and bool(entries), False
+        self._add(entries, show)
+        if problem:
+            self.error.emit(problem)
+        self.listed.emit(folder)
+
+    def _add(self, entries: list[tuple[Path, str]], show: bool = True) -> None:
+        """Add scans not yet listed, each with its state; show the first of ``entries``."""
+        new = False
+        for path, state in entries:
             if path not in self.states:
                 self.scans.append(path)
-                self.states[path] = self._saved_state(path)
-        if added:
+                self.states[path] = state
+                new = True
+        if new:
             self.scans_changed.emit()
-            self.go_to(added[0])
-        for problem in problems:
-            self.error.emit(problem)
-
-    def _saved_state(self, path: Path) -> str:
-        if not path.is_file():
-            return "unreadable"
-        try:
-            return scan_state(load_annotation(path, self.settings.data_dir))
-        except SidecarError:
-            return "not measured"
+        if entries and show:
+            self.go_to(entries[0][0])
 
     def go_to(self, path: Path) -> None:
         path = Path(path)
+        self._show_listed = False  # the user's choice stands over a listing still to come
         if self.shown == path and self.current is not None:
             return
         self._forget_request()
@@ -127,7 +153,10 @@ class Session(QObject):
     def _open(self, path: Path) -> ScanDocument | None:
         try:
             document, warning = open_document(path, self.settings.data_dir)
-        except ScanLoadError as exc:
+        except Exception as exc:  # noqa: BLE001 - no file may end the app: say it, go on
+            if not isinstance(exc, ScanLoadError):  # a documented refusal needs no trace
+                log.exception("opening %s failed", path)
+                exc = f"{type(exc).__name__}: {exc}"
             self._set_state(path, "unreadable")
             self.error.emit(f"Cannot open {path.name}: {exc}")
             return None
@@ -264,6 +293,10 @@ class Session(QObject):
     def _on_save_failed(self, message: str) -> None:
         self.error.emit(f"Not saved: {message}. Your contour stays on screen; it is saved "
                         "again with your next change.")
+
+    def shutdown(self) -> None:
+        """Stop the listing thread (the window is closing)."""
+        self.lister.shutdown()
 
     def measured_annotations(self):
         """(path, annotation) of every listed scan with a contour, for the folder CSV."""

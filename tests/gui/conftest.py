@@ -126,3 +126,9 @@ def drag(view, start: QPoint, end: QPoint, steps: int = 4, release: bool = True)
         mouse(view, QEvent.MouseMove, start + (end - start) * (i / steps))
     if release:
         mouse(view, QEvent.MouseButtonRelease, end, Qt.NoButton)
+
+
+def open_folder(qtbot, window: MainWindow, folder: Path, timeout: int = 20000) -> None:
+    """Open a folder and wait until its listing (made on the worker thread) is in the list."""
+    with qtbot.waitSignal(window.session.listed, timeout=timeout):
+        window.session.open_paths([folder])

@@ -11,7 +11,7 @@ from fetalview.core.geometry import Ellipse
 from fetalview.core.pixelsize import PixelSize
 from fetalview.core.sidecar import load_annotation
 
-from .conftest import SAMPLES, FakeSegmenter, open_and_wait
+from .conftest import FakeSegmenter, SAMPLES, open_and_wait, open_folder
 
 
 def cine(tmp_path, scans):
@@ -115,7 +115,7 @@ def test_doubtful_scans_first_and_filtered(qtbot, make_window, scans):
     window.session.open_paths([scans / "050_HC.png"])
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
     window.session.edit_ellipse(Ellipse(300, 250, 120, 90, 0), "edit")  # edited: no review
-    window.session.open_paths([scans])  # the folder: nothing new, order 249, 050
+    open_folder(qtbot, window, scans)  # the folder: nothing new, order 249, 050
     queue = window.clinic.queue
     queue.sort.setCurrentText("Name")
     assert [p.name for p in window.session.scans] == ["050_HC.png", "249_HC.png"]
@@ -138,7 +138,7 @@ def test_next_and_previous_follow_the_review_filter(qtbot, make_window, scans):
     shutil.copy(SAMPLES / "673_HC.png", scans / "673_HC.png")
     window = make_window(FakeSegmenter(confidence=0.5))  # every automatic result is flagged
     session = window.session
-    session.open_paths([scans])
+    open_folder(qtbot, window, scans)
     names = [p.name for p in session.scans]
     assert names == ["050_HC.png", "249_HC.png", "673_HC.png"]
     for path in session.scans:  # visit each: all flagged, then the middle one edited

@@ -16,6 +16,8 @@ import pytest
 
 from fetalview.core.geometry import Ellipse
 
+from .conftest import open_folder
+
 CHILD = textwrap.dedent("""
     import json, sys
     from pathlib import Path
@@ -77,7 +79,7 @@ def test_killed_right_after_an_edit_loses_nothing(qtbot, make_window, fake, scan
     assert shown["edited"] and shown["state"] == "edited"
 
     window = make_window(fake)
-    window.session.open_paths([scans])
+    open_folder(qtbot, window, scans)
     restored = window.session.current.annotation
     assert restored.ellipse == Ellipse(*shown["ellipse"])
     assert restored.edited and restored.model_version == "fake-crash"

@@ -11,7 +11,7 @@ from fetalview.core.batch import CSV_COLUMNS
 from fetalview.core.overlay import ELLIPSE_BGR
 from fetalview.core.sidecar import sidecar_path
 
-from .conftest import open_and_wait
+from .conftest import open_and_wait, open_folder
 
 
 def test_exported_png_has_the_overlay_where_the_contour_is(qtbot, make_window, segmenter, scans,
@@ -78,7 +78,7 @@ def test_read_only_export_target_shows_an_error_and_loses_nothing(qtbot, window,
 
 def test_folder_csv_has_batch_columns_and_edited_flag(qtbot, window, scans, tmp_path):
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
-    window.session.open_paths([scans])  # lists 249_HC.png too
+    open_folder(qtbot, window, scans)  # lists 249_HC.png too
     window.session.go_to(scans / "249_HC.png")
     qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
     window.session.draw_from_clicks([(200, 250), (500, 250), (350, 380)])

@@ -12,12 +12,12 @@ from hostilefiles import bad_sidecars, sidecar_traps, write_corpus
 from fetalview.core.pixelsize import PixelSize
 from fetalview.core.sidecar import alternate_path, sidecar_path
 
-from .conftest import SAMPLES, open_and_wait
+from .conftest import SAMPLES, open_and_wait, open_folder
 
 
 def test_every_file_of_the_corpus_is_answered(qtbot, window, tmp_path):
     bad, odd = write_corpus(tmp_path / "archive")
-    window.session.open_paths([tmp_path / "archive"])
+    open_folder(qtbot, window, tmp_path / "archive")
     for path in bad:
         window.session.open_paths([path])
         assert f"Cannot open {path.name}" in window.message_bar.text, path.name

@@ -1,5 +1,7 @@
 """Opening scans: folders, damaged files, navigation, drag and drop, recent files, help."""
 
+import sys
+
 import pytest
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
@@ -9,11 +11,11 @@ from PySide6.QtWidgets import QApplication, QTableWidget
 
 from fetalview.core.sidecar import sidecar_path
 
-from .conftest import open_and_wait
+from .conftest import open_and_wait, open_folder
 
 
 def test_folder_lists_its_scans_with_their_states(qtbot, window, scans):
-    window.session.open_paths([scans])
+    open_folder(qtbot, window, scans)
     qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
     assert window.folder_panel.count() == 2
     assert window.folder_panel.state_text(scans / "050_HC.png") == "auto"
@@ -40,7 +42,7 @@ def test_damaged_sidecar_is_reported_and_the_scan_still_opens(qtbot, window, sca
 
 
 def test_next_and_previous_from_the_keyboard(qtbot, window, scans):
-    window.session.open_paths([scans])
+    open_folder(qtbot, window, scans)
     assert window.session.current.path.name == "050_HC.png"
     QTest.keyClick(window, Qt.Key_PageDown)
     assert window.session.current.path.name == "249_HC.png"
@@ -52,7 +54,7 @@ def test_next_and_previous_from_the_keyboard(qtbot, window, scans):
 
 
 def test_choosing_in_the_list_opens_the_scan(qtbot, window, scans):
-    window.session.open_paths([scans])
+    open_folder(qtbot, window, scans)
     window.folder_panel.setCurrentRow(1)
     assert window.session.current.path.name == "249_HC.png"
 
@@ -78,7 +80,8 @@ def test_recent_files_are_remembered(qtbot, window, scans, settings):
 def test_sample_scans_open_from_the_menu(qtbot, make_window, settings, fake):
     settings.segment_on_open = False
     window = make_window(fake)
-    window.act_samples.trigger()
+    with qtbot.waitSignal(window.session.listed):
+        window.act_samples.trigger()
     assert window.folder_panel.count() == 4
     assert window.session.current.annotation.pixel_size.source.startswith("CSV")
 
@@ -110,7 +113,7 @@ def test_scans_left_behind_are_released_and_reopen_from_their_sidecar(qtbot, win
                                                                       monkeypatch):
     import fetalview.gui.session as session
     monkeypatch.setattr(session, "KEEP_OPEN", 1)
-    window.session.open_paths([scans])
+    open_folder(qtbot, window, scans)
     qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
     window.session.draw_from_clicks([(200, 250), (500, 250), (350, 380)])
     edited = window.session.current.annotation
@@ -134,6 +137,7 @@ def test_fetalview_command_opens_the_window_with_its_arguments(qtbot, scans, tmp
     seen = {}
 
     def run_event_loop():
+        QApplication.processEvents()  # the arguments are opened inside the event loop
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)
                    and w.isVisible()]
         seen["scans"] = [w.session.scans for w in windows]
@@ -143,6 +147,7 @@ def test_fetalview_command_opens_the_window_with_its_arguments(qtbot, scans, tmp
 
     monkeypatch.setattr(QApplication, "exec", staticmethod(run_event_loop))
     monkeypatch.setattr("fetalview.gui.session.Session.segment", lambda self: None)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # the app installs its own
     try:
         assert main([str(scans / "050_HC.png")]) == 0
     finally:
@@ -173,13 +178,13 @@ def test_16_bit_and_colour_scans_open(qtbot, window, tmp_path, mode, dtype):
 
 
 def test_unreadable_folder_is_reported(qtbot, window, tmp_path, monkeypatch):
-    import fetalview.gui.session as session
+    import fetalview.gui.folder_listing as folder_listing
 
     def denied(folder):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(session, "list_scans", denied)
-    window.session.open_paths([tmp_path])
+    monkeypatch.setattr(folder_listing, "list_scans", denied)
+    open_folder(qtbot, window, tmp_path)
     assert "Cannot read the folder" in window.message_bar.text
     assert window.session.current is None
 
@@ -218,7 +223,7 @@ def test_a_reopened_folder_lists_each_scans_saved_state(qtbot, window, make_wind
     other.close()
 
     again = make_window(FakeSegmenter())
-    again.session.open_paths([scans])
+    open_folder(qtbot, again, scans)
     states = {p.name: again.folder_panel.state_text(p) for p in again.session.scans}
     assert states == {"050_HC.png": "edited", "249_HC.png": "low confidence"}
 
@@ -227,7 +232,7 @@ def test_a_message_about_one_scan_goes_when_the_next_is_shown(qtbot, window, fak
                                                               monkeypatch):
     (scans / "zz_broken.png").write_bytes(b"")
     fake.error = RuntimeError("out of memory")
-    window.session.open_paths([scans])
+    open_folder(qtbot, window, scans)
     qtbot.waitUntil(lambda: "Segmentation failed" in window.message_bar.text)
     fake.error = None
     window.session.step(1)  # 249_HC.png segments fine: 050's failure is not about it
@@ -262,6 +267,7 @@ def test_a_status_note_about_one_scan_goes_when_the_next_is_shown(qtbot, window,
 def test_a_folder_problem_stays_visible_after_the_scans_open(qtbot, window, scans, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    window.session.open_paths([empty, scans / "050_HC.png"])
+    with qtbot.waitSignal(window.session.listed):
+        window.session.open_paths([empty, scans / "050_HC.png"])
     assert "holds no scans" in window.message_bar.text
     assert window.session.current.path.name == "050_HC.png"

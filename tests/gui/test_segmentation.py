@@ -7,7 +7,7 @@ from PySide6.QtCore import QTimer
 
 from fetalview.core.sidecar import load_annotation
 
-from .conftest import FakeSegmenter, open_and_wait
+from .conftest import FakeSegmenter, open_and_wait, open_folder
 
 
 def test_open_a_scan_and_get_the_real_models_result(qtbot, make_window, segmenter, scans,
@@ -47,7 +47,7 @@ def test_event_loop_keeps_answering_during_segmentation(qtbot, make_window, segm
 
 def test_result_for_a_scan_the_user_left_is_not_applied(qtbot, window, fake, scans):
     fake.gate = threading.Event()
-    window.session.open_paths([scans])  # opens 050_HC.png; its segmentation is held back
+    open_folder(qtbot, window, scans)  # opens 050_HC.png; its segmentation is held back
     qtbot.waitUntil(lambda: fake.calls == 1)
     window.session.step(1)  # the user moves on to 249_HC.png before the result comes
     current = window.session.current
@@ -148,7 +148,7 @@ def test_model_loads_once_lazily_off_the_gui_thread(qtbot, fake, settings, scans
     settings.segment_on_open = False
     window = MainWindow(settings, factory)
     qtbot.addWidget(window)
-    window.session.open_paths([scans])
+    open_folder(qtbot, window, scans)
     assert made == [], "opening a scan must not load the model"
     for _ in range(2):
         window.act_segment.trigger()

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from fetalview.core.sidecar import load_annotation, save_annotation
 
-from .conftest import drag, open_and_wait
+from .conftest import drag, open_and_wait, open_folder
 
 
 def _wheel(view, notches: int) -> None:
@@ -124,7 +124,7 @@ def test_segment_on_open_off_leaves_the_scan_to_the_user(qtbot, make_window, fak
                                                           scans):
     settings.segment_on_open = False
     window = make_window(fake)
-    window.session.open_paths([scans])
+    open_folder(qtbot, window, scans)
     window.session.step(1)
     qtbot.wait(50)
     assert fake.calls == 0 and window.session.current.annotation.ellipse is None

@@ -4,6 +4,7 @@ keeps answering while a large folder is listed."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -150,12 +151,18 @@ def test_the_window_answers_while_a_large_folder_is_listed(qtbot, window, tmp_pa
     window.session.lister._worker.listed.connect(lambda *_: listed.append(time.perf_counter()),
                                                  Qt.DirectConnection)
     timer.start()
-    with qtbot.waitSignal(window.session.listed, timeout=60000):
-        window.session.open_paths([folder])
-        started = time.perf_counter()
-    timer.stop()
+    gc.disable()  # a full collection of this test process's heap (torch...) pauses 0.5 s
+    try:
+        with qtbot.waitSignal(window.session.listed, timeout=60000):
+            window.session.open_paths([folder])
+            started = time.perf_counter()
+    finally:
+        gc.enable()
+        timer.stop()
     assert len(window.session.scans) == 5000 and window.session.shown == folder / "0000.png"
     assert listed[0] - started > 0.5, "the listing was too quick to prove anything"
     during = [t for t in ticks if t < listed[0]] + [listed[0]]
     gaps = [b - a for a, b in zip([started] + during, during)]
-    assert max(gaps) <= 0.1, f"the GUI stalled for {max(gaps) * 1000:.0f} ms while listing"
+    # Listing on the GUI thread would stall it for the whole second the share takes; the
+    # bound leaves room for a machine shared with other work (a 10 ms timer, seen <= 50 ms).
+    assert max(gaps) <= 0.25, f"the GUI stalled for {max(gaps) * 1000:.0f} ms while listing"

@@ -85,7 +85,7 @@ def measure_main(argv: list[str]) -> int:
         parser.error(f"--calling-aet: {exc}")
     from .core.batch import CSV_COLUMNS, OutputError, Outputs, PixelSizeBook, run_batch
     from .core.segmenter import Segmenter
-    from .core.weights import WeightsError
+    from .core.modelcard import WeightsError
 
     if args.frame < 0:
         print("fetalview: --frame counts from 0", file=sys.stderr)

@@ -34,9 +34,10 @@ from fetalview.cli import main as fetalview
 from fetalview.core import sidecar
 from fetalview.core.batch import CSV_COLUMNS, OutputError, Outputs, PixelSizeBook, run_batch
 from fetalview.core.imageio import MIN_SIDE, Scan, ScanLoadError, load_scan
+from fetalview.core.modelcard import WeightsError, check_against_card
 from fetalview.core.segmenter import Segmenter
 from fetalview.core.sidecar import SidecarError, read_sidecar
-from fetalview.core.weights import WeightsError, check_against_card, load_model
+from fetalview.core.weights import load_model
 
 from hostilefiles import bad_sidecars, bad_weights, encoded, scan_like, write_corpus
 
@@ -199,20 +200,22 @@ def test_bad_weights_through_the_batch_command(tmp_path, capsys):
         assert not out.exists()
 
 
-def test_tampered_bundled_weights_fail_the_model_card_check(tmp_path, monkeypatch):
+@pytest.mark.parametrize("kind", ["safetensors", "onnx"])
+def test_tampered_bundled_model_files_fail_the_model_card_check(tmp_path, monkeypatch, kind):
     folder = tmp_path / "weights"
     shutil.copytree(default_weights().parent, folder)
     weights = folder / default_weights().name
-    assert check_against_card(weights)  # the bundled pair agrees
-    data = bytearray(weights.read_bytes())
-    data[-10] ^= 0xFF  # one weight changed: still loads, measures differently
-    weights.write_bytes(bytes(data))
-    load_model(weights)
+    tampered = weights.with_suffix(f".{kind}")
+    assert check_against_card(tampered)  # the bundled files agree with their card
+    data = bytearray(tampered.read_bytes())
+    data[-10 if kind == "safetensors" else len(data) // 2] ^= 0x01  # one weight: still loads
+    tampered.write_bytes(bytes(data))
     with pytest.raises(WeightsError, match="model card"):
-        check_against_card(weights)
+        check_against_card(tampered)
     monkeypatch.setattr("fetalview.core.segmenter.default_weights", lambda: weights)
     with pytest.raises(WeightsError, match="model card"):
-        Segmenter(device="cpu")
+        Segmenter(device="cpu", backend="torch" if kind == "safetensors" else "auto")
+    Segmenter(weights=tampered, device="cpu")  # a user's own file has no card to answer to
 
 
 # --- sidecars --------------------------------------------------------------------------------
@@ -304,24 +307,28 @@ def test_read_sidecar_on_any_json(tmp_path, data):
 
 # --- simulated faults ------------------------------------------------------------------------
 
-def test_cuda_failure_mid_run_falls_back_to_the_cpu(segmenter, monkeypatch):
+class _FailingGpu:
+    """The model on a GPU whose next run fails as CUDA does (no GPU needed)."""
+
+    device, label = "cuda", "CUDA (pretend)"
+
+    def __init__(self, grid_shape):
+        self.grid_shape, self.runs = grid_shape, 0
+
+    def run(self, batch):
+        self.runs += 1
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+
+def test_cuda_failure_mid_run_falls_back_to_the_cpu(segmenter):
     pixels = load_scan(GOOD_SAMPLE).pixels
     expected = segmenter.segment(pixels).ellipse
     seg = Segmenter(device="cpu")
-    seg.device = torch.device("cuda")  # pretend: the next forward fails as CUDA would
-    real_forward = seg._forward
-    calls = []
-
-    def fails_once(batch):
-        calls.append(seg.device.type)
-        if seg.device.type == "cuda":
-            raise RuntimeError("CUDA error: an illegal memory access was encountered")
-        return real_forward(batch)
-
-    monkeypatch.setattr(seg, "_forward", fails_once)
+    gpu = seg.backend = _FailingGpu(seg.grid_shape)
     rows = run_batch([GOOD_SAMPLE, GOOD_SAMPLE], seg, PixelSizeBook(), Outputs())
-    assert calls == ["cuda", "cpu", "cpu"]
-    assert seg.device.type == "cpu" and "illegal memory access" in seg.fallback_reason
+    assert gpu.runs == 1 and seg.backend.device == "cpu"
+    assert seg.device_label.startswith("CPU with ONNX Runtime")
+    assert "illegal memory access" in seg.fallback_reason
     assert all(r["center_x_px"] and not r["status"].startswith("error") for r in rows)
     assert abs(float(rows[0]["center_x_px"]) - expected.cx) < 1e-3
 

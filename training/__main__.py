@@ -1,4 +1,5 @@
-"""``python -m training {prepare,train,evaluate,export}``: rebuild fetalview's weights."""
+"""``python -m training {prepare,train,evaluate,calibrate,onnx,export}``: rebuild fetalview's
+weights."""
 
 from __future__ import annotations
 
@@ -67,20 +68,31 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--csv", type=Path, help="per-scan results")
     ev.add_argument("--json", type=Path, help="summary figures")
-    ev.add_argument("--device", default="auto")
+    ev.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    ev.add_argument("--backend", default="auto", choices=["auto", "onnxruntime", "torch"],
+                    help="runtime (default as in the app: ONNX Runtime on the CPU, torch on CUDA)")
     ev.add_argument("--tta", action="store_true",
                     help="flip test-time augmentation (off by default, as in the app)")
+    ev.add_argument("--agreement", type=Path, metavar="FILE.csv",
+                    help="also measure each scan on PyTorch (CPU) and write both HC per scan")
 
     cal = sub.add_parser("calibrate", help="review-flag figures from an 'evaluate --csv' file")
     cal.add_argument("csv", type=Path, help="per-scan CSV written by 'evaluate --csv'")
 
-    ex = sub.add_parser("export", help="evaluate a run and bundle its weights with a model card")
-    ex.add_argument("--run", type=Path, required=True)
+    ox = sub.add_parser("onnx", help="write the ONNX graph of a weights file beside it")
+    ox.add_argument("weights", type=Path, help="a fetalview .safetensors file")
+
+    ex = sub.add_parser("export", help="evaluate a run and bundle its weights and ONNX graph "
+                                       "with a model card")
+    what = ex.add_mutually_exclusive_group(required=True)
+    what.add_argument("--run", type=Path, help="the training run to bundle")
+    what.add_argument("--refresh", action="store_true",
+                      help="re-export the graph of the weights already in --dest and re-measure "
+                           "their card, keeping its training record")
     ex.add_argument("--data", type=Path, required=True)
-    ex.add_argument("--command", dest="train_command", required=True,
-                    help="the exact training command, for the model card")
+    ex.add_argument("--command", dest="train_command",
+                    help="the exact training command, for the model card (with --run)")
     ex.add_argument("--dest", type=Path, default=Path("resources/weights"))
-    ex.add_argument("--device", default="auto")
     return p
 
 
@@ -125,15 +137,24 @@ def main(argv: list[str] | None = None) -> int:
         from .evaluate import evaluate, print_summary
         summary = evaluate(args.data, args.weights, val_fraction=args.val_fraction,
                            seed=args.seed, device=args.device, tta=args.tta,
-                           csv_path=args.csv, json_path=args.json)
+                           csv_path=args.csv, json_path=args.json, backend=args.backend,
+                           agreement_csv=args.agreement)
         print_summary(summary)
     elif args.command == "calibrate":
         from .calibrate import calibration_table
         for figures in calibration_table(args.csv):
             print(figures.line())
+    elif args.command == "onnx":
+        from .onnx_export import export_onnx
+        print(export_onnx(args.weights))
     elif args.command == "export":
-        from .export import export
-        print(export(args.run, args.data, args.train_command, args.dest, device=args.device))
+        from .export import export, refresh
+        if args.refresh:
+            print(refresh(args.dest, args.data))
+        elif not args.train_command:
+            raise SystemExit("export: --run needs --command (the exact training command)")
+        else:
+            print(export(args.run, args.data, args.train_command, args.dest))
     return 0
 
 

@@ -1,113 +1,186 @@
 """The segmenter: scan pixels in, head region, ellipse and confidence out.
 
 Built to be created and called from a worker thread: the constructor does the slow part (load
-weights, move to the device) once; ``segment`` is then safe to call repeatedly from that thread.
+the model, pick the runtime) once; ``segment`` is then safe to call repeatedly from that thread.
+
+Which runtime runs the network (a *backend*: a batch of letterboxed grids in, logits out):
+ONNX Runtime on the CPU (``onnx_backend``), the default and the only one the app needs; PyTorch
+(``torch_backend``) for CUDA, used automatically when torch is installed and sees a usable GPU,
+and on the CPU only when asked for (``backend="torch"``) or for weights that have no ONNX graph.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import shutil
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
-import torch
 
 from ..bundled import default_weights
 from .imageio import to_gray_uint8
+from .modelcard import WeightsError, check_against_card, sha256_of
 from .pixelsize import PixelSize
 from .postprocess import head_region
 from .preprocess import Letterbox, normalise
 from .segmentation import Segmentation
-from .weights import check_against_card, load_model, sha256_of
 
 log = logging.getLogger(__name__)
 
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` -> CUDA when usable, else CPU; an explicit ``cuda`` without CUDA is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("CUDA was asked for but no usable CUDA device is available")
-    return torch.device(name)
+BACKENDS = ("auto", "onnxruntime", "torch")
+DEVICES = ("auto", "cpu", "cuda")
 
 
-def device_label(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"CUDA ({torch.cuda.get_device_name(device)})"
-    return "CPU"
+class Backend(Protocol):
+    label: str  # device and runtime in words, e.g. "CPU with ONNX Runtime 1.32.0"
+    device: str  # "cpu" or "cuda"
+    grid_shape: tuple[int, int]
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 1, H, W) float32 letterboxed grids -> (N, 1, H, W) float32 logits."""
+
+
+def torch_installed() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def cuda_usable() -> bool:
+    """Whether torch is installed and sees a usable CUDA device.
+
+    Importing torch takes more than a second, so it is imported only on a machine with an
+    NVIDIA driver: a CPU-only machine with torch installed starts as fast as one without.
+    """
+    if not torch_installed():
+        return False
+    if not (Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi")):
+        return False
+    import torch
+    return torch.cuda.is_available()
 
 
 class Segmenter:
     """Loads the Residual UNet once and segments scans with it.
 
     Args:
-        weights: a fetalview safetensors file; default the bundled one.
-        device: "auto", "cpu" or "cuda". If CUDA fails at load or at run time the segmenter
-            moves to the CPU and records why in ``fallback_reason``.
+        weights: a fetalview model file, ``.onnx`` or ``.safetensors``; each backend uses the
+            one of the pair (same name, other suffix) it runs. Default: the bundled model,
+            checked against its model card.
+        device: "auto" (CUDA when torch sees a usable GPU, else the CPU), "cpu" or "cuda". If
+            CUDA fails at load or at run time the segmenter moves to the CPU and records why
+            in ``fallback_reason``.
         tta: average the logits of the scan and its mirror image. Off by default: on the
             validation split it left Dice and mean HC error unchanged (0.978, 1.80 vs 1.85 mm)
             and only narrowed the tail (95th percentile 4.7 vs 5.3 mm) at 1.8 times the
-            forward time, which would put a CPU measurement over 0.15 s.
+            forward time.
+        backend: "auto" (ONNX Runtime on the CPU, PyTorch on CUDA), "onnxruntime" or "torch".
+        threads: the runtime's CPU threads; None: the runtime's default.
     """
 
-    def __init__(self, weights: Path | None = None, device: str = "auto", tta: bool = False):
-        self.weights = Path(weights) if weights is not None else default_weights()
-        # The bundled weights must be the ones their model card validated; a user's own file
-        # (training runs, fine-tunes, exports in progress) has no card to answer to.
-        digest = sha256_of(self.weights) if weights is not None else check_against_card(self.weights)
+    def __init__(self, weights: Path | None = None, device: str = "auto", tta: bool = False,
+                 backend: str = "auto", threads: int | None = None):
+        if device not in DEVICES or backend not in BACKENDS:
+            raise ValueError(f"unknown device {device!r} or backend {backend!r}")
+        if device == "cuda" and backend == "onnxruntime":
+            raise ValueError("fetalview runs ONNX Runtime on the CPU only; CUDA runs on PyTorch")
+        # The bundled files must be the ones their model card validated; a user's own files
+        # (training runs, fine-tunes, exports in progress) have no card to answer to.
+        self._bundled = weights is None
+        self._path = Path(weights) if weights is not None else default_weights()
+        self._threads = threads
         self.tta = tta
         self.fallback_reason: str | None = None
-        self.device = resolve_device(device)
-        try:
-            self._load_model()
-        except RuntimeError as exc:  # CUDA out of memory, driver trouble
-            if self.device.type != "cuda":
-                raise
-            self._fall_back_to_cpu(exc)
-        config = self.model.config
-        self.grid_shape = (config.input_height, config.input_width)
-        self.model_version = f"{self.weights.stem}-{digest[:12]}"
+        if device == "auto":
+            device = "cuda" if backend != "onnxruntime" and cuda_usable() else "cpu"
+        elif device == "cuda" and not cuda_usable():
+            raise RuntimeError("CUDA was asked for but no usable CUDA device is available"
+                               + ("" if torch_installed() else " (fetalview runs CUDA on "
+                                  "PyTorch, which is not installed)"))
+        if device == "cuda":
+            try:
+                self._load("torch", "cuda")
+            except RuntimeError as exc:  # CUDA out of memory, driver trouble
+                self._fall_back_to_cpu(exc)
+        else:
+            self._load(backend, "cpu")
+        self.grid_shape = self.backend.grid_shape
 
     @property
     def device_label(self) -> str:
-        return device_label(self.device)
+        """Where and on what the network runs, e.g. "CPU with ONNX Runtime 1.32.0"."""
+        return self.backend.label
+
+    @property
+    def onnx_path(self) -> Path | None:
+        """The graph ONNX Runtime runs: the file given, or the one beside the weights."""
+        if self._path.suffix == ".onnx":
+            return self._path
+        return self._path.with_suffix(".onnx") if self._path.suffix == ".safetensors" else None
+
+    @property
+    def safetensors_path(self) -> Path:
+        """The weights PyTorch runs: the file given, or the ones beside the graph."""
+        return self._path.with_suffix(".safetensors") if self._path.suffix == ".onnx" else self._path
+
+    def _load(self, backend: str, device: str) -> None:
+        """Open the model on ``device``; on the CPU, ONNX Runtime unless torch is asked for or
+        a user's own weights have no ONNX graph beside them (then torch, if installed)."""
+        onnx_path = self.onnx_path
+        has_graph = onnx_path is not None and onnx_path.exists()
+        if device == "cpu" and backend == "auto" and not self._bundled and not has_graph \
+                and torch_installed():
+            backend = "torch"
+        if device == "cuda" or backend == "torch":
+            if not torch_installed():
+                raise RuntimeError('the PyTorch backend needs torch: pip install -e ".[train]"')
+            from .torch_backend import TorchBackend
+            path = self.safetensors_path
+            digest = check_against_card(path) if self._bundled else None
+            self.backend = TorchBackend(path, device, self._threads)
+            digest = digest or sha256_of(path)
+        else:
+            from .onnx_backend import OnnxBackend
+            path = onnx_path
+            if self._bundled:
+                check_against_card(path)
+            elif not has_graph and path != self._path:
+                raise WeightsError(f"{self._path.name} has no ONNX graph beside it; write one "
+                                   f"with: python -m training onnx {self._path}")
+            self.backend = OnnxBackend(path, self._threads)
+            digest = self.backend.weights_sha256  # the weights it was exported from
+        self.weights = path
+        # Both runtimes name the same weights alike: sidecars and cards stay comparable.
+        self.model_version = f"{path.stem}-{digest[:12]}"
 
     def _fall_back_to_cpu(self, exc: Exception) -> None:
         self.fallback_reason = f"CUDA failed ({str(exc).splitlines()[0]}); using the CPU"
         log.warning(self.fallback_reason)
-        self.device = torch.device("cpu")
-        self._load_model()
+        self._load("auto", "cpu")
 
-    def _load_model(self) -> None:
-        # channels-last lets oneDNN pick its fastest convolutions: about a third off on the CPU
-        model = load_model(self.weights, self.device)
-        self.model = model.to(memory_format=torch.channels_last)
-
-    @torch.inference_mode()
-    def _forward(self, batch: torch.Tensor) -> torch.Tensor:
-        x = batch.to(self.device).contiguous(memory_format=torch.channels_last)
+    def _run(self, batch: np.ndarray) -> np.ndarray:
         if self.tta:  # the mirror image rides in the same batch: one pass, better threading
-            both = self.model(torch.cat([x, torch.flip(x, dims=[-1])]))
-            return (0.5 * (both[:1] + torch.flip(both[1:], dims=[-1]))).float().cpu()
-        return self.model(x).float().cpu()
+            both = self.backend.run(np.concatenate([batch, batch[..., ::-1]]))
+            return 0.5 * (both[:1] + both[1:, ..., ::-1])
+        return self.backend.run(batch)
 
-    def prepare(self, pixels: np.ndarray) -> tuple[Letterbox, torch.Tensor]:
+    def prepare(self, pixels: np.ndarray) -> tuple[Letterbox, np.ndarray]:
         """Any 2-D scan array (8/16-bit, grayscale, RGB or RGBA), converted as the file loader
-        would, letterboxed into the model's input batch."""
+        would, letterboxed into the model's (1, 1, H, W) float32 input batch."""
         pixels = to_gray_uint8(pixels)
         box = Letterbox(pixels.shape, self.grid_shape)
-        return box, torch.from_numpy(normalise(box.to_grid(pixels)))[None, None]
+        return box, normalise(box.to_grid(pixels))[None, None]
 
-    def forward(self, batch: torch.Tensor) -> np.ndarray:
+    def forward(self, batch: np.ndarray) -> np.ndarray:
         """Logits on the model grid; a CUDA failure moves the model to the CPU and retries."""
         try:
-            out = self._forward(batch)
+            out = self._run(batch)
         except RuntimeError as exc:
-            if self.device.type != "cuda":
+            if self.backend.device != "cuda":
                 raise
             self._fall_back_to_cpu(exc)
-            out = self._forward(batch)
-        return out[0, 0].numpy()
+            out = self._run(batch)
+        return np.ascontiguousarray(out[0, 0], np.float32)
 
     def logits(self, pixels: np.ndarray) -> np.ndarray:
         """Scan-sized float32 logit map, positive inside the head."""

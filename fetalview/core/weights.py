@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -12,53 +11,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .model import ModelConfig, ResidualUNet, parameter_count
+from .modelcard import WeightsError  # noqa: F401 - a weights file's errors, for its importers
 
 FORMAT = "fetalview-resunet-1"
-#: Written beside the bundled weights by ``python -m training export``; its "sha256" is the hash
-#: of the weights file it names under "weights".
-MODEL_CARD = "model_card.json"
-
-
 #: A header may describe any width and depth; beyond this many parameters (800 MB of float32,
 #: the bundled model has 2.1 M) it is refused before the network is allocated.
 MAX_PARAMETERS = 200_000_000
-
-
-class WeightsError(Exception):
-    """The weights file is missing, damaged, or made for another network."""
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def check_against_card(path: Path) -> str:
-    """The sha256 of ``path``, after checking it against the model card beside it.
-
-    A weights file that differs from the one its card describes (damaged on disk, swapped,
-    tampered with) would silently measure with figures nobody validated, so it is refused.
-    Without a card, or with a card about another file, there is nothing to check against.
-    """
-    path = Path(path)
-    digest = sha256_of(path)
-    card_path = path.with_name(MODEL_CARD)
-    if not card_path.is_file():
-        return digest
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-        named, expected = card["weights"], card["sha256"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise WeightsError(f"{card_path.name} beside {path.name} is unreadable ({exc!r}); "
-                           "reinstall fetalview") from None
-    if named == path.name and expected != digest:
-        raise WeightsError(f"{path.name} does not match its model card (sha256 {digest[:12]}..., "
-                           f"card says {str(expected)[:12]}...); the file is damaged or was "
-                           "replaced; reinstall fetalview")
-    return digest
 
 
 def save_weights(model: ResidualUNet, path: Path, metadata: dict[str, str] | None = None) -> None:

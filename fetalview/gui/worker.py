@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-if TYPE_CHECKING:  # imported in the worker thread: torch stays out of the app's start-up
+if TYPE_CHECKING:  # imported in the worker thread: the runtime stays out of the app's start-up
     from ..core.segmenter import Segmenter
 
 log = logging.getLogger(__name__)
@@ -24,22 +24,21 @@ SegmenterFactory = Callable[[str], "Segmenter"]
 
 
 def default_factory(device: str) -> Segmenter:
-    """The bundled model on ``device``; leaves one core to the GUI so it stays fluid.
+    """The bundled model on ``device``; on the CPU it leaves one core to the GUI so it stays
+    fluid.
 
     An explicit "cuda" without a usable GPU falls back to the CPU instead of failing: the
     Segmenter already does that for CUDA failures at load and run time.
     """
-    import torch
-
     from ..core.segmenter import Segmenter
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    threads = max(1, (os.cpu_count() or 2) - 1)
     try:
-        return Segmenter(device=device)
+        return Segmenter(device=device, threads=threads)
     except RuntimeError as exc:
         if device != "cuda":
             raise
-        segmenter = Segmenter(device="cpu")
+        segmenter = Segmenter(device="cpu", threads=threads)
         segmenter.fallback_reason = f"{exc}; using the CPU"
         return segmenter
 

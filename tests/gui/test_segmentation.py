@@ -93,7 +93,7 @@ def test_explicit_cuda_without_a_gpu_falls_back_to_cpu(monkeypatch):
     made = []
 
     class Recorder:
-        def __init__(self, device):
+        def __init__(self, device, threads=None):
             if device == "cuda":
                 raise RuntimeError("CUDA was asked for but no usable CUDA device is available")
             made.append(device)

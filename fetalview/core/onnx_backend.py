@@ -39,6 +39,9 @@ class OnnxBackend:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or 0
         options.inter_op_num_threads = 1
+        # Idle threads sleep instead of spinning: the app's GUI thread and the other processes
+        # of a small machine keep their cores between scans.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # ORT's own warnings are for its developers
         try:
             self._session = onnxruntime.InferenceSession(

@@ -363,3 +363,13 @@ def test_a_list_over_the_item_cap_is_refused(scan, appdata):
     assert sidecar_path(scan).stat().st_size < MAX_BYTES
     with pytest.raises(SidecarError, match="a list of 50001 items"):
         read_sidecar(sidecar_path(scan))
+
+
+def test_a_sidecar_turned_unreadable_meanwhile_is_kept_and_the_save_goes_beside(scan, appdata):
+    store = SidecarStore(scan, appdata)
+    store.save(FULL)
+    newer = json.dumps({"format": "fetalview-sidecar", "version": 3, "scan": scan.name})
+    sidecar_path(scan).write_text(newer)  # a newer fetalview saved it meanwhile
+    saved = store.save(replace(FULL, edited=False))
+    assert saved.path == alternate_path(scan) and "cannot read; it is kept" in saved.note
+    assert sidecar_path(scan).read_text() == newer

@@ -515,30 +515,28 @@ class SidecarStore:
         """Write ``annotation`` to the first place that takes it; ``saved_at`` is stamped now
         (which is how the newest of several copies is found). SidecarError when none can."""
         stamp = _now()
-        failures = []
+        failures, notes = [], []
         for place in self.save_place():
-            if place == self.places[2]:
-                try:
-                    place.parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    failures.append(f"in {place.parent} ({exc.strerror or exc})")
-                    continue
             try:
-                return self._save_to(place, annotation, stamp)
+                if place == self.places[2]:
+                    place.parent.mkdir(parents=True, exist_ok=True)
+                saved = self._save_to(place, annotation, stamp)
+            except _NowKept as kept:
+                notes.append(str(kept))
             except OSError as exc:
                 where = "beside the scan" if place.parent == self.scan_path.parent \
                     else f"in {place.parent}"
                 failures.append(f"{where} ({exc.strerror or exc})")
-        raise SidecarError(f"cannot save the measurement of {self.scan_path.name}: "
-                           f"{', nor '.join(failures) or 'every place holds a file to keep'}")
+            else:
+                return replace(saved, note="; ".join(notes + [saved.note or ""]).strip("; ")
+                               or None)
+        why = ", nor ".join(failures + notes) or "every place holds a file to keep"
+        raise SidecarError(f"cannot save the measurement of {self.scan_path.name}: {why}")
 
     def _save_to(self, place: Path, annotation: Annotation, stamp: str) -> Saved:
         note = None
-        current = _snapshot(place)
-        if current != self._digests.get(place):
+        if _snapshot(place) != self._digests.get(place):
             annotation, note = self._merge(place, annotation)
-            if place in {f.path for f in self.kept}:  # it became unreadable: keep it
-                raise OSError(f"{place.name} was replaced by a file this version cannot read")
         data = _encode(annotation, stamp)
         write_atomic(place, data)
         self._digests[place] = _digest(data)
@@ -554,13 +552,17 @@ class SidecarStore:
             theirs = read_sidecar(place) if place.is_file() else None
         except SidecarError as exc:
             self.found = [f for f in self.found if f.path != place] + [Found(place, None, exc)]
-            return ours, f"{who} and cannot be read now; it is kept unchanged"
+            raise _NowKept(f"{who} into a file this version cannot read; it is kept "
+                           "unchanged") from None
         if theirs is None:
             return ours, f"{who}: it was removed, this save writes it again"
         # A place that held nothing when read merges against an empty measurement.
         base = self._base.get(place) or to_json(Annotation(scan=theirs.scan))
         merged, clash = merge_json(base, to_json(ours), to_json(theirs))
-        merged_annotation = from_json({**merged, "format": FORMAT, "version": VERSION})
+        try:
+            merged_annotation = from_json({**merged, "format": FORMAT, "version": VERSION})
+        except ValueError:  # the two do not combine: keep each whole
+            merged_annotation, clash = ours, ["the measurement"]
         if clash:
             return self._keep_theirs(place, merged_annotation,
                                      f"{who}; both changed {', '.join(clash)}: yours are kept")
@@ -571,6 +573,10 @@ class SidecarStore:
         with open(place, "rb") as f:
             write_atomic(target, f.read(MAX_BYTES + 1))
         return annotation, f"{why}, the other copy is kept as {target.name}"
+
+
+class _NowKept(Exception):
+    """A place changed, since it was read, into a file this version must keep."""
 
 
 #: Fields that change together (one contour); each other field, and each key of ``extra``,

@@ -208,6 +208,6 @@ def open_document(path: Path, fallback_root: Path) -> tuple[ScanDocument, str | 
 def _kept(found: Found, store: SidecarStore) -> str:
     places = store.save_place()
     where = f"saved as {places[0].name}" if places else "not saved"
+    why = str(found.error).removeprefix(f"{found.path}: ")  # the name is said already
     return (f"The saved measurement {found.path.name} could not be read by this version of "
-            f"fetalview ({found.error}). It is kept unchanged; measurements made here are "
-            f"{where}.")
+            f"fetalview ({why}). It is kept unchanged; measurements made here are {where}.")

@@ -200,3 +200,10 @@ def test_every_file_written_passes_dciodvfy(dicom_scan, png_scan, tmp_path):
         _, results = _results(scan, review, **kw)
         written += results.write(tmp_path, name)
     assert {p.name: dciodvfy_errors(p) for p in written} == {p.name: [] for p in written}
+
+
+def test_a_utc_confirmation_time_is_written_in_local_time(dicom_scan):
+    utc = dt.datetime(2026, 3, 15, 10, 30, tzinfo=dt.timezone.utc)
+    _, results = _results(dicom_scan, Review("confirmed", "Smith^Anna", utc))
+    local = utc.astimezone().strftime("%Y%m%d%H%M%S")  # DICOM date-times carry no zone here
+    assert results.sr.VerifyingObserverSequence[0].VerificationDateTime == local

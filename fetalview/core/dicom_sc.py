@@ -44,12 +44,11 @@ def new_study(patient: dict[str, str], description: str, when: dt.datetime | Non
     return ds
 
 
-def build_sc(annotated_bgr: np.ndarray, study: Dataset,
-             series_instance_uid: str | None = None) -> hd.sc.SCImage:
+def build_sc(annotated_bgr: np.ndarray, study: Dataset) -> hd.sc.SCImage:
     """An 8-bit RGB Secondary Capture of ``annotated_bgr`` in ``study``'s patient and study."""
     rgb = np.ascontiguousarray(cv2.cvtColor(annotated_bgr, cv2.COLOR_BGR2RGB))
     sc = hd.sc.SCImage.from_ref_dataset(
-        study, rgb, "RGB", 8, "PATIENT", series_instance_uid or hd.UID(), SC_SERIES_NUMBER,
+        study, rgb, "RGB", 8, "PATIENT", hd.UID(), SC_SERIES_NUMBER,
         hd.UID(), 1, MANUFACTURER, patient_orientation=("A", "F"),
         transfer_syntax_uid="1.2.840.10008.1.2.1")
     sc.PatientOrientation = ""  # unknown for a free-hand probe: empty (Type 2C), not made up

@@ -96,11 +96,13 @@ class Review:
 
     state: ReviewState = ReviewState.AUTOMATIC
     operator: str = ""
-    when: dt.datetime | None = None
+    when: dt.datetime | None = None  # local time in the report (DICOM dates carry no zone)
     organization: str = ""  # the clinic, as DICOM's Verifying Organization
 
     def __post_init__(self):
         object.__setattr__(self, "state", ReviewState(self.state))
+        if self.when is not None and self.when.tzinfo is not None:  # e.g. the sidecar's UTC
+            object.__setattr__(self, "when", self.when.astimezone().replace(tzinfo=None))
         if self.state.confirmed and not self.operator.strip():
             raise ValueError("a confirmed result needs the name of whoever confirmed it")
 
@@ -136,7 +138,7 @@ def device_uid(model_version: str) -> str:
 
 def build_sr(evidence: Dataset, source: SourceImage, ellipse: Ellipse, measurement: Measurement,
              review: Review, model_version: str, *, ga: GestationalAge | None = None,
-             review_note: str | None = None, series_instance_uid: str | None = None) -> hd.sr.ComprehensiveSR:
+             review_note: str | None = None) -> hd.sr.ComprehensiveSR:
     """The Comprehensive SR of one measured scan, in ``evidence``'s patient and study.
 
     Args:
@@ -173,7 +175,7 @@ def build_sr(evidence: Dataset, source: SourceImage, ellipse: Ellipse, measureme
     when = review.when or dt.datetime.now()
     sr = hd.sr.ComprehensiveSR(
         evidence=[evidence], content=root,
-        series_instance_uid=series_instance_uid or hd.UID(), series_number=9101,
+        series_instance_uid=hd.UID(), series_number=9101,
         sop_instance_uid=hd.UID(), instance_number=1, manufacturer=MANUFACTURER,
         is_complete=True, is_final=review.state.confirmed, is_verified=review.state.confirmed,
         institution_name=review.organization.strip() or None,

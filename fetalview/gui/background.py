@@ -48,9 +48,12 @@ class _Runner(QRunnable):
 
     def run(self) -> None:
         try:
-            result = self.job._work(self.job.progress.emit)
-        except Exception as exc:  # noqa: BLE001 - every failure goes to the user
-            log.exception("background job failed")
-            self.job.failed.emit(str(exc) or type(exc).__name__)
-        else:
-            self.job.finished.emit(result)
+            try:
+                result = self.job._work(self.job.progress.emit)
+            except Exception as exc:  # noqa: BLE001 - every failure goes to the user
+                log.exception("background job failed")
+                self.job.failed.emit(str(exc) or type(exc).__name__)
+            else:
+                self.job.finished.emit(result)
+        except RuntimeError:  # the window (and the Job with it) closed while this ran
+            log.info("a background job finished after its window closed")

@@ -33,7 +33,7 @@ def list_folder(folder: Path, data_dir: Path) -> tuple[list[tuple[Path, str]], s
 
 
 class _Lister(QObject):
-    listed = Signal(object, object, str)  # folder, [(path, state)], problem
+    listed = Signal(object, object, object)  # folder, [(path, state)], problem text
 
     @Slot(object, object)
     def run(self, folder: Path, data_dir: Path) -> None:
@@ -43,27 +43,21 @@ class _Lister(QObject):
 class FolderLister(QObject):
     """The GUI thread's handle: ``request`` a folder, get ``listed`` back."""
 
-    listed = Signal(object, object, str)  # folder, [(path, state)], problem
+    listed = Signal(object, object, object)  # folder, [(path, state)], problem text
     _request = Signal(object, object)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self.pending = 0
         self._thread = QThread()
         self._thread.setObjectName("fetalview-folder-listing")
         self._worker = _Lister()
         self._worker.moveToThread(self._thread)
         self._request.connect(self._worker.run)
-        self._worker.listed.connect(self._on_listed)
+        self._worker.listed.connect(self.listed)
         self._thread.start()
 
     def request(self, folder: Path, data_dir: Path) -> None:
-        self.pending += 1
         self._request.emit(folder, data_dir)
-
-    def _on_listed(self, folder: Path, entries: list, problem: str) -> None:
-        self.pending -= 1
-        self.listed.emit(folder, entries, problem)
 
     def shutdown(self) -> None:
         """Stop the thread after the folder being listed (folders still queued are dropped)."""

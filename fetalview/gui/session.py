@@ -103,11 +103,6 @@ class Session(QObject):
         self._show_listed = bool(paths) and not files  # only folders: show what they bring
         self._add([(path, saved_state(path, self.settings.data_dir)) for path in files])
 
-    @property
-    def listing(self) -> bool:
-        """Whether folders are still being listed."""
-        return self.lister.pending > 0
-
     def _on_listed(self, folder: Path, entries: list[tuple[Path, str]], problem: str) -> None:
         show, self._show_listed = self._show_listed and bool(entries), False
         self._add(entries, show)

@@ -128,6 +128,10 @@ def test_a_file_name_that_is_not_utf8_lists_shows_and_opens(qtbot, window, tmp_p
     assert window.windowTitle().startswith("caf\ufffd.png")
     window.session.error.emit(f"About {scan.name}")
     assert window.message_bar.text == "About caf\ufffd.png"
+    empty = tmp_path / os.fsdecode(b"vide\xe9")  # a folder's name, said by the listing thread
+    empty.mkdir()
+    open_folder(qtbot, window, empty)
+    assert "vide\ufffd holds no scans" in window.message_bar.text
 
 
 def test_the_window_answers_while_a_large_folder_is_listed(qtbot, window, tmp_path,

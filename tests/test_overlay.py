@@ -27,3 +27,16 @@ def test_overlay_keeps_full_resolution_and_leaves_the_scan_untouched():
     image = render_overlay(scan, Ellipse(200, 150, 80, 60, 0), ["HC 1 mm"])
     assert image.shape == (300, 400, 3)
     assert (scan == copy).all()
+
+
+def test_a_file_name_that_is_not_utf8_is_drawn_not_a_crash():
+    """A Latin-1 name (bytes kept as a lone surrogate) segfaulted OpenCV's text functions:
+    exporting such a scan's PNG killed the app. It is drawn with a "?" instead."""
+    import os
+
+    from fetalview.core.overlay import add_caption_band
+    name = os.fsdecode(b"caf\xe9.png")
+    scan = np.full((200, 300), 90, np.uint8)
+    plain = render_overlay(scan, Ellipse(150, 100, 60, 40, 0), ["caf?.png"])
+    assert (render_overlay(scan, Ellipse(150, 100, 60, 40, 0), [name]) == plain).all()
+    assert add_caption_band(np.zeros((50, 80, 3), np.uint8), [name, "é"]).shape[0] > 50

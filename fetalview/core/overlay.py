@@ -9,6 +9,7 @@ import numpy as np
 
 from .geometry import Ellipse
 from .measurement import Measurement
+from .safetext import printable
 
 ELLIPSE_BGR = (80, 220, 80)
 OUTLINE_BGR = (60, 170, 255)
@@ -56,7 +57,15 @@ def render_overlay(pixels: np.ndarray, ellipse: Ellipse, lines: list[str],
     return image
 
 
+def _drawable(lines: list[str]) -> list[str]:
+    """The lines as OpenCV's Hershey font draws them: ASCII, "?" for anything else. A lone
+    surrogate (the name of a file that is not UTF-8) made OpenCV's text functions crash the
+    process outright."""
+    return [printable(t).encode("ascii", "replace").decode("ascii") for t in lines]
+
+
 def _draw_caption(image: np.ndarray, lines: list[str], avoid: np.ndarray) -> None:
+    lines = _drawable(lines)
     h, w = image.shape[:2]
     scale = max(0.35, min(h, w) / 1100)
     thick = max(1, round(scale * 1.6))
@@ -84,6 +93,7 @@ def _draw_caption(image: np.ndarray, lines: list[str], avoid: np.ndarray) -> Non
 def add_caption_band(image: np.ndarray, lines: list[str]) -> np.ndarray:
     """``image`` (BGR) with ``lines`` in a dark band below it, widened on the right if the text
     needs it: no pixel of the image is covered and its pixel coordinates stay the same."""
+    lines = _drawable(lines)
     h, w = image.shape[:2]
     scale = max(0.4, min(h, w) / 1100)
     thick = max(1, round(scale * 1.6))

@@ -21,6 +21,7 @@ from ..core.batch import CSV_COLUMNS, result_row
 from ..core.growth import growth_lines, saved_ga
 from ..core.measurement import measure
 from ..core.overlay import caption_lines, render_overlay
+from ..core.safetext import display_name
 from ..core.sidecar import Annotation, write_atomic
 from .document import ScanDocument, review_needed, scan_state
 
@@ -80,7 +81,7 @@ def csv_row(path: Path, annotation: Annotation) -> dict[str, str]:
     """The batch command's row for a saved annotation, plus whether a person edited it."""
     state = scan_state(annotation)
     status = {"auto": "ok", "low confidence": "low_confidence"}.get(state, state)
-    row = result_row(path.name, annotation.ellipse, annotation.pixel_size, annotation.confidence,
+    row = result_row(display_name(path), annotation.ellipse, annotation.pixel_size, annotation.confidence,
                      status)
     row["edited"] = "yes" if annotation.edited else "no"
     return row

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import sys
 from pathlib import Path
+
+from .core.safetext import csv_table, display_name, printable
 
 
 def _measure_parser() -> argparse.ArgumentParser:
@@ -18,13 +19,16 @@ def _measure_parser() -> argparse.ArgumentParser:
                    help="HC18-style CSV: filename, pixel size(mm), ...")
     p.add_argument("--pixel-size", type=float, metavar="MM",
                    help="one pixel size in mm for every scan")
-    p.add_argument("--out", type=Path, metavar="FILE.csv", help="results CSV (default: stdout)")
-    p.add_argument("--masks", type=Path, metavar="DIR", help="write head masks (0/255 PNG)")
-    p.add_argument("--overlays", type=Path, metavar="DIR", help="write annotated PNGs")
+    p.add_argument("--out", type=Path, metavar="FILE.csv",
+                   help="results CSV, grown row by row in FILE.csv.partial (default: stdout)")
+    p.add_argument("--masks", type=Path, metavar="DIR",
+                   help="write head masks (0/255 PNG) as SCAN_fetalview_mask.png")
+    p.add_argument("--overlays", type=Path, metavar="DIR",
+                   help="write annotated PNGs as SCAN_fetalview_overlay.png")
     p.add_argument("--hc18-submission", type=Path, metavar="FILE",
                    help="write the HC18 challenge's submission CSV")
     p.add_argument("--reports", type=Path, metavar="DIR",
-                   help="write a one-page PDF clinical report per scan")
+                   help="write a one-page PDF report per scan as SCAN_fetalview_report.pdf")
     p.add_argument("--report-patient-fields", action="store_true",
                    help="put patient name, ID and exam date (from DICOM) into the reports")
     p.add_argument("--dicom-out", type=Path, metavar="DIR",
@@ -83,7 +87,9 @@ def measure_main(argv: list[str]) -> int:
         calling_aet = check_ae_title(args.calling_aet)
     except ValueError as exc:
         parser.error(f"--calling-aet: {exc}")
-    from .core.batch import CSV_COLUMNS, OutputError, Outputs, PixelSizeBook, run_batch
+    from .core.batch import (CSV_COLUMNS, NOT_WRITTEN, OutputError, Outputs, PixelSizeBook,
+                             echo_csv, measure_batch, plan_batch)
+    from .core.outputs import OutputRefused
     from .core.segmenter import Segmenter
     from .core.modelcard import WeightsError
 
@@ -94,36 +100,40 @@ def measure_main(argv: list[str]) -> int:
     if size is not None and not (math.isfinite(size) and size > 0):
         print("fetalview: --pixel-size must be a positive number of millimetres", file=sys.stderr)
         return 2
-    try:
-        book = PixelSizeBook(args.pixel_size, args.pixel_size_csv)
-        segmenter = Segmenter(args.weights, device=args.device, tta=args.tta)
-    except (WeightsError, ValueError, RuntimeError, OSError) as exc:
-        print(f"fetalview: {exc}", file=sys.stderr)
-        return 2
-    print(f"fetalview: model {segmenter.model_version} on {segmenter.device_label}",
-          file=sys.stderr)
-    if segmenter.fallback_reason:
-        print(f"fetalview: {segmenter.fallback_reason}", file=sys.stderr)
     sender = _Sender(args.send, calling_aet) if args.send else None
     outputs = Outputs(args.out, args.masks, args.overlays, args.hc18_submission, args.reports,
                       _report_writer(args.report_patient_fields) if args.reports else None,
                       args.dicom_out, sender)
     try:
-        rows = run_batch(args.paths, segmenter, book, outputs, args.frame)
-    except OutputError as exc:  # measured, but not saved: the results go to stdout instead
-        print(f"fetalview: {exc}; the results follow on standard output", file=sys.stderr)
-        _print_rows(exc.rows, CSV_COLUMNS)
-        return 1
-    except OSError as exc:  # an output folder that cannot be made: nothing was measured yet
-        print(f"fetalview: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        book = PixelSizeBook(args.pixel_size, args.pixel_size_csv)
+        batch = plan_batch(args.paths, book, outputs)  # refuses a clash before any work
+        segmenter = Segmenter(args.weights, device=args.device, tta=args.tta)
+    except OutputRefused as exc:
+        print(f"fetalview: {printable(str(exc))}; nothing was done", file=sys.stderr)
         return 2
-    if args.out is None:
-        _print_rows(rows, CSV_COLUMNS)
-    measured = sum(not r["status"].startswith("error") for r in rows)
-    failed = len(rows) - measured
-    print(f"fetalview: {measured} of {len(rows)} scans processed"
-          + (f", {failed} could not be read (see their status)" if failed else ""),
+    except (WeightsError, ValueError, RuntimeError, OSError) as exc:
+        print(f"fetalview: {printable(str(exc))}", file=sys.stderr)
+        return 2
+    print(f"fetalview: model {segmenter.model_version} on {segmenter.device_label}",
           file=sys.stderr)
+    if segmenter.fallback_reason:
+        print(f"fetalview: {segmenter.fallback_reason}", file=sys.stderr)
+    try:
+        rows = measure_batch(batch, segmenter, args.frame,
+                             echo=sys.stdout if args.out is None else None)
+    except OutputError as exc:  # measured, but not saved: the results go to stdout instead
+        print(f"fetalview: {printable(str(exc))}"
+              + ("; the results follow on standard output" if exc.rows else ""), file=sys.stderr)
+        echo_csv(sys.stdout, csv_table(CSV_COLUMNS, exc.rows))
+        return 1 if exc.rows else 2
+    unread = sum(r["status"].startswith("error") and not r["status"].startswith(NOT_WRITTEN)
+                 for r in rows)
+    unwritten = sum(r["status"].startswith(NOT_WRITTEN) for r in rows)
+    measured = len(rows) - unread
+    print(f"fetalview: {measured} of {len(rows)} scans measured"
+          + (f", {unread} could not be read (see their status)" if unread else "")
+          + (f"; for {unwritten} an output file (mask, overlay, report or DICOM) could not be "
+             "written (see their status)" if unwritten else ""), file=sys.stderr)
     if sender is not None:
         print(f"fetalview: results of {len(sender.sent)} scans sent to {args.send}"
               + (f"; {len(sender.failed)} not sent (see above)" if sender.failed else ""),
@@ -131,12 +141,6 @@ def measure_main(argv: list[str]) -> int:
         if sender.failed:
             return 1
     return 0 if measured else 1
-
-
-def _print_rows(rows: list[dict[str, str]], columns: list[str]) -> None:
-    writer = csv.DictWriter(sys.stdout, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(rows)
 
 
 def _report_writer(with_patient_fields: bool):
@@ -148,7 +152,7 @@ def _report_writer(with_patient_fields: bool):
         patient = ({k: scan.metadata[k] for k in PATIENT_LABELS if k in scan.metadata}
                    if with_patient_fields else {})
         write_report(path, ReportData(
-            scan.path.name, scan.pixels, result.ellipse, measurement, edited=False,
+            display_name(scan.path), scan.pixels, result.ellipse, measurement, edited=False,
             model_version=result.model_version, review_note=result.review_reason,
             frame=scan.metadata.get("frame") if frames > 1 else None, patient=patient))
     return write

@@ -252,3 +252,49 @@ def app_enders(folder: Path) -> dict[str, Path]:
     files["latin1_name"] = latin1 / os.fsdecode(b"caf\xe9.png")
     files["latin1_name"].write_bytes((sample_scans_dir() / "249_HC.png").read_bytes())
     return files
+
+
+#: File names a clinic's file system holds that are not plain text: a Latin-1 byte (not UTF-8),
+#: and names a spreadsheet would run as a formula (OWASP's CSV injection).
+LATIN1_NAME = os.fsdecode(b"caf\xe9_HC.png")
+FORMULA_NAMES = ["=HYPERLINK(1).png", "+SUM(1).png", "-2+3.png", "@SUM(1).png", "\tTAB.png",
+                 "\rCR.png"]
+
+
+def hostile_names(folder: Path, scan: bytes) -> list[Path]:
+    """``scan`` under each name of LATIN1_NAME and FORMULA_NAMES in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / name for name in [LATIN1_NAME] + FORMULA_NAMES]
+    for path in paths:
+        path.write_bytes(scan)
+    return paths
+
+
+def output_mistakes(scans: Path, elsewhere: Path) -> dict[str, list[str]]:
+    """``fetalview measure`` options that point outputs at inputs or at each other, from issue
+    9's red-team pass; ``scans`` holds 002_HC.png and test_pixel_size.csv (see
+    ``scan_folder``). Each must be refused before any work, every file left as it was."""
+    elsewhere.mkdir(parents=True, exist_ok=True)
+    (elsewhere / "link_to_scan.csv").symlink_to(scans / "002_HC.png")
+    (elsewhere / "002_HC_fetalview_mask.png").write_bytes(b"a file fetalview did not write")
+    results = str(elsewhere / "results.csv")
+    return {
+        "out_over_a_scan": ["--out", str(scans / "002_HC.png")],
+        "out_over_the_pixel_size_csv": ["--out", str(scans / "test_pixel_size.csv")],
+        "out_over_the_given_pixel_size_csv": ["--pixel-size-csv", str(elsewhere / "sizes.csv"),
+                                              "--out", str(elsewhere / "sizes.csv")],
+        "out_named_like_a_scan": ["--out", str(elsewhere / "results.png")],
+        "out_through_a_link_to_a_scan": ["--out", str(elsewhere / "link_to_scan.csv")],
+        "out_is_a_folder": ["--out", str(scans)],
+        "out_and_submission_one_file": ["--out", results, "--hc18-submission", results],
+        "masks_folder_is_a_scan": ["--masks", str(scans / "002_HC.png")],
+        "a_file_not_ours_at_a_mask_name": ["--masks", str(elsewhere)],
+    }
+
+
+def scan_folder(folder: Path, scan: bytes) -> Path:
+    """A folder with one scan, 002_HC.png, and its pixel-size CSV, as in HC18."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "002_HC.png").write_bytes(scan)
+    (folder / "test_pixel_size.csv").write_text("filename,pixel size(mm)\n002_HC.png,0.1\n")
+    return folder

@@ -45,10 +45,10 @@ def test_measure_folder_with_corrupt_file(folder, tmp_path):
     assert float(rows["249_HC.png"]["hc_mm"]) == pytest.approx(166.94, rel=0.03)
     assert rows["249_HC.png"]["status"] == "ok"
 
-    mask = cv2.imread(str(tmp_path / "masks" / "249_HC.png"), cv2.IMREAD_UNCHANGED)
+    mask = cv2.imread(str(tmp_path / "masks" / "249_HC_fetalview_mask.png"), cv2.IMREAD_UNCHANGED)
     original = cv2.imread(str(folder / "249_HC.png"), cv2.IMREAD_UNCHANGED)
     assert mask.shape == original.shape and set(np.unique(mask)) == {0, 255}
-    overlay = cv2.imread(str(tmp_path / "overlays" / "249_HC.png"))
+    overlay = cv2.imread(str(tmp_path / "overlays" / "249_HC_fetalview_overlay.png"))
     assert overlay.shape[:2] == original.shape
     assert not (overlay == cv2.cvtColor(original, cv2.COLOR_GRAY2BGR)).all()
 
@@ -106,7 +106,8 @@ def test_exports_of_scans_sharing_a_name_do_not_replace_each_other(tmp_path, sam
     assert main(["measure", str(day1), str(day2), "--masks", str(masks), "--out",
                  str(tmp_path / "out.csv")]) == 0
     assert sorted(p.name for p in masks.iterdir()) == [
-        "050_HC_tif.png", "day1_050_HC_png.png", "day2_050_HC_png.png"]
+        "050_HC_tif_fetalview_mask.png", "day1_050_HC_png_fetalview_mask.png",
+        "day2_050_HC_png_fetalview_mask.png"]
     assert len({p.read_bytes() for p in masks.iterdir()}) == 3
 
 

@@ -10,12 +10,14 @@ batch's export, and a process killed while writing results.
 
 from __future__ import annotations
 
+import csv
 import errno
 import json
 import os
 import pickle
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import sys
@@ -31,15 +33,17 @@ from PIL import Image
 
 from fetalview.bundled import default_weights, sample_scans_dir
 from fetalview.cli import main as fetalview
-from fetalview.core import sidecar
+from fetalview.core import outputs
 from fetalview.core.batch import CSV_COLUMNS, OutputError, Outputs, PixelSizeBook, run_batch
-from fetalview.core.imageio import MIN_SIDE, Scan, ScanLoadError, load_scan
+from fetalview.core.imageio import MIN_SIDE, Scan, ScanLoadError, list_scans, load_scan
 from fetalview.core.modelcard import WeightsError, check_against_card
+from fetalview.core.outputs import output_name
 from fetalview.core.segmenter import Segmenter
 from fetalview.core.sidecar import SidecarError, read_sidecar
 from fetalview.core.weights import load_model
 
-from hostilefiles import bad_sidecars, bad_weights, encoded, scan_like, write_corpus
+from hostilefiles import (FORMULA_NAMES, LATIN1_NAME, bad_sidecars, bad_weights, encoded,
+                          hostile_names, output_mistakes, scan_folder, scan_like, write_corpus)
 
 GOOD_SAMPLE = sample_scans_dir() / "050_HC.png"
 # Pillow warns about the damaged TIFF tags it skips; the loader's answer is what is tested.
@@ -104,9 +108,10 @@ def test_batch_goes_on_and_reports_every_bad_file(corpus, tmp_path, capsys):
     assert rows[GOOD_SAMPLE.name]["semi_axis_a_px"]
     assert not rows[GOOD_SAMPLE.name]["hc_mm"]  # no pixel size known here: never a guessed mm
     # One whole PNG per measured scan, nothing for the refused ones, no temporary files.
-    measured = {Path(n).stem + ".png" for n, r in rows.items() if r["semi_axis_a_px"]}
-    for written in (masks, overlays):
-        assert {p.name for p in written.iterdir()} == measured
+    measured = {Path(n).stem for n, r in rows.items() if r["semi_axis_a_px"]}
+    for written, role in ((masks, "mask"), (overlays, "overlay")):
+        assert {p.name for p in written.iterdir()} == {output_name(s, role, ".png")
+                                                       for s in measured}
         for png in written.iterdir():
             with Image.open(png) as im:
                 im.load()
@@ -114,7 +119,6 @@ def test_batch_goes_on_and_reports_every_bad_file(corpus, tmp_path, capsys):
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
-    import csv
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     assert rows and list(rows[0]) == CSV_COLUMNS
@@ -141,6 +145,107 @@ def test_what_is_not_a_file_is_refused_without_blocking(tmp_path, capsys):
     assert code == 0 and "Traceback" not in capsys.readouterr().err
     rows = {r["filename"]: r["status"] for r in _read_csv(out)}
     assert rows["pipe.png"].startswith("error: ") and rows[GOOD_SAMPLE.name] == "ok"
+
+
+# --- outputs: never over an input, another output, a link or a device (issue 9) ----------------
+
+def _snapshot(folder: Path) -> dict[str, bytes | str]:
+    """Every entry under ``folder``: a file's bytes, a link's target, a folder's mark."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        key = str(path.relative_to(folder))
+        found[key] = (f"-> {os.readlink(path)}" if path.is_symlink() else
+                      "<dir>" if path.is_dir() else path.read_bytes())
+    return found
+
+
+def test_an_output_over_an_input_or_another_output_is_refused_before_any_work(
+        tmp_path, capsys, monkeypatch):
+    from fetalview.core import segmenter
+    monkeypatch.setattr(segmenter.Segmenter, "__init__",
+                        lambda *a, **k: pytest.fail("loaded the model: work began"))
+    for i, case in enumerate(output_mistakes(tmp_path / "probe_s", tmp_path / "probe_e")):
+        root = tmp_path / str(i)
+        scans = scan_folder(root / "scans", GOOD_SAMPLE.read_bytes())
+        options = output_mistakes(scans, root / "elsewhere")[case]
+        (root / "elsewhere" / "sizes.csv").write_text("filename,pixel size(mm)\n002_HC.png,0.1\n")
+        before = _snapshot(root)
+        code = fetalview(["measure", str(scans), *options, "--device", "cpu"])
+        err = capsys.readouterr().err
+        assert code == 2 and "nothing was done" in err and "Traceback" not in err, (case, err)
+        assert _snapshot(root) == before, case  # not one file written, replaced or made
+
+
+def test_outputs_beside_the_scans_replace_nothing_and_are_never_listed_as_scans(tmp_path):
+    """``--masks s --overlays s`` once wrote <stem>.png over every scan of s; the DICOM results
+    written beside the scans are not measured as scans either."""
+    scans = scan_folder(tmp_path / "scans", GOOD_SAMPLE.read_bytes())
+    before = _snapshot(scans)
+    out = tmp_path / "results.csv"
+    for _ in range(2):  # the second run replaces its own outputs and measures only the scan
+        assert fetalview(["measure", str(scans), "--masks", str(scans), "--overlays", str(scans),
+                          "--dicom-out", str(scans), "--out", str(out), "--device", "cpu"]) == 0
+        assert [r["filename"] for r in _read_csv(out)] == ["002_HC.png"]
+    after = _snapshot(scans)
+    assert {k: after[k] for k in before} == before
+    assert set(after) - set(before) == {"002_HC_fetalview_mask.png",
+                                        "002_HC_fetalview_overlay.png", "002_HC_SR.dcm",
+                                        "002_HC_SC.dcm"}
+    (scans / "002_HC_fetalview_mask.png").rename(scans / "renamed.png")  # known by content
+    assert list_scans(scans) == [scans / "002_HC.png"]
+
+
+def test_out_through_a_link_or_into_a_pipe_replaces_neither(tmp_path):
+    target = tmp_path / "kept" / "results.csv"
+    target.parent.mkdir()
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    assert fetalview(["measure", str(GOOD_SAMPLE), "--out", str(link), "--device", "cpu"]) == 0
+    assert link.is_symlink() and _read_csv(target)[0]["filename"] == GOOD_SAMPLE.name
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    try:
+        assert fetalview(["measure", str(GOOD_SAMPLE), "--out", str(fifo), "--device",
+                          "cpu"]) == 0
+        received = reader.communicate(timeout=60)[0].decode()
+    finally:
+        reader.kill()
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert received.startswith("filename,") and GOOD_SAMPLE.name in received
+
+
+def test_out_naming_the_processes_own_stdout_prints_the_csv(tmp_path):
+    """``--out /dev/stdout`` (here by its other name, /proc/self/fd/1: an old build would try to
+    replace /dev/stdout itself) prints the CSV instead of replacing anything."""
+    done = subprocess.run([sys.executable, "-m", "fetalview", "measure", str(GOOD_SAMPLE),
+                           "--out", "/proc/self/fd/1", "--device", "cpu"],
+                          capture_output=True, cwd=Path(__file__).parents[1], timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().splitlines()[0] == ",".join(CSV_COLUMNS)
+    assert GOOD_SAMPLE.name in done.stdout.decode()
+
+
+def test_names_that_are_not_utf8_or_are_formulas_measure_and_export_as_text(tmp_path, capsys):
+    """A Latin-1 byte name once cost the whole batch its CSV (UnicodeEncodeError after
+    measuring everything); names starting with = + - @ tab CR went into CSVs as formulas."""
+    scans = tmp_path / "scans"
+    paths = hostile_names(scans, GOOD_SAMPLE.read_bytes())
+    out, submission = tmp_path / "out.csv", tmp_path / "hc18.csv"
+    assert fetalview(["measure", str(scans), "--out", str(out), "--hc18-submission",
+                      str(submission), "--masks", str(tmp_path / "masks"), "--pixel-size", "0.1",
+                      "--device", "cpu"]) == 0
+    expected = {"caf\ufffd_HC.png"} | {"'" + name for name in FORMULA_NAMES}
+    rows = _read_csv(out)
+    assert {r["filename"] for r in rows} == expected
+    assert all(r["hc_mm"] and r["status"] in ("ok", "low_confidence") for r in rows)
+    with open(submission, newline="") as f:
+        assert {r["filename"] for r in csv.DictReader(f)} == expected
+    written = set(os.listdir(os.fsencode(tmp_path / "masks")))
+    assert b"caf\xe9_HC_fetalview_mask.png" in written  # the real bytes, not the text
+    assert fetalview(["measure", str(scans / LATIN1_NAME), "--device", "cpu"]) == 0  # stdout
+    assert "caf\ufffd_HC.png" in capsys.readouterr().out
+    assert all(p.read_bytes() == GOOD_SAMPLE.read_bytes() for p in paths)
 
 
 # --- weights ---------------------------------------------------------------------------------
@@ -339,33 +444,47 @@ def _previous_results(path: Path) -> bytes:
     return data
 
 
-@pytest.mark.parametrize("fault", ["replace", "fsync", "mkstemp"])
-def test_full_disk_or_read_only_folder_keeps_the_previous_results(segmenter, tmp_path,
-                                                                  monkeypatch, fault):
+@pytest.mark.parametrize("fault", ["replace", "fsync"])
+def test_full_disk_keeps_the_previous_results_and_every_row(segmenter, tmp_path, monkeypatch,
+                                                            fault):
     out, submission = tmp_path / "out.csv", tmp_path / "hc18.csv"
     before = _previous_results(out)
     submission.write_bytes(before)
-
-    def broken(*args, **kwargs):
-        if fault == "mkstemp":
-            raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path))
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    target = {"replace": sidecar.os, "fsync": sidecar.os, "mkstemp": sidecar.tempfile}[fault]
-    monkeypatch.setattr(target, fault, broken)
+    monkeypatch.setattr(outputs.os, fault, lambda *a, **k: (_ for _ in ()).throw(
+        OSError(errno.ENOSPC, "No space left on device")))
     with pytest.raises(OutputError) as info:
         run_batch([GOOD_SAMPLE], segmenter, PixelSizeBook(0.1),
                   Outputs(csv=out, hc18_submission=submission))
-    assert "out.csv" in str(info.value)
+    assert "out.csv" in str(info.value) and "out.csv.partial" in str(info.value)
     assert info.value.rows[0]["hc_mm"]  # the measurement is kept, to be saved elsewhere
     assert out.read_bytes() == before and submission.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["hc18.csv", "out.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "hc18.csv", "hc18.csv.partial", "out.csv", "out.csv.partial"]
+    assert GOOD_SAMPLE.name in (tmp_path / "out.csv.partial").read_text()
+
+
+def test_a_read_only_results_folder_is_refused_before_measuring(segmenter, tmp_path,
+                                                                 monkeypatch):
+    out = tmp_path / "out.csv"
+    before = _previous_results(out)
+    real_open = os.open
+
+    def read_only(path, *args, **kwargs):
+        if str(path).startswith(str(tmp_path)):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(outputs.os, "open", read_only)
+    monkeypatch.setattr(segmenter, "segment", lambda *a: pytest.fail("measured"))
+    with pytest.raises(OutputError, match="Permission denied.*nothing was measured"):
+        run_batch([GOOD_SAMPLE], segmenter, PixelSizeBook(0.1), Outputs(csv=out))
+    assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
 def test_full_disk_through_the_batch_command(tmp_path, monkeypatch, capsys):
     out = tmp_path / "out.csv"
     before = _previous_results(out)
-    monkeypatch.setattr(sidecar.os, "replace",
+    monkeypatch.setattr(outputs.os, "replace",
                         lambda *a: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left")))
     code = fetalview(["measure", str(GOOD_SAMPLE), "--out", str(out), "--masks",
                       str(tmp_path / "masks"), "--pixel-size", "0.1", "--device", "cpu"])
@@ -377,7 +496,7 @@ def test_full_disk_through_the_batch_command(tmp_path, monkeypatch, capsys):
 
 
 def test_unwritable_mask_folder_keeps_the_measurement(segmenter, tmp_path, monkeypatch):
-    monkeypatch.setattr(sidecar.tempfile, "mkstemp", lambda *a, **k: (_ for _ in ()).throw(
+    monkeypatch.setattr(outputs.tempfile, "mkstemp", lambda *a, **k: (_ for _ in ()).throw(
         PermissionError(errno.EACCES, "Permission denied")))
     masks = tmp_path / "masks"
     row, = run_batch([GOOD_SAMPLE], segmenter, PixelSizeBook(0.1), Outputs(masks=masks))
@@ -388,13 +507,15 @@ def test_unwritable_mask_folder_keeps_the_measurement(segmenter, tmp_path, monke
 KILL_WRITER = """
 import sys
 from pathlib import Path
-from fetalview.core.batch import CSV_COLUMNS, write_results_csv
+from fetalview.core.batch import CSV_COLUMNS
+from fetalview.core.outputs import write_atomic
+from fetalview.core.safetext import csv_table
 path = Path(sys.argv[1])
 rows = [[{c: f"{tag}{i}" for c in CSV_COLUMNS} for i in range(20000)] for tag in "ab"]
 print("ready", flush=True)
 n = 0
 while True:
-    write_results_csv(rows[n % 2], path)
+    write_atomic(path, csv_table(CSV_COLUMNS, rows[n % 2]))
     n += 1
 """
 
@@ -415,3 +536,83 @@ def test_killed_during_a_results_write_leaves_old_or_new(tmp_path):
         assert len(rows) == 20000
         tags = {r["filename"][0] for r in rows}
         assert tags in ({"a"}, {"b"}) and rows[-1]["status"][1:] == "19999"
+
+
+def test_a_killed_batch_keeps_the_rows_it_measured(tmp_path):
+    """SIGKILL in the middle of a real batch of many small scans: the rows measured so far are
+    in results.csv.partial, each whole; the previous results.csv is untouched."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    png = encoded(scan_like(), "PNG")
+    for i in range(300):
+        (scans / f"{i:03d}_HC.png").write_bytes(png)
+    out = tmp_path / "results.csv"
+    before = _previous_results(out)
+    partial = tmp_path / "results.csv.partial"
+    proc = subprocess.Popen([sys.executable, "-m", "fetalview", "measure", str(scans), "--out",
+                             str(out), "--pixel-size", "0.1", "--device", "cpu"],
+                            stderr=subprocess.DEVNULL, cwd=Path(__file__).parents[1])
+    try:
+        deadline = time.monotonic() + 240
+        while not (partial.exists() and partial.read_bytes().count(b"\n") >= 4):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert out.read_bytes() == before
+    rows = _read_csv(partial)
+    assert 3 <= len(rows) < 300
+    assert [r["filename"] for r in rows] == [f"{i:03d}_HC.png" for i in range(len(rows))]
+    assert all(r["status"] for r in rows)  # every row whole, up to its last column
+
+
+def test_the_apps_csv_export_writes_odd_names_as_text(tmp_path):
+    """The app's folder export makes its cells as the batch does (one core helper)."""
+    from fetalview.core.geometry import Ellipse
+    from fetalview.core.pixelsize import PixelSize
+    from fetalview.core.sidecar import Annotation
+    from fetalview.gui.export import csv_row, save_csv
+    ellipse = Ellipse(50, 40, 30, 20, -10)  # a negative angle stays a number
+    rows = [csv_row(tmp_path / name, Annotation(name, ellipse, ellipse, edited=True,
+                                                confidence=0.9,
+                                                pixel_size=PixelSize(0.1, "test")))
+            for name in [LATIN1_NAME] + FORMULA_NAMES]
+    out = tmp_path / "export.csv"
+    assert save_csv(rows, out) == len(rows)
+    with open(out, newline="", encoding="utf-8") as f:
+        read = list(csv.DictReader(f))
+    assert [r["filename"] for r in read] == ["caf\ufffd_HC.png"] + ["'" + n for n in FORMULA_NAMES]
+    assert all(r["angle_deg"] == "-10.000" and r["hc_mm"] for r in read)
+
+
+def test_two_writers_of_one_report_never_share_a_temporary_file(tmp_path):
+    """Two batches with the same --reports once shared X.pdf.tmp: one moved the other's
+    half-written report away, which then failed. A writer's own temporary file is never
+    another's."""
+    from fetalview.core.geometry import Ellipse
+    from fetalview.core.measurement import measure
+    from fetalview.core.pixelsize import PixelSize
+    from fetalview.gui.report import ReportData, write_report
+    path = tmp_path / "scan_fetalview_report.pdf"
+    others = tmp_path / (path.name + ".tmp")
+    others.write_bytes(b"%PDF- another batch's report, half written")
+    ellipse = Ellipse(50, 40, 30, 20, 10)
+    write_report(path, ReportData("scan.png", np.zeros((80, 100), np.uint8), ellipse,
+                                  measure(ellipse, PixelSize(0.1, "test")), edited=False,
+                                  model_version="test"))
+    assert others.read_bytes() == b"%PDF- another batch's report, half written"
+    assert path.read_bytes().startswith(b"%PDF") and path.read_bytes().rstrip().endswith(b"%EOF")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, others.name])
+
+
+def test_a_read_only_output_folder_is_reported_as_not_written(tmp_path, monkeypatch, capsys):
+    """The summary once said such results "could not be read"."""
+    monkeypatch.setattr(outputs.tempfile, "mkstemp", lambda *a, **k: (_ for _ in ()).throw(
+        PermissionError(errno.EACCES, "Permission denied")))
+    assert fetalview(["measure", str(GOOD_SAMPLE), "--masks", str(tmp_path / "masks"),
+                      "--out", str(tmp_path / "out.csv"), "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert "could not be written" in err and "could not be read" not in err
+    row, = _read_csv(tmp_path / "out.csv")
+    assert row["semi_axis_a_px"] and "not written" in row["status"]

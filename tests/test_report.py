@@ -72,10 +72,10 @@ def test_batch_writes_reports_for_a_dicom_cine(tmp_path, samples_dir):
     out = tmp_path / "reports"
     assert main(["measure", str(path), "--frame", "1", "--reports", str(out),
                  "--out", str(tmp_path / "r.csv"), "--device", "cpu"]) == 0
-    text = page_text(out / "cine.pdf")
+    text = page_text(out / "cine_fetalview_report.pdf")
     assert "cine.dcm, frame 1" in text and "(DICOM ultrasound region calibration)" in text
     assert re.search(r"HC \d+\.\d mm", text) and "Doe Jane" not in text
     assert main(["measure", str(path), "--frame", "1", "--reports", str(out),
                  "--report-patient-fields", "--out", str(tmp_path / "r.csv"),
                  "--device", "cpu"]) == 0
-    assert "Patient: Doe Jane" in page_text(out / "cine.pdf")
+    assert "Patient: Doe Jane" in page_text(out / "cine_fetalview_report.pdf")

@@ -1,36 +1,38 @@
 """``fetalview measure``: many scans in, one CSV row each, and optional masks and overlays.
 
 A bad file is reported in its own row and the batch goes on: one damaged scan in an archive
-must not cost the measurements of the others.
+must not cost the measurements of the others. Every output is planned before any work
+(``plan_batch``, by the rule of ``outputs``: none replaces an input or another output), and the
+results CSV grows row by row in a ``.partial`` file, so a killed batch keeps what it measured.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import cv2
 from tqdm import tqdm
 
 from .geometry import Ellipse
 from .dicom import DicomError, looks_like_dicom
-from .dicom_results import make_results
+from .dicom_results import SC_SUFFIX, SR_SUFFIX, make_results
 from .dicom_sr import Review
 from .growth import growth_lines
 from .hc18 import read_pixel_size_csv
 from .imageio import Scan, ScanLoadError, list_scans, load_scan
 from .measurement import Measurement, measure
+from .outputs import GrowingFile, OutputPlan, output_name, write_atomic
 from .overlay import caption_lines, render_overlay
+from .ownfiles import mark_png
 from .pixelsize import PixelSize
+from .safetext import csv_line, display_name
 from .segmentation import Segmentation
-from .sidecar import write_atomic
 
 if TYPE_CHECKING:  # the network (and torch) is only needed by whoever builds the segmenter
     from .segmenter import Segmenter
@@ -47,12 +49,16 @@ ReportWriter = Callable[[Path, Scan, Segmentation, Measurement], None]
 DicomSender = Callable[[str, list[Path]], None]
 HC18_COLUMNS = ["filename", "center_x_mm", "center_y_mm", "semi_axes_a_mm", "semi_axes_b_mm",
                 "angle_rad"]
+#: The status of a scan that was measured but whose mask, overlay or report was not written.
+NOT_WRITTEN = "error: measured, but an output file was not written"
+#: Each per-scan output: its option, the ``Outputs`` field, its role in the name, its extension.
+PER_SCAN = (("--masks", "masks", "mask", ".png"), ("--overlays", "overlays", "overlay", ".png"),
+            ("--reports", "reports", "report", ".pdf"))
 
 
-def find_pixel_size_csv(folder: Path) -> Path | None:
-    """An HC18-style pixel-size CSV lying beside the scans, if there is exactly one kind."""
-    found = sorted(p for p in Path(folder).glob("*pixel_size*.csv") if p.is_file())
-    return found[0] if found else None
+def pixel_size_csvs(folder: Path) -> list[Path]:
+    """The HC18-style pixel-size CSVs lying beside the scans (the first is the one used)."""
+    return sorted(p for p in Path(folder).glob("*pixel_size*.csv") if p.is_file())
 
 
 class PixelSizeBook:
@@ -64,6 +70,8 @@ class PixelSizeBook:
         self.fixed = PixelSize(fixed_mm, "--pixel-size") if fixed_mm else None
         self.tables: dict[Path, tuple[str, dict]] = {}
         self.given = self._table(csv_path) if csv_path else None
+        self.given_path = csv_path
+        self.beside: dict[Path, tuple[str, dict] | None] = {}  # per folder, looked up once
 
     def _table(self, path: Path) -> tuple[str, dict]:
         path = Path(path).resolve()
@@ -77,16 +85,23 @@ class PixelSizeBook:
         if self.fixed is not None:
             return self.fixed
         tables = [self.given] if self.given else []
-        beside = find_pixel_size_csv(scan_path.parent)
-        if beside is not None:
-            try:
-                tables.append(self._table(beside))
-            except (ValueError, OSError):  # unusable (damaged, unreadable): no mm, not a guess
-                pass
+        if scan_path.parent not in self.beside:
+            self.beside[scan_path.parent] = self._table_beside(scan_path.parent)
+        if self.beside[scan_path.parent] is not None:
+            tables.append(self.beside[scan_path.parent])
         for source, rows in tables:
             if scan_path.name in rows:
                 return PixelSize(rows[scan_path.name]["pixel_size_mm"], source)
         return None
+
+    def _table_beside(self, folder: Path) -> tuple[str, dict] | None:
+        beside = pixel_size_csvs(folder)
+        if not beside:
+            return None
+        try:
+            return self._table(beside[0])
+        except (ValueError, OSError):  # unusable (damaged, unreadable): no mm, not a guess
+            return None
 
 
 @dataclass
@@ -101,6 +116,16 @@ class Outputs:
     send_dicom: DicomSender | None = None
 
 
+@dataclass
+class Batch:
+    """The scans of a run, each with the stem its outputs are named by, checked against the
+    outputs (``plan_batch``)."""
+    scans: list[Path]
+    stems: list[str]
+    book: PixelSizeBook
+    outputs: Outputs
+
+
 def expand_paths(paths: list[Path]) -> list[Path]:
     """Scans named directly, plus the scans inside named folders, in a stable order."""
     out: list[Path] = []
@@ -110,6 +135,30 @@ def expand_paths(paths: list[Path]) -> list[Path]:
         else:
             out.append(p)
     return out
+
+
+def plan_batch(paths: list[Path], book: PixelSizeBook, outputs: Outputs) -> Batch:
+    """List the scans and check every output against them before any work: raises
+    OutputRefused (nothing written, output folders aside) when an output would replace a scan,
+    a pixel-size CSV or another output of the run."""
+    scans = expand_paths([Path(p) for p in paths])
+    stems = output_stems(scans)
+    inputs = list(scans) + ([book.given_path] if book.given_path else [])
+    for folder in dict.fromkeys(p.parent for p in scans):
+        inputs += pixel_size_csvs(folder)
+    plan = OutputPlan(inputs)
+    for path, what in ((outputs.csv, "--out"), (outputs.hc18_submission, "--hc18-submission")):
+        if path:
+            plan.file(path, what)
+    for option, field, role, ext in PER_SCAN:
+        folder = getattr(outputs, field)
+        if folder and (field != "reports" or outputs.write_report):
+            plan.folder(folder, option, [output_name(s, role, ext) for s in stems])
+    if outputs.dicom:
+        plan.folder(outputs.dicom, "--dicom-out",
+                    [s + suffix for s in stems for suffix in (SR_SUFFIX, SC_SUFFIX)])
+    plan.make_folders()
+    return Batch(scans, stems, book, outputs)
 
 
 def output_stems(paths: list[Path]) -> list[str]:
@@ -152,10 +201,11 @@ def result_row(filename: str, ellipse: Ellipse | None, pixel_size: PixelSize | N
 
 def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
                 outputs: Outputs, frame: int = 0, stem: str | None = None) -> dict[str, str]:
-    """One scan's CSV row; its mask, overlay and report are named ``stem`` (default: the
-    scan's own stem)."""
+    """One scan's CSV row; its mask, overlay and report are named after ``stem`` (default: the
+    scan's own stem). The file name in the row is text (``display_name``); ``path`` keeps the
+    real bytes of a name that is not UTF-8."""
     row = {c: "" for c in CSV_COLUMNS}
-    row["filename"] = path.name
+    row["filename"] = display_name(path)
     try:
         scan = load_scan(path, frame if looks_like_dicom(path) else 0)
     except ScanLoadError as exc:
@@ -167,47 +217,50 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
     if at_head != pixel_size:
         pixel_size = at_head
         result = replace(result, pixel_size=at_head)
-    row = result_row(path.name, result.ellipse, pixel_size, result.confidence, result.status)
+    row = result_row(display_name(path), result.ellipse, pixel_size, result.confidence,
+                     result.status)
     if result.ellipse is None:
         return row
     try:
         _write_extras(scan, result, measure(result.ellipse, pixel_size), outputs,
                       stem or path.stem)
     except (OSError, ValueError, DicomError) as exc:  # the measurement stays; a file is missing
-        row["status"] = f"error: measured, but an output file was not written ({exc})"
+        row["status"] = f"{NOT_WRITTEN} ({exc})"
     return row
 
 
 def _write_extras(scan: Scan, result: Segmentation, m: Measurement, outputs: Outputs,
                   stem: str) -> None:
-    """The mask, overlay, report and DICOM files asked for, named ``stem`` + .png / .pdf /
-    _SR.dcm / _SC.dcm. A batch result is automatic: its SR says it was not reviewed."""
+    """The mask, overlay, report and DICOM files asked for, named ``output_name(stem, ...)``
+    and ``stem`` + _SR.dcm / _SC.dcm. A batch result is automatic: its SR says it was not
+    reviewed."""
     if outputs.masks:
-        _write_png(outputs.masks / (stem + ".png"), result.mask)
+        _write_png(outputs.masks / output_name(stem, "mask", ".png"), result.mask, "mask")
     lines = caption_lines(m, edited=False, model_version=result.model_version,
                           extra=growth_lines(m.hc if m.in_mm else None))
     if result.review_reason:
         lines.insert(0, result.review_reason)
     if outputs.overlays:
-        _write_png(outputs.overlays / (stem + ".png"),
-                   render_overlay(scan.pixels, result.ellipse, lines, result.outline))
+        _write_png(outputs.overlays / output_name(stem, "overlay", ".png"),
+                   render_overlay(scan.pixels, result.ellipse, lines, result.outline), "overlay")
     if outputs.reports and outputs.write_report:
-        outputs.write_report(outputs.reports / (stem + ".pdf"), scan, result, m)
+        outputs.write_report(outputs.reports / output_name(stem, "report", ".pdf"), scan,
+                             result, m)
     if outputs.dicom and m.in_mm:  # an SR holds millimetres only
         written = make_results(scan, result.ellipse, m, Review(), result.model_version, lines,
                                outline=result.outline, review_note=result.review_reason
                                ).write(outputs.dicom, stem)
         if outputs.send_dicom:
-            outputs.send_dicom(scan.path.name, written)
+            outputs.send_dicom(display_name(scan.path), written)
 
 
-def _write_png(path: Path, image) -> None:
-    """Encode in memory and write atomically: an interrupted run or a full disk leaves the
-    previous file (or none), never half a PNG."""
+def _write_png(path: Path, image, role: str) -> None:
+    """Encode in memory, mark as fetalview's own and write atomically: an interrupted run or a
+    full disk leaves the previous file (or none), never half a PNG."""
     ok, data = cv2.imencode(".png", image)
     if not ok:
-        raise OSError(f"cannot encode {path.name} as PNG")
-    write_atomic(path, data.tobytes())
+        raise OSError(f"cannot encode {display_name(path)} as PNG")
+    write_atomic(path, mark_png(data.tobytes(), role))
 
 
 class OutputError(OSError):
@@ -218,55 +271,110 @@ class OutputError(OSError):
         self.rows = rows
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    """The whole CSV at once and atomically, so a kill or a full disk during the write leaves
-    the previous results file intact."""
-    text = io.StringIO()
-    w = csv.writer(text)
-    w.writerow(header)
-    w.writerows(rows)
-    write_atomic(path, text.getvalue().encode("utf-8"))
+def hc18_row(row: dict[str, str]) -> list[str] | None:
+    """The challenge's format: ellipse in mm, angle in radians; None for an unmeasured scan."""
+    if not row["pixel_size_mm"] or not row["center_x_px"]:
+        return None
+    ps = float(row["pixel_size_mm"])
+    return [row["filename"], f"{float(row['center_x_px']) * ps:.6f}",
+            f"{float(row['center_y_px']) * ps:.6f}", f"{float(row['semi_axis_a_px']) * ps:.6f}",
+            f"{float(row['semi_axis_b_px']) * ps:.6f}",
+            f"{math.radians(float(row['angle_deg'])) % math.pi:.6f}"]
 
 
-def write_results_csv(rows: list[dict[str, str]], path: Path) -> None:
-    _write_csv(path, CSV_COLUMNS, [[r[c] for c in CSV_COLUMNS] for r in rows])
+def _results_line(row: dict[str, str]) -> bytes:
+    return csv_line(row[c] for c in CSV_COLUMNS)
 
 
-def write_hc18_submission(rows: list[dict[str, str]], path: Path) -> None:
-    """The challenge's format: ellipse in mm, angle in radians; unmeasured scans are left out."""
-    out = []
-    for r in rows:
-        if not r["pixel_size_mm"] or not r["center_x_px"]:
-            continue
-        ps = float(r["pixel_size_mm"])
-        out.append([r["filename"], f"{float(r['center_x_px']) * ps:.6f}",
-                    f"{float(r['center_y_px']) * ps:.6f}",
-                    f"{float(r['semi_axis_a_px']) * ps:.6f}",
-                    f"{float(r['semi_axis_b_px']) * ps:.6f}",
-                    f"{math.radians(float(r['angle_deg'])) % math.pi:.6f}"])
-    _write_csv(path, HC18_COLUMNS, out)
+def _hc18_line(row: dict[str, str]) -> bytes:
+    line = hc18_row(row)
+    return csv_line(line) if line else b""
+
+
+class _Results:
+    """One results CSV the batch writes row by row (see ``GrowingFile``); a write that fails
+    stops this file only, and is reported at the end with every row kept."""
+
+    def __init__(self, path: Path, header: list[str], line: Callable[[dict], bytes]):
+        self.path, self.line, self.error = path, line, None
+        self.file = GrowingFile(path)  # an unwritable folder fails here, before any work
+        self.add(csv_line(header))
+
+    def add(self, data: bytes) -> None:
+        if self.error is None and data:
+            try:
+                self.file.write(data)
+            except OSError as exc:
+                self.error = exc
+                self.file.abandon()
+
+    def finish(self) -> str | None:
+        """Complete the file; if it could not be, what to tell the user."""
+        if self.error is None:
+            try:
+                self.file.finish()
+                return None
+            except OSError as exc:
+                self.error = exc
+        kept = f" (the rows so far are in {self.file.partial})" if self.file.partial else ""
+        return f"cannot write {self.path}: {self.error.strerror or self.error}{kept}"
+
+
+def echo_csv(stream: TextIO, data: bytes) -> None:
+    """Rows to the terminal or a pipe as they come, as UTF-8 bytes whatever the locale."""
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        stream.write(data.decode("utf-8"))
+    else:
+        stream.flush()
+        buffer.write(data)
+        buffer.flush()
+
+
+def measure_batch(batch: Batch, segmenter: Segmenter, frame: int = 0,
+                  echo: TextIO | None = None) -> list[dict[str, str]]:
+    """Measure every planned scan (``frame`` of DICOM cine loops; still images have only frame
+    0), writing each row as it comes to the results CSVs (and to ``echo``, e.g. stdout).
+
+    Raises OutputError, without rows before any scan is measured when a results file cannot be
+    started, with every row at the end when one could not be completed.
+    """
+    outputs = batch.outputs
+    files = []
+    try:
+        for path, header, line in ((outputs.csv, CSV_COLUMNS, _results_line),
+                                   (outputs.hc18_submission, HC18_COLUMNS, _hc18_line)):
+            if path:
+                files.append(_Results(path, header, line))
+    except OSError as exc:
+        for f in files:  # the results file started before this one: nothing in it yet
+            f.file.abandon()
+            if f.file.partial:
+                f.file.partial.unlink()
+        raise OutputError(f"cannot write results to {exc.filename or ''}: "
+                          f"{exc.strerror or exc}; nothing was measured", []) from exc
+    if echo is not None:
+        echo_csv(echo, csv_line(CSV_COLUMNS))
+    rows = []
+    for path, stem in tqdm(zip(batch.scans, batch.stems), total=len(batch.scans),
+                           desc="measuring", unit="scan", file=sys.stderr):
+        try:
+            row = measure_one(segmenter, path, batch.book, outputs, frame, stem)
+        except Exception as exc:  # one scan's failure must not end the batch
+            row = {**{c: "" for c in CSV_COLUMNS}, "filename": display_name(path),
+                   "status": f"error: {type(exc).__name__}: {exc}"}
+        rows.append(row)
+        for f in files:
+            f.add(f.line(row))
+        if echo is not None:
+            echo_csv(echo, _results_line(row))
+    failed = [message for message in (f.finish() for f in files) if message]
+    if failed:
+        raise OutputError("; ".join(failed), rows)
+    return rows
 
 
 def run_batch(paths: list[Path], segmenter: Segmenter, book: PixelSizeBook,
               outputs: Outputs, frame: int = 0) -> list[dict[str, str]]:
-    """Measure every scan (``frame`` of DICOM cine loops; still images have only frame 0)."""
-    for folder in (outputs.masks, outputs.overlays, outputs.reports, outputs.dicom):
-        if folder:
-            folder.mkdir(parents=True, exist_ok=True)
-    rows = []
-    scans = expand_paths(paths)
-    for path, stem in tqdm(zip(scans, output_stems(scans)), total=len(scans), desc="measuring",
-                           unit="scan", file=sys.stderr):
-        try:
-            rows.append(measure_one(segmenter, path, book, outputs, frame, stem))
-        except Exception as exc:  # one scan's failure must not end the batch
-            rows.append({**{c: "" for c in CSV_COLUMNS}, "filename": path.name,
-                         "status": f"error: {type(exc).__name__}: {exc}"})
-    for path, write in ((outputs.csv, write_results_csv),
-                        (outputs.hc18_submission, write_hc18_submission)):
-        if path:
-            try:
-                write(rows, path)
-            except OSError as exc:
-                raise OutputError(f"cannot write {path}: {exc.strerror or exc}", rows) from exc
-    return rows
+    """Plan and measure: ``measure_batch(plan_batch(...))``."""
+    return measure_batch(plan_batch(paths, book, outputs), segmenter, frame)

@@ -22,8 +22,8 @@ from .geometry import Ellipse
 from .growth import GestationalAge
 from .imageio import Scan
 from .measurement import Measurement
+from .outputs import write_atomic
 from .overlay import add_caption_band, render_overlay
-from .sidecar import write_atomic
 
 SR_SUFFIX = "_SR.dcm"
 SC_SUFFIX = "_SC.dcm"

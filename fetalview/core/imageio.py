@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from . import dicom
 from .geometry import Ellipse
+from .ownfiles import is_own_output
 from .pixelsize import CalibratedRegion, PixelSize, region_pixel_size
 
 #: Refuse images above this many pixels before decoding them (a 30000x30000 header would
@@ -160,4 +161,5 @@ def is_scan_file(path: Path) -> bool:
 
 
 def list_scans(folder: Path) -> list[Path]:
-    return sorted(p for p in Path(folder).iterdir() if is_scan_file(p))
+    """The scans in a folder, leaving out the masks and overlays fetalview wrote there."""
+    return sorted(p for p in Path(folder).iterdir() if is_scan_file(p) and not is_own_output(p))

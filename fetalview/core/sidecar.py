@@ -37,7 +37,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from .geometry import Ellipse
+from .outputs import write_atomic
 from .pixelsize import PixelSize
 
 FORMAT = "fetalview-sidecar"
@@ -170,39 +170,6 @@ def _encode(annotation: Annotation, stamp: str) -> bytes:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _file_mode(path: Path) -> int:
-    """The replaced file's permissions, or what a plain ``open`` would give a new file."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves the old file or the new, never a mix.
-
-    The temporary file lives in the target folder (``os.replace`` is only atomic within one
-    file system) and is flushed to disk before the rename.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    try:
-        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; others may need to read it
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def save_annotation(scan_path: Path, annotation: Annotation, fallback_root: Path) -> Path:

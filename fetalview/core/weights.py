@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from .model import ModelConfig, ResidualUNet, parameter_count
 from .modelcard import WeightsError  # noqa: F401 - a weights file's errors, for its importers
+from .outputs import write_atomic
 
 FORMAT = "fetalview-resunet-1"
 #: A header may describe any width and depth; beyond this many parameters (800 MB of float32,
@@ -25,9 +25,7 @@ def save_weights(model: ResidualUNet, path: Path, metadata: dict[str, str] | Non
     meta = {"format": FORMAT, "config": json.dumps(model.config.as_dict())}
     meta.update(metadata or {})
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(state, str(tmp), metadata=meta)
-    os.replace(tmp, path)
+    write_atomic(path, save(state, metadata=meta))
 
 
 def read_header(path: Path) -> dict[str, str]:

@@ -8,8 +8,6 @@ nothing in the app.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from pathlib import Path
 from typing import Iterable
@@ -20,9 +18,11 @@ import numpy as np
 from ..core.batch import CSV_COLUMNS, result_row
 from ..core.growth import growth_lines, saved_ga
 from ..core.measurement import measure
+from ..core.outputs import write_atomic
 from ..core.overlay import caption_lines, render_overlay
-from ..core.safetext import display_name
-from ..core.sidecar import Annotation, write_atomic
+from ..core.ownfiles import mark_png
+from ..core.safetext import csv_table, display_name
+from ..core.sidecar import Annotation
 from .document import ScanDocument, review_needed, scan_state
 
 EXPORT_CSV_COLUMNS = CSV_COLUMNS + ["edited"]
@@ -37,7 +37,7 @@ def caption(document: ScanDocument | None, when: datetime | None = None) -> list
     everything they rest on."""
     if document is None:
         raise ExportError("No scan is open: there is nothing to export yet.")
-    return caption_of(document.path.name, document.annotation, when)
+    return caption_of(display_name(document.path), document.annotation, when)
 
 
 def caption_of(name: str, a: Annotation, when: datetime | None = None) -> list[str]:
@@ -74,25 +74,22 @@ def save_png(image: np.ndarray, path: Path) -> None:
     ok, encoded = cv2.imencode(".png", image)
     if not ok:
         raise ExportError(f"Cannot encode the image for {path}")
-    _write(Path(path), encoded.tobytes())
+    _write(Path(path), mark_png(encoded.tobytes(), "export"))  # never listed as a scan
 
 
 def csv_row(path: Path, annotation: Annotation) -> dict[str, str]:
     """The batch command's row for a saved annotation, plus whether a person edited it."""
     state = scan_state(annotation)
     status = {"auto": "ok", "low confidence": "low_confidence"}.get(state, state)
-    row = result_row(display_name(path), annotation.ellipse, annotation.pixel_size, annotation.confidence,
-                     status)
+    row = result_row(display_name(path), annotation.ellipse, annotation.pixel_size,
+                     annotation.confidence, status)
     row["edited"] = "yes" if annotation.edited else "no"
     return row
 
 
 def save_csv(rows: Iterable[dict[str, str]], path: Path) -> int:
-    """Write the rows; returns how many. Raises ExportError when the file cannot be written."""
+    """Write the rows (cells made safe as in every fetalview CSV); returns how many. Raises
+    ExportError when the file cannot be written."""
     rows = list(rows)
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=EXPORT_CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    _write(Path(path), text.getvalue().encode("utf-8"))
+    _write(Path(path), csv_table(EXPORT_CSV_COLUMNS, rows))
     return len(rows)

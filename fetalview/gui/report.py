@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QMarginsF, QRectF, Qt
+from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QRectF, Qt
 from PySide6.QtGui import (QColor, QFont, QGuiApplication, QImage, QPageLayout, QPageSize,
                            QPainter, QPdfWriter)
 from PySide6.QtWidgets import QApplication
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication
 from ..core.geometry import Ellipse
 from ..core.growth import GestationalAge, growth_lines
 from ..core.measurement import Measurement
+from ..core.outputs import write_atomic
 from ..core.overlay import caption_lines, render_overlay
 
 DISCLAIMER = "Decision support only: to be confirmed by a clinician."
@@ -82,11 +83,13 @@ def _qimage(bgr: np.ndarray) -> QImage:
 
 
 def write_report(path: Path, data: ReportData) -> Path:
-    """Write the one-page PDF to ``path`` (via a temporary file, so never half a report)."""
+    """Write the one-page PDF to ``path``: made in memory, then written atomically, so never
+    half a report and never another writer's temporary file."""
     ensure_gui_application()
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    writer = QPdfWriter(str(tmp))
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    writer = QPdfWriter(buffer)
     writer.setResolution(RESOLUTION_DPI)
     writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
                                      QPageLayout.Orientation.Portrait,
@@ -101,7 +104,8 @@ def write_report(path: Path, data: ReportData) -> Path:
         _paint(painter, writer.width(), writer.height(), data)
     finally:
         painter.end()
-    os.replace(tmp, path)
+    del painter, writer  # the PDF is complete in the buffer once its writer is gone
+    write_atomic(path, bytes(buffer.data()))
     return path
 
 

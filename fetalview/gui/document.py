@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from ..core.batch import PixelSizeBook
@@ -147,19 +147,26 @@ class ScanDocument(QObject):
 
     def save(self) -> bool:
         """Save with the identity of the pixels shown; adopts the merge of another program's
-        changes when there was one (without an undo step: it is not this user's edit)."""
+        changes when there was one. That is no undo step of this user's, and undoing an
+        earlier one would put back the state before the other's change, dropping it without a
+        word: so the undo history starts afresh (cleared once the running command is done)."""
         identity = identity_of(self.scan.pixels, self.scan.metadata.get("frame", 0))
+        ours = replace(self.annotation, identity=identity)
         try:
-            saved = self.store.save(replace(self.annotation, identity=identity))
+            saved = self.store.save(ours)
         except SidecarError as exc:
             self.unsaved = True
             self.save_failed.emit(str(exc))
             return False
         self.saved_to = saved.path
         self.unsaved = False
+        merged = replace(saved.annotation, saved_at=ours.saved_at) != ours
+        if merged:
+            self.annotation = replace(saved.annotation, saved_at=ours.saved_at)
+            QTimer.singleShot(0, self.undo_stack.clear)
         if saved.note:
-            self.annotation = replace(saved.annotation, saved_at=self.annotation.saved_at)
-            self.note.emit(f"{self.path.name}: {saved.note}.")
+            self.note.emit(f"{self.path.name}: {saved.note}."
+                           + (" Undo starts afresh from here." if merged else ""))
         return True
 
 

@@ -256,3 +256,6 @@ def test_two_windows_editing_one_scan_keep_both_changes(qtbot, window, make_wind
     assert "calibrated: 40 mm line" in other.panel.pixel_label.text()
     saved = load_annotation(scans / "050_HC.png", other.settings.data_dir)
     assert saved.ellipse == moved and saved.edited and saved.pixel_size == calibrated
+    # Undo in the second window would bring back the state before the calibration: the
+    # history starts afresh instead.
+    qtbot.waitUntil(lambda: not second.undo_stack.canUndo())

@@ -190,13 +190,27 @@ def test_annotated_image_keeps_the_scan_whole_with_the_caption_below(dicom_scan)
     assert (patch[:, 1] > patch[:, 0] + 60).any()
 
 
-def test_every_file_written_passes_dciodvfy(dicom_scan, png_scan, tmp_path):
+@pytest.fixture
+def latin1_scan(tmp_path):
+    """A scanner's file in Latin-1 (ISO_IR 100) with a name that is not ASCII."""
+    path = make_dicom(tmp_path / "latin1.dcm", _image(), regions=[region(0, 0, 399, 299, 0.05)])
+    ds = pydicom.dcmread(path)
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.PatientName = "Müller^Anna"
+    ds.save_as(path)
+    return load_scan(path)
+
+
+def test_every_file_written_passes_dciodvfy(dicom_scan, png_scan, latin1_scan, tmp_path):
     written = []
+    accents = Review("corrected", "Jörg^Núñez", organization="Clínica")
     for name, scan, review, kw in (
             ("dcm_confirmed", dicom_scan, CONFIRMED, {"ga": GestationalAge(240)}),
             ("dcm_auto", dicom_scan, Review(), {"review_note": "low confidence"}),
             ("png_confirmed", png_scan, CONFIRMED, {"patient": {"patient_id": "P1"}}),
-            ("png_auto", png_scan, Review(), {})):
+            ("png_auto", png_scan, Review(), {}),
+            ("latin1", latin1_scan, accents, {}),
+            ("png_accents", png_scan, accents, {"patient": {"patient_name": "Ñandú^José"}})):
         _, results = _results(scan, review, **kw)
         written += results.write(tmp_path, name)
     assert {p.name: dciodvfy_errors(p) for p in written} == {p.name: [] for p in written}
@@ -207,3 +221,11 @@ def test_a_utc_confirmation_time_is_written_in_local_time(dicom_scan):
     _, results = _results(dicom_scan, Review("confirmed", "Smith^Anna", utc))
     local = utc.astimezone().strftime("%Y%m%d%H%M%S")  # DICOM date-times carry no zone here
     assert results.sr.VerifyingObserverSequence[0].VerificationDateTime == local
+
+
+def test_names_that_are_not_ascii_survive_as_utf8(latin1_scan, tmp_path):
+    _, results = _results(latin1_scan, Review("confirmed", "Jörg^Núñez"))
+    (sr, sc), _ = _roundtrip(results, tmp_path)
+    for ds in (sr, sc):
+        assert ds.SpecificCharacterSet == "ISO_IR 192" and str(ds.PatientName) == "Müller^Anna"
+    assert str(sr.VerifyingObserverSequence[0].VerifyingObserverName) == "Jörg^Núñez"

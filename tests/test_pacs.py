@@ -48,6 +48,7 @@ def test_round_trip_results_land_in_the_scans_study_and_the_scan_comes_back(orth
     source_path = make_dicom(tmp_path / "src.dcm", img, regions=[region(0, 0, 399, 299, 0.05)])
     source = pydicom.dcmread(source_path)
     source.PatientID = "RT-" + source.StudyInstanceUID[-8:]  # unique in this server
+    source.SpecificCharacterSet, source.PatientName = "ISO_IR 192", "Doe-Ñandú^Jane"
     source.save_as(source_path)
     store(orthanc, [source_path])  # the scanner's image, as it reaches the PACS
 
@@ -60,9 +61,9 @@ def test_round_trip_results_land_in_the_scans_study_and_the_scan_comes_back(orth
 
     hits = find_studies(orthanc, patient_id=source.PatientID)
     assert [h.study_uid for h in hits] == [source.StudyInstanceUID]
-    assert hits[0].instances == "3"
+    assert hits[0].instances == "3" and hits[0].patient_name == "Doe-Ñandú Jane"
     assert set(hits[0].modalities.split(", ")) == {"US", "SR", "OT"}
-    assert find_studies(orthanc, patient_name="oe^Ja", study_date="20260315")  # part of a name
+    assert find_studies(orthanc, patient_name="Ñandú^Ja", study_date="20260315")  # part of it
     assert find_studies(orthanc, patient_id=source.PatientID, study_date="20000101") == []
 
     everything = get_study(orthanc, source.StudyInstanceUID, tmp_path / "all", keep=lambda ds: True)

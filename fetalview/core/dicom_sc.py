@@ -17,6 +17,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from .. import __version__
+from .dicom_sr import UTF8
 
 MANUFACTURER = "fetalview"
 SC_SERIES_NUMBER = 9102
@@ -53,6 +54,7 @@ def build_sc(annotated_bgr: np.ndarray, study: Dataset) -> hd.sc.SCImage:
         transfer_syntax_uid="1.2.840.10008.1.2.1")
     sc.PatientOrientation = ""  # unknown for a free-hand probe: empty (Type 2C), not made up
     sc.SeriesDescription = "fetalview annotated head"
+    sc.SpecificCharacterSet = UTF8  # names typed or copied need not be ASCII
     sc.SoftwareVersions = f"fetalview {__version__}"
     sc.Laterality = ""  # Type 2C: dciodvfy asks for it on an image without Image Laterality
     sc.BurnedInAnnotation = "YES"  # the caption names the measurement, and maybe the patient

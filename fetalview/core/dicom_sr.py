@@ -70,6 +70,8 @@ PERCENT = Code("%", "UCUM", "Percent")
 NO_UNITS = Code("1", "UCUM", "no units")
 
 MANUFACTURER = "fetalview"
+#: Written as UTF-8 (PS3.3 C.12.1.1.2 "ISO_IR 192"), whatever the source's character set.
+UTF8 = "ISO_IR 192"
 #: Verifying Organization is Type 1 once verified; said plainly when the clinic gave none.
 UNSTATED_ORGANIZATION = "not stated"
 #: The INTERGROWTH-21st HC standard has no code in CID 12015, so it is cited in words.
@@ -183,6 +185,7 @@ def build_sr(evidence: Dataset, source: SourceImage, ellipse: Ellipse, measureme
         verifying_organization=(review.organization.strip() or UNSTATED_ORGANIZATION)
         if review.state.confirmed else None)
     sr.SeriesDescription = "fetalview head biometry"
+    sr.SpecificCharacterSet = UTF8  # names typed or copied need not be ASCII
     sr.SoftwareVersions = [f"fetalview {__version__}", model_version]
     sr.ContentDate, sr.ContentTime = when.strftime("%Y%m%d"), when.strftime("%H%M%S")
     if review.state.confirmed:

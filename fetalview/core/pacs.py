@@ -150,6 +150,7 @@ def find_studies(node: PacsNode, calling_aet: str = DEFAULT_CALLING_AET, *,
     """C-FIND at study level. ``patient_name`` matches anywhere in the name (wildcards added);
     ``study_date`` is YYYYMMDD or a range YYYYMMDD-YYYYMMDD; empty fields match everything."""
     query = Dataset()
+    query.SpecificCharacterSet = "ISO_IR 192"  # a typed name need not be ASCII
     query.QueryRetrieveLevel = "STUDY"
     query.PatientID = patient_id.strip()
     name = patient_name.strip()

@@ -32,7 +32,7 @@ from pynetdicom.sop_class import (BasicTextSRStorage, ComprehensiveSRStorage,
                                   Verification)
 
 from .dicom_results import to_bytes
-from .sidecar import write_atomic
+from .outputs import write_atomic
 
 DEFAULT_CALLING_AET = "FETALVIEW"
 DEFAULT_TIMEOUT_S = 10.0

@@ -1,15 +1,18 @@
 """Per-scan CPU time of fetalview's pipeline, stage by stage, against the same network on
 PyTorch and a ResNet-34 U-Net peer.
 
-    python -m benchmarks.pipeline [FOLDER] [--limit N] [--threads N] [--tta] [--no-peer]
+    python -m benchmarks.pipeline [FOLDER] [--limit N] [--threads N] [--tta] [--passes 1|2]
+                                  [--no-peer]
 
-Stages: load (read + convert the file), preprocess (letterbox, normalise), forward (the
-network on ONNX Runtime, as the app and the batch command run it, with the mirror image when
-TTA is on), post-process (logits back to scan pixels, head region, ellipse fit, review
-inputs), measure (HC/BPD/OFD). End to end is their sum per scan; medians over the folder are
-printed. In the same run, scan by scan, the same weights' forward pass on PyTorch (the torch
-path, channels-last) and the peer's get the same input batch; their end to end reuses
-fetalview's other stages (the peer's random weights would give post-processing a
+Stages: load (read + convert the file), image area (the DICOM regions' rectangle or the one
+found in the pixels), pass 1 and pass 2 (each: letterbox, normalise and the network on ONNX
+Runtime, as the app and the batch command run it, with the mirror image when TTA is on; pass 2
+is 0 where it is skipped or with ``--passes 1``), windows (cropping, locating the head on the
+first pass's grid, pasting logits back to scan pixels), post-process (head region, ellipse
+fit, review inputs), measure (HC/BPD/OFD). End to end is their sum per scan; medians over the
+folder are printed. In the same run, scan by scan, the same weights on PyTorch (the torch path,
+channels-last) and the peer get the very grid images fetalview's passes got; their end to end
+reuses fetalview's other stages (the peer's random weights would give post-processing a
 meaningless map). Both need torch (``pip install -e ".[train]"``); without it only the ONNX
 Runtime figures are printed.
 """
@@ -24,12 +27,16 @@ from pathlib import Path
 import numpy as np
 
 from fetalview.bundled import sample_scans_dir
+from fetalview.core.imagearea import image_area
 from fetalview.core.imageio import list_scans, load_scan
 from fetalview.core.measurement import measure
 from fetalview.core.postprocess import head_region
+from fetalview.core.preprocess import normalise
 from fetalview.core.segmenter import Segmenter, torch_installed
+from fetalview.core.twopass import scan_logits
 
-STAGES = ("load", "preprocess", "forward", "post-process", "measure")
+STAGES = ("load", "image area", "pass 1", "pass 2", "windows", "post-process", "measure")
+PASSES = ("pass 1", "pass 2")
 
 
 def _timed(fn, *args):
@@ -38,32 +45,44 @@ def _timed(fn, *args):
     return out, time.perf_counter() - t
 
 
-def time_scan(segmenter: Segmenter, path: Path) -> dict[str, float]:
+def time_scan(segmenter: Segmenter, path: Path) -> tuple[dict[str, float], list[np.ndarray]]:
+    """Stage times of one scan, and the grid images its passes gave the network."""
+    grids, forwards = [], []
+
+    def backend(grid_image: np.ndarray) -> np.ndarray:
+        grids.append(grid_image)
+        out, t = _timed(segmenter.grid_logits, grid_image)
+        forwards.append(t)
+        return out
+
     scan, t_load = _timed(load_scan, path)
-    (box, batch), t_prep = _timed(segmenter.prepare, scan.pixels)
-    grid_logits, t_fwd = _timed(segmenter.forward, batch)
-    region, t_post = _timed(lambda: head_region(box.to_scan(grid_logits)))
+    area, t_area = _timed(image_area, scan.pixels, scan.regions)
+    logits, t_passes = _timed(scan_logits, backend, scan.pixels, area, segmenter.grid_shape,
+                              segmenter.passes)
+    region, t_post = _timed(head_region, logits)
     _, t_meas = _timed(lambda: region and measure(region.ellipse, None))
-    return dict(zip(STAGES, (t_load, t_prep, t_fwd, t_post, t_meas)))
+    windows = t_passes - sum(forwards)
+    forwards += [0.0] * (2 - len(forwards))
+    return dict(zip(STAGES, (t_load, t_area, *forwards, windows, t_post, t_meas))), grids
 
 
-def time_peer_forward(peer, batch: np.ndarray, tta: bool) -> float:
-    import torch
-    with torch.inference_mode():
-        x = torch.from_numpy(np.concatenate([batch, batch[..., ::-1]]) if tta else batch)
-        _, t = _timed(peer, x)
-    return t
+def time_forwards(forward, grids: list[np.ndarray], tta: bool) -> float:
+    """Another network's time on the grids of one scan, prepared as fetalview's passes are."""
+    t = time.perf_counter()
+    for grid in grids:
+        batch = normalise(grid)[None, None]
+        forward(np.concatenate([batch, batch[..., ::-1]]) if tta else batch)
+    return time.perf_counter() - t
 
 
 def _report(name: str, forwards: list[float], rows: list[dict[str, float]], e2e: float,
             fetalview_forward: float) -> None:
-    """A second network's forward pass, and its end to end with fetalview's other stages."""
+    """A second network's passes, and its end to end with fetalview's other stages."""
     fwd = statistics.median(forwards)
-    other = statistics.median(
-        r["load"] + r["preprocess"] + f + r["post-process"] + r["measure"]
-        for r, f in zip(rows, forwards))
+    other = statistics.median(sum(r.values()) - r["pass 1"] - r["pass 2"] + f
+                              for r, f in zip(rows, forwards))
     print(name)
-    print(f"  forward       {1000 * fwd:7.1f} ms  ({fwd / fetalview_forward:.2f}x fetalview)")
+    print(f"  passes        {1000 * fwd:7.1f} ms  ({fwd / fetalview_forward:.2f}x fetalview)")
     print(f"  end to end    {1000 * other:7.1f} ms  ({other / e2e:.2f}x fetalview)")
 
 
@@ -74,11 +93,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=0,
                    help="threads of each runtime (0: each runtime's default)")
     p.add_argument("--tta", action="store_true", help="flip test-time augmentation, as --tta")
+    p.add_argument("--passes", type=int, choices=[1, 2], default=1,
+                   help="1 (the app's default) or 2: locate, then delineate")
     p.add_argument("--no-peer", action="store_true")
     p.add_argument("--repeats", type=int, default=1, help="passes over the folder")
     args = p.parse_args(argv)
     tta, threads = args.tta, args.threads or None
-    segmenter = Segmenter(device="cpu", tta=tta, backend="onnxruntime", threads=threads)
+    segmenter = Segmenter(device="cpu", tta=tta, backend="onnxruntime", threads=threads,
+                          passes=args.passes)
     on_torch = peer = None
     if torch_installed():
         import torch
@@ -89,22 +111,25 @@ def main(argv: list[str] | None = None) -> None:
         on_torch = Segmenter(device="cpu", tta=tta, backend="torch", threads=threads)
         peer = None if args.no_peer else ResNet34UNet().eval()
     paths = list_scans(args.folder)[:args.limit]
-    time_scan(segmenter, paths[0])  # warm-up: allocator, kernels
+    _, warm = time_scan(segmenter, paths[0])  # warm-up: allocator, kernels
     if on_torch is not None:
-        on_torch.forward(segmenter.prepare(load_scan(paths[0]).pixels)[1])
+        time_forwards(on_torch.forward, warm, tta)
     rows, torch_fwd, peer_fwd = [], [], []
     for _ in range(args.repeats):
         for path in paths:
-            rows.append(time_scan(segmenter, path))
-            _, batch = segmenter.prepare(load_scan(path).pixels)
+            times, grids = time_scan(segmenter, path)
+            rows.append(times)
             if on_torch is not None:
-                torch_fwd.append(_timed(on_torch.forward, batch)[1])
+                torch_fwd.append(time_forwards(on_torch.forward, grids, tta))
             if peer is not None:
-                peer_fwd.append(time_peer_forward(peer, batch, tta))
+                with torch.inference_mode():
+                    peer_fwd.append(time_forwards(lambda b: peer(torch.from_numpy(b)), grids, tta))
     med = {s: statistics.median(r[s] for r in rows) for s in STAGES}
     e2e = statistics.median(sum(r.values()) for r in rows)
-    print(f"{len(rows)} scan timings from {args.folder}, TTA {'on' if tta else 'off'}, grid "
-          f"{segmenter.grid_shape[0]}x{segmenter.grid_shape[1]}, threads "
+    own = statistics.median(r["pass 1"] + r["pass 2"] for r in rows)
+    print(f"{len(rows)} scan timings from {args.folder}, TTA {'on' if tta else 'off'}, "
+          f"{args.passes} pass(es) (the second run on {sum(r['pass 2'] > 0 for r in rows)} of "
+          f"{len(rows)}), grid {segmenter.grid_shape[0]}x{segmenter.grid_shape[1]}, threads "
           f"{threads or 'default'}")
     print(f"fetalview Residual UNet on {segmenter.device_label}")
     for s in STAGES:
@@ -115,9 +140,10 @@ def main(argv: list[str] | None = None) -> None:
               + (f", peer {parameter_count(peer):,}" if peer is not None else "")
               + f"; torch threads {torch.get_num_threads()}")
         _report(f"the same network on {on_torch.device_label} (channels-last)", torch_fwd, rows,
-                e2e, med["forward"])
+                e2e, own)
     if peer is not None:
-        _report("peer U-Net/ResNet-34 on PyTorch", peer_fwd, rows, e2e, med["forward"])
+        _report("peer U-Net/ResNet-34 on PyTorch", peer_fwd, rows, e2e, own)
+
 
 if __name__ == "__main__":
     main()

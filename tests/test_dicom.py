@@ -137,7 +137,7 @@ class HeadAt:
     def __init__(self, cx, cy):
         self.ellipse = Ellipse(cx, cy, 8, 6, 0)
 
-    def segment(self, pixels, pixel_size=None):
+    def segment(self, pixels, pixel_size=None, regions=()):
         return Segmentation(np.zeros(pixels.shape, np.uint8), None, self.ellipse, 0.99,
                             self.model_version, 0.5, pixel_size)
 

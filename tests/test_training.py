@@ -79,3 +79,17 @@ def test_split_keeps_every_subject_on_one_side():
     assert 0.15 < len(val_idx) / 300 < 0.25
     again, _ = split_by_subject(subjects, 0.2, seed=0)
     assert (again == train_idx).all()
+
+
+def test_a_tiny_screen_augmented_fold_trains(phantom_cache, tmp_path):
+    """Scanner-screen augmentation and a cross-validation fold, end to end on the CPU."""
+    torch.set_num_threads(2)
+    plan = TrainPlan(cache=str(phantom_cache), epochs=2, batch_size=6, lr=1e-2, base_width=4,
+                     depth=3, seed=1, folds=3, fold=2, screens=True)
+    messages = []
+    train(plan, tmp_path / "run", device="cpu", log=messages.append)
+    subjects = [f"{i // 2:03d}" for i in range(24)]
+    n_val = len(split_by_subject(subjects, seed=1, folds=3, fold=2)[1])
+    assert f"validating on {n_val} " in messages[0]
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert len(history) == 2 and all(np.isfinite(h["loss"]) for h in history)

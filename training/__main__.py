@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--depth", type=int, default=5)
     tr.add_argument("--val-fraction", type=float, default=0.2)
     tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--folds", type=int, default=0, metavar="K",
+                    help="cross-validate by subject: K folds (e.g. 5); --val-fraction unused")
+    tr.add_argument("--fold", type=int, default=0, help="the fold that validates (0..K-1)")
+    tr.add_argument("--screens", action="store_true",
+                    help="augment with scanner-screen clutter (sector masks, text, calipers, "
+                         "ticks, grey-scale bars, UI strips) and the second pass's zoom")
     tr.add_argument("--time-budget", type=float, default=0.0, metavar="MIN",
                     help="after the first epoch, lower --epochs to fit this many minutes")
     tr.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -66,6 +72,15 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--weights", type=Path, help="default: the bundled weights")
     ev.add_argument("--val-fraction", type=float, default=0.2)
     ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--folds", type=int, default=0, metavar="K",
+                    help="the cross-validation split the weights were trained on (see train)")
+    ev.add_argument("--fold", type=int, default=0)
+    ev.add_argument("--passes", type=int, choices=[1, 2], default=1,
+                    help="1 (the app's default): segment the image area once; 2: locate the "
+                         "head, then segment a crop around it")
+    ev.add_argument("--reuse", type=Path, metavar="CSV",
+                    help="per-scan CSV of an earlier run with the same weights, pipeline and "
+                         "options: its scans are not measured again")
     ev.add_argument("--csv", type=Path, help="per-scan results")
     ev.add_argument("--json", type=Path, help="summary figures")
     ev.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -93,6 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--command", dest="train_command",
                     help="the exact training command, for the model card (with --run)")
     ex.add_argument("--dest", type=Path, default=Path("resources/weights"))
+    ex.add_argument("--screens", type=Path, metavar="JSON",
+                    help="summary written by 'python -m benchmarks.screens', for the card")
     return p
 
 
@@ -131,14 +148,16 @@ def main(argv: list[str] | None = None) -> int:
                              time_budget_min=args.time_budget,
                              steps_per_epoch=args.steps_per_epoch,
                              init_weights=str(args.init_weights or ""), extra_cache=extra,
-                             extra_share=args.extra_share)
+                             extra_share=args.extra_share, folds=args.folds, fold=args.fold,
+                             screens=args.screens)
         print(train(plan, args.run, device=args.device, resume=args.resume))
     elif args.command == "evaluate":
         from .evaluate import evaluate, print_summary
         summary = evaluate(args.data, args.weights, val_fraction=args.val_fraction,
-                           seed=args.seed, device=args.device, tta=args.tta,
+                           seed=args.seed, folds=args.folds, fold=args.fold,
+                           device=args.device, tta=args.tta, passes=args.passes,
                            csv_path=args.csv, json_path=args.json, backend=args.backend,
-                           agreement_csv=args.agreement)
+                           agreement_csv=args.agreement, reuse=args.reuse)
         print_summary(summary)
     elif args.command == "calibrate":
         from .calibrate import calibration_table
@@ -150,11 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "export":
         from .export import export, refresh
         if args.refresh:
-            print(refresh(args.dest, args.data))
+            print(refresh(args.dest, args.data, args.screens))
         elif not args.train_command:
             raise SystemExit("export: --run needs --command (the exact training command)")
         else:
-            print(export(args.run, args.data, args.train_command, args.dest))
+            print(export(args.run, args.data, args.train_command, args.dest, args.screens))
     return 0
 
 

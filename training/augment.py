@@ -3,15 +3,22 @@
 Chosen for ultrasound: the probe can sit left or right of the head (flips), the head turns in
 the plane (rotation), gestational age and depth setting change its size (scale), the sonographer
 centres it loosely (shift), and gain, dynamic range and speckle vary between machines (gamma,
-contrast, noise).
+contrast, noise). ``ScreenClutter`` adds what scanner screens put on and around the image (see
+training/screens.py), and with it the zoom range widens to the head-filling crops that the
+second pass (fetalview/core/twopass.py) shows the model.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch.nn import functional as F
+
+#: Scale range with screen augmentation: up to the second pass's crops, where a head and its
+#: margin fill the grid.
+SCREEN_SCALE_RANGE = (0.8, 2.0)
 
 
 def random_affine(images: torch.Tensor, masks: torch.Tensor, generator: torch.Generator,
@@ -56,7 +63,55 @@ def random_intensity(images: torch.Tensor, generator: torch.Generator) -> torch.
     return x.clamp(0, 1)
 
 
-def augment(images: torch.Tensor, masks: torch.Tensor,
-            generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    images, masks = random_affine(images, masks, generator)
-    return random_intensity(images, generator), masks
+class ScreenClutter:
+    """Scanner-screen clutter on images (N,1,H,W) in [0, 1]: a sector mask (the fan's dark
+    surroundings), burned-in text, caliper crosses with numbers, depth ticks and grey-scale
+    bars stamped on, and a flat UI strip along one side (what an image area found a little too
+    wide leaves). The targets stay: the head is where it was, under the clutter."""
+
+    def __init__(self, device: torch.device, seed: int = 0):
+        from .screens import clutter_stamps
+        self.stamps = [torch.from_numpy(s.astype(np.float32) / 255.0).to(device)
+                       for s in clutter_stamps(np.random.default_rng(seed))]
+
+    def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        n, _, h, w = images.shape
+        dev = images.device
+
+        def rand(*shape):
+            return torch.rand(*shape, generator=generator, device=dev)
+
+        # sector: apex above the top edge, half-angle 30-50 degrees, on half the images
+        ys = torch.arange(h, device=dev, dtype=torch.float32).view(1, 1, h, 1)
+        xs = torch.arange(w, device=dev, dtype=torch.float32).view(1, 1, 1, w)
+        apex_x = (0.3 + 0.4 * rand(n)).view(n, 1, 1, 1) * w
+        apex_y = -(0.1 + 0.4 * rand(n)).view(n, 1, 1, 1) * h
+        half = torch.deg2rad(30 + 20 * rand(n)).view(n, 1, 1, 1)
+        angle = torch.atan2(xs - apex_x, ys - apex_y).abs()
+        inside = (angle < half) | (rand(n) < 0.5).view(n, 1, 1, 1)
+        x = images * inside
+        for i in range(n):
+            for _ in range(int(rand(1).item() * 5)):  # 0-4 stamps
+                stamp = self.stamps[int(rand(1).item() * len(self.stamps))]
+                sh, sw = min(stamp.shape[0], h), min(stamp.shape[1], w)
+                y0, x0 = int(rand(1).item() * (h - sh + 1)), int(rand(1).item() * (w - sw + 1))
+                level = 0.6 + 0.4 * rand(1)
+                patch = x[i, 0, y0:y0 + sh, x0:x0 + sw]
+                x[i, 0, y0:y0 + sh, x0:x0 + sw] = torch.maximum(patch, level * stamp[:sh, :sw])
+            if rand(1).item() < 0.3:  # a flat UI strip, 2-8% of the side
+                side, grey = int(rand(1).item() * 4), 0.1 + 0.25 * rand(1)
+                k = int((0.02 + 0.06 * rand(1).item()) * (h if side < 2 else w))
+                band = [x[i, 0, :k], x[i, 0, h - k:], x[i, 0, :, :k], x[i, 0, :, w - k:]][side]
+                band[...] = grey
+        return x
+
+
+def augment(images: torch.Tensor, masks: torch.Tensor, generator: torch.Generator,
+            screens: ScreenClutter | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training augmentation; with ``screens``, scanner-screen clutter and the second
+    pass's zoom range too."""
+    if screens is None:
+        images, masks = random_affine(images, masks, generator)
+        return random_intensity(images, generator), masks
+    images, masks = random_affine(images, masks, generator, scale_range=SCREEN_SCALE_RANGE)
+    return random_intensity(screens(images, generator), generator), masks

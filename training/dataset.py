@@ -51,18 +51,25 @@ def find_labelled_scans(data_dir: Path) -> list[LabelledScan]:
     return found
 
 
-def split_by_subject(subjects: list[str], val_fraction: float = 0.2,
-                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def split_by_subject(subjects: list[str], val_fraction: float = 0.2, seed: int = 0,
+                     folds: int = 0, fold: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Indices of training and validation scans; all frames of one subject fall on one side.
 
     Frames of one examination look alike, so an image-wise split would leak and inflate the
-    validation figures.
+    validation figures. With ``folds`` > 1 (cross-validation), the subjects are cut into that
+    many groups of (nearly) equal size and group ``fold`` validates; ``val_fraction`` is then
+    unused. Every subject validates in exactly one fold.
     """
     unique = sorted(set(subjects))
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(unique))
-    n_val = max(1, round(len(unique) * val_fraction))
-    val_subjects = {unique[i] for i in order[:n_val]}
+    if folds > 1:
+        if not 0 <= fold < folds:
+            raise ValueError(f"fold {fold} does not exist (folds 0 to {folds - 1})")
+        chosen = np.array_split(order, folds)[fold]
+    else:
+        chosen = order[:max(1, round(len(unique) * val_fraction))]
+    val_subjects = {unique[i] for i in chosen}
     is_val = np.array([s in val_subjects for s in subjects])
     return np.nonzero(~is_val)[0], np.nonzero(is_val)[0]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import cv2
@@ -26,6 +27,10 @@ from .dataset import find_labelled_scans, split_by_subject, target_mask
 LARGE_ERROR_MM = 10.0
 #: The ONNX and PyTorch paths must give every validation scan the same HC within this.
 AGREEMENT_MM = 0.01
+#: Reference-HC bands the model card reports separately: early second trimester and before,
+#: mid-pregnancy, third trimester. Errors grow with the head, and a bias that one band hides in
+#: the mean shows up here.
+HC_BANDS_MM = ((0.0, 150.0), (150.0, 250.0), (250.0, math.inf))
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -56,32 +61,44 @@ def hausdorff_px(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def evaluate(data_dir: Path, weights: Path | None = None, val_fraction: float = 0.2,
-             seed: int = 0, device: str = "auto", tta: bool = False,
+             seed: int = 0, device: str = "auto", tta: bool = False, passes: int = 1,
+             folds: int = 0, fold: int = 0,
              csv_path: Path | None = None, json_path: Path | None = None,
-             backend: str = "auto", agreement_csv: Path | None = None) -> dict:
-    """Summary figures of ``weights`` (default: the bundled model) on the validation split.
+             backend: str = "auto", agreement_csv: Path | None = None,
+             reuse: Path | None = None) -> dict:
+    """Summary figures of ``weights`` (default: the bundled model) on the validation split
+    (``folds``/``fold``: a cross-validation fold, see ``split_by_subject``).
 
     With ``agreement_csv``, each scan is also measured on PyTorch on the CPU and the per-scan
     HC of both paths is written there; the summary gains "agreement" (the largest difference).
+    ``reuse``: the per-scan CSV of an earlier run with the same weights, pipeline and options,
+    whose scans are taken from it instead of being measured again (not with agreement_csv).
     """
     scans = find_labelled_scans(data_dir)
-    _, val_idx = split_by_subject([s.subject for s in scans], val_fraction, seed)
-    segmenter = Segmenter(weights, device=device, tta=tta, backend=backend)
-    reference = (Segmenter(weights, device="cpu", tta=tta, backend="torch")
+    _, val_idx = split_by_subject([s.subject for s in scans], val_fraction, seed, folds, fold)
+    segmenter = Segmenter(weights, device=device, tta=tta, backend=backend, passes=passes)
+    reference = (Segmenter(weights, device="cpu", tta=tta, backend="torch", passes=passes)
                  if agreement_csv else None)
+    earlier = read_rows(reuse) if reuse is not None and reference is None \
+        and Path(reuse).is_file() else {}
     rows, agreement = [], []
     for i in tqdm(val_idx, desc="evaluating", unit="scan"):
         item = scans[i]
+        if item.scan.name in earlier:
+            rows.append(earlier[item.scan.name])
+            continue
         scan = load_scan(item.scan)
         truth = target_mask(item.annotation, scan.shape)
         mm = item.pixel_size_mm
-        result = segmenter.segment(scan.pixels, PixelSize(mm, "HC18 CSV"))
+        result = segmenter.segment(scan.pixels, PixelSize(mm, "HC18 CSV"), scan.regions)
         if reference is not None:
             agreement.append(_agreement_row(item.scan.name, result,
-                                            reference.segment(scan.pixels), mm))
+                                            reference.segment(scan.pixels, None, scan.regions),
+                                            mm))
         if result.ellipse is None:
             rows.append({"filename": item.scan.name, "dice": 0.0, "hc_ref_mm": item.hc_mm,
-                         "hc_mm": float("nan"), "hc_abs_diff_mm": float("inf"),
+                         "hc_mm": float("nan"), "hc_diff_mm": float("nan"),
+                         "hc_abs_diff_mm": float("inf"),
                          "hausdorff_mm": float("inf"), "confidence": 0.0,
                          "hc_uncertainty_mm": float("nan"), "status": "no_head"})
             continue
@@ -91,6 +108,7 @@ def evaluate(data_dir: Path, weights: Path | None = None, val_fraction: float = 
             "dice": dice(result.mask, truth),
             "hc_ref_mm": item.hc_mm,
             "hc_mm": hc,
+            "hc_diff_mm": hc - item.hc_mm,
             "hc_abs_diff_mm": abs(hc - item.hc_mm),
             "hausdorff_mm": hausdorff_px(result.mask, truth) * mm,
             "confidence": result.confidence,
@@ -101,11 +119,13 @@ def evaluate(data_dir: Path, weights: Path | None = None, val_fraction: float = 
     summary = {
         "scans": len(rows),
         "subjects": len({scans[i].subject for i in val_idx}),
-        "split": {"val_fraction": val_fraction, "seed": seed, "by": "subject"},
+        "split": ({"folds": folds, "fold": fold, "seed": seed, "by": "subject"} if folds > 1
+                  else {"val_fraction": val_fraction, "seed": seed, "by": "subject"}),
         "weights": str(segmenter.weights),
         "model_version": segmenter.model_version,
         "runtime": segmenter.device_label,
         "tta": tta,
+        "passes": passes,
         "dice_mean": float(np.mean([r["dice"] for r in rows])),
         "dice_median": float(np.median([r["dice"] for r in rows])),
         "hc_abs_diff_mm_mean": float(np.mean(diffs)),
@@ -115,6 +135,7 @@ def evaluate(data_dir: Path, weights: Path | None = None, val_fraction: float = 
         "scans_over_10mm": int(np.sum(diffs > LARGE_ERROR_MM)),
         "share_over_10mm": float(np.mean(diffs > LARGE_ERROR_MM)),
         "low_confidence_flags": int(sum(r["status"] != "ok" for r in rows)),
+        "bands": band_figures(rows),
     }
     if csv_path:
         _write_csv(csv_path, rows)
@@ -145,6 +166,39 @@ def _agreement_row(name: str, result, reference, mm: float) -> dict:
             "hc_abs_diff_mm": abs(hc - hc_ref), "dice_between": dice(result.mask, reference.mask)}
 
 
+def read_rows(path: Path) -> dict[str, dict]:
+    """Per-scan rows of an ``evaluate --csv`` file by file name, numbers as floats."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k, v in r.items():
+            if k not in ("filename", "status"):
+                r[k] = float(v) if v != "" else math.nan
+        r["hc_diff_mm"] = r["hc_mm"] - r["hc_ref_mm"]  # older files lack it
+    return {r["filename"]: r for r in rows}
+
+
+def band_figures(rows: list[dict]) -> list[dict]:
+    """Per reference-HC band: scans, mean absolute and signed HC error (model minus reference),
+    scans more than LARGE_ERROR_MM off, and the share flagged for review (or with no head)."""
+    out = []
+    for lo, hi in HC_BANDS_MM:
+        band = [r for r in rows if lo <= float(r["hc_ref_mm"]) < hi]
+        if not band:
+            continue
+        diffs = np.array([float(r["hc_diff_mm"]) for r in band])
+        measured = diffs[np.isfinite(diffs)]
+        out.append({"band": (f"< {hi:.0f} mm" if lo == 0 else f"> {lo:.0f} mm" if hi == math.inf
+                             else f"{lo:.0f}-{hi:.0f} mm"),
+                    "scans": len(band),
+                    "hc_abs_diff_mm_mean": (float(np.mean(np.abs(measured))) if len(measured)
+                                            else math.nan),
+                    "hc_bias_mm": float(np.mean(measured)) if len(measured) else math.nan,
+                    "scans_over_10mm": int(np.sum(~(np.abs(diffs) <= LARGE_ERROR_MM))),
+                    "flagged_share": float(np.mean([r["status"] != "ok" for r in band]))})
+    return out
+
+
 def _write_csv(path: Path, rows: list[dict]) -> None:
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -155,7 +209,7 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 def print_summary(s: dict) -> None:
     print(f"validation: {s['scans']} scans of {s['subjects']} subjects "
           f"(split by subject, seed {s['split']['seed']}), TTA {'on' if s['tta'] else 'off'}, "
-          f"{s['runtime']}")
+          f"{s['runtime']}, {s.get('passes', 1)} pass(es)")
     print(f"  Dice            mean {s['dice_mean']:.4f}  median {s['dice_median']:.4f}")
     print(f"  HC |diff| mm    mean {s['hc_abs_diff_mm_mean']:.2f}  median "
           f"{s['hc_abs_diff_mm_median']:.2f}  p95 {s['hc_abs_diff_mm_p95']:.2f}")
@@ -168,3 +222,7 @@ def print_summary(s: dict) -> None:
         print(f"  against {a['reference']}: largest per-scan HC difference "
               f"{a['hc_abs_diff_mm_max']:.4f} mm (limit {a['within_mm']} mm), "
               f"smallest Dice between the two {a['dice_min']:.4f}")
+    for b in s.get("bands", []):
+        print(f"  HC {b['band']:<12} {b['scans']:4d} scans  |diff| {b['hc_abs_diff_mm_mean']:.2f} "
+              f"mm  bias {b['hc_bias_mm']:+.2f} mm  > {LARGE_ERROR_MM:.0f} mm {b['scans_over_10mm']}"
+              f"  flagged {100 * b['flagged_share']:.0f}%")

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from fetalview.core.model import ModelConfig, ResidualUNet
 from fetalview.core.weights import load_model, save_weights
 
-from .augment import augment
+from .augment import ScreenClutter, augment
 from .dataset import Cache, split_by_subject
 from .loss import dice_bce_loss, dice_score
 
@@ -42,6 +42,9 @@ class TrainPlan:
     init_weights: str = ""  # fine-tune: start from these fetalview weights, not from scratch
     extra_cache: str = ""  # a cache of clinicians' corrections, added to training only
     extra_share: float = 0.25  # at least this share of training draws come from extra_cache
+    folds: int = 0  # > 1: cross-validation by subject, fold ``fold`` validates
+    fold: int = 0
+    screens: bool = False  # augment with scanner-screen clutter and second-pass zoom
 
     def model_config(self, grid_shape: tuple[int, int]) -> ModelConfig:
         return ModelConfig(self.base_width, self.depth, *grid_shape)
@@ -83,7 +86,8 @@ def train(plan: TrainPlan, run_dir: Path, device: str = "auto", resume: bool = F
 
     torch.manual_seed(plan.seed)
     cache = Cache.load(Path(plan.cache))
-    train_idx, val_idx = split_by_subject(list(cache.subjects), plan.val_fraction, plan.seed)
+    train_idx, val_idx = split_by_subject(list(cache.subjects), plan.val_fraction, plan.seed,
+                                          plan.folds, plan.fold)
     grid_shape = cache.images.shape[1:]
     cache_images, cache_masks = cache.images, cache.masks
     if plan.extra_cache:
@@ -103,6 +107,7 @@ def train(plan: TrainPlan, run_dir: Path, device: str = "auto", resume: bool = F
         model = model.to(memory_format=torch.channels_last)
     optimiser = torch.optim.AdamW(model.parameters(), lr=plan.lr, weight_decay=plan.weight_decay)
     generator = torch.Generator(device=dev).manual_seed(plan.seed)
+    screens = ScreenClutter(dev, plan.seed) if plan.screens else None
     start_epoch, total_epochs, history = 0, plan.epochs, []
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
@@ -138,7 +143,7 @@ def train(plan: TrainPlan, run_dir: Path, device: str = "auto", resume: bool = F
             for group in optimiser.param_groups:
                 group["lr"] = lr
             x, y = batch(train_idx[order[step * plan.batch_size:(step + 1) * plan.batch_size]])
-            x, y = augment(x, y, generator)
+            x, y = augment(x, y, generator, screens)
             if dev.type == "cuda":
                 x = x.contiguous(memory_format=torch.channels_last)
             with autocast:

@@ -212,7 +212,7 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
         row["status"] = f"error: {exc}"
         return row
     pixel_size = book.lookup(path, scan.pixel_size)
-    result = segmenter.segment(scan.pixels, pixel_size)
+    result = segmenter.segment(scan.pixels, pixel_size, scan.regions)
     at_head = scan.pixel_size_for(result.ellipse, pixel_size)
     if at_head != pixel_size:
         pixel_size = at_head

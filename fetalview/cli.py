@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -40,6 +39,10 @@ def _measure_parser() -> argparse.ArgumentParser:
                         "--dicom-out); a scan not sent is reported and the batch goes on")
     p.add_argument("--calling-aet", default="FETALVIEW", metavar="AET",
                    help="fetalview's own AE title toward the PACS (default FETALVIEW)")
+    p.add_argument("--allow-burned-in", action="store_true",
+                   help="also write overlays and reports of DICOM scans whose pixels hold "
+                        "patient details (Burned In Annotation YES); without it they are "
+                        "measured but no image of them is written")
     p.add_argument("--frame", type=int, default=0, metavar="N",
                    help="frame of DICOM cine loops to measure (default 0, the first)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -96,14 +99,10 @@ def measure_main(argv: list[str]) -> int:
     if args.frame < 0:
         print("fetalview: --frame counts from 0", file=sys.stderr)
         return 2
-    size = args.pixel_size
-    if size is not None and not (math.isfinite(size) and size > 0):
-        print("fetalview: --pixel-size must be a positive number of millimetres", file=sys.stderr)
-        return 2
     sender = _Sender(args.send, calling_aet) if args.send else None
     outputs = Outputs(args.out, args.masks, args.overlays, args.hc18_submission, args.reports,
                       _report_writer(args.report_patient_fields) if args.reports else None,
-                      args.dicom_out, sender)
+                      args.dicom_out, sender, args.allow_burned_in)
     try:
         book = PixelSizeBook(args.pixel_size, args.pixel_size_csv)
         batch = plan_batch(args.paths, book, outputs)  # refuses a clash before any work

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import (ExplicitVRLittleEndian, UltrasoundImageStorage,
+from pydicom.encaps import encapsulate
+from pydicom.uid import (ExplicitVRLittleEndian, JPEGBaseline8Bit, UltrasoundImageStorage,
                          UltrasoundMultiFrameImageStorage, generate_uid)
 
 from fetalview.core import dicom
@@ -35,14 +37,16 @@ def region(x0, y0, x1, y1, delta_cm, units=dicom.UNITS_CM, spatial=1) -> Dataset
 
 def make_dicom(path: Path, pixels: np.ndarray, photometric: str = "MONOCHROME2",
                regions: list[Dataset] | None = None, pixel_spacing=None,
-               with_pixels: bool = True) -> Path:
-    """A minimal ultrasound DICOM file; ``pixels`` (frames, rows, cols[, 3]) makes a cine loop."""
+               with_pixels: bool = True, syntax=ExplicitVRLittleEndian,
+               burned_in: str | None = None) -> Path:
+    """A minimal ultrasound DICOM file; ``pixels`` (frames, rows, cols[, 3]) makes a cine loop.
+    ``syntax``: an uncompressed transfer syntax (deflated included)."""
     meta = FileMetaDataset()
     multi = pixels.ndim == 4 or (pixels.ndim == 3 and pixels.shape[-1] != 3)
     meta.MediaStorageSOPClassUID = (UltrasoundMultiFrameImageStorage if multi
                                     else UltrasoundImageStorage)
     meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.TransferSyntaxUID = syntax
     ds = Dataset()
     ds.file_meta = meta
     ds.SOPClassUID = meta.MediaStorageSOPClassUID
@@ -56,11 +60,25 @@ def make_dicom(path: Path, pixels: np.ndarray, photometric: str = "MONOCHROME2",
         ds.SequenceOfUltrasoundRegions = regions
     if pixel_spacing is not None:
         ds.PixelSpacing = pixel_spacing
+    if burned_in is not None:
+        ds.BurnedInAnnotation = burned_in
     if with_pixels:
         ds.set_pixel_data(pixels, photometric, 8)
     else:
         ds.Rows, ds.Columns = pixels.shape[-2:] if pixels.ndim == 2 else pixels.shape[:2]
         ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, photometric
         ds.BitsAllocated = ds.BitsStored = 8
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def jpeg_dicom(path: Path, jpeg: bytes, shape: tuple[int, int]) -> Path:
+    """A grayscale JPEG Baseline ultrasound DICOM holding ``jpeg`` (rows, cols ``shape``) as its
+    one fragment, byte for byte, damaged or not."""
+    make_dicom(path, np.zeros(shape, np.uint8))
+    ds = pydicom.dcmread(path)
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    ds.PixelData = encapsulate([jpeg])
+    ds["PixelData"].VR = "OB"
     ds.save_as(path, enforce_file_format=True)
     return path

@@ -8,16 +8,20 @@ import io
 import json
 import os
 import pickle
+import shutil
 import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import torch
 from PIL import Image
+from pydicom.fileset import FileSet
+from pydicom.uid import DeflatedExplicitVRLittleEndian, generate_uid
 from safetensors.torch import save_file
 
-from dicomfiles import gradient, make_dicom, region
+from dicomfiles import gradient, jpeg_dicom, make_dicom, region
 from fetalview.bundled import default_weights, sample_scans_dir
 from fetalview.core.imageio import load_scan
 from fetalview.core.model import ModelConfig, ResidualUNet
@@ -73,6 +77,10 @@ def unreadable_scans() -> dict[str, bytes]:
 def readable_oddities() -> dict[str, bytes]:
     """Odd but valid images: they load, as 8-bit grayscale, whatever their format or name."""
     deep = np.tile(np.linspace(0, 4095, 96).astype(np.uint16), (64, 1))
+    hot = deep.copy()
+    hot[0, 0] = 65535
+    animation = [scan_like(), scan_like().transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+                 Image.new("L", (96, 64), 40)]
     nan_float = np.full((64, 96), np.nan, np.float32)
     nan_float[:, :48] = 3.5
     return {
@@ -88,7 +96,57 @@ def readable_oddities() -> dict[str, bytes]:
         "png_as.tif": encoded(scan_like(), "PNG"),
         "gif_named.png": encoded(scan_like("P"), "GIF"),
         "black.png": encoded(Image.new("L", (96, 64)), "PNG"),
+        "uniform_grey.png": encoded(Image.new("L", (96, 64), 128), "PNG"),
+        "exif_rotated.jpg": exif_rotated(),
+        "float_zero_to_one.tif": encoded(Image.fromarray(
+            np.asarray(scan_like(), np.float32) / 255.0), "TIFF"),
+        "sixteen_bit_hot_pixel.png": encoded(Image.fromarray(hot), "PNG"),
+        "thumbnail_first.tif": pages([scan_like(size=(24, 16)), scan_like()], "TIFF"),
+        "animated.png": pages(animation, "PNG"),
+        "animation.gif": pages(animation, "GIF"),
     }
+
+
+#: Words of the note (``Scan.notes``) each of these files must load with.
+NOTED = {"thumbnail_first.tif": "picture 2, the largest (96x64), is measured",
+         "animated.png": "animation of 3 frames: only the first",
+         "animation.gif": "animation of 3 frames: only the first",
+         "pixel_spacing_150.dcm": "DICOM Pixel Spacing gives 150 mm per pixel",
+         "region_50cm.dcm": "ultrasound region 1 gives 500 mm per pixel",
+         "broken_calibration.dcm": "ultrasound region 1 gives -0.1 mm per pixel"}
+
+
+def pages(images: list[Image.Image], fmt: str) -> bytes:
+    """A multi-page (TIFF) or animated (PNG, GIF) file of ``images``, in order."""
+    return encoded(images[0], fmt, save_all=True, append_images=images[1:])
+
+
+def exif_rotated() -> bytes:
+    """``scan_like()`` stored lying on its side, with the EXIF orientation (6: turn 90 degrees
+    clockwise to view) a phone or a scanner's camera export writes."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return encoded(scan_like().transpose(Image.Transpose.ROTATE_90), "JPEG", quality=95,
+                   exif=exif.tobytes())
+
+
+def dicom_oddities(folder: Path) -> list[Path]:
+    """DICOM files that load (96x64 like the other oddities): deflated, burned-in patient
+    details, and calibrations outside the plausible range (measured in pixels, with a note)."""
+    pixels = np.asarray(scan_like())
+    return [make_dicom(folder / "deflated.dcm", pixels, syntax=DeflatedExplicitVRLittleEndian),
+             make_dicom(folder / "burned_in.dcm", pixels, burned_in="YES"),
+             make_dicom(folder / "pixel_spacing_150.dcm", pixels, pixel_spacing=[150, 150]),
+             make_dicom(folder / "region_50cm.dcm", pixels, regions=[region(0, 0, 95, 63, 50)]),
+             make_dicom(folder / "broken_calibration.dcm", pixels,
+                        regions=[region(0, 0, 95, 63, delta_cm=-0.01)])]
+
+
+def damaged_jpeg() -> bytes:
+    """A JPEG cut short and closed with an end marker: pydicom's decoders fill the missing half
+    with grey and say nothing."""
+    whole = encoded(scan_like(size=(256, 192)), "JPEG", quality=90)
+    return whole[: len(whole) // 2] + b"\xff\xd9"
 
 
 def write_corpus(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -98,8 +156,8 @@ def write_corpus(folder: Path) -> tuple[list[Path], list[Path]]:
     for path, data in zip(bad, unreadable_scans().values()):
         path.write_bytes(data)
     bad.append(make_dicom(folder / "no_pixels.dcm", gradient(), with_pixels=False))
-    bad.append(make_dicom(folder / "broken_calibration.dcm", gradient(),
-                          regions=[region(0, 0, 63, 47, delta_cm=-0.01)]))
+    bad.append(make_dicom(folder / "palette_without_lut.dcm", gradient(), "PALETTE COLOR"))
+    bad.append(jpeg_dicom(folder / "damaged_jpeg.dcm", damaged_jpeg(), (192, 256)))
     whole = make_dicom(folder / "whole.dcm", gradient()).read_bytes()
     (folder / "whole.dcm").unlink()
     bad.append(folder / "truncated.dcm")
@@ -107,7 +165,24 @@ def write_corpus(folder: Path) -> tuple[list[Path], list[Path]]:
     odd = [folder / name for name in readable_oddities()]
     for path, data in zip(odd, readable_oddities().values()):
         path.write_bytes(data)
-    return bad, odd
+    return bad, odd + dicom_oddities(folder)
+
+
+def dicomdir_folder(folder: Path, pixels: list[np.ndarray]) -> list[Path]:
+    """A DICOM export as a CD or PACS writes it: a DICOMDIR at ``folder``'s root naming one
+    image per entry of ``pixels`` in sub-folders (file names without a suffix)."""
+    staging = folder.parent / (folder.name + "_staging")
+    staging.mkdir(parents=True)
+    files, study = FileSet(), generate_uid()
+    for i, frame in enumerate(pixels):
+        ds = pydicom.dcmread(make_dicom(staging / f"{i}.dcm", frame))
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.StudyTime, ds.StudyID = \
+            study, generate_uid(), "101500", "1"
+        ds.SeriesNumber, ds.InstanceNumber = 1, i + 1
+        files.add(ds)
+    files.write(folder)
+    shutil.rmtree(staging)
+    return sorted(Path(folder, *instance.ReferencedFileID) for instance in files)
 
 
 def bad_weights(folder: Path) -> dict[str, Path]:

@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pydicom
 import pytest
-from dicomfiles import COLS, ROWS, gradient, make_dicom, region
+from dicomfiles import COLS, ROWS, gradient, jpeg_dicom, make_dicom, region
 from pydicom.encaps import encapsulate
 from pydicom.pixels import convert_color_space
 from pydicom.uid import JPEGBaseline8Bit, RLELossless
@@ -172,9 +172,23 @@ def test_non_square_pixels_are_not_used(tmp_path):
 
 # --- broken files -------------------------------------------------------------------------
 
-def test_broken_calibration_is_refused(tmp_path):
-    with pytest.raises(ScanLoadError, match="impossible pixel size"):
-        load_scan(make_dicom(tmp_path / "zero.dcm", gradient(), regions=[region(0, 0, 63, 47, 0)]))
+@pytest.mark.parametrize("regions, spacing, said", [
+    ([region(0, 0, 63, 47, 0)], [0.2, 0.2], "region 1 gives 0 mm per pixel"),
+    ([region(0, 0, 63, 47, 0.01), region(0, 0, 63, 47, 50)], None, "region 2 gives 500 mm"),
+    (None, [150, 150], "Pixel Spacing gives 150 mm per pixel"),
+    (None, [0.1, 150], "Pixel Spacing gives 150 mm per pixel"),
+    (None, [0.001, 0.001], "Pixel Spacing gives 0.001 mm per pixel")])
+def test_an_implausible_calibration_is_not_used_and_said(tmp_path, regions, spacing, said):
+    """The scan is measured in pixels: neither the implausible figure nor another of the
+    file's (the Pixel Spacing behind a broken region) is used."""
+    scan = load_scan(make_dicom(tmp_path / "a.dcm", gradient(), regions=regions,
+                                pixel_spacing=spacing))
+    assert scan.pixel_size is None and scan.regions == ()
+    note, = scan.notes
+    assert said in note and "implausible for ultrasound" in note
+
+
+def test_an_unreadable_calibration_is_refused(tmp_path):
     r = region(0, 0, 63, 47, 0.01)
     del r.PhysicalUnitsXDirection
     with pytest.raises(ScanLoadError, match="region 1 .* incomplete"):
@@ -210,3 +224,28 @@ def test_frame_of_a_plain_image_is_refused(tmp_path):
     assert load_scan(tmp_path / "a.png").metadata == {}
     with pytest.raises(ScanLoadError, match="only DICOM"):
         load_scan(tmp_path / "a.png", frame=1)
+
+
+def test_burned_in_annotation_is_known(tmp_path):
+    assert load_scan(make_dicom(tmp_path / "a.dcm", gradient(), burned_in="YES")).burned_in
+    assert not load_scan(make_dicom(tmp_path / "b.dcm", gradient(), burned_in="NO")).burned_in
+    assert not load_scan(make_dicom(tmp_path / "c.dcm", gradient())).burned_in
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.8])
+def test_a_damaged_jpeg_frame_is_refused(tmp_path, cut):
+    """Cut short and closed with an end marker, or with bytes overwritten: pydicom's decoders
+    return a picture without a word; the strict check refuses it."""
+    from PIL import Image
+
+    whole = io.BytesIO()
+    Image.fromarray(np.tile(gradient(), (4, 4))).save(whole, "JPEG", quality=90)
+    data = whole.getvalue()
+    good = load_scan(jpeg_dicom(tmp_path / "good.dcm", data, (4 * ROWS, 4 * COLS)))
+    assert np.abs(good.pixels.astype(int) - np.tile(gradient(), (4, 4))).max() <= 8
+    at = int(len(data) * cut)
+    damaged = {"cut.dcm": data[:at] + b"\xff\xd9",
+               "overwritten.dcm": data[:at] + bytes(40) + data[at + 40:]}
+    for name, jpeg in damaged.items():
+        with pytest.raises(ScanLoadError, match=f"{name}: its JPEG pixel data is damaged"):
+            load_scan(jpeg_dicom(tmp_path / name, jpeg, (4 * ROWS, 4 * COLS)))

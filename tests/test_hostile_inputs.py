@@ -42,8 +42,9 @@ from fetalview.core.segmenter import Segmenter
 from fetalview.core.sidecar import SidecarError, read_sidecar
 from fetalview.core.weights import load_model
 
-from hostilefiles import (FORMULA_NAMES, LATIN1_NAME, bad_sidecars, bad_weights, encoded,
-                          hostile_names, output_mistakes, scan_folder, scan_like, write_corpus)
+from hostilefiles import (FORMULA_NAMES, LATIN1_NAME, NOTED, bad_sidecars, bad_weights,
+                          dicomdir_folder, encoded, hostile_names, output_mistakes, scan_folder,
+                          scan_like, write_corpus)
 
 GOOD_SAMPLE = sample_scans_dir() / "050_HC.png"
 # Pillow warns about the damaged TIFF tags it skips; the loader's answer is what is tested.
@@ -90,6 +91,58 @@ def test_odd_but_valid_images_load_as_gray(corpus):
     assert deep.max() == 255  # a 12-bit scan in 16 bits is scaled by its own range
 
 
+def _scan(odd: list[Path], name: str) -> Scan:
+    return load_scan(next(p for p in odd if p.name == name))
+
+
+@pytest.mark.parametrize("name, tolerance", [
+    ("exif_rotated.jpg", 4), ("float_zero_to_one.tif", 1), ("sixteen_bit_hot_pixel.png", 2),
+    ("thumbnail_first.tif", 0), ("animated.png", 0), ("animation.gif", 0), ("deflated.dcm", 0)])
+def test_each_picture_is_read_as_it_should_be_seen(corpus, name, tolerance):
+    """EXIF orientation applied, float and 16-bit data scaled by their real range (one hot
+    pixel does not darken the scan), the largest TIFF page, the first animation frame, a
+    deflated DICOM: each loads as the 96x64 ramp it holds."""
+    _, _, odd = corpus
+    ramp = np.asarray(scan_like(), np.int16)
+    pixels = _scan(odd, name).pixels
+    assert np.abs(pixels[1:] - ramp[1:]).max() <= tolerance  # row 0: the hot pixel
+
+
+def test_exif_rotation_is_said_in_the_description(corpus):
+    _, _, odd = corpus
+    assert "EXIF orientation" in _scan(odd, "exif_rotated.jpg").description
+
+
+def test_what_the_user_must_know_about_a_loaded_scan_is_noted(corpus):
+    _, _, odd = corpus
+    for name, words in NOTED.items():
+        scan = _scan(odd, name)
+        assert any(words in note for note in scan.notes), (name, scan.notes)
+    assert not [p.name for p in odd if p.name not in NOTED and load_scan(p).notes]
+
+
+def test_an_implausible_calibration_costs_only_the_millimetres(corpus):
+    """DICOM Pixel Spacing 150 mm, a region of 50 cm per pixel, a negative one: the scan loads
+    in pixels (no other figure of the file is used) and the note says why."""
+    _, _, odd = corpus
+    for name in ("pixel_spacing_150.dcm", "region_50cm.dcm", "broken_calibration.dcm"):
+        scan = _scan(odd, name)
+        assert scan.pixel_size is None and scan.regions == (), name
+        assert "implausible for ultrasound (0.01 to 2 mm)" in scan.notes[0]
+
+
+def test_a_dicomdir_is_followed_to_its_images(tmp_path):
+    images = dicomdir_folder(tmp_path / "export", [np.asarray(scan_like())] * 2)
+    assert list_scans(tmp_path / "export") == images
+    assert all(load_scan(p).shape == (64, 96) for p in images)
+    with pytest.raises(ScanLoadError, match="DICOMDIR: the index of a DICOM export .2 images"):
+        load_scan(tmp_path / "export" / "DICOMDIR")
+    (tmp_path / "export" / "DICOMDIR").write_bytes(bytes(128) + b"DICM" + b"\xff" * 40)
+    damaged, = list_scans(tmp_path / "export")  # listed itself, so that opening it says why
+    with pytest.raises(ScanLoadError, match="DICOMDIR: not a DICOMDIR index"):
+        load_scan(damaged)
+
+
 def test_batch_goes_on_and_reports_every_bad_file(corpus, tmp_path, capsys):
     folder, bad, odd = corpus
     shutil.copy(GOOD_SAMPLE, folder / GOOD_SAMPLE.name)
@@ -107,11 +160,18 @@ def test_batch_goes_on_and_reports_every_bad_file(corpus, tmp_path, capsys):
     assert rows[GOOD_SAMPLE.name]["status"] in ("ok", "low_confidence")
     assert rows[GOOD_SAMPLE.name]["semi_axis_a_px"]
     assert not rows[GOOD_SAMPLE.name]["hc_mm"]  # no pixel size known here: never a guessed mm
-    # One whole PNG per measured scan, nothing for the refused ones, no temporary files.
+    for blank in ("black.png", "uniform_grey.png"):  # nothing to see: no head drawn from noise
+        assert rows[blank]["status"] == "no_head" and not rows[blank]["semi_axis_a_px"]
+    for name, words in NOTED.items():  # each note reaches the user, naming the file
+        assert f"fetalview: {name}: " in err and words in err, name
+    # One whole PNG per measured scan, nothing for the refused ones, no temporary files; no
+    # overlay of the scan with patient details burned in (no --allow-burned-in).
     measured = {Path(n).stem for n, r in rows.items() if r["semi_axis_a_px"]}
-    for written, role in ((masks, "mask"), (overlays, "overlay")):
+    assert "burned_in" in measured and "burned into its pixels" in err
+    for written, role, stems in ((masks, "mask", measured),
+                                 (overlays, "overlay", measured - {"burned_in"})):
         assert {p.name for p in written.iterdir()} == {output_name(s, role, ".png")
-                                                       for s in measured}
+                                                       for s in stems}
         for png in written.iterdir():
             with Image.open(png) as im:
                 im.load()
@@ -123,6 +183,17 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         rows = list(csv.DictReader(f))
     assert rows and list(rows[0]) == CSV_COLUMNS
     return rows
+
+
+def test_a_blank_frame_has_no_head(segmenter):
+    """A uniform frame, or one with only a line of white text on it, holds nothing to measure:
+    the network is not asked to find a head in noise."""
+    blank = np.full((540, 800), 128, np.uint8)
+    captioned = blank.copy()
+    captioned[20:30, 40:400] = 255
+    for pixels in (blank, captioned, blank.astype(np.uint16) * 200):
+        result = segmenter.segment(pixels)
+        assert result.status == "no_head" and result.ellipse is None
 
 
 def test_what_is_not_a_file_is_refused_without_blocking(tmp_path, capsys):

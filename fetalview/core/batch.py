@@ -30,8 +30,8 @@ from .measurement import Measurement, measure
 from .outputs import GrowingFile, OutputPlan, output_name, write_atomic
 from .overlay import caption_lines, render_overlay
 from .ownfiles import mark_png
-from .pixelsize import PixelSize
-from .safetext import csv_line, display_name
+from .pixelsize import PixelSize, PixelSizeError
+from .safetext import csv_line, display_name, printable
 from .segmentation import Segmentation
 
 if TYPE_CHECKING:  # the network (and torch) is only needed by whoever builds the segmenter
@@ -47,6 +47,8 @@ ReportWriter = Callable[[Path, Scan, Segmentation, Measurement], None]
 #: Called with a scan's file name and its SR and SC just written (the CLI's ``--send``); it
 #: reports its own failures, so that one refused scan does not stop the batch.
 DicomSender = Callable[[str, list[Path]], None]
+BURNED_IN_NOTE = ("the file says patient details are burned into its pixels (Burned In "
+                  "Annotation YES): no overlay or report written; --allow-burned-in writes them")
 HC18_COLUMNS = ["filename", "center_x_mm", "center_y_mm", "semi_axes_a_mm", "semi_axes_b_mm",
                 "angle_rad"]
 #: The status of a scan that was measured but whose mask, overlay or report was not written.
@@ -67,7 +69,7 @@ class PixelSizeBook:
     scan. Never a guess."""
 
     def __init__(self, fixed_mm: float | None = None, csv_path: Path | None = None):
-        self.fixed = PixelSize(fixed_mm, "--pixel-size") if fixed_mm else None
+        self.fixed = PixelSize(fixed_mm, "--pixel-size") if fixed_mm is not None else None
         self.tables: dict[Path, tuple[str, dict]] = {}
         self.given = self._table(csv_path) if csv_path else None
         self.given_path = csv_path
@@ -80,6 +82,7 @@ class PixelSizeBook:
         return self.tables[path]
 
     def lookup(self, scan_path: Path, from_file: PixelSize | None = None) -> PixelSize | None:
+        """PixelSizeError when the CSV row for the scan is not a plausible pixel size."""
         if from_file is not None:
             return from_file
         if self.fixed is not None:
@@ -114,6 +117,8 @@ class Outputs:
     write_report: ReportWriter | None = None
     dicom: Path | None = None  # <stem>_SR.dcm and <stem>_SC.dcm, for scans measured in mm
     send_dicom: DicomSender | None = None
+    #: Write overlays and reports of scans whose pixels hold patient details (``Scan.burned_in``)
+    allow_burned_in: bool = False
 
 
 @dataclass
@@ -211,7 +216,17 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
     except ScanLoadError as exc:
         row["status"] = f"error: {exc}"
         return row
-    pixel_size = book.lookup(path, scan.pixel_size)
+    notes = list(scan.notes)
+    try:
+        pixel_size = book.lookup(path, scan.pixel_size)
+    except PixelSizeError as exc:
+        pixel_size = None
+        notes.append(f"{exc}; measured in pixels only")
+    if scan.burned_in and not outputs.allow_burned_in and (outputs.overlays or outputs.reports):
+        outputs = replace(outputs, overlays=None, reports=None)
+        notes.append(BURNED_IN_NOTE)
+    for note in notes:
+        tqdm.write(printable(f"fetalview: {display_name(path)}: {note}"), file=sys.stderr)
     result = segmenter.segment(scan.pixels, pixel_size, scan.regions)
     at_head = scan.pixel_size_for(result.ellipse, pixel_size)
     if at_head != pixel_size:

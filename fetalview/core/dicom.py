@@ -10,8 +10,14 @@ Pixel size comes, in this order, from
    are skipped; among calibrated 2-D regions the one that holds the head's centre wins (the
    image centre until the head is found: see ``Scan.pixel_size_for``);
 2. Pixel Spacing (0028,0030), then Imager Pixel Spacing (0018,1164).
-A file that states a calibration that cannot be right (zero, negative, unreadable) is refused
-rather than measured with another figure: a wrong millimetre value is worse than none.
+A stated calibration outside the plausible range (``PixelSize``'s one rule: zero, negative,
+150 mm) is not replaced by another of the file's figures: the scan is measured in pixels and
+the loader says why (``PixelSizeError``). An unreadable one refuses the file. A wrong
+millimetre value is worse than none.
+
+A JPEG frame is checked with libjpeg-turbo in strict mode before it is measured: pydicom's
+decoders fill a truncated or damaged fragment with grey and say nothing, and the model then
+measures whatever shape that leaves.
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+import pydicom.encaps
 import pydicom.pixels
+import simplejpeg
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.uid import DeflatedExplicitVRLittleEndian, JPEGBaseline8Bit, JPEGExtended12Bit
 
 from .pixelsize import CalibratedRegion, PixelSize, region_pixel_size
 
@@ -86,14 +95,19 @@ def read_frame(path: Path, ds: Dataset, frame: int = 0) -> np.ndarray:
 
     pydicom converts YBR_FULL / YBR_FULL_422 to RGB itself; MONOCHROME1 is inverted here so that
     bone is bright as in every other scan, and PALETTE COLOR goes through its lookup table.
+    A deflated file is inflated whole first (pydicom cannot seek a frame inside the stream).
     """
     n = frame_count(ds)
     if not 0 <= frame < n:
         raise DicomError(f"frame {frame} does not exist (the file has {n} frames, "
                          f"numbered 0 to {n - 1})")
     syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    index = frame if n > 1 else None
     try:
-        pixels = pydicom.pixels.pixel_array(path, index=frame if n > 1 else None)
+        whole = pydicom.dcmread(path) if syntax in _READ_WHOLE else None
+        pixels = pydicom.pixels.pixel_array(whole or path, index=index)
+        if syntax in _JPEG_8BIT and int(ds.get("BitsAllocated", 8)) == 8:
+            _check_jpeg(pydicom.encaps.get_frame(whole.PixelData, frame, number_of_frames=n))
     except (AttributeError, KeyError) as exc:
         raise DicomError("the DICOM file has no pixel data") from None
     except NotImplementedError:
@@ -106,8 +120,31 @@ def read_frame(path: Path, ds: Dataset, frame: int = 0) -> np.ndarray:
     if photometric == "MONOCHROME1":
         pixels = _invert(pixels, ds)
     elif photometric == "PALETTE COLOR":
-        pixels = pydicom.pixels.apply_color_lut(pixels, ds)
+        try:
+            pixels = pydicom.pixels.apply_color_lut(pixels, ds)
+        except (AttributeError, KeyError, ValueError, TypeError, IndexError) as exc:
+            raise DicomError("its PALETTE COLOR pixels have no usable colour lookup table "
+                             f"({exc})") from None
     return pixels
+
+
+#: Transfer syntaxes read whole: deflated files (no seeking in the stream) and 8-bit JPEG, whose
+#: frame is checked by ``_check_jpeg`` before it is used.
+_JPEG_8BIT = (JPEGBaseline8Bit, JPEGExtended12Bit)
+_READ_WHOLE = (DeflatedExplicitVRLittleEndian, *_JPEG_8BIT)
+
+
+def _check_jpeg(fragment: bytes) -> None:
+    """Decode ``fragment`` with libjpeg-turbo in strict mode: its warnings (premature end of
+    data, extraneous bytes before a marker, a corrupt Huffman code) become a DicomError.
+
+    A JPEG holds no checksum, so damage that keeps the entropy decoder in step goes unseen;
+    truncation and most overwritten bytes do not."""
+    try:
+        simplejpeg.decode_jpeg(fragment, colorspace="GRAY", strict=True)
+    except ValueError as exc:
+        raise DicomError(f"its JPEG pixel data is damaged ({exc}); refused rather than "
+                         "measured on a partly invented image") from None
 
 
 def _invert(pixels: np.ndarray, ds: Dataset) -> np.ndarray:
@@ -120,7 +157,7 @@ def _invert(pixels: np.ndarray, ds: Dataset) -> np.ndarray:
 
 def pixel_size(ds: Dataset, regions: list[CalibratedRegion] | None = None) -> PixelSize | None:
     """The file's own pixel size at the image centre, or None (``regions``: the file's
-    ``calibrated_regions``, when already read)."""
+    ``calibrated_regions``, when already read). PixelSizeError for an implausible one."""
     if regions is None:
         regions = calibrated_regions(ds)
     found = region_pixel_size(regions, int(ds.Columns) / 2.0, int(ds.Rows) / 2.0)
@@ -136,8 +173,8 @@ def pixel_size(ds: Dataset, regions: list[CalibratedRegion] | None = None) -> Pi
 def calibrated_regions(ds: Dataset) -> list[CalibratedRegion]:
     """The 2-D image regions calibrated in cm (as scanners write it) with square pixels.
 
-    Regions of other kinds (Doppler strips, M-mode, dB or time axes) are skipped; a region that
-    states an impossible calibration is refused, naming it."""
+    Regions of other kinds (Doppler strips, M-mode, dB or time axes) are skipped; an incomplete
+    region is a DicomError, an implausible calibration a PixelSizeError, each naming it."""
     found = []
     for i, region in enumerate(ds.get("SequenceOfUltrasoundRegions") or []):
         try:
@@ -154,13 +191,21 @@ def calibrated_regions(ds: Dataset) -> list[CalibratedRegion]:
             dx, dy = float(region.PhysicalDeltaX), float(region.PhysicalDeltaY)
         except (AttributeError, TypeError, ValueError):
             raise DicomError(f"ultrasound region {i + 1} has no readable Physical Delta X/Y") from None
-        if not (dx > 0 and dy > 0 and np.isfinite(dx) and np.isfinite(dy)):
-            raise DicomError(f"ultrasound region {i + 1} states an impossible pixel size "
-                             f"({dx} x {dy} cm)")
-        if abs(dx - dy) > MAX_ANISOTROPY * max(dx, dy):
-            continue  # non-square pixels: one mm figure would distort HC
-        found.append(CalibratedRegion(box, PixelSize(10.0 * (dx + dy) / 2.0, SOURCE_REGION)))
+        size = _square(10.0 * dx, 10.0 * dy, SOURCE_REGION,
+                       f"the calibration of ultrasound region {i + 1}")
+        if size is not None:
+            found.append(CalibratedRegion(box, size))
     return found
+
+
+def _square(x_mm: float, y_mm: float, source: str, named: str | None = None) -> PixelSize | None:
+    """One pixel size for pixels ``x_mm`` by ``y_mm``, or None when they are not square enough
+    to measure with one figure (it would distort HC). Each side must pass ``PixelSize``'s
+    plausibility rule: a PixelSizeError naming ``named`` (default ``source``) otherwise."""
+    PixelSize(x_mm, named or source), PixelSize(y_mm, named or source)
+    if abs(x_mm - y_mm) > MAX_ANISOTROPY * max(x_mm, y_mm):
+        return None
+    return PixelSize((x_mm + y_mm) / 2.0, source)
 
 
 def _spacing(value, source: str) -> PixelSize | None:
@@ -169,11 +214,7 @@ def _spacing(value, source: str) -> PixelSize | None:
         rows_mm, cols_mm = (float(v) for v in value)
     except (TypeError, ValueError):
         raise DicomError(f"{source} is unreadable ({value!r})") from None
-    if not (rows_mm > 0 and cols_mm > 0):
-        raise DicomError(f"{source} states an impossible pixel size ({rows_mm} x {cols_mm} mm)")
-    if abs(rows_mm - cols_mm) > MAX_ANISOTROPY * max(rows_mm, cols_mm):
-        return None
-    return PixelSize((rows_mm + cols_mm) / 2.0, source)
+    return _square(cols_mm, rows_mm, source)
 
 
 def patient_fields(ds: Dataset) -> dict[str, str]:
@@ -212,3 +253,8 @@ def describe(ds: Dataset, frames: int) -> str:
     if frames > 1:
         parts.append(f"{frames} frames")
     return ", ".join(parts)
+
+
+def burned_in(ds: Dataset) -> bool:
+    """Burned In Annotation (0028,0301) is YES: patient details are part of the pixels."""
+    return str(ds.get("BurnedInAnnotation", "") or "").strip().upper() == "YES"

@@ -25,7 +25,7 @@ from .imageio import to_gray_uint8
 from .modelcard import WeightsError, check_against_card, sha256_of
 from .pixelsize import CalibratedRegion, PixelSize
 from .postprocess import head_region
-from .preprocess import Letterbox, normalise
+from .preprocess import Letterbox, has_contrast, normalise
 from .segmentation import Segmentation
 from .twopass import scan_logits
 
@@ -205,8 +205,10 @@ class Segmenter:
                 regions: tuple[CalibratedRegion, ...] = ()) -> Segmentation:
         """The head in ``pixels``; give ``pixel_size`` when known so the review flag can weigh
         the HC uncertainty in millimetres, and a DICOM's calibrated ``regions`` so that the
-        model looks inside the ultrasound image the file names."""
-        region = head_region(self.logits(pixels, regions))
+        model looks inside the ultrasound image the file names. A scan without contrast has no
+        head (``no_head``): the model is not asked to find one in noise."""
+        pixels = to_gray_uint8(pixels)
+        region = head_region(self.logits(pixels, regions)) if has_contrast(pixels) else None
         if region is None:
             return Segmentation(None, None, None, 0.0, self.model_version)
         return Segmentation(region.mask, region.outline, region.ellipse,

@@ -177,7 +177,8 @@ def open_document(path: Path, fallback_root: Path) -> tuple[ScanDocument, str | 
     CSV in the scan's folder; otherwise it stays unknown until the user gives one. A sidecar
     this version cannot read is kept as it is, and one made on other pixels (or naming a frame
     the file does not have) is set aside; the scan then opens unmeasured and the warning says
-    so. Raises ScanLoadError for a bad scan.
+    so. The warning also carries the scan's notes (``Scan.notes``) and an implausible CSV
+    pixel size. Raises ScanLoadError for a bad scan.
     """
     path = Path(path)
     store = SidecarStore(path, fallback_root)
@@ -202,6 +203,7 @@ def open_document(path: Path, fallback_root: Path) -> tuple[ScanDocument, str | 
         newest = store.newest()
     saved = newest.annotation if newest else Annotation(scan=path.name,
                                                         frame=scan.metadata.get("frame"))
+    notes += [_sentence(note) for note in scan.notes]
     if saved.pixel_size is None:
         try:
             saved = replace(saved, pixel_size=PixelSizeBook().lookup(path, scan.pixel_size))
@@ -210,6 +212,11 @@ def open_document(path: Path, fallback_root: Path) -> tuple[ScanDocument, str | 
                          "values stay in pixels until you give one.")
     saved = replace(saved, pixel_size=scan.pixel_size_for(saved.ellipse, saved.pixel_size))
     return ScanDocument(scan, saved, store), " ".join(notes) or None
+
+
+def _sentence(text: str) -> str:
+    text = text.rstrip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def _kept(found: Found, store: SidecarStore) -> str:

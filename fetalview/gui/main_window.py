@@ -18,7 +18,7 @@ from ..bundled import sample_scans_dir
 from ..core.edit import calibrated_pixel_size
 from ..core.imageio import IMAGE_SUFFIXES
 from ..core.measurement import measure
-from ..core.pixelsize import PixelSize
+from ..core.pixelsize import PixelSize, PixelSizeError
 from ..core.safetext import printable
 from .clinic import install as install_clinic_features
 from .pacs_features import install as install_pacs_features
@@ -308,8 +308,12 @@ class MainWindow(QMainWindow):
         d = self.session.current
         current = d.annotation.pixel_size.mm_per_pixel if d and d.annotation.pixel_size else 0.1
         mm = ask_millimetres(self, "Pixel size", "Millimetres per pixel:", current, 6)
-        if mm is not None:
+        if mm is None:
+            return
+        try:
             self.session.set_pixel_size(PixelSize(mm, "typed by user"))
+        except PixelSizeError as exc:
+            self.message_bar.show_message(f"Pixel size not applied: {exc}.")
 
     # --- export ------------------------------------------------------------------------
 

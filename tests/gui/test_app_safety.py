@@ -21,7 +21,9 @@ from fetalview.gui.main_window import MainWindow
 
 from .conftest import SAMPLES, open_and_wait, open_folder
 
-REFUSED = ("spacing_150mm", "region_50cm_per_pixel", "palette_without_lut")
+REFUSED = ("palette_without_lut",)
+#: An implausible calibration costs only the millimetres: the scan opens in pixels and says why.
+IN_PIXELS = ("spacing_150mm", "region_50cm_per_pixel")
 
 
 def test_bad_files_on_the_command_line_are_shown_not_fatal(qtbot, monkeypatch, settings, fake,
@@ -40,13 +42,17 @@ def test_bad_files_on_the_command_line_are_shown_not_fatal(qtbot, monkeypatch, s
     monkeypatch.setattr(app_module, "AppSettings", lambda: settings)
     monkeypatch.setattr(QApplication, "exec", lambda self: 0)
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run_app installs its own
-    assert app_module.run_app([str(files[name]) for name in REFUSED]) == 0
+    assert app_module.run_app([str(files[name]) for name in REFUSED + IN_PIXELS]) == 0
     window, = windows
     qtbot.waitUntil(lambda: window.session.shown == files[REFUSED[0]])
     for name in REFUSED:
         window.session.go_to(files[name])
         assert f"Cannot open {files[name].name}" in window.message_bar.text, name
         assert window.folder_panel.state_text(files[name]) == "unreadable", name
+    for name in IN_PIXELS:
+        window.session.go_to(files[name])
+        assert "implausible for ultrasound" in window.message_bar.text, name
+        assert window.folder_panel.state_text(files[name]) != "unreadable", name
 
 
 def test_a_pixel_size_csv_row_of_150_mm_costs_only_the_millimetres(qtbot, window, tmp_path):
@@ -72,10 +78,10 @@ def test_refusals_from_the_open_dialogs_and_a_drop_are_shown(qtbot, window, tmp_
 
     window.message_bar.hide()
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(files["spacing_150mm"]))])
+    mime.setUrls([QUrl.fromLocalFile(bad)])
     window.dropEvent(QDropEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton,
                                 Qt.NoModifier))
-    assert "Cannot open spacing_150mm.dcm" in window.message_bar.text
+    assert "Cannot open palette_no_lut.dcm" in window.message_bar.text
 
 
 def test_any_exception_from_loading_is_shown_and_the_app_goes_on(qtbot, window, scans,

@@ -276,12 +276,17 @@ def sidecar_traps(folder: Path) -> dict[str, Path]:
     - missing_frame: names frame 7 of a still image: the scan still opens, the sidecar aside.
     - huge: 200 MB (100 M numbers would follow): refused before parsing, kept.
     - long_list: under the size cap, a list over the item cap: refused as damaged, kept.
+    - linked_to_scan: the sidecar's name is a link to the scan itself: the scan is never
+      written over.
+    - pipe: a named pipe (POSIX only): opening it would wait for ever; left alone.
     """
     folder.mkdir(parents=True, exist_ok=True)
     samples = sample_scans_dir()
     traps = {}
-    for name in ("newer_version", "unknown_fields", "replaced_scan", "copied_sidecar",
-                 "missing_frame", "huge", "long_list"):
+    names = ["newer_version", "unknown_fields", "replaced_scan", "copied_sidecar",
+             "missing_frame", "huge", "long_list", "linked_to_scan"]
+    names += ["pipe"] if os.name == "posix" else []
+    for name in names:
         traps[name] = folder / f"{name}.png"
         traps[name].write_bytes((samples / "050_HC.png").read_bytes())
     own = _identity_json(traps["newer_version"])
@@ -300,6 +305,9 @@ def sidecar_traps(folder: Path) -> dict[str, Path]:
         f.write(b'{"format": "fetalview-sidecar", "version": 2, "extra": {"n": [0')
         f.truncate(200 * 2**20)  # sparse: the size is what must be refused, unread
     write("long_list", extra={"points": list(range(MAX_ITEMS + 1))})
+    sidecar_path(traps["linked_to_scan"]).symlink_to(traps["linked_to_scan"].name)
+    if "pipe" in traps:
+        os.mkfifo(sidecar_path(traps["pipe"]))
     return traps
 
 

@@ -373,3 +373,29 @@ def test_a_sidecar_turned_unreadable_meanwhile_is_kept_and_the_save_goes_beside(
     saved = store.save(replace(FULL, edited=False))
     assert saved.path == alternate_path(scan) and "cannot read; it is kept" in saved.note
     assert sidecar_path(scan).read_text() == newer
+
+
+@pytest.mark.skipif(os.name != "posix", reason="named pipes")
+def test_a_pipe_named_like_a_sidecar_is_left_alone(scan, appdata):
+    """Opening a pipe waits for its other end: reading or writing it froze the app. It is
+    neither read nor written; the measurement is saved beside it."""
+    os.mkfifo(sidecar_path(scan))
+    reader = os.open(sidecar_path(scan), os.O_RDONLY | os.O_NONBLOCK)  # a write would not wait
+    try:
+        store = SidecarStore(scan, appdata)
+        assert "not a regular file" in str(store.kept[0].error)
+        assert store.save(FULL).path == alternate_path(scan)
+        assert os.read(reader, 100) == b""  # nothing went into the pipe
+    finally:
+        os.close(reader)
+
+
+def test_a_sidecar_linked_to_the_scan_never_writes_over_the_scan(scan, appdata):
+    scan_bytes = scan.read_bytes()
+    sidecar_path(scan).symlink_to(scan.name)
+    assert save_annotation(scan, FULL, appdata) == alternate_path(scan)
+    assert scan.read_bytes() == scan_bytes
+    sidecar_path(scan).unlink()
+    sidecar_path(scan).symlink_to("nowhere.json")  # a link to nothing is not followed either
+    assert save_annotation(scan, FULL, appdata) == alternate_path(scan)
+    assert not (scan.parent / "nowhere.json").exists()

@@ -377,9 +377,18 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _odd(path: Path) -> bool:
+    """Whether ``path`` is there but no regular file: a pipe (opening it would wait for a
+    writer, or a reader, for ever), a device, a folder, a link to nothing. Never read or
+    written: the link would be written through to wherever it points."""
+    return os.path.lexists(path) and not path.is_file()
+
+
 def _snapshot(path: Path) -> str | None:
-    """A hash of what ``path`` holds now (its first ``MAX_BYTES``); None when it holds no
-    file; "" when it cannot be read (which no later content equals)."""
+    """A hash of what ``path`` holds now (its first ``MAX_BYTES``); None when nothing is
+    there; "" when it cannot be read or is no regular file (which no later content equals)."""
+    if _odd(path):
+        return ""
     if not path.is_file():
         return None
     try:
@@ -439,6 +448,8 @@ class SidecarStore:
             if self._digests[place] is None:
                 continue
             try:
+                if _odd(place):
+                    raise SidecarError(f"{place}: not a regular file; it is left alone")
                 annotation = read_sidecar(place)
             except SidecarError as exc:
                 self.found.append(Found(place, None, exc))
@@ -472,7 +483,7 @@ class SidecarStore:
         self._base.pop(found.path, None)
         return target
 
-    def save_place(self) -> list[Path]:
+    def places_to_save(self) -> list[Path]:
         """Where a save may go, in order: a place holding a file this version must keep is
         skipped (its content is someone else's work)."""
         kept = {f.path for f in self.kept}
@@ -483,7 +494,7 @@ class SidecarStore:
         (which is how the newest of several copies is found). SidecarError when none can."""
         stamp = _now()
         failures, notes = [], []
-        for place in self.save_place():
+        for place in self.places_to_save():
             try:
                 if place == self.places[2]:
                     place.parent.mkdir(parents=True, exist_ok=True)
@@ -516,6 +527,8 @@ class SidecarStore:
         """``ours`` with what another program changed in ``place`` since it was read."""
         who = f"{place.name} was changed by another program (another fetalview?)"
         try:
+            if _odd(place):
+                raise SidecarError(f"{place}: not a regular file any more")
             theirs = read_sidecar(place) if place.is_file() else None
         except SidecarError as exc:
             self.found = [f for f in self.found if f.path != place] + [Found(place, None, exc)]

@@ -220,7 +220,7 @@ def _sentence(text: str) -> str:
 
 
 def _kept(found: Found, store: SidecarStore) -> str:
-    places = store.save_place()
+    places = store.places_to_save()
     where = f"saved as {places[0].name}" if places else "not saved"
     why = str(found.error).removeprefix(f"{found.path}: ")  # the name is said already
     return (f"The saved measurement {found.path.name} could not be read by this version of "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 
 from hostilefiles import bad_sidecars, sidecar_traps, write_corpus
 
@@ -40,12 +41,15 @@ def test_a_damaged_sidecar_of_any_kind_leaves_the_scan_openable(qtbot, window, t
         assert document.saved_to == alternate_path(scan), what
 
 
-KEPT = ("newer_version", "huge", "long_list")
+KEPT = ("newer_version", "huge", "long_list", "linked_to_scan", "pipe")
 SET_ASIDE = ("replaced_scan", "copied_sidecar", "missing_frame")
 
 
 def _fingerprint(path):
-    """Size and head of a file (the huge sidecar is 200 MB: not read whole)."""
+    """Size and head of a file (the huge sidecar is 200 MB: not read whole); a pipe is not
+    opened (that would wait for a writer)."""
+    if stat.S_ISFIFO(path.stat().st_mode):
+        return "pipe"
     with open(path, "rb") as f:
         return path.stat().st_size, f.read(4096)
 
@@ -53,7 +57,7 @@ def _fingerprint(path):
 def test_a_sidecar_that_cannot_be_trusted_is_never_written_over(qtbot, window, tmp_path):
     traps = sidecar_traps(tmp_path / "traps")
     before = {name: _fingerprint(sidecar_path(scan)) for name, scan in traps.items()}
-    for name in KEPT + SET_ASIDE:
+    for name in [n for n in KEPT + SET_ASIDE if n in traps]:
         scan = traps[name]
         document = open_and_wait(qtbot, window, scan)
         message = window.message_bar.text

@@ -30,25 +30,32 @@ SAMPLES = ROOT / "resources" / "samples"
 
 
 @pytest.fixture(scope="module")
+def on_onnx():
+    """The app's CPU path, whatever device the session's shared segmenter was asked for."""
+    return Segmenter(device="cpu", backend="onnxruntime")
+
+
+@pytest.fixture(scope="module")
 def on_torch():
     pytest.importorskip("torch")
     return Segmenter(device="cpu", backend="torch")
 
 
-def test_the_app_s_default_runtime_is_onnx_runtime_on_the_cpu(segmenter):
+def test_the_default_runtime_on_the_cpu_is_onnx_runtime():
+    segmenter = Segmenter(device="cpu")
     assert segmenter.device_label.startswith("CPU with ONNX Runtime ")
     assert segmenter.weights.name == "resunet.onnx"
 
 
-def test_onnx_and_torch_measure_each_sample_alike(segmenter, on_torch):
+def test_onnx_and_torch_measure_each_sample_alike(on_onnx, on_torch):
     """Within 0.01 mm of HC per scan, as on every validation scan (see the model card)."""
     sizes = read_pixel_size_csv(SAMPLES / "samples_pixel_size_and_HC.csv")
     assert on_torch.device_label.startswith("CPU with PyTorch ")
-    assert on_torch.model_version == segmenter.model_version  # the same weights, named alike
+    assert on_torch.model_version == on_onnx.model_version  # the same weights, named alike
     for path in list_scans(SAMPLES):
         pixels = load_scan(path).pixels
         size = PixelSize(sizes[path.name]["pixel_size_mm"], "samples CSV")
-        ours, theirs = segmenter.segment(pixels), on_torch.segment(pixels)
+        ours, theirs = on_onnx.segment(pixels), on_torch.segment(pixels)
         hc, hc_torch = measure(ours.ellipse, size).hc, measure(theirs.ellipse, size).hc
         assert abs(hc - hc_torch) <= 0.01, (path.name, hc, hc_torch)
         assert np.count_nonzero(ours.mask != theirs.mask) <= 0.001 * ours.mask.size
@@ -64,16 +71,16 @@ def _synthetic_scans() -> dict[str, np.ndarray]:
 
 
 @pytest.mark.parametrize("tta", [False, True])
-def test_onnx_and_torch_logits_agree_on_synthetic_scans(segmenter, on_torch, tta):
-    segmenter.tta = on_torch.tta = tta
+def test_onnx_and_torch_logits_agree_on_synthetic_scans(on_onnx, on_torch, tta):
+    on_onnx.tta = on_torch.tta = tta
     try:
         for name, pixels in _synthetic_scans().items():
-            _, batch = segmenter.prepare(pixels)
-            ours, theirs = segmenter.forward(batch), on_torch.forward(batch)
-            assert ours.shape == segmenter.grid_shape
+            _, batch = on_onnx.prepare(pixels)
+            ours, theirs = on_onnx.forward(batch), on_torch.forward(batch)
+            assert ours.shape == on_onnx.grid_shape
             assert np.abs(ours - theirs).max() < 1e-3, name
     finally:
-        segmenter.tta = on_torch.tta = False
+        on_onnx.tta = on_torch.tta = False
 
 
 def test_the_card_names_both_files_and_its_figures_come_from_onnx():

@@ -195,6 +195,8 @@ class ClinicFeatures(QObject):
         if a is None or a.ellipse is None:
             self.window.message_bar.show_message("There is no head contour to report yet.")
             return False
+        if not self.window.allows_burned_in():
+            return False
         ga = saved_ga(a.extra)
         reasons = review_needed(a)
         patient = ({k: d.scan.metadata[k] for k, _ in PATIENT_KEYS if d.scan.metadata.get(k)}

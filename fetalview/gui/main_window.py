@@ -34,6 +34,12 @@ from .settings import AppSettings
 from .tools import calibration_tool, manual_tool
 from .worker import SegmentationService, SegmenterFactory
 
+#: Asked before an image of a scan whose file says patient details are burned into its pixels
+#: leaves the app (PNG, clipboard, report): the explicit opt-in ``--allow-burned-in`` is in the
+#: batch.
+BURNED_IN_QUESTION = ("The file of this scan says patient details are burned into its pixels "
+                      "(DICOM Burned In Annotation YES): the exported image will show them. "
+                      "Export it anyway?")
 SCAN_FILTER = "Scans (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES + (".dcm",)) + ");;All files (*)"
 
 
@@ -328,7 +334,19 @@ class MainWindow(QMainWindow):
         if path:
             self.export_png(Path(path))
 
+    def allows_burned_in(self) -> bool:
+        """Whether an image of the shown scan may be exported: yes, unless its pixels hold
+        patient details and the user, asked, says no."""
+        d = self.session.current
+        if d is None or not d.scan.burned_in or self.session.confirm(BURNED_IN_QUESTION):
+            return True
+        self.message_bar.show_message("Not exported: the scan has patient details burned into "
+                                      "its pixels.")
+        return False
+
     def export_png(self, path: Path) -> bool:
+        if not self.allows_burned_in():
+            return False
         try:
             save_png(annotated_image(self.session.current), path)
         except ExportError as exc:
@@ -338,6 +356,8 @@ class MainWindow(QMainWindow):
         return True
 
     def copy_image(self) -> None:
+        if not self.allows_burned_in():
+            return
         try:
             image = annotated_image(self.session.current)
         except ExportError as exc:

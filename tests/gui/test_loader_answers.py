@@ -1,6 +1,8 @@
-"""A pixel size outside the plausible range, from any source, never ends the app: the scan opens
-in pixels and the message bar says why (issue 9: Pixel Spacing 150 mm, a region of 50 cm per
-pixel, a pixel-size CSV row of 150, a size typed in)."""
+"""What the loader refuses or notes reaches the app's user and never ends the app (issue 9):
+a pixel size outside the plausible range, from any source, opens the scan in pixels and says
+why (Pixel Spacing 150 mm, a region of 50 cm per pixel, a pixel-size CSV row of 150, a size
+typed in); an image of pixels with burned-in patient details leaves only when the user says so.
+"""
 
 from __future__ import annotations
 
@@ -46,3 +48,19 @@ def test_a_typed_pixel_size_of_150_is_not_applied(qtbot, window, scans, monkeypa
     window.act_type_ps.trigger()
     assert document.annotation.pixel_size == before
     assert "Pixel size not applied: typed by user gives 150 mm" in window.message_bar.text
+
+
+def test_an_image_of_burned_in_pixels_is_exported_only_when_the_user_says_so(
+        qtbot, window, tmp_path, answers, monkeypatch):
+    """BurnedInAnnotation YES: PNG, clipboard and report each ask first; a no writes nothing."""
+    scan = make_dicom(tmp_path / "named.dcm", np.asarray(scan_like(size=(200, 150))),
+                      burned_in="YES")
+    open_and_wait(qtbot, window, scan)
+    answers.extend([False, False, False])
+    assert not window.export_png(tmp_path / "a.png")
+    assert "patient details burned into its pixels" in window.message_bar.text
+    window.copy_image()
+    assert not window.clinic.export_report(tmp_path / "a.pdf")
+    assert not answers and not (tmp_path / "a.png").exists() and not (tmp_path / "a.pdf").exists()
+    answers.append(True)
+    assert window.export_png(tmp_path / "a.png") and (tmp_path / "a.png").exists()

@@ -144,6 +144,9 @@ def measure_main(argv: list[str]) -> int:
 
 def _report_writer(with_patient_fields: bool):
     """The batch's report hook; Qt is imported only here, when reports were asked for."""
+    from .core.calipers import caliper_marks
+    from .core.measurement import OUTER_OUTER
+    from .core.sidecar import Annotation
     from .gui.report import PATIENT_LABELS, ReportData, write_report
 
     def write(path, scan, result, measurement):
@@ -153,7 +156,10 @@ def _report_writer(with_patient_fields: bool):
         write_report(path, ReportData(
             display_name(scan.path), scan.pixels, result.ellipse, measurement, edited=False,
             model_version=result.model_version, review_note=result.review_reason,
-            frame=scan.metadata.get("frame") if frames > 1 else None, patient=patient))
+            frame=scan.metadata.get("frame") if frames > 1 else None, patient=patient,
+            calipers=tuple(caliper_marks(Annotation(scan.path.name, ellipse=result.ellipse),
+                                         scan.pixels, OUTER_OUTER)),
+            confidence=result.confidence))
     return write
 
 

@@ -49,8 +49,10 @@ def test_measure_folder_with_corrupt_file(folder, tmp_path):
     original = cv2.imread(str(folder / "249_HC.png"), cv2.IMREAD_UNCHANGED)
     assert mask.shape == original.shape and set(np.unique(mask)) == {0, 255}
     overlay = cv2.imread(str(tmp_path / "overlays" / "249_HC_fetalview_overlay.png"))
-    assert overlay.shape[:2] == original.shape
-    assert not (overlay == cv2.cvtColor(original, cv2.COLOR_GRAY2BGR)).all()
+    h, w = original.shape  # the scan at full size, the caption in a band below it
+    assert overlay.shape[1] == w and overlay.shape[0] > h
+    same = (overlay[:h] == cv2.cvtColor(original, cv2.COLOR_GRAY2BGR)).all(axis=2)
+    assert 0.95 < same.mean() < 1.0  # drawn on, thinly
 
     sub = _read(tmp_path / "sub.csv")
     assert list(sub[0]) == HC18_COLUMNS and len(sub) == 2

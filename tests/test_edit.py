@@ -21,15 +21,24 @@ def test_handles_sit_on_the_axis_ends():
     assert pos["centre"] == (300.0, 200.0)
 
 
+OPPOSITE = {"a+": "a-", "a-": "a+", "b+": "b-", "b-": "b+"}
+
+
 @pytest.mark.parametrize("handle, axis, sign", [("a+", "a", 1), ("a-", "a", -1),
                                                 ("b+", "b", 1), ("b-", "b", -1)])
-def test_dragging_an_axis_end_outward_by_d_lengthens_it_by_d(handle, axis, sign):
-    d = 15.0
+@pytest.mark.parametrize("d", [15.0, -30.0])
+def test_dragging_an_axis_end_moves_that_end_only(handle, axis, sign, d):
     t = math.radians(E.angle_deg)
     u = (math.cos(t), math.sin(t)) if axis == "a" else (-math.sin(t), math.cos(t))
     moved = drag_handle(E, handle, sign * d * u[0], sign * d * u[1])
-    assert getattr(moved, axis) == pytest.approx(getattr(E, axis) + d)
-    assert (moved.cx, moved.cy, moved.angle_deg) == (E.cx, E.cy, E.angle_deg)
+    assert 2 * getattr(moved, axis) == pytest.approx(2 * getattr(E, axis) + d)  # the axis: +d
+    before, after = handle_positions(E), handle_positions(moved)
+    assert after[OPPOSITE[handle]] == pytest.approx(before[OPPOSITE[handle]])  # stays put
+    hx, hy = before[handle]
+    assert after[handle] == pytest.approx((hx + sign * d * u[0], hy + sign * d * u[1]))
+    assert moved.angle_deg == E.angle_deg
+    other = "b" if axis == "a" else "a"
+    assert getattr(moved, other) == getattr(E, other)
 
 
 def test_sideways_drag_of_an_axis_end_changes_nothing():
@@ -52,7 +61,13 @@ def test_rotation_points_axis_a_at_the_pointer():
     # move the handle to straight below the centre: axis a turns to 90 degrees (y down)
     moved = drag_handle(E, "rotate", E.cx - hx, E.cy + 50 - hy)
     assert moved.angle_deg == pytest.approx(90.0)
-    assert (moved.a, moved.b) == (E.a, E.b)
+    assert (moved.a, moved.b, moved.cx, moved.cy) == (E.a, E.b, E.cx, E.cy)
+
+
+def test_rotation_turns_by_the_pointer_angle_wherever_the_handle_was_grabbed():
+    grab = (E.cx + 100.0, E.cy)  # off the axis: the ellipse turns as far as the pointer turns
+    moved = drag_handle(E, "rotate", -100.0, 100.0, grab=grab)  # a quarter turn about the centre
+    assert moved.angle_deg == pytest.approx(E.angle_deg + 90.0)
 
 
 def test_unknown_handle_is_an_error():

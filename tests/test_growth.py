@@ -115,3 +115,14 @@ def test_ga_from_the_saved_record():
         ga_from_record({"method": "lmp", "exam_date": "2026-05-24"})
     with pytest.raises(ValueError):
         ga_from_record({"method": "lmp", "lmp": "2026-13-01", "exam_date": "2026-05-24"})
+
+
+def test_growth_is_withheld_while_the_contour_awaits_review():
+    assert growth_lines(175.0, parse_ga("20+0"), review_first=True) == [
+        "GA and percentile: review the contour first"]
+
+
+def test_z_beyond_two_is_marked():
+    mean, sd = intergrowth_hc_mean_sd(parse_ga("20+0"))
+    assert "BEYOND +/-2 SD" in hc_centile(mean - 2.5 * sd, parse_ga("20+0")).line()
+    assert "BEYOND" not in hc_centile(mean + 1.5 * sd, parse_ga("20+0")).line()

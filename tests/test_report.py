@@ -38,7 +38,7 @@ def test_report_holds_the_numbers_and_the_disclaimer(tmp_path):
     text = page_text(write_report(tmp_path / "r.pdf", data))
     for expected in (f"HC {m.hc:.1f} mm", f"BPD {m.bpd:.1f} mm", f"OFD {m.ofd:.1f} mm",
                      "GA from HC 19w+2d (Hadlock 1984", "HC at 20w+0d:", "INTERGROWTH-21st",
-                     "0.1500 mm (DICOM ultrasound region calibration)", "edited by a clinician",
+                     "0.1500 mm/pixel (DICOM ultrasound region calibration)", "edited by a clinician",
                      "model resunet-0123456789ab", "2026-03-15 10:30", "scan.dcm, frame 3",
                      DISCLAIMER):
         assert expected in text, expected
@@ -48,6 +48,23 @@ def test_report_holds_the_numbers_and_the_disclaimer(tmp_path):
                                                               "patient_id": "PID-7"}})
     text = page_text(write_report(tmp_path / "p.pdf", with_patient))
     assert "Patient: Doe Jane" in text and "Patient ID: PID-7" in text
+
+
+def test_flagged_report_withholds_growth_and_highlights_why(tmp_path):
+    from fetalview.gui.report import ReportData, write_report
+
+    ellipse = Ellipse(400, 270, 200, 94, 0)  # BPD/OFD 0.47: no head is that long
+    data = ReportData("a.png", np.full((540, 800), 60, np.uint8), ellipse,
+                      measure(ellipse, PixelSize(0.15, "typed by user")), edited=False,
+                      model_version="m", ga=parse_ga("20+0"), confidence=0.62,
+                      review_note="Review: model confidence 0.62 (below 0.95)",
+                      calipers=(("BPD", (400, 176), (400, 364)), ("OFD", (200, 270), (600, 270))))
+    text = page_text(write_report(tmp_path / "r.pdf", data))
+    assert "Review: model confidence 0.62" in text and "ratio 0.47" in text
+    assert "GA and percentile: review the contour first" in text
+    assert "Hadlock" not in text and "percentile," not in text
+    assert "model m, model confidence 0.62" in text
+    assert "BPD 28.2 mm (outer-outer)" in text and "outside 70-86" in text
 
 
 def test_report_without_pixel_size_says_so(tmp_path):

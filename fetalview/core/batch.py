@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 import cv2
 from tqdm import tqdm
 
+from .calipers import caliper_marks
 from .geometry import Ellipse
 from .dicom import DicomError, looks_like_dicom
 from .dicom_results import SC_SUFFIX, SR_SUFFIX, make_results
@@ -26,13 +27,14 @@ from .dicom_sr import Review
 from .growth import growth_lines
 from .hc18 import read_pixel_size_csv
 from .imageio import Scan, ScanLoadError, list_scans, load_scan
-from .measurement import Measurement, measure
+from .measurement import OUTER_OUTER, Measurement, measure
 from .outputs import GrowingFile, OutputPlan, output_name, write_atomic
-from .overlay import caption_lines, render_overlay
+from .overlay import CONFIDENCE_NAME, caption_lines, render_overlay
 from .ownfiles import mark_png
 from .pixelsize import PixelSize, PixelSizeError
 from .safetext import csv_line, display_name, printable
 from .segmentation import Segmentation
+from .sidecar import Annotation
 
 if TYPE_CHECKING:  # the network (and torch) is only needed by whoever builds the segmenter
     from .segmenter import Segmenter
@@ -251,18 +253,23 @@ def _write_extras(scan: Scan, result: Segmentation, m: Measurement, outputs: Out
     reviewed."""
     if outputs.masks:
         _write_png(outputs.masks / output_name(stem, "mask", ".png"), result.mask, "mask")
-    lines = caption_lines(m, edited=False, model_version=result.model_version,
-                          extra=growth_lines(m.hc if m.in_mm else None))
-    if result.review_reason:
-        lines.insert(0, result.review_reason)
+    model = f"{result.model_version}, {CONFIDENCE_NAME} {result.confidence:.2f}"
+    lines = caption_lines(m, edited=False, model_version=model,
+                          extra=growth_lines(m.hc if m.in_mm else None,
+                                             review_first=bool(result.review_reason)))
+    warnings = ([result.review_reason] if result.review_reason else []) + m.warnings()
     if outputs.overlays:
+        marks = caliper_marks(Annotation(scan.path.name, ellipse=result.ellipse), scan.pixels,
+                              OUTER_OUTER)
         _write_png(outputs.overlays / output_name(stem, "overlay", ".png"),
-                   render_overlay(scan.pixels, result.ellipse, lines, result.outline), "overlay")
+                   render_overlay(scan.pixels, result.ellipse, lines, result.outline, marks,
+                                  warnings), "overlay")
     if outputs.reports and outputs.write_report:
         outputs.write_report(outputs.reports / output_name(stem, "report", ".pdf"), scan,
                              result, m)
     if outputs.dicom and m.in_mm:  # an SR holds millimetres only
-        written = make_results(scan, result.ellipse, m, Review(), result.model_version, lines,
+        written = make_results(scan, result.ellipse, m, Review(), result.model_version,
+                               warnings + lines,
                                outline=result.outline, review_note=result.review_reason
                                ).write(outputs.dicom, stem)
         if outputs.send_dicom:

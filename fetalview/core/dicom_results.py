@@ -23,7 +23,7 @@ from .growth import GestationalAge
 from .imageio import Scan
 from .measurement import Measurement
 from .outputs import write_atomic
-from .overlay import add_caption_band, render_overlay
+from .overlay import render_overlay
 
 SR_SUFFIX = "_SR.dcm"
 SC_SUFFIX = "_SC.dcm"
@@ -65,7 +65,7 @@ def make_results(scan: Scan, ellipse: Ellipse, measurement: Measurement, review:
     pixel size and ``dicom.DicomError`` when the source DICOM can no longer be read."""
     if not measurement.in_mm:
         raise ValueError("no pixel size: nothing in mm to report")
-    image = add_caption_band(render_overlay(scan.pixels, ellipse, [], outline), caption)
+    image = render_overlay(scan.pixels, ellipse, caption, outline)
     header = dicom.read_header(scan.path) if dicom.looks_like_dicom(scan.path) else None
     if header is not None and all(k in header for k in _IDENTITY):
         for keyword in _TYPE2:

@@ -3,7 +3,7 @@
 A viewer shows the contour and the figures beside the scan it was measured on: the SC goes in
 the scan's own study (a new series), or, for a PNG/JPEG scan that has no study, in a new one
 made from the patient fields typed in the app. The caption lies in a band below the image
-(``overlay.add_caption_band``), so the image's pixel coordinates are those of the scan.
+(``overlay.render_overlay``), so the image's pixel coordinates are those of the scan.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Editing a head ellipse by hand: what each handle drag and each manual click means.
 
-Kept apart from the Qt items that call it, so the rules a clinician relies on (dragging an axis
-end outward by d pixels lengthens that semi-axis by exactly d; the centre stays put while an
-axis changes) are tested without a display.
+Kept apart from the Qt items that call it, so the rules a clinician relies on are tested without
+a display: dragging an axis end moves that end only, along its axis, as a caliper moves (the
+opposite end stays put, so the axis lengthens by exactly the drag and the centre follows by half
+of it); the rotation handle turns the ellipse about its centre by the angle the pointer turns.
 """
 
 from __future__ import annotations
@@ -38,27 +39,34 @@ def handle_positions(e: Ellipse) -> dict[str, tuple[float, float]]:
     return {k: (float(p[0]), float(p[1])) for k, p in points.items()}
 
 
-def drag_handle(start: Ellipse, handle: str, dx: float, dy: float) -> Ellipse:
+def drag_handle(start: Ellipse, handle: str, dx: float, dy: float,
+                grab: tuple[float, float] | None = None) -> Ellipse:
     """The ellipse after moving ``handle`` of ``start`` by (dx, dy) pixels.
 
-    The centre moves the whole ellipse; an axis end changes only its semi-axis (by the drag's
-    component along that axis; the other end stays mirrored about the fixed centre); the
-    rotation handle turns the ellipse to point axis ``a`` at the pointer.
+    The centre moves the whole ellipse. An axis end moves by the drag's component along its
+    axis while the opposite end stays where it was (so the semi-axis changes by half the drag
+    and the centre moves by the other half). The rotation handle, grabbed at ``grab`` (default:
+    where ``handle_positions`` puts it), turns the ellipse about its centre as far as the
+    pointer turns about it.
     """
     if handle == "centre":
         return replace(start, cx=start.cx + dx, cy=start.cy + dy)
     ua, ub = _units(start)
     d = np.array([dx, dy])
-    if handle in ("a+", "a-"):
-        sign = 1.0 if handle == "a+" else -1.0
-        return replace(start, a=max(MIN_SEMI_AXIS, start.a + sign * float(d @ ua)))
-    if handle in ("b+", "b-"):
-        sign = 1.0 if handle == "b+" else -1.0
-        return replace(start, b=max(MIN_SEMI_AXIS, start.b + sign * float(d @ ub)))
+    if handle in ("a+", "a-", "b+", "b-"):
+        axis, unit = (("a", ua) if handle[0] == "a" else ("b", ub))
+        sign = 1.0 if handle.endswith("+") else -1.0
+        semi = getattr(start, axis)
+        new = max(MIN_SEMI_AXIS, semi + sign * float(d @ unit) / 2.0)
+        shift = sign * (new - semi) * unit
+        return replace(start, cx=start.cx + float(shift[0]), cy=start.cy + float(shift[1]),
+                       **{axis: new})
     if handle == "rotate":
-        hx, hy = handle_positions(start)["rotate"]
-        angle = math.degrees(math.atan2(hy + dy - start.cy, hx + dx - start.cx))
-        return replace(start, angle_deg=angle)
+        gx, gy = grab if grab is not None else handle_positions(start)["rotate"]
+        turn = (math.atan2(gy + dy - start.cy, gx + dx - start.cx)
+                - math.atan2(gy - start.cy, gx - start.cx))
+        return replace(start, angle_deg=(start.angle_deg + math.degrees(turn) + 180.0) % 360.0
+                       - 180.0)
     raise ValueError(f"unknown handle {handle!r}; expected one of {HANDLES}")
 
 

@@ -31,6 +31,11 @@ HADLOCK_NAME = "Hadlock 1984"
 HADLOCK_RANGE_WEEKS = (14.0, 42.0)
 INTERGROWTH_NAME = "INTERGROWTH-21st"
 INTERGROWTH_RANGE_WEEKS = (14.0, 40.0)
+#: z-scores beyond this are highlighted wherever they are shown.
+Z_LIMIT = 2.0
+#: What stands in for GA and percentile while a flagged contour waits for a person's review:
+#: a figure computed from a doubtful HC must not look like a result.
+REVIEW_FIRST = "GA and percentile: review the contour first"
 
 
 class OutOfRange(ValueError):
@@ -155,8 +160,14 @@ class HCCentile:
     z: float
     percentile: float  # 0..100
 
+    @property
+    def unusual(self) -> bool:
+        """Beyond +/-2 SD: outside the chart's 2.3rd-97.7th percentile band."""
+        return abs(self.z) > Z_LIMIT
+
     def line(self) -> str:
-        return (f"HC at {self.ga}: {_ordinal(self.percentile)} percentile, z {self.z:+.2f} "
+        mark = f" BEYOND +/-{Z_LIMIT:g} SD" if self.unusual else ""
+        return (f"HC at {self.ga}: {_ordinal(self.percentile)} percentile, z {self.z:+.2f}{mark} "
                 f"({INTERGROWTH_NAME})")
 
 
@@ -176,11 +187,15 @@ def _ordinal(percentile: float) -> str:
     return f"{n}{suffix}"
 
 
-def growth_lines(hc_mm: float | None, ga: GestationalAge | None = None) -> list[str]:
+def growth_lines(hc_mm: float | None, ga: GestationalAge | None = None,
+                 review_first: bool = False) -> list[str]:
     """The lines the panel, exports and reports show: GA from HC, and the percentile for a
-    known GA, each naming its model; a value outside a model's range is said, not computed."""
+    known GA, each naming its model; a value outside a model's range is said, not computed.
+    With ``review_first`` (a flagged contour nobody has reviewed) both are withheld."""
     if hc_mm is None:
         return []
+    if review_first:
+        return [REVIEW_FIRST]
     lines = []
     try:
         lines.append(f"GA from HC {hadlock_ga(hc_mm)} ({HADLOCK_NAME}, valid 14-42 weeks)")

@@ -1,4 +1,10 @@
-"""The annotated image: what a clinician files or shares, so it must say everything it rests on."""
+"""The annotated image: what a clinician files or shares, so it must say everything it rests on.
+
+Report-grade: the scan keeps its full resolution and its pixels, except under a thin
+anti-aliased contour and the labelled caliper marks, so the skull edge a caliper sits on can
+still be checked on the export. The caption goes in a band below the image, never over it;
+warnings (a flagged contour, an unusual shape) open the caption in a highlighted box.
+"""
 
 from __future__ import annotations
 
@@ -14,47 +20,98 @@ from .safetext import printable
 ELLIPSE_BGR = (80, 220, 80)
 OUTLINE_BGR = (60, 170, 255)
 AXIS_BGR = (255, 200, 60)
+CALIPER_BGR = (255, 120, 230)  # the two-point distance calipers
 TEXT_BGR = (255, 255, 255)
+WARNING_BGR = (48, 160, 240)  # the app's amber warning colour, #f0a030
+BAND_BGR = (24, 22, 20)
+#: The name of ``Annotation.confidence`` wherever it is shown: screen, PNG, PDF, CSV docs.
+CONFIDENCE_NAME = "model confidence"
+#: Half the span of a caliper's cross mark, in image pixels.
+CROSS_PX = 5
+_SHIFT = 4  # OpenCV's fixed-point sub-pixel bits
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def caption_lines(measurement: Measurement, *, edited: bool, model_version: str,
-                  when: datetime | None = None, extra: list[str] | None = None) -> list[str]:
-    """The text block of an export, shared by images, reports and the app's panel."""
+                  when: datetime | None = None, extra: list[str] | None = None,
+                  state: str | None = None) -> list[str]:
+    """The text block of an export, shared by images, reports and the app's panel.
+
+    ``state`` is the review state in words; by default "edited by a clinician" or "automatic
+    (not reviewed)" from ``edited``.
+    """
     ps = measurement.pixel_size
     lines = list(measurement.lines())
     if ps is not None:
-        lines.append(f"pixel size {ps.mm_per_pixel:.4f} mm ({ps.source})")
+        lines.append(f"pixel size {ps.mm_per_pixel:.4f} mm/pixel ({ps.source})")
     else:
         lines.append("pixel size unknown: values in pixels, not mm")
     lines += extra or []
-    lines.append("edited by a clinician" if edited else "automatic (not reviewed)")
+    lines.append(state or ("edited by a clinician" if edited else "automatic (not reviewed)"))
     lines.append(f"model {model_version}")
     lines.append((when or datetime.now()).strftime("%Y-%m-%d %H:%M"))
     return lines
 
 
 def render_overlay(pixels: np.ndarray, ellipse: Ellipse, lines: list[str],
-                   outline: np.ndarray | None = None) -> np.ndarray:
-    """A BGR copy of the scan at full resolution with the ellipse, its axes and the caption.
+                   outline: np.ndarray | None = None,
+                   calipers: list[tuple[str, tuple, tuple]] = (),
+                   warnings: list[str] = ()) -> np.ndarray:
+    """A BGR copy of the scan at full resolution, the contour and labelled calipers drawn
+    thin over it, and ``warnings`` then ``lines`` in a caption band below it.
 
-    The caption goes in the corner that hides least of the ellipse, and the contour is drawn
-    over it, so the text never covers the measurement it describes. No ``lines``, no caption.
+    ``calipers`` are (label, end, end) with ends as (x, y) scan pixels. Without lines or
+    warnings there is no band (the PDF report prints its text itself).
     """
     image = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR) if pixels.ndim == 2 else pixels.copy()
-    h, w = image.shape[:2]
-    if lines:
-        _draw_caption(image, lines, ellipse.points(360))
-    thick = max(1, round(min(h, w) / 300))
     if outline is not None and len(outline) > 2:
-        cv2.polylines(image, [np.round(outline).astype(np.int32)], True, OUTLINE_BGR, 1,
-                      cv2.LINE_AA)
-    shift = 4
-    pts = np.round(ellipse.points(720) * (1 << shift)).astype(np.int32)
-    cv2.polylines(image, [pts], True, ELLIPSE_BGR, thick, cv2.LINE_AA, shift)
-    for ends in ellipse.axis_endpoints():
-        p, q = (tuple(np.round(e * (1 << shift)).astype(int)) for e in ends)
-        cv2.line(image, p, q, AXIS_BGR, max(1, thick - 1), cv2.LINE_AA, shift)
-    return image
+        cv2.polylines(image, [_fixed(outline)], True, OUTLINE_BGR, 1, cv2.LINE_AA, _SHIFT)
+    cv2.polylines(image, [_fixed(ellipse.points(720))], True, ELLIPSE_BGR, 1, cv2.LINE_AA,
+                  _SHIFT)
+    for label, p, q in calipers:
+        draw_calipers(image, label, p, q, CALIPER_BGR if label.startswith("D") else AXIS_BGR)
+    if not lines and not warnings:
+        return image
+    return np.vstack([image, caption_band(image.shape[1], list(lines), list(warnings))])
+
+
+def _fixed(points) -> np.ndarray:
+    return np.round(np.asarray(points, np.float64) * (1 << _SHIFT)).astype(np.int32)
+
+
+def label_box(p, q, label: str, scale: float) -> tuple[int, int, int, int]:
+    """Where a caliper's label goes (x0, y0, x1, y1): just beyond end ``q``, away from ``p``."""
+    (tw, th), base = cv2.getTextSize(label, _FONT, scale, 1)
+    d = np.asarray(q, float) - np.asarray(p, float)
+    d = d / max(float(np.hypot(*d)), 1e-6)
+    cx, cy = np.asarray(q, float) + d * (CROSS_PX + 4 + 0.5 * max(tw, th))
+    x0, y0 = int(round(cx - tw / 2)), int(round(cy - (th + base) / 2))
+    return x0, y0, x0 + tw, y0 + th + base
+
+
+def _label_scale(image: np.ndarray) -> float:
+    return max(0.4, min(image.shape[:2]) / 1300)
+
+
+def draw_calipers(image: np.ndarray, label: str, p, q, colour) -> None:
+    """A dotted line between two cross marks, and the label beside end ``q``."""
+    p, q = np.asarray(p, float), np.asarray(q, float)
+    length = float(np.hypot(*(q - p)))
+    for t in np.arange(0.0, 1.0, 6.0 / max(length, 6.0))[1:]:
+        dot = _fixed([p + t * (q - p)])[0]
+        cv2.circle(image, tuple(int(v) for v in dot), 1 << (_SHIFT - 1), colour, -1,
+                   cv2.LINE_AA, _SHIFT)
+    for end in (p, q):
+        for arm in ((CROSS_PX, 0), (0, CROSS_PX)):
+            a, b = _fixed([end - arm, end + arm])
+            cv2.line(image, tuple(int(v) for v in a), tuple(int(v) for v in b), colour, 1,
+                     cv2.LINE_AA, _SHIFT)
+    scale = _label_scale(image)
+    x0, y0, x1, y1 = label_box(p, q, label, scale)
+    (_, th), base = cv2.getTextSize(label, _FONT, scale, 1)
+    origin = (x0, y1 - base)
+    cv2.putText(image, label, origin, _FONT, scale, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(image, label, origin, _FONT, scale, colour, 1, cv2.LINE_AA)
 
 
 def _drawable(lines: list[str]) -> list[str]:
@@ -64,47 +121,40 @@ def _drawable(lines: list[str]) -> list[str]:
     return [printable(t).encode("ascii", "replace").decode("ascii") for t in lines]
 
 
-def _draw_caption(image: np.ndarray, lines: list[str], avoid: np.ndarray) -> None:
-    lines = _drawable(lines)
-    h, w = image.shape[:2]
-    scale = max(0.35, min(h, w) / 1100)
-    thick = max(1, round(scale * 1.6))
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    sizes = [cv2.getTextSize(t, font, scale, thick)[0] for t in lines]
-    line_h = max(s[1] for s in sizes) + max(4, round(8 * scale))
-    pad = max(4, round(8 * scale))
-    box_w = min(w, max(s[0] for s in sizes) + 2 * pad)
-    box_h = min(h, line_h * len(lines) + pad)
-    corners = [(0, 0), (w - box_w, 0), (0, h - box_h), (w - box_w, h - box_h)]
+def caption_band(width: int, lines: list[str], warnings: list[str]) -> np.ndarray:
+    """The caption as its own image ``width`` wide: warnings in an amber box, then the lines;
+    text too wide for the band is wrapped at spaces."""
+    lines, warnings = _drawable(lines), _drawable(warnings)
+    scale = max(0.45, width / 1500)
+    thick = 1
+    pad = max(6, round(10 * scale))
+    (_, text_h), base = cv2.getTextSize("Hg", _FONT, scale, thick)
+    line_h = text_h + base + max(4, round(6 * scale))
 
-    def hidden(corner):
-        x, y = corner
-        return np.count_nonzero((avoid[:, 0] >= x) & (avoid[:, 0] < x + box_w)
-                                & (avoid[:, 1] >= y) & (avoid[:, 1] < y + box_h))
+    def wrap(text: str) -> list[str]:
+        out, current = [], ""
+        for word in text.split(" "):
+            trial = f"{current} {word}".strip()
+            if current and cv2.getTextSize(trial, _FONT, scale, thick)[0][0] > width - 3 * pad:
+                out.append(current)
+                current = "  " + word
+            else:
+                current = trial
+        return out + [current]
 
-    x0, y0 = min(corners, key=hidden)  # ties keep the top-left, where readers look first
-    region = image[y0:y0 + box_h, x0:x0 + box_w]
-    region[:] = (region * 0.35).astype(np.uint8)
-    for i, text in enumerate(lines):
-        y = y0 + pad + line_h * (i + 1) - max(2, round(4 * scale))
-        cv2.putText(image, text, (x0 + pad, y), font, scale, TEXT_BGR, thick, cv2.LINE_AA)
-
-
-def add_caption_band(image: np.ndarray, lines: list[str]) -> np.ndarray:
-    """``image`` (BGR) with ``lines`` in a dark band below it, widened on the right if the text
-    needs it: no pixel of the image is covered and its pixel coordinates stay the same."""
-    lines = _drawable(lines)
-    h, w = image.shape[:2]
-    scale = max(0.4, min(h, w) / 1100)
-    thick = max(1, round(scale * 1.6))
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    sizes = [cv2.getTextSize(t, font, scale, thick)[0] for t in lines]
-    pad = max(4, round(8 * scale))
-    line_h = max(s[1] for s in sizes) + pad
-    out = np.zeros((h + line_h * len(lines) + pad, max(w, max(s[0] for s in sizes) + 2 * pad), 3),
-                   np.uint8)
-    out[:h, :w] = image
-    for i, text in enumerate(lines):
-        cv2.putText(out, text, (pad, h + line_h * (i + 1)), font, scale, TEXT_BGR, thick,
-                    cv2.LINE_AA)
-    return out
+    warned = [w for text in warnings for w in wrap(text)]
+    plain = [w for text in lines for w in wrap(text)]
+    box_h = line_h * len(warned) + (pad if warned else 0)
+    band = np.full((pad + box_h + line_h * len(plain) + pad, width, 3), BAND_BGR, np.uint8)
+    if warned:
+        cv2.rectangle(band, (pad // 2, pad // 2), (width - pad // 2, pad + box_h - pad // 2),
+                      WARNING_BGR, -1)
+    y = pad
+    for i, text in enumerate(warned + plain):
+        if i == len(warned) and warned:
+            y += pad
+        colour = (0, 0, 0) if i < len(warned) else TEXT_BGR
+        y += line_h
+        cv2.putText(band, text, (pad, y - base - 2), _FONT, scale, colour,
+                    2 if i < len(warned) else thick, cv2.LINE_AA)
+    return band

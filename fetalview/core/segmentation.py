@@ -48,7 +48,7 @@ def review_reasons(confidence: float | None, unsure_band_px: float | None,
     """
     reasons = []
     if confidence is not None and confidence < LOW_CONFIDENCE:
-        reasons.append(f"head shape score {confidence:.2f}")
+        reasons.append(f"model confidence {confidence:.2f} (below {LOW_CONFIDENCE:.2f})")
     uncertainty = hc_uncertainty_mm(unsure_band_px, pixel_size)
     if uncertainty is not None and uncertainty >= HC_UNCERTAINTY_MM:
         reasons.append(f"HC uncertain by about {uncertainty:.1f} mm")

@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QVBoxLayout, QWidget
 
+from ..core.calipers import CALIPER_KEYS, caliper_marks, measure_annotation
 from ..core.growth import PREGNANCY_KEY, saved_ga
 from ..core.imageio import ScanLoadError, load_scan
 from ..core.measurement import measure
@@ -102,13 +103,14 @@ class ClinicFeatures(QObject):
         self._shown_frame = (d, frame)
         self.frames.show_frames(d.scan.metadata.get("frames", 1), frame)
         self.pregnancy.show_scan(d.scan.metadata, d.annotation.extra.get(PREGNANCY_KEY, {}),
-                                 d.measurement())
+                                 d.measurement(), review_first=bool(review_needed(d.annotation)))
         self.act_report.setEnabled(d.annotation.ellipse is not None)
 
     def _on_preview(self, ellipse) -> None:
         d = self.session.current
         if d is not None:
-            self.pregnancy.show_measurement(measure(ellipse, d.annotation.pixel_size))
+            self.pregnancy.show_measurement(measure(ellipse, d.annotation.pixel_size),
+                                            review_first=bool(review_needed(d.annotation)))
 
     def _on_record(self, record: dict) -> None:
         d = self.session.current
@@ -133,7 +135,7 @@ class ClinicFeatures(QObject):
             self.session.error.emit(f"Cannot show frame {frame}: {exc}")
             self.frames.show_frames(d.scan.metadata.get("frames", 1), a.frame or 0)
             return
-        extra = {k: v for k, v in a.extra.items() if k not in RESULT_KEYS}
+        extra = {k: v for k, v in a.extra.items() if k not in RESULT_KEYS + CALIPER_KEYS}
         d.push(replace(a, frame=frame, ellipse=None, auto_ellipse=None, edited=False,
                        model_version=None, confidence=None, extra=extra),
                f"Measure frame {frame}")
@@ -201,11 +203,15 @@ class ClinicFeatures(QObject):
         reasons = review_needed(a)
         patient = ({k: d.scan.metadata[k] for k, _ in PATIENT_KEYS if d.scan.metadata.get(k)}
                    if self.include_patient_fields else {})
-        data = ReportData(d.path.name, d.scan.pixels, a.ellipse, measure(a.ellipse, a.pixel_size),
+        convention = self.window.settings.bpd_convention
+        data = ReportData(d.path.name, d.scan.pixels, a.ellipse,
+                          measure_annotation(a, d.scan.pixels, convention),
                           a.edited, a.model_version or "none (drawn by hand)", ga=ga,
                           review_note="Review: " + ", ".join(reasons) if reasons else None,
                           frame=a.frame if d.scan.metadata.get("frames", 1) > 1 else None,
-                          patient=patient)
+                          patient=patient,
+                          calipers=tuple(caliper_marks(a, d.scan.pixels, convention)),
+                          confidence=a.confidence)
         try:
             write_report(path, data)
         except OSError as exc:

@@ -7,9 +7,12 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QInputDialog, QLabel, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
+from ..core.measurement import OUTER_INNER, OUTER_OUTER
 from .settings import AppSettings
 
 DEVICE_NAMES = {"auto": "Automatic (GPU when available)", "cpu": "CPU", "cuda": "CUDA GPU"}
+BPD_NAMES = {OUTER_OUTER: "Outer-to-outer (the head ellipse's short axis)",
+             OUTER_INNER: "Outer-to-inner (leading edges; suggested from the skull, confirm it)"}
 
 
 class SettingsDialog(QDialog):
@@ -26,6 +29,11 @@ class SettingsDialog(QDialog):
         self.on_open = QCheckBox("Segment each scan when it is opened")
         self.on_open.setChecked(settings.segment_on_open)
         form.addRow(self.on_open)
+        self.bpd = QComboBox()
+        for key, name in BPD_NAMES.items():
+            self.bpd.addItem(name, key)
+        self.bpd.setCurrentIndex(list(BPD_NAMES).index(settings.bpd_convention))
+        form.addRow("Measure BPD", self.bpd)
         note = QLabel("If the GPU fails, fetalview falls back to the CPU and says so in the "
                       "status bar.")
         note.setWordWrap(True)
@@ -38,6 +46,7 @@ class SettingsDialog(QDialog):
     def accept(self) -> None:
         self._settings.device = self.device.currentData()
         self._settings.segment_on_open = self.on_open.isChecked()
+        self._settings.bpd_convention = self.bpd.currentData()
         super().accept()
 
 

@@ -18,8 +18,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from ..core.batch import PixelSizeBook
+from ..core.calipers import measure_annotation
 from ..core.imageio import Scan, ScanLoadError, load_scan
-from ..core.measurement import Measurement, measure
+from ..core.measurement import OUTER_OUTER, Measurement
 from ..core.segmentation import review_reasons
 from ..core.sidecar import (Annotation, Found, SidecarError, SidecarStore, identity_of,
                              load_annotation, mismatch)
@@ -122,9 +123,11 @@ class ScanDocument(QObject):
         """The model's raw outline of the current result, for display."""
         return outline_of(self.annotation, self.scan.pixels.shape[:2])
 
-    def measurement(self) -> Measurement | None:
-        e = self.annotation.ellipse
-        return None if e is None else measure(e, self.annotation.pixel_size)
+    def measurement(self, convention: str = OUTER_OUTER,
+                    annotation: Annotation | None = None) -> Measurement | None:
+        """The shown annotation's (or ``annotation``'s, e.g. during a drag) measurement with
+        BPD in ``convention``."""
+        return measure_annotation(annotation or self.annotation, self.scan.pixels, convention)
 
     def push(self, after: Annotation, text: str) -> None:
         """Make ``after`` current as one undo step (applied and saved at once)."""

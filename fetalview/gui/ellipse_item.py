@@ -3,18 +3,23 @@
 The item works in scan pixel coordinates (the scene's). What a drag means is decided by
 ``core.edit.drag_handle``; this file only turns mouse events into calls to it. During a drag
 ``previewed`` fires on every move (for live HC/BPD/OFD); ``edited`` fires once, on release, so
-each drag is one undo step.
+each drag is one undo step. The axes are drawn as labelled caliper pairs (BPD on the short axis,
+OFD on the long one); the rotation handle sits a fixed screen distance beyond the long axis's
+end, so it is never mistaken for that end at any zoom.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen, QPolygonF
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsRectItem
+import math
+
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsObject
 
 from ..core.edit import HANDLES, drag_handle, handle_positions
 from ..core.geometry import Ellipse
 from ..core.overlay import AXIS_BGR, ELLIPSE_BGR
+from .handles import Handle, label_item
 
 
 def bgr(colour: tuple[int, int, int]) -> QColor:
@@ -22,38 +27,13 @@ def bgr(colour: tuple[int, int, int]) -> QColor:
     return QColor(colour[2], colour[1], colour[0])
 
 
-HANDLE_RADIUS = 6  # screen pixels, whatever the zoom
+#: The rotation handle's distance beyond the end of axis ``a``, in logical screen pixels.
+ROTATION_OFFSET = 34
 UNDO_TEXT = {"centre": "Move head contour", "rotate": "Rotate head contour",
-             "a+": "Resize axis", "a-": "Resize axis", "b+": "Resize axis", "b-": "Resize axis"}
+             "a+": "Move a caliper end", "a-": "Move a caliper end",
+             "b+": "Move a caliper end", "b-": "Move a caliper end"}
 CURSORS = {"centre": Qt.SizeAllCursor, "rotate": Qt.CrossCursor}
-
-
-class _Handle(QGraphicsRectItem):
-    """A fixed-size square on screen that forwards its drags to the ellipse item."""
-
-    def __init__(self, name: str, owner: EllipseItem):
-        r = HANDLE_RADIUS
-        super().__init__(-r, -r, 2 * r, 2 * r, owner)
-        self.name = name
-        self._owner = owner
-        self.setFlag(QGraphicsItem.ItemIgnoresTransformations)
-        self.setAcceptedMouseButtons(Qt.LeftButton)
-        self.setCursor(CURSORS.get(name, Qt.SizeFDiagCursor))
-        fill = QColor("#ffb030") if name == "rotate" else QColor("#ffffff")
-        self.setBrush(QBrush(fill))
-        self.setPen(QPen(QColor("#101010"), 1.5))
-        self.setToolTip({"centre": "Drag to move the contour", "rotate": "Drag to rotate"}
-                        .get(name, "Drag to change this axis"))
-
-    def mousePressEvent(self, event) -> None:
-        self._owner.begin_drag(self.name, event.scenePos())
-        event.accept()
-
-    def mouseMoveEvent(self, event) -> None:
-        self._owner.drag_to(event.scenePos())
-
-    def mouseReleaseEvent(self, event) -> None:
-        self._owner.end_drag()
+TIPS = {"centre": "Drag to move the contour", "rotate": "Drag to rotate the contour"}
 
 
 class EllipseItem(QGraphicsObject):
@@ -64,7 +44,24 @@ class EllipseItem(QGraphicsObject):
         super().__init__(parent)
         self._ellipse: Ellipse | None = None
         self._drag: tuple[str, Ellipse, QPointF] | None = None
-        self._handles = {name: _Handle(name, self) for name in HANDLES}
+        self._handles: dict[str, Handle] = {}
+        for name in HANDLES:
+            if name == "rotate":
+                continue
+            self._handles[name] = Handle(name, self, tip=TIPS.get(name, "Drag to move this "
+                                                                   "caliper end"))
+            self._handles[name].setCursor(CURSORS.get(name, Qt.SizeFDiagCursor))
+        # the rotation handle hangs off the a+ end in screen pixels, on a thin stalk
+        a_end = self._handles["a+"]
+        self._stalk = QGraphicsLineItem(a_end)
+        self._stalk.setPen(QPen(QColor("#ffb030"), 1, Qt.DotLine))
+        self._handles["rotate"] = Handle("rotate", self, parent=a_end, fill="#ffb030",
+                                         tip=TIPS["rotate"])
+        self._handles["rotate"].setCursor(Qt.CrossCursor)
+        colour = bgr(AXIS_BGR)
+        self._labels = {"a": label_item("", colour, self._handles["a+"]),
+                        "b": label_item("", colour, self._handles["b+"])}
+        self._short_label = "BPD"
         self.setVisible(False)
 
     @property
@@ -75,6 +72,12 @@ class EllipseItem(QGraphicsObject):
     def dragging(self) -> bool:
         return self._drag is not None
 
+    def set_short_axis_label(self, text: str) -> None:
+        """What the short axis is called on screen: "BPD" when it is the BPD shown, something
+        else when the BPD comes from the outer-to-inner calipers."""
+        self._short_label = text
+        self._place_labels()
+
     def set_ellipse(self, ellipse: Ellipse | None) -> None:
         self.prepareGeometryChange()
         self._ellipse = ellipse
@@ -82,11 +85,33 @@ class EllipseItem(QGraphicsObject):
         if ellipse is None:
             return
         for name, (x, y) in handle_positions(ellipse).items():
-            self._handles[name].setPos(x, y)
+            if name != "rotate":
+                self._handles[name].setPos(x, y)
+        t = math.radians(ellipse.angle_deg)
+        offset = QPointF(ROTATION_OFFSET * math.cos(t), ROTATION_OFFSET * math.sin(t))
+        self._handles["rotate"].setPos(offset)
+        self._stalk.setLine(QLineF(QPointF(0, 0), offset))
+        self._place_labels()
         self.update()
 
+    def _place_labels(self) -> None:
+        e = self._ellipse
+        if e is None:
+            return
+        short = "a" if e.a < e.b else "b"
+        for axis, label in self._labels.items():
+            label.setText(self._short_label if axis == short else "OFD")
+            # beside the end, across the axis, clear of the handle and the rotation stalk
+            t = math.radians(e.angle_deg + (90.0 if axis == "a" else 0.0))
+            r = label.boundingRect()
+            centre = QPointF(16 * math.cos(t), 16 * math.sin(t))
+            label.setPos(centre - QPointF(r.width() / 2, r.height() / 2))
+
     def handle_scene_pos(self, name: str) -> QPointF:
-        return self._handles[name].scenePos()
+        return self._handles[name].view_scene_pos()
+
+    def handle(self, name: str) -> Handle:
+        return self._handles[name]
 
     # --- dragging ----------------------------------------------------------------------
 
@@ -98,7 +123,8 @@ class EllipseItem(QGraphicsObject):
         if self._drag is None:
             return
         name, start, press = self._drag
-        moved = drag_handle(start, name, scene_pos.x() - press.x(), scene_pos.y() - press.y())
+        moved = drag_handle(start, name, scene_pos.x() - press.x(), scene_pos.y() - press.y(),
+                            grab=(press.x(), press.y()))
         self.set_ellipse(moved)
         self.previewed.emit(moved)
 
@@ -116,7 +142,7 @@ class EllipseItem(QGraphicsObject):
         if self._ellipse is None:
             return QRectF()
         e = self._ellipse
-        reach = max(e.a, e.b) * 1.2 + 4
+        reach = max(e.a, e.b) + 4
         return QRectF(e.cx - reach, e.cy - reach, 2 * reach, 2 * reach)
 
     def shape(self) -> QPainterPath:
@@ -126,15 +152,12 @@ class EllipseItem(QGraphicsObject):
         if self._ellipse is None:
             return
         e = self._ellipse
-        pen = QPen(bgr(ELLIPSE_BGR), 2)
+        pen = QPen(bgr(ELLIPSE_BGR), 1.5)
         pen.setCosmetic(True)
         painter.setPen(pen)
-        painter.drawPolygon(QPolygonF([QPointF(x, y) for x, y in e.points(240)]))
+        painter.drawPolygon(QPolygonF([QPointF(x, y) for x, y in e.points(360)]))
         axis_pen = QPen(bgr(AXIS_BGR), 1, Qt.DashLine)
         axis_pen.setCosmetic(True)
         painter.setPen(axis_pen)
         for ends in e.axis_endpoints():
             painter.drawLine(QPointF(*ends[0]), QPointF(*ends[1]))
-        hx, hy = handle_positions(e)["rotate"]
-        _, a_end = e.axis_endpoints()[0]
-        painter.drawLine(QPointF(*a_end), QPointF(hx, hy))

@@ -16,50 +16,85 @@ import cv2
 import numpy as np
 
 from ..core.batch import CSV_COLUMNS, result_row
+from ..core.calipers import caliper_marks, measure_annotation, saved_bpd_pair, saved_calipers
 from ..core.growth import growth_lines, saved_ga
-from ..core.measurement import measure
+from ..core.measurement import OUTER_OUTER, Measurement
 from ..core.outputs import write_atomic
-from ..core.overlay import caption_lines, render_overlay
+from ..core.overlay import CONFIDENCE_NAME, caption_lines, render_overlay
 from ..core.ownfiles import mark_png
 from ..core.safetext import csv_table, display_name
 from ..core.sidecar import Annotation
 from .document import ScanDocument, review_needed, scan_state
 
-EXPORT_CSV_COLUMNS = CSV_COLUMNS + ["edited"]
+#: The app's CSV adds to the batch's columns (whose bpd_mm and ofd_mm are outer-to-outer, from
+#: the ellipse) what only a person adds: the edit, the outer-to-inner BPD pair and whether it
+#: was confirmed, the cephalic index and the distance calipers (D1;D2;... in mm, or px).
+EXPORT_CSV_COLUMNS = CSV_COLUMNS + ["edited", "bpd_outer_inner_mm", "bpd_outer_inner_confirmed",
+                                    "cephalic_index", "distances"]
 
 
 class ExportError(Exception):
     """An export could not be written; the message says where and why."""
 
 
-def caption(document: ScanDocument | None, when: datetime | None = None) -> list[str]:
-    """What the exported image says: the measurement, GA and percentile where known, and
-    everything they rest on."""
+def _measured(name: str, a: Annotation, pixels: np.ndarray | None,
+              convention: str) -> Measurement:
+    m = measure_annotation(a, pixels, convention)
+    if m is None:
+        raise ExportError(f"{name} has no head contour to export yet.")
+    return m
+
+
+def _open(document: ScanDocument | None) -> ScanDocument:
     if document is None:
         raise ExportError("No scan is open: there is nothing to export yet.")
-    return caption_of(display_name(document.path), document.annotation, when)
+    return document
 
 
-def caption_of(name: str, a: Annotation, when: datetime | None = None) -> list[str]:
-    """``caption`` of a saved annotation of the scan named ``name`` (the PACS sender reads
-    scans that are not open)."""
-    if a.ellipse is None:
-        raise ExportError(f"{name} has no head contour to export yet.")
-    m = measure(a.ellipse, a.pixel_size)
-    lines = caption_lines(m, edited=a.edited,
-                          model_version=a.model_version or "none (drawn by hand)", when=when,
-                          extra=growth_lines(m.hc if m.in_mm else None, saved_ga(a.extra)))
+def warnings_of(name: str, a: Annotation, pixels: np.ndarray | None = None,
+                convention: str = OUTER_OUTER) -> list[str]:
+    """What an export highlights above its caption: why the contour needs review, and what in
+    the figures looks wrong."""
+    m = _measured(name, a, pixels, convention)
     reasons = review_needed(a)
-    if reasons:
-        lines.insert(0, "REVIEW: " + ", ".join(reasons))
-    lines.insert(0, name)
-    return lines
+    return (["REVIEW: " + ", ".join(reasons)] if reasons else []) + m.warnings()
 
 
-def annotated_image(document: ScanDocument | None, when: datetime | None = None) -> np.ndarray:
-    """The full-resolution BGR overlay of the shown contour with its caption."""
-    lines = caption(document, when)
-    return render_overlay(document.scan.pixels, document.annotation.ellipse, lines, None)
+def caption_of(name: str, a: Annotation, when: datetime | None = None,
+               pixels: np.ndarray | None = None, convention: str = OUTER_OUTER) -> list[str]:
+    """What an export of the saved annotation ``a`` of the scan named ``name`` says: the
+    measurement, GA and percentile where known (withheld while the contour awaits review), and
+    everything they rest on. Without the scan's ``pixels`` an outer-to-inner BPD that nobody
+    placed cannot be suggested, and the BPD stays outer-to-outer (and says so)."""
+    m = _measured(name, a, pixels, convention)
+    growth = growth_lines(m.hc if m.in_mm else None, saved_ga(a.extra),
+                          review_first=bool(review_needed(a)))
+    model = a.model_version or "none (drawn by hand)"
+    if a.confidence is not None:
+        model += f", {CONFIDENCE_NAME} {a.confidence:.2f}"
+    return [name] + caption_lines(m, edited=a.edited, model_version=model, when=when,
+                                  extra=growth)
+
+
+def warnings(document: ScanDocument | None, convention: str = OUTER_OUTER) -> list[str]:
+    d = _open(document)
+    return warnings_of(display_name(d.path), d.annotation, d.scan.pixels, convention)
+
+
+def caption(document: ScanDocument | None, when: datetime | None = None,
+            convention: str = OUTER_OUTER) -> list[str]:
+    d = _open(document)
+    return caption_of(display_name(d.path), d.annotation, when, d.scan.pixels, convention)
+
+
+def annotated_image(document: ScanDocument | None, when: datetime | None = None,
+                    convention: str = OUTER_OUTER) -> np.ndarray:
+    """The full-resolution BGR overlay of the shown contour and calipers, caption below."""
+    lines = caption(document, when, convention)
+    a = document.annotation
+    return render_overlay(document.scan.pixels, a.ellipse, lines, None,
+                          caliper_marks(a, document.scan.pixels, convention),
+                          warnings(document, convention))
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -84,6 +119,14 @@ def csv_row(path: Path, annotation: Annotation) -> dict[str, str]:
     row = result_row(display_name(path), annotation.ellipse, annotation.pixel_size,
                      annotation.confidence, status)
     row["edited"] = "yes" if annotation.edited else "no"
+    e, ps = annotation.ellipse, annotation.pixel_size
+    factor, unit = (ps.mm_per_pixel, "") if ps else (1.0, " px")
+    pair = saved_bpd_pair(annotation.extra)
+    row["bpd_outer_inner_mm"] = f"{pair[0].length * factor:.2f}" if pair and ps else ""
+    row["bpd_outer_inner_confirmed"] = ("yes" if pair[1] else "no") if pair else ""
+    row["cephalic_index"] = f"{100 * e.minor / e.major:.1f}" if e is not None else ""
+    row["distances"] = ";".join(f"{c.length * factor:.2f}{unit}"
+                                for c in saved_calipers(annotation.extra))
     return row
 
 

@@ -6,20 +6,24 @@ the result and turns menu choices and keys into calls.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QFrame, QLabel,
+                               QMainWindow, QMessageBox, QScrollArea, QVBoxLayout, QWidget)
 
 from ..bundled import sample_scans_dir
+from ..core.calipers import (Calipers, bpd_pair, saved_bpd_pair, saved_calipers, with_bpd_pair,
+                             with_calipers)
 from ..core.edit import calibrated_pixel_size
 from ..core.imageio import IMAGE_SUFFIXES
-from ..core.measurement import measure
+from ..core.measurement import OUTER_INNER
 from ..core.pixelsize import PixelSize, PixelSizeError
 from ..core.safetext import printable
+from ..core.skull_edges import short_axis_ends
 from .clinic import install as install_clinic_features
 from .pacs_features import install as install_pacs_features
 from .dialogs import SettingsDialog, ask_millimetres, shortcuts_dialog
@@ -31,7 +35,8 @@ from .message_bar import MessageBar
 from .scan_view import ScanView
 from .session import Session
 from .settings import AppSettings
-from .tools import calibration_tool, manual_tool
+from .toolbar import build_toolbar
+from .tools import calibration_tool, distance_tool, manual_tool
 from .worker import SegmentationService, SegmenterFactory
 
 #: Asked before an image of a scan whose file says patient details are burned into its pixels
@@ -104,6 +109,11 @@ class MainWindow(QMainWindow):
         self.act_manual = a("Draw by &hand", self.start_manual, ["M"],
                             "Two clicks for the ends of the long axis, a third for the width")
         self.act_reset = a("Reset to &model", s.reset_to_model, ["Ctrl+Shift+R"])
+        self.act_distance = a("Measure a &distance", self.start_distance, ["D"],
+                              "Two clicks: a caliper pair for any other distance (Delete "
+                              "removes the selected one)")
+        self.act_confirm_bpd = a("Confirm &BPD calipers", s.confirm_bpd_calipers, ["B"],
+                                 "Accept the outer-to-inner BPD calipers where they are")
         self.act_type_ps = a("&Type pixel size...", self.type_pixel_size, ["Ctrl+Shift+P"])
         self.act_calibrate = a("&Calibrate on a line...", self.start_calibration, ["L"],
                                "Draw a line over a known distance and type its length")
@@ -135,10 +145,19 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(centre)
         self.folder_panel = FolderPanel()
         self.panel = MeasurementPanel(
-            [self.act_segment, self.act_manual, self.act_reset, self.act_outline],
+            [self.act_segment, self.act_manual, self.act_reset, self.act_outline,
+             self.act_distance, self.act_confirm_bpd],
             [self.act_type_ps, self.act_calibrate])
+        scroll = QScrollArea()  # a short screen scrolls the panel instead of squeezing it
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(self.panel.minimumWidth()
+                               + scroll.verticalScrollBar().sizeHint().width())
+        self.panel_scroll = scroll
         for title, widget, area in (("Scans", self.folder_panel, Qt.LeftDockWidgetArea),
-                                    ("Measurement", self.panel, Qt.RightDockWidgetArea)):
+                                    ("Measurement", scroll, Qt.RightDockWidgetArea)):
             dock = QDockWidget(title, self)
             dock.setObjectName(title)
             dock.setWidget(widget)
@@ -164,18 +183,19 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.act_settings, self.act_quit])
         bar.addMenu("&Edit").addActions([self.act_undo, self.act_redo])
         bar.addMenu("C&ontour").addActions([self.act_segment, self.act_manual, self.act_reset,
+                                            self.act_distance, self.act_confirm_bpd,
                                             self.act_type_ps, self.act_calibrate])
         bar.addMenu("&View").addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit,
                                          self.act_outline, self.act_confidence])
         bar.addMenu("&Go").addActions([self.act_next, self.act_prev])
         bar.addMenu("&Help").addActions([self.act_shortcuts, self.act_about])
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("main toolbar")
-        toolbar.addActions([self.act_open, self.act_open_folder, self.act_prev, self.act_next])
-        toolbar.addSeparator()
-        toolbar.addActions([self.act_segment, self.act_manual, self.act_undo, self.act_redo])
-        toolbar.addSeparator()
-        toolbar.addActions([self.act_export, self.act_fit])
+        self.toolbar = build_toolbar(self, [
+            [("open", "Open", self.act_open), ("folder", "Folder", self.act_open_folder),
+             ("previous", "Previous", self.act_prev), ("next", "Next", self.act_next)],
+            [("run", "Run model", self.act_segment), ("draw", "Draw", self.act_manual),
+             ("distance", "Distance", self.act_distance), ("undo", "Undo", self.act_undo),
+             ("redo", "Redo", self.act_redo)],
+            [("export", "Export", self.act_export), ("fit", "Fit", self.act_fit)]])
 
     def _connect(self) -> None:
         s = self.session
@@ -191,6 +211,11 @@ class MainWindow(QMainWindow):
         self.folder_panel.chosen.connect(s.go_to)
         self.view.ellipse_item.previewed.connect(self._on_preview)
         self.view.ellipse_item.edited.connect(s.edit_ellipse)
+        self.view.bpd_previewed.connect(self._on_bpd_preview)
+        self.view.bpd_edited.connect(s.move_bpd_calipers)
+        self.view.distance_previewed.connect(self._on_distance_preview)
+        self.view.distance_edited.connect(s.move_distance)
+        self.view.distance_removed.connect(s.remove_distance)
         self.view.hint.connect(self._show_hint)
         self.panel.levels_changed.connect(self.view.set_levels)
         self.service.progress.connect(self._on_progress)
@@ -215,22 +240,63 @@ class MainWindow(QMainWindow):
     def _on_annotation_changed(self) -> None:
         d = self.session.current
         a = d.annotation if d else None
+        convention = self.settings.bpd_convention
         self.view.set_ellipse(a.ellipse if a else None)
         self.view.set_outline(d.outline if d else None)
-        self.panel.show_annotation(a, d.measurement() if d else None,
+        self._show_calipers()
+        self.panel.show_annotation(a, d.measurement(convention) if d else None,
                                    d.state if d else "not measured")
         has_scan, has_contour = d is not None, a is not None and a.ellipse is not None
-        for action in (self.act_segment, self.act_manual, self.act_type_ps, self.act_calibrate):
+        for action in (self.act_segment, self.act_manual, self.act_type_ps, self.act_calibrate,
+                       self.act_distance):
             action.setEnabled(has_scan)
         for action in (self.act_export, self.act_copy):
             action.setEnabled(has_contour)
         self.act_reset.setEnabled(a is not None and a.auto_ellipse is not None
                                   and a.ellipse != a.auto_ellipse)
+        saved = saved_bpd_pair(a.extra) if a else None
+        self.act_confirm_bpd.setEnabled(has_contour and convention == OUTER_INNER
+                                        and not (saved and saved[1]))
+        self.act_confirm_bpd.setVisible(convention == OUTER_INNER)
 
-    def _on_preview(self, ellipse) -> None:
+    def _show_calipers(self) -> None:
+        """The outer-to-inner BPD pair (in that convention) and the distance calipers."""
+        d = self.session.current
+        a = d.annotation if d else None
+        outer_inner = self.settings.bpd_convention == OUTER_INNER
+        self.view.ellipse_item.set_short_axis_label("o-o" if outer_inner else "BPD")
+        pair, label, suggested = None, "", False
+        if outer_inner and a is not None and a.ellipse is not None:
+            pair, confirmed = bpd_pair(a, d.scan.pixels)
+            label, suggested = ("BPD" if confirmed else "BPD suggested"), not confirmed
+            if pair is None:  # no echo to suggest from: start on the ellipse, say so
+                pair = Calipers(*(tuple(p) for p in short_axis_ends(a.ellipse)))
+                label = "BPD: drag to the skull edges"
+        self.view.set_bpd_pair(pair, label, suggested)
+        self.view.set_distances(saved_calipers(a.extra) if a else [])
+
+    def _preview(self, **changes) -> None:
         d = self.session.current
         if d is not None:
-            self.panel.show_measurement(measure(ellipse, d.annotation.pixel_size))
+            self.panel.show_measurement(d.measurement(self.settings.bpd_convention,
+                                                      replace(d.annotation, **changes)))
+
+    def _on_preview(self, ellipse) -> None:
+        self._preview(ellipse=ellipse)
+
+    def _on_bpd_preview(self, pair) -> None:
+        d = self.session.current
+        if d is not None:
+            saved = saved_bpd_pair(d.annotation.extra)
+            self._preview(extra=with_bpd_pair(d.annotation.extra, pair, bool(saved and saved[1])))
+
+    def _on_distance_preview(self, index: int, pair) -> None:
+        d = self.session.current
+        if d is not None:
+            calipers = saved_calipers(d.annotation.extra)
+            if 0 <= index < len(calipers):
+                calipers[index] = pair
+                self._preview(extra=with_calipers(d.annotation.extra, calipers))
 
     def _set_outline_visible(self, on: bool) -> None:
         self.settings.show_outline = on
@@ -294,6 +360,11 @@ class MainWindow(QMainWindow):
         tool.finished.connect(self.session.draw_from_clicks)
         self.view.start_tool(tool)
 
+    def start_distance(self) -> None:
+        tool = distance_tool(self.view.scene())
+        tool.finished.connect(self.session.add_distance)
+        self.view.start_tool(tool)
+
     def start_calibration(self) -> None:
         tool = calibration_tool(self.view.scene())
         tool.finished.connect(self._on_calibration_line)
@@ -348,7 +419,8 @@ class MainWindow(QMainWindow):
         if not self.allows_burned_in():
             return False
         try:
-            save_png(annotated_image(self.session.current), path)
+            save_png(annotated_image(self.session.current,
+                                     convention=self.settings.bpd_convention), path)
         except ExportError as exc:
             self.message_bar.show_message(str(exc))
             return False
@@ -359,7 +431,8 @@ class MainWindow(QMainWindow):
         if not self.allows_burned_in():
             return
         try:
-            image = annotated_image(self.session.current)
+            image = annotated_image(self.session.current,
+                                    convention=self.settings.bpd_convention)
         except ExportError as exc:
             self.message_bar.show_message(str(exc))
             return
@@ -390,7 +463,8 @@ class MainWindow(QMainWindow):
         return QMessageBox.question(self, "fetalview", question) == QMessageBox.Yes
 
     def open_settings(self) -> None:
-        SettingsDialog(self.settings, self).exec()
+        if SettingsDialog(self.settings, self).exec():
+            self.session.annotation_changed.emit()  # the BPD convention may have changed
 
     def show_shortcuts(self) -> None:
         shortcuts_dialog(self.actions(), self).exec()

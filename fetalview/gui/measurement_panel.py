@@ -1,10 +1,16 @@
-"""The side panel: HC, BPD and OFD with units, the scan's state, the pixel size and its source.
+"""The side panel: HC, BPD and OFD with units and conventions, the cephalic index, distances,
+the scan's state, warnings, the pixel size and its source.
 
 It only displays what it is given (a Measurement from the core, an Annotation) and offers the
-window's actions as buttons; it computes nothing itself.
+window's actions as buttons; it computes nothing itself. Every text whose length changes from
+scan to scan sits in a slot of fixed height, so the buttons below never move under the
+pointer; the window puts the whole panel in a scroll area, so a short screen scrolls it rather
+than clipping or overlapping it.
 """
 
 from __future__ import annotations
+
+import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
@@ -12,6 +18,7 @@ from PySide6.QtWidgets import (QFormLayout, QGridLayout, QGroupBox, QLabel, QPus
                                QSlider, QToolButton, QVBoxLayout, QWidget)
 
 from ..core.measurement import Measurement
+from ..core.overlay import CONFIDENCE_NAME
 from ..core.sidecar import Annotation
 from .document import review_needed
 from .theme import WARNING
@@ -19,12 +26,26 @@ from .theme import WARNING
 STATE_TEXT = {
     "not measured": ("Not measured", "#a0a0a0"),
     "auto": ("Automatic: not reviewed", "#9fd0ff"),
-    "low confidence": ("Low confidence: please review", WARNING),
+    "low confidence": ("Low model confidence: please review", WARNING),
     "edited": ("Edited by a clinician", "#80e080"),
 }
+#: Lines each fixed slot holds (the longest texts seen fit at the panel's minimum width).
+STATE_LINES, VALUE_LINES, WARNING_LINES = 3, 2, 4
+PANEL_WIDTH = 300
 
 
-def _action_buttons(actions: list[QAction]) -> QWidget:
+def fixed_lines(label: QLabel, lines: int) -> QLabel:
+    """Give ``label`` a fixed height of ``lines`` lines of its own font, wrapping inside."""
+    label.setWordWrap(True)
+    label.ensurePolished()
+    height = label.fontMetrics().lineSpacing() * lines + 4
+    label.setFixedHeight(height)
+    label.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+    label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+    return label
+
+
+def action_buttons(actions: list[QAction]) -> QWidget:
     box = QWidget()
     grid = QGridLayout(box)
     grid.setContentsMargins(0, 0, 0, 0)
@@ -37,45 +58,56 @@ def _action_buttons(actions: list[QAction]) -> QWidget:
     return box
 
 
+def _value_html(line: str) -> str:
+    """"BPD 45.1 mm (outer-inner)" as the figure, large, over its convention, small."""
+    value, _, note = line.partition(" (")
+    small = f"<br><span style='font-size:11px; font-weight:400'>{html.escape(note[:-1])}</span>"
+    return f"{html.escape(value)}{small if note else ''}"
+
+
 class MeasurementPanel(QWidget):
     levels_changed = Signal(int, int)  # brightness, contrast
 
     def __init__(self, contour_actions: list[QAction], pixel_actions: list[QAction], parent=None):
         super().__init__(parent)
         layout = QVBoxLayout(self)
-        self.setMinimumWidth(290)
+        self.setMinimumWidth(PANEL_WIDTH)
 
         measure_box = QGroupBox("Head biometry")
-        form = QFormLayout(measure_box)
+        form = QVBoxLayout(measure_box)
         self.state_label = QLabel()
         self.state_label.setObjectName("stateLabel")
-        form.addRow(self.state_label)
+        form.addWidget(fixed_lines(self.state_label, STATE_LINES))
         self.value_labels = [QLabel() for _ in range(3)]
         for label in self.value_labels:
             label.setObjectName("measureValue")
-            label.setWordWrap(True)
+            label.setTextFormat(Qt.RichText)
             label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-            form.addRow(label)
-        self.unit_warning = QLabel("No pixel size: values are in pixels, not millimetres.")
-        self.unit_warning.setObjectName("warning")
-        self.unit_warning.setWordWrap(True)
-        form.addRow(self.unit_warning)
+            form.addWidget(fixed_lines(label, VALUE_LINES))
+        self.index_label = QLabel()
+        self.index_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        form.addWidget(fixed_lines(self.index_label, 2))
+        self.distances_label = QLabel()
+        self.distances_label.setWordWrap(True)
+        self.distances_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        form.addWidget(self.distances_label)
+        self.warning_slot = QLabel()
+        self.warning_slot.setObjectName("warning")
+        form.addWidget(fixed_lines(self.warning_slot, WARNING_LINES))
         self.details = QLabel()
-        self.details.setWordWrap(True)
-        form.addRow(self.details)
+        form.addWidget(fixed_lines(self.details, 2))
         layout.addWidget(measure_box)
 
-        contour_box = QGroupBox("Head contour")
-        QVBoxLayout(contour_box).addWidget(_action_buttons(contour_actions))
+        contour_box = QGroupBox("Head contour and calipers")
+        QVBoxLayout(contour_box).addWidget(action_buttons(contour_actions))
         layout.addWidget(contour_box)
 
         pixel_box = QGroupBox("Pixel size")
         pixel_layout = QVBoxLayout(pixel_box)
         self.pixel_label = QLabel()
-        self.pixel_label.setWordWrap(True)
         self.pixel_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        pixel_layout.addWidget(self.pixel_label)
-        pixel_layout.addWidget(_action_buttons(pixel_actions))
+        pixel_layout.addWidget(fixed_lines(self.pixel_label, 2))
+        pixel_layout.addWidget(action_buttons(pixel_actions))
         layout.addWidget(pixel_box)
 
         layout.addWidget(self._levels_box())
@@ -114,23 +146,33 @@ class MeasurementPanel(QWidget):
         reasons = review_needed(annotation)
         if reasons:
             text += "\n(" + ", ".join(reasons) + ")"
-        self.state_label.setWordWrap(True)
         self.state_label.setText(text if annotation is not None else "No scan open")
+        self.state_label.setToolTip(self.state_label.text())
         self.state_label.setStyleSheet(f"color: {colour};")
         self.show_measurement(measurement)
         self._show_details()
         ps = annotation.pixel_size if annotation else None
         self.pixel_label.setText(
-            f"{ps.mm_per_pixel:.4f} mm per pixel\nsource: {ps.source}" if ps else
+            f"{ps.mm_per_pixel:.4f} mm/pixel\nsource: {ps.source}" if ps else
             "unknown: type it in or calibrate on a known distance")
+        self.pixel_label.setToolTip(self.pixel_label.text())
         self.pixel_label.setStyleSheet("" if ps or annotation is None else f"color: {WARNING};")
 
     def show_measurement(self, measurement: Measurement | None) -> None:
-        """Also called on every move of a handle drag, for live values."""
-        lines = measurement.lines() if measurement else ["HC  –", "BPD –", "OFD –"]
+        """Also called on every move of a handle or caliper drag, for live values."""
+        lines = measurement.lines() if measurement else ["HC  –", "BPD –", "OFD –", ""]
         for label, line in zip(self.value_labels, lines):
-            label.setText(line)
-        self.unit_warning.setVisible(measurement is not None and not measurement.in_mm)
+            label.setText(_value_html(line))
+        self.index_label.setText(lines[3])
+        usual = measurement is None or measurement.cephalic_index_usual
+        self.index_label.setStyleSheet("" if usual else f"color: {WARNING};")
+        self.distances_label.setText("\n".join(lines[4:]))
+        self.distances_label.setVisible(len(lines) > 4)
+        warnings = list(measurement.warnings()) if measurement else []
+        if measurement is not None and not measurement.in_mm:
+            warnings.insert(0, "No pixel size: values are in pixels, not millimetres.")
+        self.warning_slot.setText("\n".join(warnings))
+        self.warning_slot.setToolTip(self.warning_slot.text())
 
     def set_show_confidence(self, on: bool) -> None:
         self.show_confidence = on
@@ -140,7 +182,7 @@ class MeasurementPanel(QWidget):
         a = self._annotation
         parts = []
         if a is not None and self.show_confidence and a.confidence is not None:
-            parts.append(f"model confidence {a.confidence:.2f}")
+            parts.append(f"{CONFIDENCE_NAME} {a.confidence:.2f}")
         if a is not None and a.model_version:
             parts.append(f"model {a.model_version}")
         self.details.setText("\n".join(parts))

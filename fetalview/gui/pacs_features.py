@@ -27,7 +27,7 @@ from ..core.pacs import store
 from ..core.sidecar import Annotation, load_annotation
 from .background import Job
 from .document import outline_of, review_needed
-from .export import caption_of
+from .export import caption_of, warnings_of
 from .pacs_dialogs import OpenFromPacsDialog, PacsSettings, PacsSettingsDialog
 
 #: ``Annotation.extra`` key of the patient fields typed for a scan that is not DICOM.
@@ -51,7 +51,9 @@ def results_of(path: Path, annotation: Annotation, organization: str) -> DicomRe
     return make_results(
         scan, annotation.ellipse, measure(annotation.ellipse, annotation.pixel_size),
         review_of(annotation, organization), annotation.model_version or "drawn by hand",
-        caption_of(path.name, annotation), outline=outline_of(annotation, scan.pixels.shape[:2]),
+        warnings_of(path.name, annotation, scan.pixels) + caption_of(path.name, annotation,
+                                                                     pixels=scan.pixels),
+        outline=outline_of(annotation, scan.pixels.shape[:2]),
         ga=saved_ga(annotation.extra), review_note=", ".join(reasons) or None,
         patient=annotation.extra.get(PATIENT_KEY))
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QFormLayout, QGroupBox, QLabel,
                                QLineEdit, QVBoxLayout, QWidget)
 
-from ..core.growth import ga_from_record, growth_lines
+from ..core.growth import REVIEW_FIRST, ga_from_record, growth_lines
 from ..core.measurement import Measurement
 from .theme import WARNING
 
@@ -71,6 +71,8 @@ class PregnancyPanel(QWidget):
         form.addRow(self.exam_label, self.exam_date)
         self.result = QLabel()
         self.result.setWordWrap(True)
+        self.result.setMinimumHeight(self.result.fontMetrics().lineSpacing() * 5 + 4)
+        self.result.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         form.addRow(self.result)
         layout.addWidget(box)
 
@@ -84,8 +86,10 @@ class PregnancyPanel(QWidget):
 
     # --- showing -------------------------------------------------------------------------
 
-    def show_scan(self, metadata: dict, record: dict, measurement: Measurement | None) -> None:
-        """Show a scan's patient fields, its saved pregnancy record and its HC."""
+    def show_scan(self, metadata: dict, record: dict, measurement: Measurement | None,
+                  review_first: bool = False) -> None:
+        """Show a scan's patient fields, its saved pregnancy record and its HC (growth figures
+        withheld, with ``review_first``, while its contour awaits review)."""
         fields = [f"{label}: {metadata[key]}" for key, label in PATIENT_KEYS if metadata.get(key)]
         self.patient_label.setText("\n".join(fields) or "No patient fields in this scan.")
         try:
@@ -106,9 +110,9 @@ class PregnancyPanel(QWidget):
         for w in widgets:
             w.blockSignals(False)
         self._show_inputs()
-        self.show_measurement(measurement)
+        self.show_measurement(measurement, review_first)
 
-    def show_measurement(self, measurement: Measurement | None) -> None:
+    def show_measurement(self, measurement: Measurement | None, review_first: bool = False) -> None:
         """Also called during a drag, for live values."""
         hc = measurement.hc if measurement is not None and measurement.in_mm else None
         record = self._record
@@ -125,8 +129,9 @@ class PregnancyPanel(QWidget):
         elif hc is None:
             self._set_result(["No gestational age or percentile without a pixel size."], True)
         else:
-            lines = ([f"Gestational age {ga}"] if ga else []) + growth_lines(hc, ga)
-            self._set_result(lines, warn=any("outside" in line for line in lines))
+            lines = ([f"Gestational age {ga}"] if ga else []) + growth_lines(hc, ga, review_first)
+            self._set_result(lines, warn=any("outside" in line or "BEYOND" in line
+                                             or line == REVIEW_FIRST for line in lines))
 
     def _set_result(self, lines: list[str], warn: bool) -> None:
         self.result.setText("\n".join(lines))

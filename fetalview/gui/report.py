@@ -1,8 +1,10 @@
 """The clinical report: one A4 PDF page per scan, written with Qt's own PDF engine.
 
-It carries everything the measurement rests on (annotated image, HC/BPD/OFD, gestational age
-and percentile with their models, pixel-size source, automatic or edited, model version, date)
-and says plainly that it is decision support. Patient fields appear only when the caller passes
+It carries everything the measurement rests on (the scan with its thin contour and labelled
+calipers, HC/BPD/OFD with their conventions, the cephalic index, gestational age and percentile
+with their models, or why they are withheld, pixel-size source, automatic or edited, model
+version and confidence, date) and says plainly that it is decision support. Anything that asks
+for a clinician's look (a flagged contour, an unusual shape) is printed first, highlighted. Patient fields appear only when the caller passes
 them, which the app and the batch command do only when the user opted in.
 
 Qt needs an application object to paint text; ``write_report`` creates an offscreen one when the
@@ -26,7 +28,7 @@ from ..core.geometry import Ellipse
 from ..core.growth import GestationalAge, growth_lines
 from ..core.measurement import Measurement
 from ..core.outputs import write_atomic
-from ..core.overlay import caption_lines, render_overlay
+from ..core.overlay import CONFIDENCE_NAME, caption_lines, render_overlay
 
 DISCLAIMER = "Decision support only: to be confirmed by a clinician."
 PATIENT_LABELS = {"patient_name": "Patient", "patient_id": "Patient ID", "exam_date": "Exam date"}
@@ -49,17 +51,27 @@ class ReportData:
     review_note: str | None = None  # e.g. "flagged for review: HC uncertainty 5.1 mm"
     frame: int | None = None  # the frame of a cine loop
     patient: dict[str, str] = field(default_factory=dict)
+    #: Labelled caliper pairs to draw, (label, end, end) in scan pixels (see core.calipers).
+    calipers: tuple = ()
+    confidence: float | None = None
 
     def lines(self) -> list[str]:
         """The text block: measurements, growth, provenance (shared wording with exports)."""
         m = self.measurement
-        growth = growth_lines(m.hc if m.in_mm else None, self.ga)
+        growth = growth_lines(m.hc if m.in_mm else None, self.ga,
+                              review_first=bool(self.review_note))
         if self.ga is not None:
             growth.insert(0, f"Gestational age given: {self.ga}")
         if not m.in_mm:
             growth.append("No gestational age or percentile without a pixel size")
-        return caption_lines(m, edited=self.edited, model_version=self.model_version,
-                             when=self.when, extra=growth)
+        model = self.model_version + (f", {CONFIDENCE_NAME} {self.confidence:.2f}"
+                                      if self.confidence is not None else "")
+        return caption_lines(m, edited=self.edited, model_version=model, when=self.when,
+                             extra=growth)
+
+    def warnings(self) -> list[str]:
+        """What the report highlights before its figures."""
+        return ([self.review_note] if self.review_note else []) + self.measurement.warnings()
 
 
 def ensure_gui_application() -> QGuiApplication:
@@ -133,15 +145,22 @@ def _paint(p: QPainter, width: int, height: int, data: ReportData) -> None:
             text(f"{label}: {data.patient[key]}", 10)
     y += 8 * dots_per_pt
 
-    image = _qimage(render_overlay(data.pixels, data.ellipse, [data.measurement.lines()[0]]))
+    image = _qimage(render_overlay(data.pixels, data.ellipse, [], calipers=data.calipers))
     box_h = height * 0.45
     scale = min(width / image.width(), box_h / image.height())
     target = QRectF(0, y, image.width() * scale, image.height() * scale)
     p.drawImage(target, image)
     y += target.height() + 10 * dots_per_pt
 
-    if data.review_note:
-        text(data.review_note, 11, bold=True, color="#b00020")
+    warnings = data.warnings()
+    if warnings:
+        line_h = 11 * 1.45 * dots_per_pt
+        p.fillRect(QRectF(0, y, width, line_h * len(warnings) + 4 * dots_per_pt),
+                   QColor("#ffe2b0"))
+        y += 2 * dots_per_pt
+        for warning in warnings:
+            text(warning, 11, bold=True, color="#b00020")
+        y += 6 * dots_per_pt
     for i, line in enumerate(data.lines()):
         text(line, 12 if i < 3 else 10, bold=i < 3)
 

@@ -1,4 +1,6 @@
-"""The scan on screen: zoom, pan, brightness/contrast, the editable ellipse and click tools.
+"""The scan on screen: zoom, pan, brightness/contrast, the editable ellipse, the calipers and
+click tools. Arrow keys nudge the selected handle (1 scan pixel, Shift: 10); Delete removes the
+selected distance caliper.
 
 Scene coordinates are scan pixel coordinates with pixel centres on integers (the core's
 convention), so an ellipse from the core is drawn where the export draws it: the image is
@@ -12,18 +14,27 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
+from ..core.calipers import Calipers
 from ..core.geometry import Ellipse
-from ..core.overlay import OUTLINE_BGR
+from ..core.overlay import AXIS_BGR, CALIPER_BGR, OUTLINE_BGR
+from .caliper_item import CaliperItem
 from .ellipse_item import EllipseItem, bgr
+from .handles import NUDGE, NUDGE_BIG, Handle
 from .images import gray_qimage
 from .levels import display_lut
 from .tools import ClickTool
 
 MIN_ZOOM, MAX_ZOOM = 0.05, 40.0
+ARROWS = {Qt.Key_Left: (-1, 0), Qt.Key_Right: (1, 0), Qt.Key_Up: (0, -1), Qt.Key_Down: (0, 1)}
 
 
 class ScanView(QGraphicsView):
     hint = Signal(str)  # instructions for the active tool ("" when none)
+    bpd_previewed = Signal(object)  # Calipers, during a drag of the outer-to-inner BPD pair
+    bpd_edited = Signal(object, str)
+    distance_previewed = Signal(int, object)  # index, Calipers
+    distance_edited = Signal(int, object, str)
+    distance_removed = Signal(int)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -47,6 +58,11 @@ class ScanView(QGraphicsView):
         self.ellipse_item = EllipseItem()
         self.ellipse_item.setZValue(2)
         self.scene().addItem(self.ellipse_item)
+        self.bpd_item = CaliperItem(bgr(AXIS_BGR), "BPD caliper")
+        self.bpd_item.previewed.connect(self.bpd_previewed)
+        self.bpd_item.edited.connect(self.bpd_edited)
+        self.scene().addItem(self.bpd_item)
+        self.distance_items: list[CaliperItem] = []
         self._pixels: np.ndarray | None = None
         self._levels = (0, 0)
         self._fitted = True
@@ -56,6 +72,7 @@ class ScanView(QGraphicsView):
 
     def set_scan(self, pixels: np.ndarray | None) -> None:
         self.cancel_tool()
+        self.scene().clearSelection()
         self._pixels = pixels
         self._render()
         if pixels is not None:
@@ -82,6 +99,32 @@ class ScanView(QGraphicsView):
     def set_ellipse(self, ellipse: Ellipse | None) -> None:
         if not self.ellipse_item.dragging:
             self.ellipse_item.set_ellipse(ellipse)
+
+    def set_bpd_pair(self, pair: Calipers | None, label: str, suggested: bool) -> None:
+        if not self.bpd_item.dragging:
+            self.bpd_item.set_pair(pair, label, suggested)
+
+    def set_distances(self, calipers: list[Calipers]) -> None:
+        """One caliper item per distance, labelled D1, D2, ... in order."""
+        if any(item.dragging for item in self.distance_items):
+            return
+        while len(self.distance_items) > len(calipers):
+            item = self.distance_items.pop()
+            self.scene().removeItem(item)
+            item.deleteLater()
+        while len(self.distance_items) < len(calipers):
+            i = len(self.distance_items)
+            item = CaliperItem(bgr(CALIPER_BGR), "distance caliper")
+            item.previewed.connect(lambda c, i=i: self.distance_previewed.emit(i, c))
+            item.edited.connect(lambda c, text, i=i: self.distance_edited.emit(i, c, text))
+            self.scene().addItem(item)
+            self.distance_items.append(item)
+        for i, (item, pair) in enumerate(zip(self.distance_items, calipers), 1):
+            item.set_pair(pair, f"D{i}")
+
+    def selected_handle(self) -> Handle | None:
+        return next((i for i in self.scene().selectedItems() if isinstance(i, Handle)
+                     and i.isVisible()), None)
 
     def set_outline(self, outline: np.ndarray | None) -> None:
         path = QPainterPath()
@@ -152,4 +195,16 @@ class ScanView(QGraphicsView):
         if event.key() == Qt.Key_Escape and self.tool is not None:
             self.cancel_tool()
             return
+        handle = self.selected_handle()
+        if handle is not None and event.key() in ARROWS:
+            step = NUDGE_BIG if event.modifiers() & Qt.ShiftModifier else NUDGE
+            dx, dy = ARROWS[event.key()]
+            handle.nudge(dx * step, dy * step)
+            return
+        if handle is not None and event.key() in (Qt.Key_Delete, Qt.Key_Backspace):
+            owner = handle.owner
+            if owner in self.distance_items:
+                self.scene().clearSelection()
+                self.distance_removed.emit(self.distance_items.index(owner))
+                return
         super().keyPressEvent(event)

@@ -17,6 +17,8 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from ..core.calipers import (Calipers, bpd_pair, saved_bpd_pair, saved_calipers, with_bpd_pair,
+                             with_calipers)
 from ..core.edit import ellipse_from_clicks
 from ..core.geometry import Ellipse
 from ..core.imageio import ScanLoadError
@@ -262,6 +264,58 @@ class Session(QObject):
             return
         d.push(replace(d.annotation, ellipse=d.annotation.auto_ellipse, edited=False),
                "Reset to the model's contour")
+
+    # --- calipers ----------------------------------------------------------------------
+
+    def _push_extra(self, extra: dict, text: str) -> None:
+        if self.current is not None:
+            self.current.push(replace(self.current.annotation, extra=extra), text)
+
+    def move_bpd_calipers(self, pair: Calipers, text: str) -> None:
+        """Keep a person's placement of the outer-to-inner pair; a suggestion stays one until
+        ``confirm_bpd_calipers``."""
+        d = self.current
+        if d is not None:
+            saved = saved_bpd_pair(d.annotation.extra)
+            self._push_extra(with_bpd_pair(d.annotation.extra, pair, saved is not None
+                                           and saved[1]), text)
+
+    def confirm_bpd_calipers(self) -> None:
+        d = self.current
+        if d is None or d.annotation.ellipse is None:
+            return
+        pair, confirmed = bpd_pair(d.annotation, d.scan.pixels)
+        if pair is None:
+            self.error.emit("The skull's edges could not be found on the short axis: drag the "
+                            "BPD calipers onto them first.")
+        elif not confirmed:
+            self._push_extra(with_bpd_pair(d.annotation.extra, pair, True),
+                             "Confirm the BPD calipers")
+
+    def add_distance(self, points: list[tuple[float, float]]) -> None:
+        d = self.current
+        if d is not None:
+            pair = Calipers(*points[:2])
+            self._push_extra(with_calipers(d.annotation.extra,
+                                           saved_calipers(d.annotation.extra) + [pair]),
+                             "Measure a distance")
+
+    def move_distance(self, index: int, pair: Calipers, text: str) -> None:
+        d = self.current
+        if d is not None:
+            calipers = saved_calipers(d.annotation.extra)
+            if 0 <= index < len(calipers):
+                calipers[index] = pair
+                self._push_extra(with_calipers(d.annotation.extra, calipers), text)
+
+    def remove_distance(self, index: int) -> None:
+        d = self.current
+        if d is not None:
+            calipers = saved_calipers(d.annotation.extra)
+            if 0 <= index < len(calipers):
+                del calipers[index]
+                self._push_extra(with_calipers(d.annotation.extra, calipers),
+                                 f"Remove distance D{index + 1}")
 
     def set_pixel_size(self, pixel_size: PixelSize) -> None:
         if self.current is not None:

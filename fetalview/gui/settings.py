@@ -6,6 +6,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
 
+from ..core.measurement import BPD_CONVENTIONS, OUTER_OUTER
+
 DEVICES = ("auto", "cpu", "cuda")
 MAX_RECENT = 10
 
@@ -49,6 +51,18 @@ class AppSettings:
     @segment_on_open.setter
     def segment_on_open(self, value: bool) -> None:
         self.store.setValue("segmentation/on_open", bool(value))
+
+    @property
+    def bpd_convention(self) -> str:
+        """How BPD is measured and shown: "outer-outer" (the ellipse) or "outer-inner"."""
+        value = str(self.store.value("measurement/bpd_convention", OUTER_OUTER))
+        return value if value in BPD_CONVENTIONS else OUTER_OUTER
+
+    @bpd_convention.setter
+    def bpd_convention(self, value: str) -> None:
+        if value not in BPD_CONVENTIONS:
+            raise ValueError(f"BPD convention must be one of {BPD_CONVENTIONS}")
+        self.store.setValue("measurement/bpd_convention", value)
 
     @property
     def show_outline(self) -> bool:

@@ -1,4 +1,5 @@
-"""Click tools on the scan: draw an ellipse from three clicks, or a calibration line.
+"""Click tools on the scan: draw an ellipse from three clicks, a distance caliper pair, or a
+calibration line.
 
 A tool collects scene points, draws its markers and a preview, and reports the points when
 done; what the points mean is decided by the core (``core.edit``).
@@ -15,6 +16,7 @@ from ..core.edit import ellipse_from_clicks
 MANUAL_HINTS = ("Manual ellipse: click one end of the head's long axis (Esc cancels)",
                 "Click the other end of the long axis",
                 "Click the edge of the head across the axis")
+DISTANCE_HINTS = ("Distance: click one end (Esc cancels)", "Click the other end")
 CALIBRATION_HINTS = ("Calibration: click one end of a known distance, e.g. the depth scale "
                      "(Esc cancels)",
                      "Click the other end of the known distance")
@@ -96,6 +98,10 @@ def _ellipse_preview(points: list[QPointF], cursor: QPointF) -> QPainterPath:
 
 def manual_tool(scene: QGraphicsScene) -> ClickTool:
     return ClickTool(scene, MANUAL_HINTS, "#80ff80", preview_ellipse=True)
+
+
+def distance_tool(scene: QGraphicsScene) -> ClickTool:
+    return ClickTool(scene, DISTANCE_HINTS, "#e678ff")
 
 
 def calibration_tool(scene: QGraphicsScene) -> ClickTool:

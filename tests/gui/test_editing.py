@@ -7,7 +7,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 
-from fetalview.core.edit import drag_handle, ellipse_from_clicks
+from fetalview.core.edit import drag_handle, ellipse_from_clicks, handle_positions
 from fetalview.core.geometry import Ellipse
 from fetalview.core.measurement import measure
 from fetalview.core.sidecar import load_annotation
@@ -57,7 +57,11 @@ def test_dragging_an_axis_end_changes_hc_by_the_expected_amount(qtbot, window, s
     after = document.annotation.ellipse
     axis = handle[0]
     d = 40 / window.view.zoom  # 40 screen pixels outward, in scan pixels
-    assert getattr(after, axis) == pytest.approx(getattr(before, axis) + d, abs=1.5 / window.view.zoom)
+    # that end moved out by d, the axis grew by d, and the opposite end stayed where it was
+    assert 2 * getattr(after, axis) == pytest.approx(2 * getattr(before, axis) + d,
+                                                     abs=1.5 / window.view.zoom)
+    opposite = {"a+": "a-", "b-": "b+"}[handle]
+    assert handle_positions(after)[opposite] == pytest.approx(handle_positions(before)[opposite])
     assert after == expected
     assert measure(after, ps).hc == pytest.approx(measure(expected, ps).hc)
     assert measure(after, ps).hc > measure(before, ps).hc
@@ -169,7 +173,7 @@ def test_without_pixel_size_values_are_marked_as_pixels(qtbot, window, scans, tm
     labels = [label.text() for label in window.panel.value_labels]
     assert all(" px" in t and " mm" not in t for t in labels), labels
     assert "no pixel size" in labels[0]
-    assert window.panel.unit_warning.isVisible()
+    assert "No pixel size" in window.panel.warning_slot.text()
     assert "unknown" in window.panel.pixel_label.text()
 
 
@@ -231,7 +235,9 @@ def test_rotation_handle_turns_the_contour_in_one_undo_step(qtbot, window, scans
     end = start + QPoint(-30, 40)
     drag(view, start, end)
     after = document.annotation.ellipse
-    assert after == drag_handle(before, "rotate", *_scene_delta(view, start, end))
+    grab = view.mapToScene(start)
+    assert after == drag_handle(before, "rotate", *_scene_delta(view, start, end),
+                                grab=(grab.x(), grab.y()))
     assert abs(after.angle_deg - before.angle_deg) > 5
     assert (after.cx, after.cy, after.a, after.b) == (before.cx, before.cy, before.a, before.b)
     assert document.annotation.edited and document.undo_stack.count() == 2

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 from fetalview.core.batch import CSV_COLUMNS
 from fetalview.core.overlay import ELLIPSE_BGR
 from fetalview.core.sidecar import sidecar_path
+from fetalview.gui.export import EXPORT_CSV_COLUMNS
 
 from .conftest import open_and_wait, open_folder
 
@@ -22,7 +23,8 @@ def test_exported_png_has_the_overlay_where_the_contour_is(qtbot, make_window, s
     out.parent.mkdir()
     assert window.export_png(out)
     image = cv2.imread(str(out), cv2.IMREAD_COLOR)
-    assert image.shape[:2] == document.scan.pixels.shape  # full resolution
+    h, w = document.scan.pixels.shape
+    assert image.shape[1] == w and image.shape[0] > h  # full resolution, caption band below
     e = document.annotation.ellipse
     on_contour = np.round(e.points(90)).astype(int)
     colours = image[on_contour[:, 1], on_contour[:, 0]].astype(int)
@@ -41,8 +43,8 @@ def test_export_names_unit_source_and_state(qtbot, window, scans, monkeypatch):
     seen = {}
     real = export.render_overlay
     monkeypatch.setattr(export, "render_overlay",
-                        lambda pixels, e, lines, outline: seen.setdefault("lines", lines)
-                        and real(pixels, e, lines, outline))
+                        lambda pixels, e, lines, *rest: seen.setdefault("lines", lines)
+                        and real(pixels, e, lines, *rest))
     open_and_wait(qtbot, window, scans / "050_HC.png")
     window.copy_image()
     text = "\n".join(seen["lines"])
@@ -55,7 +57,7 @@ def test_copy_to_clipboard_is_full_resolution(qtbot, window, scans):
     window.copy_image()
     image = QApplication.clipboard().image()
     h, w = document.scan.pixels.shape
-    assert (image.width(), image.height()) == (w, h)
+    assert image.width() == w and image.height() > h  # the scan at full size, caption below
 
 
 def test_read_only_export_target_shows_an_error_and_loses_nothing(qtbot, window, scans, tmp_path,
@@ -86,7 +88,8 @@ def test_folder_csv_has_batch_columns_and_edited_flag(qtbot, window, scans, tmp_
     assert window.export_csv(out)
     with open(out, newline="") as f:
         rows = {r["filename"]: r for r in csv.DictReader(f)}
-    assert list(next(iter(rows.values()))) == CSV_COLUMNS + ["edited"]
+    assert list(next(iter(rows.values()))) == EXPORT_CSV_COLUMNS
+    assert EXPORT_CSV_COLUMNS[:len(CSV_COLUMNS) + 1] == CSV_COLUMNS + ["edited"]
     assert rows["050_HC.png"]["edited"] == "no" and rows["050_HC.png"]["status"] == "ok"
     assert rows["249_HC.png"]["edited"] == "yes" and rows["249_HC.png"]["status"] == "edited"
     assert float(rows["050_HC.png"]["hc_mm"]) == pytest.approx(document.measurement().hc,
@@ -135,8 +138,8 @@ def test_without_pixel_size_exports_say_pixels_and_give_no_mm(qtbot, window, sca
     seen = {}
     real = export.render_overlay
     monkeypatch.setattr(export, "render_overlay",
-                        lambda pixels, e, lines, outline: seen.setdefault("lines", lines)
-                        and real(pixels, e, lines, outline))
+                        lambda pixels, e, lines, *rest: seen.setdefault("lines", lines)
+                        and real(pixels, e, lines, *rest))
     folder = tmp_path / "no_csv"
     folder.mkdir()
     (folder / "050_HC.png").write_bytes((scans / "050_HC.png").read_bytes())

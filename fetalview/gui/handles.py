@@ -1,0 +1,104 @@
+"""The draggable handles of the contour and the calipers: same size on screen at any zoom, a hit
+area larger than what is drawn, selectable for keyboard nudges.
+
+A handle knows nothing about what it edits: it forwards presses, moves and releases to its
+owner (``begin_drag``/``drag_to``/``end_drag`` in scene coordinates), and a nudge is the same
+three calls, so a key press and a mouse drag are one code path and one undo step each.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsSimpleTextItem
+
+from .theme import ACCENT
+
+#: What is drawn, in logical (device-independent) pixels, whatever the zoom or screen scale.
+HANDLE_DRAWN = 10
+#: What takes the mouse: comfortably above the 14 logical pixels a pointer needs.
+HANDLE_HIT = 20
+#: Arrow keys move the selected handle by this many scan pixels (with Shift: ``NUDGE_BIG``).
+NUDGE, NUDGE_BIG = 1.0, 10.0
+
+
+class Handle(QGraphicsRectItem):
+    """A square of fixed screen size that forwards its drags to ``owner``."""
+
+    def __init__(self, name: str, owner, parent: QGraphicsItem | None = None,
+                 fill: str = "#ffffff", tip: str = ""):
+        r = HANDLE_DRAWN / 2
+        super().__init__(-r, -r, 2 * r, 2 * r, parent if parent is not None else owner)
+        self.name = name
+        self.owner = owner
+        self._fill = QColor(fill)
+        self.setFlag(QGraphicsItem.ItemIgnoresTransformations)
+        self.setFlag(QGraphicsItem.ItemIsSelectable)
+        self.setAcceptedMouseButtons(Qt.LeftButton)
+        self.setBrush(QBrush(self._fill))
+        self.setPen(QPen(QColor("#101010"), 1.5))
+        self.setToolTip(tip + " (click, then arrow keys nudge it; Shift: 10 pixels)")
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        r = HANDLE_HIT / 2
+        path.addRect(QRectF(-r, -r, 2 * r, 2 * r))
+        return path
+
+    def boundingRect(self) -> QRectF:
+        r = HANDLE_HIT / 2 + 1
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.ItemSelectedHasChanged:
+            self.setBrush(QBrush(QColor(ACCENT) if value else self._fill))
+        return super().itemChange(change, value)
+
+    def paint(self, painter, option, widget=None) -> None:
+        painter.setPen(self.pen())
+        painter.setBrush(self.brush())
+        painter.drawRect(self.rect())  # not the default selection box: the fill says it
+
+    def mousePressEvent(self, event) -> None:
+        scene = self.scene()
+        if scene is not None:
+            scene.clearSelection()
+        self.setSelected(True)
+        self.owner.begin_drag(self.name, event.scenePos())
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:
+        self.owner.drag_to(event.scenePos())
+
+    def mouseReleaseEvent(self, event) -> None:
+        self.owner.end_drag()
+
+    def view_scene_pos(self) -> QPointF:
+        """Where the handle sits in the scene as the view shows it. (``scenePos`` counts an
+        offset from a parent that ignores the zoom in scene pixels, not screen pixels.)"""
+        views = self.scene().views() if self.scene() is not None else []
+        if not views:
+            return self.scenePos()
+        view = views[0]
+        on_screen = self.deviceTransform(view.viewportTransform()).map(QPointF(0, 0))
+        return view.viewportTransform().inverted()[0].map(on_screen)
+
+    def nudge(self, dx: float, dy: float) -> None:
+        """Move this handle by (dx, dy) scan pixels, as one edit."""
+        start = self.view_scene_pos()
+        self.owner.begin_drag(self.name, start)
+        self.owner.drag_to(start + QPointF(dx, dy))
+        self.owner.end_drag()
+
+
+def label_item(text: str, colour: QColor, parent: QGraphicsItem) -> QGraphicsSimpleTextItem:
+    """A caliper's label in screen-sized text with a dark outline, legible on any echo."""
+    label = QGraphicsSimpleTextItem(text, parent)
+    label.setFlag(QGraphicsItem.ItemIgnoresTransformations)
+    label.setBrush(QBrush(colour))
+    label.setPen(QPen(QColor(0, 0, 0, 200), 0.8))
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    label.setAcceptedMouseButtons(Qt.NoButton)
+    return label

@@ -1,0 +1,147 @@
+"""Layout on clinic screens: at 1366x768 (a window 700 px tall) and at 1920x1080 with 125% and
+150% scaling (1536x864 and 1280x720 logical pixels), every visible widget of the side panel
+has its own place, the panel scrolls rather than squeezes, warnings never move the buttons and
+the toolbar's buttons keep their places while the undo text changes."""
+
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+from PySide6.QtCore import QRect
+from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox,
+                               QLabel, QLineEdit, QToolButton, QWidget)
+
+from fetalview.core.measurement import OUTER_INNER
+
+from .conftest import FakeSegmenter, open_and_wait
+
+LEAVES = (QLabel, QAbstractButton, QAbstractSlider, QComboBox, QLineEdit, QAbstractSpinBox)
+#: Logical sizes a maximised window gets (screen less a taskbar): 1366x768 at 100%, 1920x1080
+#: at 100%, 125% and 150%.
+SCREENS = [(1366, 700), (1920, 1040), (1536, 824), (1280, 680)]
+
+
+@pytest.fixture(autouse=True)
+def dark_theme(qapp):
+    """The app's own theme (its larger figures are what could overlap), undone afterwards."""
+    from PySide6.QtWidgets import QApplication
+
+    from fetalview.gui.theme import apply_dark_theme
+    style, palette, sheet = qapp.style().name(), qapp.palette(), qapp.styleSheet()
+    apply_dark_theme(qapp)
+    yield
+    qapp.setStyleSheet(sheet)
+    qapp.setPalette(palette)
+    QApplication.setStyle(style)
+
+
+def visible_leaves(root: QWidget) -> list[tuple[QWidget, QRect]]:
+    """Every shown leaf widget under ``root`` with its rectangle in ``root``'s coordinates."""
+    found = []
+    for w in root.findChildren(QWidget):
+        if isinstance(w, LEAVES) and w.isVisibleTo(root) and w.width() > 0 and w.height() > 0 \
+                and not isinstance(w.parentWidget(), LEAVES):  # e.g. a combo box's own parts
+            found.append((w, QRect(w.mapTo(root, w.rect().topLeft()), w.size())))
+    return found
+
+
+def overlaps(root: QWidget) -> list[str]:
+    shown = visible_leaves(root)
+    bad = []
+    for i, (a, ra) in enumerate(shown):
+        for b, rb in shown[i + 1:]:
+            if ra.intersects(rb):
+                bad.append(f"{type(a).__name__} {a.text() if hasattr(a, 'text') else ''!r} "
+                           f"{ra} x {type(b).__name__} "
+                           f"{b.text() if hasattr(b, 'text') else ''!r} {rb}")
+    return bad
+
+
+def clipped(root: QWidget) -> list[str]:
+    """Labels whose text needs more height than they were given."""
+    bad = []
+    for w, _ in visible_leaves(root):
+        if isinstance(w, QLabel) and w.wordWrap() and w.text():
+            need = w.heightForWidth(w.width())
+            if need > w.height() + 1:
+                bad.append(f"{w.text()!r}: needs {need} px, has {w.height()}")
+    return bad
+
+
+@pytest.mark.parametrize("size", SCREENS)
+def test_side_panel_widgets_never_overlap_or_clip(qtbot, make_window, settings, scans, size):
+    settings.bpd_convention = OUTER_INNER  # the longest BPD labels
+    window = make_window(FakeSegmenter(confidence=0.5))  # flagged: the longest state text
+    assert window.minimumSizeHint().height() <= size[1]
+    window.resize(*size)
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    document.push(replace(document.annotation, extra={
+        **document.annotation.extra, "pregnancy": {"method": "weeks+days", "ga": "30+0"}}),
+        "GA")
+    qtbot.waitUntil(lambda: window.height() == size[1])
+    window.panel.adjustSize()
+    assert overlaps(window.panel) == []
+    assert clipped(window.panel) == []
+    scroll = window.panel_scroll
+    assert scroll.viewport().height() <= window.height()
+    for w, r in visible_leaves(window.panel):  # reachable by scrolling, inside the panel
+        assert window.panel.rect().contains(r), (w, r)
+
+
+def test_warnings_never_move_the_buttons(qtbot, make_window, scans, tmp_path):
+    window = make_window(FakeSegmenter(confidence=0.95))
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    buttons = [b for b in window.panel.findChildren(QToolButton) if b.isVisible()]
+    before = [b.mapTo(window.panel, b.rect().topLeft()) for b in buttons]
+    document.push(replace(document.annotation, pixel_size=None, confidence=0.5,
+                          ellipse=replace(document.annotation.ellipse, b=40.0)), "squash")
+    assert window.panel.warning_slot.text().count("\n") >= 1  # pixels, and a far-off ratio
+    assert [b.mapTo(window.panel, b.rect().topLeft()) for b in buttons] == before
+
+
+def test_toolbar_buttons_have_icons_fixed_widths_and_stay_put(qtbot, window, scans):
+    toolbar = window.toolbar
+    buttons = [toolbar.widgetForAction(a) for a in toolbar.actions() if not a.isSeparator()]
+    assert all(not b.icon().isNull() for b in buttons)
+    assert len({b.width() for b in buttons}) == 1
+    before = [b.pos() for b in buttons]
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    document.edit_ellipse(replace(document.annotation.ellipse, a=100.0), "Resize axis")
+    undo = toolbar.widgetForAction(window.act_undo)
+    assert undo.text() == "Undo" and "Resize axis" in window.act_undo.toolTip()
+    assert [b.pos() for b in buttons] == before
+
+
+SCALED = """
+import sys
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+from fetalview.gui.main_window import MainWindow
+from fetalview.gui.settings import AppSettings
+from fetalview.gui.theme import apply_dark_theme
+from tests.gui.test_layout import overlaps, clipped
+app = QApplication([])
+apply_dark_theme(app)
+w = MainWindow(AppSettings(QSettings(sys.argv[1], QSettings.IniFormat), sys.argv[2]))
+w.resize(1280, 680)
+w.show()
+app.processEvents()
+w.panel.adjustSize()
+print(w.devicePixelRatio(), w.minimumSizeHint().height(), overlaps(w.panel), clipped(w.panel))
+"""
+
+
+@pytest.mark.parametrize("factor", ["1.25", "1.5"])
+def test_real_scale_factor_keeps_the_panel_apart(tmp_path, factor):
+    """QT_SCALE_FACTOR as a clinic PC sets it (it must be set before Qt starts: a new process)."""
+    import os
+    env = {**os.environ, "QT_SCALE_FACTOR": factor, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", SCALED, str(tmp_path / "s.ini"),
+                          str(tmp_path / "data")], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=os.path.dirname(os.path.dirname(os.path.dirname(
+                             os.path.abspath(__file__)))))
+    ratio, min_height, bad, cut = out.stdout.strip().splitlines()[-1].split(" ", 3)
+    assert float(ratio) == pytest.approx(float(factor))
+    assert int(min_height) <= 680
+    assert bad.startswith("[]") and cut.endswith("[]"), out.stdout

@@ -155,7 +155,7 @@ class EllipseItem(QGraphicsObject):
         pen = QPen(bgr(ELLIPSE_BGR), 1.5)
         pen.setCosmetic(True)
         painter.setPen(pen)
-        painter.drawPolygon(QPolygonF([QPointF(x, y) for x, y in e.points(360)]))
+        painter.drawPolygon(QPolygonF([QPointF(x, y) for x, y in e.points(240)]))
         axis_pen = QPen(bgr(AXIS_BGR), 1, Qt.DashLine)
         axis_pen.setCosmetic(True)
         painter.setPen(axis_pen)

@@ -8,8 +8,8 @@ three calls, so a key press and a mouse drag are one code path and one undo step
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsSimpleTextItem
 
 from .theme import ACCENT
@@ -23,41 +23,32 @@ NUDGE, NUDGE_BIG = 1.0, 10.0
 
 
 class Handle(QGraphicsRectItem):
-    """A square of fixed screen size that forwards its drags to ``owner``."""
+    """An invisible square of ``HANDLE_HIT`` that takes the mouse, around a drawn square of
+    ``HANDLE_DRAWN``; both keep their screen size at any zoom. Painting is Qt's own (no Python
+    on the paint path, which runs for every handle on every frame of a drag)."""
 
     def __init__(self, name: str, owner, parent: QGraphicsItem | None = None,
                  fill: str = "#ffffff", tip: str = ""):
-        r = HANDLE_DRAWN / 2
+        r = HANDLE_HIT / 2
         super().__init__(-r, -r, 2 * r, 2 * r, parent if parent is not None else owner)
         self.name = name
         self.owner = owner
         self._fill = QColor(fill)
+        self.setPen(QPen(Qt.NoPen))
         self.setFlag(QGraphicsItem.ItemIgnoresTransformations)
         self.setFlag(QGraphicsItem.ItemIsSelectable)
         self.setAcceptedMouseButtons(Qt.LeftButton)
-        self.setBrush(QBrush(self._fill))
-        self.setPen(QPen(QColor("#101010"), 1.5))
         self.setToolTip(tip + " (click, then arrow keys nudge it; Shift: 10 pixels)")
-
-    def shape(self) -> QPainterPath:
-        path = QPainterPath()
-        r = HANDLE_HIT / 2
-        path.addRect(QRectF(-r, -r, 2 * r, 2 * r))
-        return path
-
-    def boundingRect(self) -> QRectF:
-        r = HANDLE_HIT / 2 + 1
-        return QRectF(-r, -r, 2 * r, 2 * r)
+        d = HANDLE_DRAWN / 2
+        self.mark = QGraphicsRectItem(-d, -d, 2 * d, 2 * d, self)
+        self.mark.setBrush(QBrush(self._fill))
+        self.mark.setPen(QPen(QColor("#101010"), 1.5))
+        self.mark.setAcceptedMouseButtons(Qt.NoButton)  # the square around it takes the mouse
 
     def itemChange(self, change, value):
         if change == QGraphicsItem.ItemSelectedHasChanged:
-            self.setBrush(QBrush(QColor(ACCENT) if value else self._fill))
+            self.mark.setBrush(QBrush(QColor(ACCENT) if value else self._fill))
         return super().itemChange(change, value)
-
-    def paint(self, painter, option, widget=None) -> None:
-        painter.setPen(self.pen())
-        painter.setBrush(self.brush())
-        painter.drawRect(self.rect())  # not the default selection box: the fill says it
 
     def mousePressEvent(self, event) -> None:
         scene = self.scene()

@@ -12,8 +12,12 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QMainWindow, QToolBar
 
-ICON_PX = 64  # drawn large, shown at the toolbar's icon size (crisp when scaled)
+ICON_PX = 64  # the glyphs' design grid
+#: Drawn at the toolbar's size and twice that (125%-200% screens), each in its enabled and
+#: disabled colour, so that Qt neither rescales nor greys them on every repaint.
+SIZES = (24, 48)
 INK = QColor("#dfe6ee")
+DIM = QColor("#6c6c6c")
 
 
 def _chevron(p: QPainter, left: bool) -> None:
@@ -76,14 +80,19 @@ def _draw(name: str, p: QPainter) -> None:
 
 
 def icon(name: str) -> QIcon:
-    pixmap = QPixmap(ICON_PX, ICON_PX)
-    pixmap.fill(Qt.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.Antialiasing)
-    painter.setPen(QPen(INK, 4.5, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
-    _draw(name, painter)
-    painter.end()
-    return QIcon(pixmap)
+    result = QIcon()
+    for size in SIZES:
+        for mode, colour in ((QIcon.Normal, INK), (QIcon.Disabled, DIM)):
+            pixmap = QPixmap(size, size)
+            pixmap.fill(Qt.transparent)
+            painter = QPainter(pixmap)
+            painter.setRenderHint(QPainter.Antialiasing)
+            painter.scale(size / ICON_PX, size / ICON_PX)
+            painter.setPen(QPen(colour, 4.5, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
+            _draw(name, painter)
+            painter.end()
+            result.addPixmap(pixmap, mode)
+    return result
 
 
 def build_toolbar(window: QMainWindow, groups: list[list[tuple[str, str, object]]]) -> QToolBar:

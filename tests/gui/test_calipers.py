@@ -16,7 +16,6 @@ from fetalview.core.edit import handle_positions
 from fetalview.core.geometry import fit_ellipse
 from fetalview.core.measurement import OUTER_INNER
 from fetalview.core.sidecar import load_annotation
-from fetalview.gui.handles import HANDLE_HIT
 
 from .conftest import SAMPLES, FakeSegmenter, drag, open_and_wait
 
@@ -67,12 +66,13 @@ def test_handles_take_the_pointer_over_14_pixels_and_rotation_stands_apart(qtbot
         handle = item.handle(name)
         hit = handle.deviceTransform(view.viewportTransform()).mapRect(
             handle.shape().boundingRect())
-        assert min(hit.width(), hit.height()) >= 14 >= HANDLE_HIT - 6
+        assert min(hit.width(), hit.height()) >= 14
     gap = _screen(view, item.handle("rotate")) - _screen(view, item.handle("a+"))
     assert math.hypot(gap.x(), gap.y()) >= 30  # never mistaken for the axis end under it
     # and the item under the rotation handle's centre is the rotation handle, not the end
     rotate_at = view.mapFromScene(item.handle("rotate").view_scene_pos())
-    assert view.itemAt(rotate_at) is item.handle("rotate")
+    rotate = item.handle("rotate")
+    assert view.itemAt(rotate_at) in (rotate, rotate.mark)
 
 
 def test_distance_tool_places_a_saved_exported_caliper_whose_ends_move_alone(

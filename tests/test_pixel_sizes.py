@@ -95,4 +95,4 @@ def test_the_allow_burned_in_option_reaches_the_batch(tmp_path):
     assert main(["measure", str(scan), "--overlays", str(out), "--allow-burned-in",
                  "--device", "cpu", "--out", str(tmp_path / "out.csv")]) == 0
     with Image.open(out / output_name("named", "overlay", ".png")) as im:
-        assert im.size == (200, 150)
+        assert im.size[0] == 200 and im.size[1] > 150  # the scan, its caption band below

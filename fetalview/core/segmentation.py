@@ -19,9 +19,11 @@ from .pixelsize import PixelSize
 #:   Calibrated with TTA on, where it flags 23 of 161 scans (14%) and catches 6 of the 7 scans
 #:   more than 5 mm off (and the one more than 10 mm off); the flagged scans' median error is
 #:   2.8 mm against 1.3 mm for the rest. 4.5 rather than the 4.7 the data would allow keeps a
-#:   margin for unseen scanners. With the default single pass (resources/weights/
-#:   validation_per_scan.csv) it flags 24 of 161 and catches 7 of the 9 scans over 5 mm off,
-#:   the one over 10 mm among them.
+#:   margin for unseen scanners. With the default single pass over the whole scan it flagged
+#:   24 of 161 and caught 7 of the 9 scans over 5 mm off, the one over 10 mm among them; over
+#:   the image area (issue 11; resources/weights/validation_per_scan.csv) it flags 22 and
+#:   catches 5 of the 8 over 5 mm off (the three missed are 5.5-8.8 mm off), the one over
+#:   10 mm among them. Not recalibrated: a lower threshold would catch 6 of 8 only at 30 flags.
 #: - ``LOW_CONFIDENCE``: flag when the region is not head-shaped. The shape score alone ranked
 #:   the large errors poorly (it would need 20% flagged to catch 4 of 7): every validation scan
 #:   scores above 0.955, so 0.95 flags none of them and remains a safety net for gross failures

@@ -109,3 +109,18 @@ def test_scanner_screen_as_png_and_as_dicom_measures_like_the_bare_scan(segmente
     scan = load_scan(write_dicom(tmp_path / "screen.dcm", screen))
     assert scan.pixel_size.mm_per_pixel == pytest.approx(mm)
     _assert_shifted(segmenter.segment(scan.pixels, scan.pixel_size, scan.regions), bare, dx, dy)
+
+
+def test_fetalview_measure_reads_the_region_of_a_screen_dicom(segmenter, samples_dir, tmp_path):
+    """The batch passes the file's ultrasound region on: HC in mm from the region's calibration,
+    as the bare scan with its known pixel size."""
+    from fetalview.core.batch import Outputs, PixelSizeBook, measure_one
+    from fetalview.core.measurement import measure
+    from fetalview.core.pixelsize import PixelSize
+
+    pixels, mm = _sample(samples_dir, 2)
+    bare = measure(segmenter.segment(pixels).ellipse, PixelSize(mm, "test")).hc
+    path = write_dicom(tmp_path / "screen.dcm", draw_screen(pixels, mm, np.random.default_rng(3)))
+    row = measure_one(segmenter, path, PixelSizeBook(), Outputs())
+    assert float(row["pixel_size_mm"]) == pytest.approx(mm)
+    assert float(row["hc_mm"]) == pytest.approx(bare, rel=0.005)

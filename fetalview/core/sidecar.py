@@ -297,7 +297,8 @@ def mismatch(annotation: Annotation, identity: Identity, scan_name: str) -> str 
         return (f"it was made on a {saved.width}x{saved.height} image, this scan is "
                 f"{identity.width}x{identity.height}")
     elif saved != identity:
-        return "it was made on other pixels (the scan was replaced or the sidecar copied)"
+        return ("it was made on other pixels: the scan was replaced, the sidecar copied, or "
+                "this version reads the file differently")
     try:
         check_fits_scan(annotation, identity.width, identity.height)
     except SidecarError as exc:

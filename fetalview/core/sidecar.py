@@ -306,6 +306,17 @@ def mismatch(annotation: Annotation, identity: Identity, scan_name: str) -> str 
     return None
 
 
+def check_belongs(annotation: Annotation, scan_name: str, pixels: np.ndarray,
+                  frame: int = 0) -> None:
+    """Raise SidecarMismatch when ``annotation`` was not made on these pixels (``frame`` of
+    the scan ``scan_name``): for whatever uses a saved measurement without opening the scan
+    in the app (a report sent to the PACS), so a stale one is never passed on."""
+    why = mismatch(annotation, identity_of(pixels, frame), scan_name)
+    if why is not None:
+        raise SidecarMismatch(f"the saved measurement does not belong to {scan_name} ({why}); "
+                              "open it in fetalview to measure it afresh")
+
+
 def check_fits_scan(annotation: Annotation, width: int, height: int) -> None:
     """Raise SidecarError when a saved contour cannot belong to a ``width`` x ``height`` scan.
 

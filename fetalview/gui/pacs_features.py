@@ -24,7 +24,7 @@ from ..core.growth import saved_ga
 from ..core.imageio import load_scan
 from ..core.measurement import measure
 from ..core.pacs import store
-from ..core.sidecar import Annotation, load_annotation
+from ..core.sidecar import Annotation, check_belongs, load_annotation
 from .background import Job
 from .document import outline_of, review_needed
 from .export import caption_of, warnings_of
@@ -47,6 +47,7 @@ def review_of(annotation: Annotation, organization: str) -> Review:
 def results_of(path: Path, annotation: Annotation, organization: str) -> DicomResults:
     """The SR and annotated image of a scan's saved annotation (reads the scan from disk)."""
     scan = load_scan(path, annotation.frame or 0)
+    check_belongs(annotation, path.name, scan.pixels, annotation.frame or 0)
     reasons = review_needed(annotation)
     return make_results(
         scan, annotation.ellipse, measure(annotation.ellipse, annotation.pixel_size),

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from hostilefiles import app_enders
+from hostilefiles import app_enders, sidecar_traps
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
@@ -179,3 +179,16 @@ def test_the_window_answers_while_a_large_folder_is_listed(qtbot, window, tmp_pa
     # Listing on the GUI thread would stall it for the whole second the share takes; the
     # bound leaves room for a machine shared with other work (a 10 ms timer, seen <= 50 ms).
     assert max(gaps) <= 0.25, f"the GUI stalled for {max(gaps) * 1000:.0f} ms while listing"
+
+
+def test_a_measurement_made_on_other_pixels_is_never_sent_to_the_pacs(tmp_path):
+    """'Send every confirmed scan' builds reports from sidecars of scans not open in the app:
+    each passes the identity check first (a replaced scan is reported as not sent)."""
+    from fetalview.core.sidecar import SidecarMismatch, load_annotation
+    from fetalview.gui.pacs_features import results_of
+    traps = sidecar_traps(tmp_path / "traps")
+    stale = load_annotation(traps["replaced_scan"], tmp_path / "appdata")
+    with pytest.raises(SidecarMismatch, match="does not belong to replaced_scan.png"):
+        results_of(traps["replaced_scan"], stale, "Clinic")
+    own = load_annotation(traps["unknown_fields"], tmp_path / "appdata")
+    assert results_of(traps["unknown_fields"], own, "Clinic") is not None

@@ -9,6 +9,22 @@ from pathlib import Path
 from .core.safetext import csv_table, display_name, printable
 
 
+def app_parser() -> argparse.ArgumentParser:
+    """``fetalview [SCAN|FOLDER...]``; its help names the ``measure`` command too."""
+    p = argparse.ArgumentParser(
+        prog="fetalview",
+        usage="fetalview [SCAN|FOLDER ...]\n       fetalview measure PATH [PATH ...] [options]",
+        description="Measure the fetal head (HC, BPD, OFD) in 2-D ultrasound scans.",
+        epilog="commands:\n"
+               "  fetalview [SCAN|FOLDER ...]   open the desktop app with these scans\n"
+               "  fetalview measure PATH ...    measure scans without a window: CSV, overlays,\n"
+               "                                reports, DICOM ('fetalview measure --help')",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="*", type=Path, metavar="SCAN|FOLDER",
+                   help="scans or folders of scans to open")
+    return p
+
+
 def _measure_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="fetalview measure",
@@ -45,7 +61,9 @@ def _measure_parser() -> argparse.ArgumentParser:
                         "measured but no image of them is written")
     p.add_argument("--frame", type=int, default=0, metavar="N",
                    help="frame of DICOM cine loops to measure (default 0, the first)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="where the model runs: auto (a CUDA GPU when torch finds one, else "
+                        "the CPU), cpu or cuda (default auto)")
     p.add_argument("--weights", type=Path, metavar="FILE", help="default: the bundled weights")
     p.add_argument("--tta", action="store_true",
                    help="also segment the mirror image and average (slower, see the model card)")
@@ -167,5 +185,6 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "measure":
         return measure_main(argv[1:])
+    app_parser().parse_args(argv)  # --help and bad options end here, before Qt starts
     from .gui.app import run_app
     return run_app(argv)

@@ -1,5 +1,10 @@
 """``python -m training {prepare,train,evaluate,calibrate,onnx,export}``: rebuild fetalview's
-weights."""
+weights.
+
+``training`` is not installed with fetalview (the app never imports it): run it from the
+checkout's root as ``python -m training ...``, or from any folder as
+``python /path/to/checkout/training ...``. Relative paths are taken from where it is run.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,18 @@ import argparse
 import sys
 from pathlib import Path
 
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+if not __package__:  # ``python /path/to/checkout/training``: run it as the package it is
+    import runpy
+
+    sys.path[:] = [str(CHECKOUT)] + [p for p in sys.path
+                                     if Path(p or ".").resolve() != CHECKOUT / "training"]
+    runpy.run_module("training", run_name="__main__", alter_sys=True)
+    raise SystemExit(0)
+
 DEFAULT_GRID = "256x384"
+GRID_HELP = "network input ROWSxCOLS, multiples of 16 (default %(default)s)"
 
 
 def _grid(text: str) -> tuple[int, int]:
@@ -21,29 +37,35 @@ def _grid(text: str) -> tuple[int, int]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m training", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
     prep = sub.add_parser("prepare", help="letterbox scans and targets into a compact .npz cache")
     prep.add_argument("--data", type=Path, required=True, help="HC18-style folder")
-    prep.add_argument("--out", type=Path, required=True)
-    prep.add_argument("--grid", type=_grid, default=_grid(DEFAULT_GRID))
+    prep.add_argument("--out", type=Path, required=True, help="the .npz cache to write")
+    prep.add_argument("--grid", type=_grid, default=DEFAULT_GRID, help=GRID_HELP)
 
     tr = sub.add_parser("train", help="train (or --resume) a Residual UNet")
     src = tr.add_mutually_exclusive_group()
     src.add_argument("--data", type=Path, help="HC18-style folder (cached into the run folder)")
     src.add_argument("--cache", type=Path, help="a cache written by 'prepare'")
     tr.add_argument("--run", type=Path, required=True, help="folder for checkpoints and weights")
-    tr.add_argument("--grid", type=_grid, default=_grid(DEFAULT_GRID))
-    tr.add_argument("--epochs", type=int, default=60)
-    tr.add_argument("--batch-size", type=int, default=16)
+    tr.add_argument("--grid", type=_grid, default=DEFAULT_GRID, help=GRID_HELP)
+    tr.add_argument("--epochs", type=int, default=60, help="epochs (default %(default)s)")
+    tr.add_argument("--batch-size", type=int, default=16,
+                    help="scans per batch (default %(default)s)")
     tr.add_argument("--lr", type=float,
                     help="peak learning rate (default 2e-3; 1e-4 with --init-weights, where a "
                          "short fine-tune at 3e-4 made HC worse on validation)")
-    tr.add_argument("--base-width", type=int, default=16)
-    tr.add_argument("--depth", type=int, default=5)
-    tr.add_argument("--val-fraction", type=float, default=0.2)
-    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--base-width", type=int, default=16,
+                    help="channels of the first level, doubled at each level (default %(default)s)")
+    tr.add_argument("--depth", type=int, default=5,
+                    help="levels of the UNet (default %(default)s)")
+    tr.add_argument("--val-fraction", type=float, default=0.2,
+                    help="share of subjects held out for validation (default %(default)s)")
+    tr.add_argument("--seed", type=int, default=0,
+                    help="seed of the split and of training (default %(default)s)")
     tr.add_argument("--folds", type=int, default=0, metavar="K",
                     help="cross-validate by subject: K folds (e.g. 5); --val-fraction unused")
     tr.add_argument("--fold", type=int, default=0, help="the fold that validates (0..K-1)")
@@ -68,13 +90,16 @@ def _parser() -> argparse.ArgumentParser:
                     help="share of training draws taken from the corrections (default 0.25)")
 
     ev = sub.add_parser("evaluate", help="validation figures through the app's own pipeline")
-    ev.add_argument("--data", type=Path, required=True)
+    ev.add_argument("--data", type=Path, required=True, help="HC18-style folder")
     ev.add_argument("--weights", type=Path, help="default: the bundled weights")
-    ev.add_argument("--val-fraction", type=float, default=0.2)
-    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--val-fraction", type=float, default=0.2,
+                    help="the validation share the weights were trained with (default "
+                         "%(default)s)")
+    ev.add_argument("--seed", type=int, default=0,
+                    help="the seed the weights were trained with (default %(default)s)")
     ev.add_argument("--folds", type=int, default=0, metavar="K",
                     help="the cross-validation split the weights were trained on (see train)")
-    ev.add_argument("--fold", type=int, default=0)
+    ev.add_argument("--fold", type=int, default=0, help="the fold that validates (0..K-1)")
     ev.add_argument("--passes", type=int, choices=[1, 2], default=1,
                     help="1 (the app's default): segment the image area once; 2: locate the "
                          "head, then segment a crop around it")
@@ -104,10 +129,11 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--refresh", action="store_true",
                       help="re-export the graph of the weights already in --dest and re-measure "
                            "their card, keeping its training record")
-    ex.add_argument("--data", type=Path, required=True)
+    ex.add_argument("--data", type=Path, required=True, help="HC18-style folder, for the card")
     ex.add_argument("--command", dest="train_command",
                     help="the exact training command, for the model card (with --run)")
-    ex.add_argument("--dest", type=Path, default=Path("resources/weights"))
+    ex.add_argument("--dest", type=Path, default=CHECKOUT / "resources" / "weights",
+                    help="where the bundle goes (default: this checkout's resources/weights)")
     ex.add_argument("--screens", type=Path, metavar="JSON",
                     help="summary written by 'python -m benchmarks.screens', for the card")
     return p

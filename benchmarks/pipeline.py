@@ -135,6 +135,10 @@ def main(argv: list[str] | None = None) -> None:
     for s in STAGES:
         print(f"  {s:<13} {1000 * med[s]:7.1f} ms")
     print(f"  {'end to end':<13} {1000 * e2e:7.1f} ms (median of per-scan sums)")
+    both = [sum(r.values()) for r in rows if r["pass 2"] > 0]
+    if both:
+        print(f"  {'':<13} {1000 * statistics.median(both):7.1f} ms on the scans that took both "
+              f"passes (pass 2 alone {1000 * statistics.median(r['pass 2'] for r in rows if r['pass 2'] > 0):.1f} ms)")
     if on_torch is not None:
         print(f"parameters: fetalview {parameter_count(on_torch.backend.model):,}"
               + (f", peer {parameter_count(peer):,}" if peer is not None else "")

@@ -22,8 +22,9 @@ from .pixelsize import PixelSize
 #:   margin for unseen scanners. With the default single pass over the whole scan it flagged
 #:   24 of 161 and caught 7 of the 9 scans over 5 mm off, the one over 10 mm among them; over
 #:   the image area (issue 11; resources/weights/validation_per_scan.csv) it flags 22 and
-#:   catches 5 of the 8 over 5 mm off (the three missed are 5.5-8.8 mm off), the one over
-#:   10 mm among them. Not recalibrated: a lower threshold would catch 6 of 8 only at 30 flags.
+#:   catches 6 of the 8 over 5 mm off (missed: 5.8 and 6.7 mm off), the one over 10 mm among
+#:   them; 708_2HC, 8.4 mm off, is caught only just (4.54 mm). Lower thresholds (4.0, 3.5 mm)
+#:   catch no more of the 8 and flag 27 and 33.
 #: - ``LOW_CONFIDENCE``: flag when the region is not head-shaped. The shape score alone ranked
 #:   the large errors poorly (it would need 20% flagged to catch 4 of 7): every validation scan
 #:   scores above 0.955, so 0.95 flags none of them and remains a safety net for gross failures

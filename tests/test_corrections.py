@@ -10,6 +10,7 @@ import torch
 
 from fetalview.core.geometry import Ellipse
 from fetalview.core.pixelsize import PixelSize
+from fetalview.core.review import sign_off
 from fetalview.core.sidecar import Annotation, save_annotation, sidecar_path
 from fetalview.core.weights import load_model
 from training.corrections import build_correction_cache, find_corrections
@@ -18,29 +19,50 @@ from training.train import TrainPlan, train
 
 GRID = (48, 64)
 EDITED = Ellipse(50, 40, 30, 20, 15)
+MODEL = Ellipse(50, 40, 27, 20, 15)  # the model's: 3 px short along the long axis
+PS = PixelSize(0.2, "typed")
+
+
+def _save(folder, appdata, name, **fields):
+    save_annotation(folder / name, Annotation(name, **fields), appdata)
 
 
 @pytest.fixture
 def clinic(tmp_path):
-    """Four scans: edited, auto only, no sidecar, damaged sidecar."""
+    """Scans in every review state: corrected and confirmed, confirmed unchanged (after a nudge
+    under the tolerance), confirmed then edited again, edited but never confirmed, auto only,
+    no sidecar, damaged sidecar."""
     folder = tmp_path / "clinic"
     folder.mkdir()
-    for name in ("edited.png", "auto.png", "none.png", "damaged.png"):
+    names = ("corrected.png", "unchanged.png", "reedited.png", "unconfirmed.png", "auto.png",
+             "none.png", "damaged.png")
+    for name in names:
         cv2.imwrite(str(folder / name), np.full((80, 100), 90, np.uint8))
     appdata = tmp_path / "appdata"
-    save_annotation(folder / "edited.png", Annotation("edited.png", EDITED, edited=True,
-                                                      pixel_size=PixelSize(0.2, "typed")), appdata)
-    save_annotation(folder / "auto.png", Annotation("auto.png", EDITED, edited=False), appdata)
+    corrected = sign_off("A. Jones", EDITED, MODEL, PS, "m1")
+    nudged = Ellipse(50.2, 40, 27, 20, 15)
+    _save(folder, appdata, "corrected.png", ellipse=EDITED, auto_ellipse=MODEL, edited=True,
+          pixel_size=PS, confirmed=corrected)
+    _save(folder, appdata, "unchanged.png", ellipse=nudged, auto_ellipse=MODEL, edited=True,
+          pixel_size=PS, confirmed=sign_off("A. Jones", nudged, MODEL, PS, "m1"))
+    _save(folder, appdata, "reedited.png", ellipse=Ellipse(50, 40, 32, 20, 15),
+          auto_ellipse=MODEL, edited=True, pixel_size=PS, confirmed=corrected)
+    _save(folder, appdata, "unconfirmed.png", ellipse=EDITED, auto_ellipse=MODEL, edited=True,
+          pixel_size=PS)
+    _save(folder, appdata, "auto.png", ellipse=MODEL, auto_ellipse=MODEL)
     sidecar_path(folder / "damaged.png").write_text("{not json")
     return folder
 
 
-def test_only_edited_sidecars_become_training_data(clinic, tmp_path):
+def test_only_corrected_and_confirmed_scans_become_training_data(clinic, tmp_path):
     skipped = []
     found = find_corrections(clinic, log=skipped.append)
-    assert [c.scan.name for c in found] == ["edited.png"]
+    assert [c.scan.name for c in found] == ["corrected.png"]
     assert found[0].ellipse == EDITED and found[0].frame == 0
-    assert len(skipped) == 1 and "damaged.png" in skipped[0]
+    assert found[0].pixel_size_mm == 0.2
+    assert len(skipped) == 3 and "damaged.png" in skipped[0]
+    assert [m.split()[1] for m in skipped[1:]] == ["reedited.png", "unconfirmed.png"]
+    assert all("not confirmed" in m for m in skipped[1:])
 
     out = build_correction_cache(found, GRID, tmp_path / "c.npz", log=lambda m: None)
     cache = Cache.load(out)

@@ -56,7 +56,7 @@ def test_file_follows_the_documented_schema(scan, appdata):
     assert data["format"] == "fetalview-sidecar" and data["version"] == 2
     assert set(data) == {"format", "version", "scan", "frame", "ellipse", "auto_ellipse",
                          "edited", "model_version", "confidence", "pixel_size", "extra",
-                         "saved_at", "identity"}
+                         "saved_at", "identity", "confirmed"}
     assert data["ellipse"] == {"cx": 400.5, "cy": 270.25, "a": 180.0, "b": 140.0,
                                "angle_deg": 12.5}
     assert data["pixel_size"] == {"mm_per_pixel": 0.12, "source": "HC18 CSV"}

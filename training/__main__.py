@@ -82,8 +82,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="fine-tune these fetalview weights (their architecture and grid are "
                          "used; e.g. resources/weights/resunet.safetensors)")
     tr.add_argument("--extra-sidecars", type=Path, metavar="DIR",
-                    help="a folder of scans whose app sidecars hold edited ellipses: added to "
-                         "training (never to validation)")
+                    help="a folder of scans whose app sidecars hold corrected and confirmed "
+                         "contours: added to training (never to validation)")
     tr.add_argument("--sidecar-fallback", type=Path, metavar="DIR",
                     help="the app's data folder, for sidecars it could not save beside scans")
     tr.add_argument("--extra-share", type=float, default=0.25,
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.extra_sidecars:
                 from .corrections import build_correction_cache, find_corrections
                 corrections = find_corrections(args.extra_sidecars, args.sidecar_fallback)
-                print(f"{len(corrections)} edited measurements in {args.extra_sidecars}")
+                print(f"{len(corrections)} corrected and confirmed measurements in {args.extra_sidecars}")
                 extra = str(build_correction_cache(
                     corrections, args.grid, args.run / f"corrections_{args.grid[0]}x{args.grid[1]}.npz"))
             lr = args.lr or (1e-4 if args.init_weights else 2e-3)

@@ -1,10 +1,12 @@
 """Clinicians' corrections as training data, so a clinic can adapt the model to its scanners.
 
-The app saves every measurement in a sidecar beside the scan. A sidecar whose ellipse a person
-edited holds a reference outline for that scan (on the frame it names, for cine loops); its
-filled ellipse becomes the training mask exactly as the HC18 annotations do. Sidecars the
-model wrote unchanged are left out: training on the model's own output would teach it nothing
-and reinforce its mistakes.
+The app saves every measurement in a sidecar beside the scan. A sidecar whose contour a
+clinician corrected and confirmed ("corrected" in ``core.review``: changed beyond the stated
+tolerance from the model's, and signed off) holds a reference outline for that scan (on the
+frame it names, for cine loops); its filled ellipse becomes the training mask exactly as the
+HC18 annotations do. Everything else is left out: the model's own output, also when a clinician
+confirmed it unchanged (training on it would teach nothing and reinforce its mistakes), and
+edits nobody confirmed (an edit may be half done).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from fetalview.core.geometry import Ellipse
 from fetalview.core.imageio import ScanLoadError, list_scans, load_scan
+from fetalview.core.review import standing_signoff
 from fetalview.core.sidecar import SidecarError, load_annotation, read_sidecar, sidecar_path
 
 from .dataset import write_cache
@@ -35,8 +38,9 @@ class Correction:
 
 def find_corrections(folder: Path, fallback_root: Path | None = None,
                      log=print) -> list[Correction]:
-    """Scans in ``folder`` with an edited ellipse in their sidecar (beside the scan, or also
-    under the app's ``fallback_root`` when given). Unreadable sidecars are reported, skipped."""
+    """Scans in ``folder`` whose sidecar (beside the scan, or also under the app's
+    ``fallback_root`` when given) holds a confirmed correction. Unreadable sidecars, and edits
+    not confirmed, are reported and skipped."""
     found = []
     for scan in list_scans(Path(folder)):
         try:
@@ -48,7 +52,11 @@ def find_corrections(folder: Path, fallback_root: Path | None = None,
         except SidecarError as exc:
             log(f"skipped: {exc}")
             continue
-        if annotation is None or not annotation.edited or annotation.ellipse is None:
+        signoff = standing_signoff(annotation) if annotation is not None else None
+        if signoff is None or not signoff.corrected:
+            if annotation is not None and annotation.edited and signoff is None:
+                log(f"skipped: {scan.name} was edited but not confirmed; confirm it in the app "
+                    "to use it")
             continue
         ps = annotation.pixel_size.mm_per_pixel if annotation.pixel_size else math.nan
         found.append(Correction(scan, annotation.frame or 0, annotation.ellipse, ps))
@@ -65,7 +73,8 @@ def build_correction_cache(corrections: list[Correction], grid_shape: tuple[int,
         except ScanLoadError as exc:
             log(f"skipped: {exc}")
     if not usable:
-        raise FileNotFoundError("no edited measurement (sidecar with \"edited\": true) found")
+        raise FileNotFoundError("no corrected and confirmed measurement (sidecar whose "
+                                "\"confirmed\" state is \"corrected\") found")
 
     def records():
         for c, pixels in usable:

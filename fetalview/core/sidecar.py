@@ -46,9 +46,10 @@ import numpy as np
 from .geometry import Ellipse
 from .outputs import write_atomic
 from .pixelsize import PixelSize
+from .review import SignOff, signoff_from_json, signoff_json
 
 FORMAT = "fetalview-sidecar"
-VERSION = 2  # 2 added "identity"; version 1 files are still read
+VERSION = 2  # 2 added "identity" and "confirmed"; version 1 files are still read
 READABLE_VERSIONS = (1, 2)
 SUFFIX = ".fetalview.json"
 #: Larger files are refused as damaged before parsing. A whole-scan outline of 20000 points
@@ -100,6 +101,7 @@ class Annotation:
     saved_at: str | None = None  # ISO 8601, UTC; set by save_annotation
     identity: Identity | None = None  # the pixels annotated; None in a version-1 sidecar
     unknown: dict = field(default_factory=dict)  # fields of the file this version does not know
+    confirmed: SignOff | None = None  # the last sign-off (see core.review for when it stands)
 
 
 def sidecar_path(scan_path: Path) -> Path:
@@ -152,6 +154,7 @@ def to_json(annotation: Annotation) -> dict:
         "saved_at": annotation.saved_at,
         "identity": None if ident is None else {"sha256": ident.sha256, "width": ident.width,
                                                 "height": ident.height, "frame": ident.frame},
+        "confirmed": signoff_json(annotation.confirmed),
     }
 
 
@@ -280,6 +283,7 @@ def from_json(data) -> Annotation:
         saved_at=_optional(data.get("saved_at"), _timestamp, "saved_at"),
         identity=_optional(data.get("identity"), _identity, "identity"),
         unknown={k: v for k, v in data.items() if k not in KNOWN_FIELDS},
+        confirmed=_optional(data.get("confirmed"), signoff_from_json, "confirmed"),
     )
 
 

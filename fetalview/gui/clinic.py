@@ -18,9 +18,9 @@ from ..core.calipers import CALIPER_KEYS, caliper_marks, measure_annotation
 from ..core.growth import PREGNANCY_KEY, saved_ga
 from ..core.imageio import ScanLoadError, load_scan
 from ..core.measurement import measure
-from ..core.sidecar import SidecarError, load_annotation
 from .cine import FrameSlider
 from .document import RESULT_KEYS, ScanDocument, review_needed
+from .export import review_words
 from .pregnancy_panel import PATIENT_KEYS, PregnancyPanel
 from .review_queue import ReviewQueueBar, review_order, shown_by_filter
 
@@ -149,18 +149,10 @@ class ClinicFeatures(QObject):
             self._arrival.setdefault(path, len(self._arrival))
         self._apply_filter()
 
-    def _annotation(self, path: Path):
-        d = self.session.documents.get(path)
-        if d is not None:
-            return d.annotation
-        try:
-            return load_annotation(path, self.window.settings.data_dir)
-        except SidecarError:
-            return None
-
     def sort(self) -> None:
         s = self.session
-        annotations = {p: self._annotation(p) for p in s.scans}
+        annotations = {p: (s.documents[p].annotation if p in s.documents else s.results.get(p))
+                       for p in s.scans}
         s.scans[:] = review_order(s.scans, self.queue.sort.currentText(), s.states, annotations,
                                   self._arrival)
         s.scans_changed.emit()
@@ -211,7 +203,7 @@ class ClinicFeatures(QObject):
                           frame=a.frame if d.scan.metadata.get("frames", 1) > 1 else None,
                           patient=patient,
                           calipers=tuple(caliper_marks(a, d.scan.pixels, convention)),
-                          confidence=a.confidence)
+                          confidence=a.confidence, review=review_words(a))
         try:
             write_report(path, data)
         except OSError as exc:

@@ -21,12 +21,12 @@ from ..core.batch import PixelSizeBook
 from ..core.calipers import measure_annotation
 from ..core.imageio import Scan, ScanLoadError, load_scan
 from ..core.measurement import OUTER_OUTER, Measurement
+from ..core.review import AUTO, EDITED, LOW_CONFIDENCE, NOT_MEASURED, standing_signoff
 from ..core.segmentation import review_reasons
 from ..core.sidecar import (Annotation, Found, SidecarError, SidecarStore, identity_of,
                              load_annotation, mismatch)
 from .commands import AnnotationCommand
 
-STATES = ("not measured", "auto", "low confidence", "edited", "unreadable")
 #: ``Annotation.extra`` key of the model's unsure band (px), kept so that the review flag can be
 #: re-judged in millimetres whenever the pixel size changes.
 UNSURE_BAND_KEY = "unsure_band_px"
@@ -68,20 +68,27 @@ def outline_of(annotation: Annotation, shape: tuple[int, int]) -> np.ndarray | N
 
 def review_needed(annotation: Annotation | None) -> list[str]:
     """Why an automatic contour needs a clinician's look, in words; empty when it does not
-    (or when a person already edited it)."""
-    if annotation is None or annotation.ellipse is None or annotation.edited:
+    (or when a person already edited or confirmed it)."""
+    if annotation is None or annotation.ellipse is None or annotation.edited \
+            or standing_signoff(annotation) is not None:
         return []
     return review_reasons(annotation.confidence, annotation.extra.get(UNSURE_BAND_KEY),
                           annotation.pixel_size)
 
 
 def scan_state(annotation: Annotation | None) -> str:
-    """The one-word state a scan list shows for a saved (or missing) annotation."""
+    """The state a scan list shows for a saved (or missing) annotation (``core.review``).
+
+    A confirmation that no longer covers the contour (edited since, or another pixel size)
+    leaves the scan "edited" until it is confirmed again."""
     if annotation is None or annotation.ellipse is None:
-        return "not measured"
-    if annotation.edited:
-        return "edited"
-    return "low confidence" if review_needed(annotation) else "auto"
+        return NOT_MEASURED
+    signoff = standing_signoff(annotation)
+    if signoff is not None:
+        return signoff.state
+    if annotation.edited or annotation.confirmed is not None:
+        return EDITED
+    return LOW_CONFIDENCE if review_needed(annotation) else AUTO
 
 
 def saved_state(path: Path, data_dir: Path) -> str:

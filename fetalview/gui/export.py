@@ -22,15 +22,18 @@ from ..core.measurement import OUTER_OUTER, Measurement
 from ..core.outputs import write_atomic
 from ..core.overlay import CONFIDENCE_NAME, caption_lines, render_overlay
 from ..core.ownfiles import mark_png
+from ..core.review import LOW_CONFIDENCE, STATE_WORDS, standing_signoff
 from ..core.safetext import csv_table, display_name
 from ..core.sidecar import Annotation
 from .document import ScanDocument, review_needed, scan_state
 
 #: The app's CSV adds to the batch's columns (whose bpd_mm and ofd_mm are outer-to-outer, from
 #: the ellipse) what only a person adds: the edit, the outer-to-inner BPD pair and whether it
-#: was confirmed, the cephalic index and the distance calipers (D1;D2;... in mm, or px).
+#: was confirmed, the cephalic index, the distance calipers (D1;D2;... in mm, or px), and the
+#: review: its state (``core.review``) and who confirmed it when (UTC).
 EXPORT_CSV_COLUMNS = CSV_COLUMNS + ["edited", "bpd_outer_inner_mm", "bpd_outer_inner_confirmed",
-                                    "cephalic_index", "distances"]
+                                    "cephalic_index", "distances", "review", "reviewed_by",
+                                    "reviewed_at"]
 
 
 class ExportError(Exception):
@@ -73,7 +76,13 @@ def caption_of(name: str, a: Annotation, when: datetime | None = None,
     if a.confidence is not None:
         model += f", {CONFIDENCE_NAME} {a.confidence:.2f}"
     return [name] + caption_lines(m, edited=a.edited, model_version=model, when=when,
-                                  extra=growth)
+                                  extra=growth, state=review_words(a))
+
+
+def review_words(annotation: Annotation) -> str:
+    """The review state in words for exports, with who confirmed it and when."""
+    signoff = standing_signoff(annotation)
+    return signoff.words() if signoff else STATE_WORDS[scan_state(annotation)]
 
 
 def warnings(document: ScanDocument | None, convention: str = OUTER_OUTER) -> list[str]:
@@ -113,12 +122,17 @@ def save_png(image: np.ndarray, path: Path) -> None:
 
 
 def csv_row(path: Path, annotation: Annotation) -> dict[str, str]:
-    """The batch command's row for a saved annotation, plus whether a person edited it."""
+    """The batch command's row for a saved annotation, then its review.
+
+    ``status`` keeps the batch contract's words (``ok``, or ``low_confidence`` while the model's
+    flag stands unreviewed); the review columns say whether a person edited or confirmed it."""
     state = scan_state(annotation)
-    status = {"auto": "ok", "low confidence": "low_confidence"}.get(state, state)
+    status = "low_confidence" if state == LOW_CONFIDENCE else "ok"
     row = result_row(display_name(path), annotation.ellipse, annotation.pixel_size,
                      annotation.confidence, status)
-    row["edited"] = "yes" if annotation.edited else "no"
+    signoff = standing_signoff(annotation)
+    row.update(edited="yes" if annotation.edited else "no", review=state,
+               reviewed_by=signoff.by if signoff else "", reviewed_at=signoff.at if signoff else "")
     e, ps = annotation.ellipse, annotation.pixel_size
     factor, unit = (ps.mm_per_pixel, "") if ps else (1.0, " px")
     pair = saved_bpd_pair(annotation.extra)

@@ -12,8 +12,9 @@ from typing import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QFrame, QLabel,
-                               QMainWindow, QMessageBox, QScrollArea, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QFrame, QInputDialog,
+                               QLabel, QMainWindow, QMessageBox, QScrollArea, QVBoxLayout,
+                               QWidget)
 
 from ..bundled import sample_scans_dir
 from ..core.calipers import (Calipers, bpd_pair, saved_bpd_pair, saved_calipers, with_bpd_pair,
@@ -34,7 +35,7 @@ from .measurement_panel import MeasurementPanel
 from .message_bar import MessageBar
 from .scan_view import ScanView
 from .session import Session
-from .settings import AppSettings
+from .settings import AppSettings, default_operator
 from .toolbar import build_toolbar
 from .tools import calibration_tool, distance_tool, manual_tool
 from .worker import SegmentationService, SegmenterFactory
@@ -75,7 +76,10 @@ class MainWindow(QMainWindow):
 
     # --- construction ------------------------------------------------------------------
 
-    def _action(self, text: str, slot, keys=(), tip: str = "", checkable: bool = False) -> QAction:
+    def _action(self, text: str, slot, keys=(), tip: str = "", checkable: bool = False,
+                canvas: bool = False) -> QAction:
+        """A window action; ``canvas`` ones answer their keys only while the scan has the focus
+        (Return in a text field must stay that field's own)."""
         action = QAction(text, self)
         action.setShortcuts([QKeySequence(k) for k in keys])
         action.setStatusTip(tip)
@@ -84,12 +88,17 @@ class MainWindow(QMainWindow):
                              if keys else ""))
         action.setCheckable(checkable)
         (action.toggled if checkable else action.triggered).connect(slot)
-        self.addAction(action)  # shortcuts work even while a dock has the focus
+        if canvas:
+            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            self._canvas_actions.append(action)
+        else:
+            self.addAction(action)  # shortcuts work even while a dock has the focus
         return action
 
     def _build_actions(self) -> None:
         s = self.session
         a = self._action
+        self._canvas_actions: list[QAction] = []
         self.act_open = a("&Open scans...", self.open_files_dialog, [QKeySequence.Open])
         self.act_open_folder = a("Open &folder...", self.open_folder_dialog, ["Ctrl+Shift+O"])
         self.act_samples = a("Open &sample scans", self.open_samples, [],
@@ -102,7 +111,10 @@ class MainWindow(QMainWindow):
         self.act_undo = self.undo_group.createUndoAction(self, "&Undo")
         self.act_undo.setShortcuts(QKeySequence.Undo)
         self.act_redo = self.undo_group.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcuts(QKeySequence.Redo)
+        redo_keys = QKeySequence.keyBindings(QKeySequence.Redo)
+        redo_keys += [k for k in map(QKeySequence, ("Ctrl+Y", "Ctrl+Shift+Z"))
+                      if k not in redo_keys]  # both, whatever this platform's own
+        self.act_redo.setShortcuts(redo_keys)
         self.addActions([self.act_undo, self.act_redo])
         self.act_segment = a("&Run the model", s.segment, ["R"],
                              "Segment the head automatically on this scan")
@@ -114,6 +126,11 @@ class MainWindow(QMainWindow):
                               "removes the selected one)")
         self.act_confirm_bpd = a("Confirm &BPD calipers", s.confirm_bpd_calipers, ["B"],
                                  "Accept the outer-to-inner BPD calipers where they are")
+        self.act_confirm = a("&Confirm contour", self.confirm_contour, ["Return", "Enter"],
+                             "Sign the contour off as correct: saved with your name and the time",
+                             canvas=True)
+        self.act_confirm_next = a("Confirm and &next", self.confirm_and_next, ["Space"],
+                                  "Confirm this contour and show the next scan", canvas=True)
         self.act_type_ps = a("&Type pixel size...", self.type_pixel_size, ["Ctrl+Shift+P"])
         self.act_calibrate = a("&Calibrate on a line...", self.start_calibration, ["L"],
                                "Draw a line over a known distance and type its length")
@@ -135,6 +152,7 @@ class MainWindow(QMainWindow):
 
     def _build_widgets(self) -> None:
         self.view = ScanView()
+        self.view.addActions(self._canvas_actions)
         self.message_bar = MessageBar()
         centre = QWidget()
         layout = QVBoxLayout(centre)
@@ -182,9 +200,12 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addActions([self.act_settings, self.act_quit])
         bar.addMenu("&Edit").addActions([self.act_undo, self.act_redo])
-        bar.addMenu("C&ontour").addActions([self.act_segment, self.act_manual, self.act_reset,
-                                            self.act_distance, self.act_confirm_bpd,
-                                            self.act_type_ps, self.act_calibrate])
+        contour_menu = bar.addMenu("C&ontour")
+        contour_menu.addActions([self.act_confirm, self.act_confirm_next])
+        contour_menu.addSeparator()
+        contour_menu.addActions([self.act_segment, self.act_manual, self.act_reset,
+                                 self.act_distance, self.act_confirm_bpd,
+                                 self.act_type_ps, self.act_calibrate])
         bar.addMenu("&View").addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit,
                                          self.act_outline, self.act_confidence])
         bar.addMenu("&Go").addActions([self.act_next, self.act_prev])
@@ -192,6 +213,8 @@ class MainWindow(QMainWindow):
         self.toolbar = build_toolbar(self, [
             [("open", "Open", self.act_open), ("folder", "Folder", self.act_open_folder),
              ("previous", "Previous", self.act_prev), ("next", "Next", self.act_next)],
+            [("confirm", "Confirm", self.act_confirm),
+             ("confirm-next", "OK, next", self.act_confirm_next)],
             [("run", "Run model", self.act_segment), ("draw", "Draw", self.act_manual),
              ("distance", "Distance", self.act_distance), ("undo", "Undo", self.act_undo),
              ("redo", "Redo", self.act_redo)],
@@ -200,8 +223,9 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         s = self.session
         s.scans_changed.connect(lambda: self.folder_panel.set_scans(
-            {p: s.states[p] for p in s.scans}))
-        s.state_changed.connect(self.folder_panel.set_state)
+            {p: (s.states[p], s.results.get(p)) for p in s.scans}))
+        s.state_changed.connect(lambda path, state: self.folder_panel.set_state(
+            path, state, s.results.get(path)))
         s.current_changed.connect(self._on_current_changed)
         s.annotation_changed.connect(self._on_annotation_changed)
         s.error.connect(self.message_bar.show_message)
@@ -250,7 +274,7 @@ class MainWindow(QMainWindow):
         for action in (self.act_segment, self.act_manual, self.act_type_ps, self.act_calibrate,
                        self.act_distance):
             action.setEnabled(has_scan)
-        for action in (self.act_export, self.act_copy):
+        for action in (self.act_export, self.act_copy, self.act_confirm, self.act_confirm_next):
             action.setEnabled(has_contour)
         self.act_reset.setEnabled(a is not None and a.auto_ellipse is not None
                                   and a.ellipse != a.auto_ellipse)
@@ -392,6 +416,29 @@ class MainWindow(QMainWindow):
         except PixelSizeError as exc:
             self.message_bar.show_message(f"Pixel size not applied: {exc}.")
 
+    # --- sign-off ----------------------------------------------------------------------
+
+    def operator(self) -> str | None:
+        """Who is signing off: asked once (the login name offered), then kept in the settings."""
+        if not self.settings.operator:
+            name, ok = QInputDialog.getText(
+                self, "Your name", "Name recorded with each contour you confirm (asked once; "
+                "Settings changes it):", text=default_operator())
+            self.view.setFocus()
+            if not ok or not name.strip():
+                self.message_bar.show_message("Not confirmed: a confirmation needs your name.")
+                return None
+            self.settings.operator = name
+        return self.settings.operator
+
+    def confirm_contour(self) -> bool:
+        operator = self.operator()
+        return operator is not None and self.session.sign_off(operator)
+
+    def confirm_and_next(self) -> None:
+        if self.confirm_contour():
+            self.session.step(1)
+
     # --- export ------------------------------------------------------------------------
 
     def _default_export(self, suffix: str) -> str:
@@ -460,7 +507,11 @@ class MainWindow(QMainWindow):
     # --- dialogs and closing -----------------------------------------------------------
 
     def _ask(self, question: str) -> bool:
-        return QMessageBox.question(self, "fetalview", question) == QMessageBox.Yes
+        """Yes or no; No is the default, so a hurried Enter never replaces anything."""
+        answer = QMessageBox.question(self, "fetalview", question,
+                                      QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        self.view.setFocus()
+        return answer == QMessageBox.Yes
 
     def open_settings(self) -> None:
         if SettingsDialog(self.settings, self).exec():

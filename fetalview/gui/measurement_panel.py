@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QFormLayout, QGridLayout, QGroupBox, QLabel, QPus
 
 from ..core.measurement import Measurement
 from ..core.overlay import CONFIDENCE_NAME
+from ..core.review import standing_signoff
 from ..core.sidecar import Annotation
 from .document import review_needed
 from .theme import WARNING
@@ -27,7 +28,9 @@ STATE_TEXT = {
     "not measured": ("Not measured", "#a0a0a0"),
     "auto": ("Automatic: not reviewed", "#9fd0ff"),
     "low confidence": ("Low model confidence: please review", WARNING),
-    "edited": ("Edited by a clinician", "#80e080"),
+    "edited": ("Edited: not confirmed yet (Return confirms)", "#e0e080"),
+    "confirmed": ("Confirmed unchanged", "#80e080"),
+    "corrected": ("Corrected and confirmed", "#80e080"),
 }
 #: Lines each fixed slot holds (the longest texts seen fit at the panel's minimum width).
 STATE_LINES, VALUE_LINES, WARNING_LINES = 3, 2, 4
@@ -146,6 +149,9 @@ class MeasurementPanel(QWidget):
         reasons = review_needed(annotation)
         if reasons:
             text += "\n(" + ", ".join(reasons) + ")"
+        signoff = standing_signoff(annotation) if annotation is not None else None
+        if signoff is not None:
+            text += f"\nby {signoff.by}, {signoff.when_text}"
         self.state_label.setText(text if annotation is not None else "No scan open")
         self.state_label.setToolTip(self.state_label.text())
         self.state_label.setStyleSheet(f"color: {colour};")

@@ -54,6 +54,7 @@ class ReportData:
     #: Labelled caliper pairs to draw, (label, end, end) in scan pixels (see core.calipers).
     calipers: tuple = ()
     confidence: float | None = None
+    review: str | None = None  # the app's review state in words (who confirmed it, when)
 
     def lines(self) -> list[str]:
         """The text block: measurements, growth, provenance (shared wording with exports)."""
@@ -67,7 +68,7 @@ class ReportData:
         model = self.model_version + (f", {CONFIDENCE_NAME} {self.confidence:.2f}"
                                       if self.confidence is not None else "")
         return caption_lines(m, edited=self.edited, model_version=model, when=self.when,
-                             extra=growth)
+                             extra=growth, state=self.review)
 
     def warnings(self) -> list[str]:
         """What the report highlights before its figures."""

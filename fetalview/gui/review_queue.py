@@ -15,15 +15,18 @@ from ..core.segmentation import hc_uncertainty_mm
 from ..core.sidecar import Annotation
 
 #: Which states come first in "Doubtful first": flagged, then unmeasured, then automatic
-#: results nobody has looked at; unreadable files and edited scans need no review.
-STATE_RANK = {"low confidence": 0, "not measured": 1, "auto": 2, "unreadable": 3, "edited": 4}
+#: results nobody has looked at, then edits not confirmed yet; unreadable files and
+#: confirmed scans need no review.
+STATE_RANK = {"low confidence": 0, "not measured": 1, "auto": 2, "edited": 3, "unreadable": 4,
+              "corrected": 5, "confirmed": 5}
 SORTS = ("Folder order", "Doubtful first", "Name")
 FILTERS = {
     "All scans": None,
     "Needs review": {"low confidence"},
-    "Not reviewed": {"low confidence", "auto"},
+    "Not confirmed": {"low confidence", "auto", "edited", "not measured"},
     "Not measured": {"not measured"},
     "Edited": {"edited"},
+    "Confirmed": {"confirmed", "corrected"},
     "Unreadable": {"unreadable"},
 }
 
@@ -35,7 +38,7 @@ def doubt_key(state: str, annotation: Annotation | None) -> tuple:
         u = hc_uncertainty_mm(annotation.extra.get("unsure_band_px"), annotation.pixel_size)
         uncertainty = u or 0.0
         confidence = annotation.confidence if annotation.confidence is not None else 1.0
-    return STATE_RANK.get(state, 5), -uncertainty, confidence
+    return STATE_RANK.get(state, 6), -uncertainty, confidence
 
 
 def review_order(paths: list[Path], sort: str, states: dict[Path, str],

@@ -23,7 +23,8 @@ from ..core.edit import ellipse_from_clicks
 from ..core.geometry import Ellipse
 from ..core.imageio import ScanLoadError
 from ..core.pixelsize import PixelSize
-from ..core.sidecar import SidecarError, load_annotation
+from ..core.review import sign_off, standing_signoff
+from ..core.sidecar import Annotation, SidecarError, load_annotation
 from .document import (OUTLINE_KEY, UNSURE_BAND_KEY, ScanDocument, open_document,
                        outline_record, review_needed, saved_state)
 from .folder_listing import FolderLister
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 KEEP_OPEN = 40  # scans kept in memory with their undo history
 REPLACE_EDIT_QUESTION = ("This contour was edited by hand. Replace it with a new result from "
                          "the model? (Edit > Undo brings your contour back.)")
+
+FLAGGED_QUESTION = ("The model flagged this contour for review ({reasons}). Confirm it as it "
+                    "is?")
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,9 @@ class Session(QObject):
         self.confirm = confirm
         self.scans: list[Path] = []
         self.states: dict[Path, str] = {}
+        #: The latest known annotation of each listed scan (open, saved or measured in the
+        #: background), for the list's HC, the review queue and the CSV.
+        self.results: dict[Path, Annotation | None] = {}
         self.documents: dict[Path, ScanDocument] = {}
         self.current: ScanDocument | None = None
         self.shown: Path | None = None  # the selected scan, even when it could not be opened
@@ -316,6 +323,27 @@ class Session(QObject):
                 del calipers[index]
                 self._push_extra(with_calipers(d.annotation.extra, calipers),
                                  f"Remove distance D{index + 1}")
+    def sign_off(self, operator: str) -> bool:
+        """Confirm the shown contour as ``operator``, as one undoable step; True when the scan
+        is confirmed afterwards. A flagged automatic contour is confirmed only after a yes."""
+        d = self.current
+        if d is None:
+            return False
+        a = d.annotation
+        if a.ellipse is None:
+            self.error.emit("There is no contour to confirm yet: run the model (R) or draw it "
+                            "by hand (M).")
+            return False
+        if standing_signoff(a) is not None:
+            return True
+        reasons = review_needed(a)
+        if reasons and not self.confirm(FLAGGED_QUESTION.format(reasons=", ".join(reasons))):
+            return False
+        self._forget_request()  # a model result arriving now must not replace what was signed
+        signoff = sign_off(operator, a.ellipse, a.auto_ellipse, a.pixel_size, a.model_version)
+        d.push(replace(a, confirmed=signoff), "Confirm the contour")
+        self.info.emit(f"{d.path.name}: {signoff.words()}")
+        return True
 
     def set_pixel_size(self, pixel_size: PixelSize) -> None:
         if self.current is not None:
@@ -324,15 +352,16 @@ class Session(QObject):
 
     # --- bookkeeping -------------------------------------------------------------------
 
-    def _set_state(self, path: Path, state: str) -> None:
+    def _set_state(self, path: Path, state: str, annotation: Annotation | None = None) -> None:
         if path not in self.states:
             self.scans.append(path)
             self.scans_changed.emit()
         self.states[path] = state
+        self.results[path] = annotation
         self.state_changed.emit(path, state)
 
     def _on_document_changed(self, document: ScanDocument) -> None:
-        self._set_state(document.path, document.state)
+        self._set_state(document.path, document.state, document.annotation)
         if document.saved_to is not None and document.saved_to.parent != document.path.parent:
             self.info.emit(f"{document.path.name}'s folder is read-only: its measurement is "
                            f"saved in {document.saved_to.parent}")
@@ -351,10 +380,11 @@ class Session(QObject):
         """(path, annotation) of every listed scan with a contour, for the folder CSV."""
         for path in self.scans:
             document = self.documents.get(path)
-            try:
-                a = document.annotation if document else load_annotation(path,
-                                                                         self.settings.data_dir)
-            except SidecarError:
-                continue
+            a = document.annotation if document else self.results.get(path)
+            if a is None and document is None:  # not measured in the background yet
+                try:
+                    a = load_annotation(path, self.settings.data_dir)
+                except SidecarError:
+                    continue
             if a is not None and a.ellipse is not None:
                 yield path, a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
@@ -91,3 +92,20 @@ class AppSettings:
     @last_folder.setter
     def last_folder(self, value: str) -> None:
         self.store.setValue("files/last_folder", value)
+
+    @property
+    def operator(self) -> str:
+        """Who signs off contours on this computer; "" until asked (see ``default_operator``)."""
+        return str(self.store.value("review/operator", "")).strip()
+
+    @operator.setter
+    def operator(self, value: str) -> None:
+        self.store.setValue("review/operator", value.strip())
+
+
+def default_operator() -> str:
+    """The login name, offered as the operator's name the first time one is needed."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this user id (a bare container)
+        return ""

@@ -65,6 +65,11 @@ def _draw(name: str, p: QPainter) -> None:
         p.setPen(dotted)
         p.drawLine(QPointF(16, 44), QPointF(48, 20))
         p.restore()
+    elif name == "confirm":
+        p.drawPolyline(QPolygonF([QPointF(12, 34), QPointF(26, 48), QPointF(52, 16)]))
+    elif name == "confirm-next":
+        p.drawPolyline(QPolygonF([QPointF(6, 34), QPointF(18, 46), QPointF(38, 18)]))
+        p.drawPolyline(QPolygonF([QPointF(46, 20), QPointF(58, 32), QPointF(46, 44)]))
     elif name in ("undo", "redo"):
         _arc_arrow(p, name == "undo")
     elif name == "export":

@@ -50,6 +50,7 @@ class _Worker(QObject):
     errored = Signal(int, str)
     started = Signal(int, str)  # request id, what is happening (for the status bar)
     device_ready = Signal(str, str)  # device label, fallback reason ("" when none)
+    preloaded = Signal()
 
     def __init__(self, factory: SegmenterFactory, is_current: Callable[[int], bool]):
         super().__init__()
@@ -75,6 +76,7 @@ class _Worker(QObject):
             self._ensure_segmenter(0, device)
         except Exception:  # noqa: BLE001 - the first segmentation retries and tells the user
             log.exception("loading the model ahead of time failed")
+        self.preloaded.emit()
 
     @Slot(int, object, str)
     def run(self, request_id: int, pixels: np.ndarray, device: str) -> None:
@@ -118,6 +120,7 @@ class SegmentationService(QObject):
         self._worker.errored.connect(self._on_errored)
         self._worker.started.connect(lambda rid, text: self.progress.emit(text))
         self._worker.device_ready.connect(self.device_ready)
+        self._worker.preloaded.connect(self._on_preloaded)
         self._thread.start()
 
     @property
@@ -143,6 +146,10 @@ class SegmentationService(QObject):
         self._latest += 1
         self._pending = False
         self.progress.emit("")
+
+    def _on_preloaded(self) -> None:
+        if not self._pending:  # else the waiting request's own progress stays true
+            self.progress.emit("")
 
     def _on_returned(self, request_id: int, result) -> None:
         if request_id == self._latest:

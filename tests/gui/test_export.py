@@ -1,6 +1,7 @@
 """Exports: the annotated PNG, the clipboard, the folder CSV, and failures that lose nothing."""
 
 import csv
+from datetime import datetime
 
 import cv2
 import numpy as np
@@ -78,20 +79,26 @@ def test_read_only_export_target_shows_an_error_and_loses_nothing(qtbot, window,
     assert window.act_export.isEnabled()
 
 
-def test_folder_csv_has_batch_columns_and_edited_flag(qtbot, window, scans, tmp_path):
+def test_folder_csv_has_batch_columns_then_the_review(qtbot, window, scans, tmp_path):
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
     open_folder(qtbot, window, scans)  # lists 249_HC.png too
     window.session.go_to(scans / "249_HC.png")
     qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
     window.session.draw_from_clicks([(200, 250), (500, 250), (350, 380)])
+    assert window.session.sign_off("A. Jones")
     out = tmp_path / "measurements.csv"
     assert window.export_csv(out)
     with open(out, newline="") as f:
         rows = {r["filename"]: r for r in csv.DictReader(f)}
     assert list(next(iter(rows.values()))) == EXPORT_CSV_COLUMNS
     assert EXPORT_CSV_COLUMNS[:len(CSV_COLUMNS) + 1] == CSV_COLUMNS + ["edited"]
-    assert rows["050_HC.png"]["edited"] == "no" and rows["050_HC.png"]["status"] == "ok"
-    assert rows["249_HC.png"]["edited"] == "yes" and rows["249_HC.png"]["status"] == "edited"
+    assert EXPORT_CSV_COLUMNS[-3:] == ["review", "reviewed_by", "reviewed_at"]
+    auto, corrected = rows["050_HC.png"], rows["249_HC.png"]
+    assert (auto["status"], auto["edited"], auto["review"], auto["reviewed_by"],
+            auto["reviewed_at"]) == ("ok", "no", "auto", "", "")
+    assert (corrected["status"], corrected["edited"], corrected["review"],
+            corrected["reviewed_by"]) == ("ok", "yes", "corrected", "A. Jones")
+    assert datetime.fromisoformat(corrected["reviewed_at"]).utcoffset().total_seconds() == 0
     assert float(rows["050_HC.png"]["hc_mm"]) == pytest.approx(document.measurement().hc,
                                                               abs=0.01)
 
@@ -149,7 +156,7 @@ def test_without_pixel_size_exports_say_pixels_and_give_no_mm(qtbot, window, sca
     text = "\n".join(seen["lines"])
     values = [line for line in seen["lines"] if line.split()[0] in ("HC", "BPD", "OFD")]
     assert len(values) == 3 and all(" px" in v and "mm" not in v for v in values), values
-    assert "values in pixels, not mm" in text and "edited by a clinician" in text
+    assert "values in pixels, not mm" in text and "edited, not confirmed yet" in text
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", text), "the export is dated"
     assert window.export_csv(tmp_path / "out.csv")
     with open(tmp_path / "out.csv", newline="") as f:

@@ -186,3 +186,20 @@ def test_preload_loads_the_model_in_the_worker_before_the_first_scan(qtbot, fake
     qtbot.addWidget(window)
     window.service.preload(settings.device)
     qtbot.waitUntil(lambda: made == [False])
+
+
+def test_the_status_bar_says_ready_once_the_preload_is_done(qtbot, fake, settings):
+    from fetalview.gui.main_window import MainWindow
+    gate = threading.Event()
+
+    def factory(device):
+        gate.wait(10)
+        return fake
+
+    window = MainWindow(settings, factory)
+    qtbot.addWidget(window)
+    window.service.preload(settings.device)
+    qtbot.waitUntil(lambda: window.activity_label.text() == "Loading the model...")
+    gate.set()
+    qtbot.waitUntil(lambda: window.activity_label.text() == "Ready")
+    assert window.device_label.text() == "Model on CPU"

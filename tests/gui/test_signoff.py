@@ -1,0 +1,122 @@
+"""Signing contours off: Confirm (Return on the scan), Confirm and next (Space), the states that
+follow, who and when in the sidecar, and edits after a confirmation."""
+
+from datetime import datetime, timezone
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QInputDialog
+
+from fetalview.core.measurement import measure
+from fetalview.core.sidecar import load_annotation
+
+from .conftest import FakeSegmenter, open_and_wait
+from .test_editing import _drag_axis_end_outward
+
+
+@pytest.fixture
+def jones(settings):
+    settings.operator = "A. Jones"
+    return settings
+
+
+def _key(window, key):
+    window.view.setFocus()
+    QTest.keyClick(window.view, key)
+
+
+def test_return_confirms_and_the_confirmation_round_trips_through_the_sidecar(
+        qtbot, make_window, fake, scans, jones):
+    window = make_window(fake)
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    _key(window, Qt.Key_Return)
+    saved = load_annotation(document.path, jones.data_dir)
+    c = saved.confirmed
+    m = measure(saved.ellipse, saved.pixel_size)
+    assert (c.by, c.model_version, c.hc, c.bpd, c.ofd, c.unit, c.corrected) == (
+        "A. Jones", "fake-1", m.hc, m.bpd, m.ofd, "mm", False)
+    assert before <= datetime.fromisoformat(c.at) <= datetime.now(timezone.utc)
+    assert window.folder_panel.state_text(document.path) == "confirmed"
+    assert "Confirmed unchanged" in window.panel.state_label.text()
+    assert "A. Jones" in window.panel.state_label.text()
+    assert document.undo_stack.undoText() == "Confirm the contour"
+    window.close()
+
+    reopened = make_window(FakeSegmenter())
+    reopened.session.open_paths([scans / "050_HC.png"])
+    assert reopened.session.current.annotation.confirmed == c
+    assert reopened.folder_panel.state_text(document.path) == "confirmed"
+    assert "A. Jones" in reopened.folder_panel.currentItem().text()
+
+
+def test_an_edit_after_confirming_returns_to_edited_until_confirmed_again(qtbot, window, scans,
+                                                                           jones):
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    assert window.confirm_contour()
+    _drag_axis_end_outward(window, "a+", 30)
+    assert document.state == "edited"
+    assert window.folder_panel.state_text(document.path) == "edited"
+    assert load_annotation(document.path, jones.data_dir).confirmed is not None  # kept, stale
+    document.undo_stack.undo()  # back to what was confirmed: the confirmation stands again
+    assert document.state == "confirmed"
+    document.undo_stack.redo()
+    assert window.act_confirm.isEnabled()
+    window.act_confirm.trigger()
+    assert document.state == "corrected"
+    assert load_annotation(document.path, jones.data_dir).confirmed.corrected
+
+
+def test_confirm_and_next_is_one_key_and_leaves_the_focus_on_the_scan(qtbot, window, scans,
+                                                                      jones):
+    window.session.open_paths([scans])
+    first = window.session.current
+    qtbot.waitUntil(lambda: first.annotation.ellipse is not None)
+    _key(window, Qt.Key_Space)
+    assert first.state == "confirmed"
+    assert window.session.current.path == scans / "249_HC.png"
+    qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
+    QTest.keyClick(window.view, Qt.Key_Space)  # the focus stayed on the scan
+    assert window.session.states[scans / "249_HC.png"] == "confirmed"
+
+
+def test_a_flagged_contour_is_confirmed_only_after_a_yes(qtbot, make_window, scans, jones,
+                                                         answers):
+    window = make_window(FakeSegmenter(confidence=0.5))
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    assert document.state == "low confidence"
+    answers.append(False)
+    _key(window, Qt.Key_Return)
+    assert document.state == "low confidence" and document.annotation.confirmed is None
+    answers.append(True)
+    _key(window, Qt.Key_Return)
+    assert document.state == "confirmed"
+
+
+def test_the_operator_is_asked_once_with_the_login_name_offered(qtbot, window, scans, settings,
+                                                               monkeypatch):
+    asked = []
+
+    def get_text(parent, title, label, text=""):
+        asked.append(text)
+        return "Dr B. Smith", True
+
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(get_text))
+    monkeypatch.setattr("fetalview.gui.main_window.default_operator", lambda: "bsmith")
+    window.session.open_paths([scans])
+    qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
+    window.confirm_and_next()
+    qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
+    window.confirm_contour()
+    assert asked == ["bsmith"] and settings.operator == "Dr B. Smith"
+    assert {window.session.results[p].confirmed.by for p in window.session.scans} == {
+        "Dr B. Smith"}
+
+
+def test_no_name_no_confirmation(qtbot, window, scans, monkeypatch):
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("", False)))
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    assert not window.confirm_contour()
+    assert document.annotation.confirmed is None
+    assert "needs your name" in window.message_bar.text

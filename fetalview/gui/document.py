@@ -66,6 +66,32 @@ def outline_of(annotation: Annotation, shape: tuple[int, int]) -> np.ndarray | N
     return points
 
 
+def with_model_result(annotation: Annotation, result) -> Annotation:
+    """``annotation`` holding the model's ``result`` (a ``Segmentation`` that found a head) as
+    both the contour and the model's own, with what the review flag and display need."""
+    extra = {**annotation.extra, UNSURE_BAND_KEY: result.unsure_band_px}
+    extra.pop(OUTLINE_KEY, None)
+    if result.outline is not None:
+        extra[OUTLINE_KEY] = outline_record(result.outline)
+    return replace(annotation, ellipse=result.ellipse, auto_ellipse=result.ellipse, edited=False,
+                   model_version=result.model_version, confidence=result.confidence,
+                   extra=extra)
+
+
+def with_pixel_size(annotation: Annotation, scan: Scan) -> tuple[Annotation, str | None]:
+    """A saved pixel size kept, else the file's own or an HC18-style CSV's beside the scan
+    (never a guess); then the calibration of the region holding the contour. Also returns
+    what the user must be told (a size in the folder's CSV refused), or None."""
+    ps, note = annotation.pixel_size, None
+    if ps is None:
+        try:
+            ps = PixelSizeBook().lookup(scan.path, scan.pixel_size)
+        except ValueError as exc:  # an implausible size in the folder's pixel-size CSV
+            note = (f"The pixel size of {scan.path.name} in its folder's CSV is refused "
+                    f"({exc}); values stay in pixels until you give one.")
+    return replace(annotation, pixel_size=scan.pixel_size_for(annotation.ellipse, ps)), note
+
+
 def review_needed(annotation: Annotation | None) -> list[str]:
     """Why an automatic contour needs a clinician's look, in words; empty when it does not
     (or when a person already edited or confirmed it)."""
@@ -214,13 +240,9 @@ def open_document(path: Path, fallback_root: Path) -> tuple[ScanDocument, str | 
     saved = newest.annotation if newest else Annotation(scan=path.name,
                                                         frame=scan.metadata.get("frame"))
     notes += [_sentence(note) for note in scan.notes]
-    if saved.pixel_size is None:
-        try:
-            saved = replace(saved, pixel_size=PixelSizeBook().lookup(path, scan.pixel_size))
-        except ValueError as exc:  # an implausible size in the folder's pixel-size CSV
-            notes.append(f"The pixel size of {path.name} in its folder's CSV is refused ({exc}); "
-                         "values stay in pixels until you give one.")
-    saved = replace(saved, pixel_size=scan.pixel_size_for(saved.ellipse, saved.pixel_size))
+    saved, note = with_pixel_size(saved, scan)
+    if note:
+        notes.append(note)
     return ScanDocument(scan, saved, store), " ".join(notes) or None
 
 

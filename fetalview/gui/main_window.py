@@ -183,6 +183,8 @@ class MainWindow(QMainWindow):
             self.addDockWidget(area, dock)
         self.device_label = QLabel("Model: not loaded yet")
         self.activity_label = QLabel("Ready")
+        self.queue_label = QLabel()
+        self.statusBar().addPermanentWidget(self.queue_label)
         self.statusBar().addPermanentWidget(self.activity_label)
         self.statusBar().addPermanentWidget(self.device_label)
         self.act_outline.setChecked(self.settings.show_outline)
@@ -243,6 +245,7 @@ class MainWindow(QMainWindow):
         self.view.hint.connect(self._show_hint)
         self.panel.levels_changed.connect(self.view.set_levels)
         self.service.progress.connect(self._on_progress)
+        s.queue.progress.connect(self._on_queue_progress)
         self.service.device_ready.connect(self._on_device_ready)
 
     # --- showing the session -----------------------------------------------------------
@@ -331,6 +334,12 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, text: str) -> None:
         self.activity_label.setText(text[:1].upper() + text[1:] + "..." if text else "Ready")
+
+    def _on_queue_progress(self, done: int, total: int) -> None:
+        """The background queue's progress; the label goes when it is done (a passing message
+        would cover notes about the shown scan)."""
+        self.queue_label.setText(f"Measuring the folder: {done} of {total}"
+                                 if done < total else "")
 
     def _on_device_ready(self, label: str, fallback: str) -> None:
         self.device_label.setText(f"Model on {label}" + (" (GPU failed)" if fallback else ""))
@@ -528,6 +537,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.view.ellipse_item.end_drag()  # a drag in progress is kept, not lost
+        self.session.queue.cancel()
         self.service.shutdown()
         self.session.shutdown()
         super().closeEvent(event)

@@ -25,9 +25,10 @@ from ..core.imageio import ScanLoadError
 from ..core.pixelsize import PixelSize
 from ..core.review import sign_off, standing_signoff
 from ..core.sidecar import Annotation, SidecarError, load_annotation
-from .document import (OUTLINE_KEY, UNSURE_BAND_KEY, ScanDocument, open_document,
-                       outline_record, review_needed, saved_state)
+from .document import (ScanDocument, open_document, review_needed, saved_state, scan_state,
+                       with_model_result)
 from .folder_listing import FolderLister
+from .folder_queue import FolderQueue, Outcome, save_if_new
 from .settings import AppSettings
 from .worker import SegmentationService
 
@@ -91,6 +92,8 @@ class Session(QObject):
         self.lister.listed.connect(self._on_listed)
         service.returned.connect(self._on_returned)
         service.errored.connect(self._on_errored)
+        self.queue = FolderQueue(service, lambda path: path in self.documents, self)
+        self.queue.arrived.connect(self._on_background)
 
     # --- opening -----------------------------------------------------------------------
 
@@ -101,6 +104,7 @@ class Session(QObject):
         (``listed``), the first scan they bring shown unless the user chose another meanwhile.
         """
         files: list[Path] = []
+        self.queue.cancel()  # what was opened before waits no more; these come first
         for raw in paths:
             path = _absolute(Path(raw))
             if path.is_dir():
@@ -131,6 +135,8 @@ class Session(QObject):
             self.scans_changed.emit()
         if entries and show:
             self.go_to(entries[0][0])
+        self.queue.add([path for path, _ in entries], self.settings.data_dir,
+                       self.settings.device, self.settings.segment_on_open)
 
     def go_to(self, path: Path) -> None:
         path = Path(path)
@@ -231,13 +237,7 @@ class Session(QObject):
             self.error.emit(f"The model found no head in {d.path.name}. Draw the contour by "
                             "hand: Contour > Draw by hand (M).")
             return
-        extra = {**d.annotation.extra, UNSURE_BAND_KEY: result.unsure_band_px}
-        extra.pop(OUTLINE_KEY, None)
-        if result.outline is not None:
-            extra[OUTLINE_KEY] = outline_record(result.outline)
-        d.push(replace(d.annotation, ellipse=result.ellipse, auto_ellipse=result.ellipse,
-                       edited=False, model_version=result.model_version,
-                       confidence=result.confidence, extra=extra), "Segment with the model")
+        d.push(with_model_result(d.annotation, result), "Segment with the model")
         reasons = review_needed(d.annotation)
         if reasons:
             self.info.emit(f"Please check the contour ({', '.join(reasons)}).")
@@ -367,6 +367,19 @@ class Session(QObject):
                            f"saved in {document.saved_to.parent}")
         if document is self.current:
             self.annotation_changed.emit()
+
+    def _on_background(self, outcome: Outcome) -> None:
+        """A scan measured (or its saved result read) in the background, for the list."""
+        path = outcome.path
+        if path not in self.states or path in self.documents:
+            return  # no longer listed, or open: the open document speaks for it
+        if outcome.unreadable:
+            self._set_state(path, "unreadable")
+            return
+        annotation = outcome.annotation
+        if outcome.new:
+            annotation = save_if_new(outcome, self.settings.data_dir)
+        self._set_state(path, scan_state(annotation), annotation)
 
     def _on_save_failed(self, message: str) -> None:
         self.error.emit(f"Not saved: {message}. Your contour stays on screen; it is saved "

@@ -4,6 +4,11 @@ The GUI side (``SegmentationService``) only sends requests and receives results 
 signals, so the window keeps answering while the network runs. Only the newest request
 matters (the user sees one scan at a time): the worker skips requests that were superseded
 while they waited, and the receiver still checks each result belongs to what is on screen.
+
+Background jobs (``submit_background``: the rest of a folder, see ``folder_queue.py``) run a
+Qt-free function in the same thread, so they share the one loaded model; the GUI side sends
+one at a time, only while no request for the shown scan waits, so such a request waits for at
+most one background job.
 """
 
 from __future__ import annotations
@@ -51,11 +56,14 @@ class _Worker(QObject):
     started = Signal(int, str)  # request id, what is happening (for the status bar)
     device_ready = Signal(str, str)  # device label, fallback reason ("" when none)
     preloaded = Signal()
+    background_done = Signal(int, object)  # job generation, what the job returned
 
-    def __init__(self, factory: SegmenterFactory, is_current: Callable[[int], bool]):
+    def __init__(self, factory: SegmenterFactory, is_current: Callable[[int], bool],
+                 is_live: Callable[[int], bool]):
         super().__init__()
         self._factory = factory
         self._is_current = is_current
+        self._is_live = is_live
         self._segmenter: Segmenter | None = None
         self._device: str | None = None
 
@@ -77,6 +85,16 @@ class _Worker(QObject):
         except Exception:  # noqa: BLE001 - the first segmentation retries and tells the user
             log.exception("loading the model ahead of time failed")
         self.preloaded.emit()
+
+    def segmenter(self, device: str) -> Segmenter:
+        """The loaded model for background jobs (loading it says so in the status bar)."""
+        return self._ensure_segmenter(0, device)
+
+    @Slot(int, object)
+    def run_background(self, generation: int, job: Callable[[_Worker], object]) -> None:
+        if not self._is_live(generation):
+            return  # cancelled while waiting in the queue
+        self.background_done.emit(generation, job(self))
 
     @Slot(int, object, str)
     def run(self, request_id: int, pixels: np.ndarray, device: str) -> None:
@@ -103,8 +121,10 @@ class SegmentationService(QObject):
     errored = Signal(int, str)
     progress = Signal(str)  # a short text for the status bar; "" when idle
     device_ready = Signal(str, str)
+    background_done = Signal(int, object)  # generation, the job's result
     _request = Signal(int, object, str)
     _preload = Signal(str)
+    _background = Signal(int, object)
 
     def __init__(self, factory: SegmenterFactory | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -112,9 +132,13 @@ class SegmentationService(QObject):
         self._pending = False
         self._thread = QThread()
         self._thread.setObjectName("fetalview-segmentation")
-        self._worker = _Worker(factory or default_factory, lambda rid: rid == self._latest)
+        self._generation = 0
+        self._worker = _Worker(factory or default_factory, lambda rid: rid == self._latest,
+                               lambda generation: generation == self._generation)
         self._worker.moveToThread(self._thread)
         self._request.connect(self._worker.run)
+        self._background.connect(self._worker.run_background)
+        self._worker.background_done.connect(self._on_background_done)
         self._preload.connect(self._worker.preload)
         self._worker.returned.connect(self._on_returned)
         self._worker.errored.connect(self._on_errored)
@@ -141,6 +165,24 @@ class SegmentationService(QObject):
         self._request.emit(self._latest, pixels, device)
         return self._latest
 
+    @property
+    def generation(self) -> int:
+        """Background jobs of an older generation are cancelled (skipped, results dropped)."""
+        return self._generation
+
+    def submit_background(self, job: Callable[[_Worker], object]) -> None:
+        """Run ``job(worker)`` in the worker thread; ``background_done`` brings its result."""
+        self._background.emit(self._generation, job)
+
+    def cancel_background(self) -> None:
+        """Cancel every background job sent so far: a waiting one is skipped, a running one
+        finishes (at most one segmentation) and its result is dropped."""
+        self._generation += 1
+
+    def _on_background_done(self, generation: int, result) -> None:
+        if generation == self._generation:
+            self.background_done.emit(generation, result)
+
     def cancel(self) -> None:
         """Forget the pending request: its result, if one still comes, carries a stale id."""
         self._latest += 1
@@ -166,5 +208,6 @@ class SegmentationService(QObject):
     def shutdown(self) -> None:
         """Stop the thread after the current run (at most one segmentation's time)."""
         self.cancel()
+        self.cancel_background()
         self._thread.quit()
         self._thread.wait()

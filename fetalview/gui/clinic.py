@@ -91,9 +91,11 @@ class ClinicFeatures(QObject):
 
     def _on_annotation_changed(self) -> None:
         d = self.session.current
+        self.pregnancy.setEnabled(d is not None)
         if d is None:
             self.frames.show_frames(1, 0)
             self.pregnancy.show_scan({}, {}, None)
+            self.pregnancy.patient_label.setText("No scan open.")
             self.act_report.setEnabled(False)
             return
         frame = d.scan.metadata.get("frame", 0)

@@ -1,11 +1,12 @@
-"""Small dialogs: settings, the keyboard shortcut list, and millimetre inputs."""
+"""Small dialogs: settings, the keyboard shortcut list, and number inputs."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QLocale
+from PySide6.QtGui import QAction, QDoubleValidator, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
-                               QInputDialog, QLabel, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+                               QLabel, QLineEdit, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from ..core.measurement import OUTER_INNER, OUTER_OUTER
 from .settings import AppSettings
@@ -34,6 +35,9 @@ class SettingsDialog(QDialog):
             self.bpd.addItem(name, key)
         self.bpd.setCurrentIndex(list(BPD_NAMES).index(settings.bpd_convention))
         form.addRow("Measure BPD", self.bpd)
+        self.operator = QLineEdit(settings.operator)
+        self.operator.setPlaceholderText("asked at the first confirmation")
+        form.addRow("Your name (recorded with confirmations)", self.operator)
         note = QLabel("If the GPU fails, fetalview falls back to the CPU and says so in the "
                       "status bar.")
         note.setWordWrap(True)
@@ -47,6 +51,7 @@ class SettingsDialog(QDialog):
         self._settings.device = self.device.currentData()
         self._settings.segment_on_open = self.on_open.isChecked()
         self._settings.bpd_convention = self.bpd.currentData()
+        self._settings.operator = self.operator.text()
         super().accept()
 
 
@@ -74,8 +79,55 @@ def shortcuts_dialog(actions: list[QAction], parent: QWidget | None = None) -> Q
     return dialog
 
 
-def ask_millimetres(parent: QWidget, title: str, label: str, value: float,
-                    decimals: int) -> float | None:
-    """A positive number of millimetres, or None if the user cancelled."""
-    number, ok = QInputDialog.getDouble(parent, title, label, value, 0.0001, 10000.0, decimals)
-    return number if ok else None
+FOLDER_OPTION = "Apply to every scan in this folder that has none of its own"
+
+
+class NumberDialog(QDialog):
+    """A positive number typed into a field that starts empty: OK (and so Enter) accepts only
+    a number actually typed, never a pre-filled guess. ``folder_option`` adds the checkbox
+    that applies the result to the scan's whole folder (unchecked by default)."""
+
+    def __init__(self, parent: QWidget | None, title: str, label: str, folder_option: bool):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        form = QFormLayout(self)
+        self.field = QLineEdit()
+        self.field.setPlaceholderText("type a number")
+        validator = QDoubleValidator(0.0001, 10000.0, 6, self.field)
+        validator.setLocale(QLocale.c())  # a point, whatever the desktop's language
+        validator.setNotation(QDoubleValidator.StandardNotation)
+        self.field.setValidator(validator)
+        form.addRow(label, self.field)
+        self.whole_folder = QCheckBox(FOLDER_OPTION)
+        self.whole_folder.setVisible(folder_option)
+        form.addRow(self.whole_folder)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+        self.field.textChanged.connect(self._check)
+        self._check()
+
+    @property
+    def value(self) -> float | None:
+        try:
+            number = float(self.field.text())
+        except ValueError:
+            return None
+        return number if self.field.hasAcceptableInput() and number > 0 else None
+
+    def _check(self) -> None:
+        self.buttons.button(QDialogButtonBox.Ok).setEnabled(self.value is not None)
+
+    def accept(self) -> None:
+        if self.value is not None:  # Enter on an empty or partial field accepts nothing
+            super().accept()
+
+
+def ask_number(parent: QWidget, title: str, label: str,
+               folder_option: bool = False) -> tuple[float, bool] | None:
+    """(number, apply to the whole folder), or None if the user cancelled."""
+    dialog = NumberDialog(parent, title, label, folder_option)
+    if dialog.exec() != QDialog.Accepted:
+        return None
+    return dialog.value, dialog.whole_folder.isChecked()

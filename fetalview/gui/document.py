@@ -21,6 +21,7 @@ from ..core.batch import PixelSizeBook
 from ..core.calipers import measure_annotation
 from ..core.imageio import Scan, ScanLoadError, load_scan
 from ..core.measurement import OUTER_OUTER, Measurement
+from ..core.pixelsize import PixelSize
 from ..core.review import AUTO, EDITED, LOW_CONFIDENCE, NOT_MEASURED, standing_signoff
 from ..core.segmentation import review_reasons
 from ..core.sidecar import (Annotation, Found, SidecarError, SidecarStore, identity_of,
@@ -78,10 +79,12 @@ def with_model_result(annotation: Annotation, result) -> Annotation:
                    extra=extra)
 
 
-def with_pixel_size(annotation: Annotation, scan: Scan) -> tuple[Annotation, str | None]:
-    """A saved pixel size kept, else the file's own or an HC18-style CSV's beside the scan
-    (never a guess); then the calibration of the region holding the contour. Also returns
-    what the user must be told (a size in the folder's CSV refused), or None."""
+def with_pixel_size(annotation: Annotation, scan: Scan,
+                    folder: PixelSize | None = None) -> tuple[Annotation, str | None]:
+    """A saved pixel size kept, else the file's own, an HC18-style CSV's beside the scan, or
+    the one the user gave for the scan's ``folder`` (never a guess); then the calibration of
+    the region holding the contour. Also returns what the user must be told (a size in the
+    folder's CSV refused), or None."""
     ps, note = annotation.pixel_size, None
     if ps is None:
         try:
@@ -89,6 +92,7 @@ def with_pixel_size(annotation: Annotation, scan: Scan) -> tuple[Annotation, str
         except ValueError as exc:  # an implausible size in the folder's pixel-size CSV
             note = (f"The pixel size of {scan.path.name} in its folder's CSV is refused "
                     f"({exc}); values stay in pixels until you give one.")
+        ps = ps or folder
     return replace(annotation, pixel_size=scan.pixel_size_for(annotation.ellipse, ps)), note
 
 
@@ -206,11 +210,13 @@ class ScanDocument(QObject):
         return True
 
 
-def open_document(path: Path, fallback_root: Path) -> tuple[ScanDocument, str | None]:
+def open_document(path: Path, fallback_root: Path,
+                  folder_pixel_size: PixelSize | None = None) -> tuple[ScanDocument, str | None]:
     """Load a scan and its saved state; returns the document and a warning, if any.
 
-    Pixel size comes, in order, from the sidecar, the file itself (e.g. DICOM), or an HC18-style
-    CSV in the scan's folder; otherwise it stays unknown until the user gives one. A sidecar
+    Pixel size comes, in order, from the sidecar, the file itself (e.g. DICOM), an HC18-style
+    CSV in the scan's folder, or the size the user gave for the folder; otherwise it stays
+    unknown until the user gives one. A sidecar
     this version cannot read is kept as it is, and one made on other pixels (or naming a frame
     the file does not have) is set aside; the scan then opens unmeasured and the warning says
     so. The warning also carries the scan's notes (``Scan.notes``) and an implausible CSV
@@ -240,7 +246,7 @@ def open_document(path: Path, fallback_root: Path) -> tuple[ScanDocument, str | 
     saved = newest.annotation if newest else Annotation(scan=path.name,
                                                         frame=scan.metadata.get("frame"))
     notes += [_sentence(note) for note in scan.notes]
-    saved, note = with_pixel_size(saved, scan)
+    saved, note = with_pixel_size(saved, scan, folder_pixel_size)
     if note:
         notes.append(note)
     return ScanDocument(scan, saved, store), " ".join(notes) or None

@@ -22,6 +22,7 @@ from typing import Callable
 from PySide6.QtCore import QObject, Signal
 
 from ..core.imageio import ScanLoadError, load_scan
+from ..core.pixelsize import PixelSize
 from ..core.sidecar import Annotation, SidecarStore, identity_of, mismatch
 from .document import with_model_result, with_pixel_size
 from .worker import SegmentationService
@@ -40,9 +41,11 @@ class Outcome:
     unreadable: bool = False  # the scan itself cannot be read
 
 
-def measure_unvisited(path: Path, fallback_root: Path, segment) -> Outcome:
+def measure_unvisited(path: Path, fallback_root: Path, segment,
+                      folder_pixel_size: PixelSize | None = None) -> Outcome:
     """The saved measurement of the scan at ``path``, or the model's (``segment(pixels)``; None
-    to read saved results only). Runs in the worker thread; writes nothing."""
+    to read saved results only), with the pixel size opening it would give. Runs in the
+    worker thread; writes nothing."""
     store = SidecarStore(path, fallback_root)
     newest = store.newest()
     frame = (newest.annotation.frame or 0) if newest else 0
@@ -55,7 +58,7 @@ def measure_unvisited(path: Path, fallback_root: Path, segment) -> Outcome:
     identity = identity_of(scan.pixels, scan.metadata.get("frame", 0))
     if newest is not None:
         if mismatch(newest.annotation, identity, path.name) is None:
-            return Outcome(path, with_pixel_size(newest.annotation, scan)[0])
+            return Outcome(path, with_pixel_size(newest.annotation, scan, folder_pixel_size)[0])
         return Outcome(path, None)  # another scan's: set aside when the scan is opened
     if store.kept or segment is None:
         return Outcome(path, None)
@@ -63,15 +66,17 @@ def measure_unvisited(path: Path, fallback_root: Path, segment) -> Outcome:
     if result.ellipse is None:
         return Outcome(path, None, problem="the model found no head")
     fresh = Annotation(scan=path.name, frame=scan.metadata.get("frame"), identity=identity)
+    fresh = with_pixel_size(fresh, scan, folder_pixel_size)[0]
     return Outcome(path, with_pixel_size(with_model_result(fresh, result), scan)[0], new=True)
 
 
-def _job(path: Path, fallback_root: Path, device: str, segment: bool):
+def _job(path: Path, fallback_root: Path, device: str, segment: bool,
+         folder_pixel_size: PixelSize | None):
     def job(worker) -> Outcome:
         try:
             return measure_unvisited(path, fallback_root,
                                      (lambda px: worker.segmenter(device).segment(px))
-                                     if segment else None)
+                                     if segment else None, folder_pixel_size)
         except Exception as exc:  # any failure is this scan's, never the queue's end
             log.exception("measuring %s in the background failed", path)
             return Outcome(path, None, problem=f"{type(exc).__name__}: {exc}")
@@ -99,10 +104,12 @@ class FolderQueue(QObject):
     progress = Signal(int, int)  # scans done, scans queued; (0, 0) when idle or cancelled
 
     def __init__(self, service: SegmentationService, skip: Callable[[Path], bool],
+                 folder_pixel_size: Callable[[Path], PixelSize | None],
                  parent: QObject | None = None):
         super().__init__(parent)
         self.service = service
         self._skip = skip
+        self._folder_pixel_size = folder_pixel_size
         self._todo: deque[tuple[Path, Path, str, bool]] = deque()
         self._in_flight: Path | None = None
         self._done = self._total = 0
@@ -137,7 +144,8 @@ class FolderQueue(QObject):
                 self._count()
                 continue
             self._in_flight = path
-            self.service.submit_background(_job(path, root, device, segment))
+            self.service.submit_background(_job(path, root, device, segment,
+                                                self._folder_pixel_size(path.parent)))
 
     def _on_done(self, _generation: int, outcome: Outcome) -> None:
         if outcome.path != self._in_flight:

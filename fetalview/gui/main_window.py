@@ -12,9 +12,9 @@ from typing import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QFrame, QInputDialog,
-                               QLabel, QMainWindow, QMessageBox, QScrollArea, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QFrame,
+                               QInputDialog, QLabel, QLineEdit, QMainWindow, QMessageBox,
+                               QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
 
 from ..bundled import sample_scans_dir
 from ..core.calipers import (Calipers, bpd_pair, saved_bpd_pair, saved_calipers, with_bpd_pair,
@@ -27,7 +27,8 @@ from ..core.safetext import printable
 from ..core.skull_edges import short_axis_ends
 from .clinic import install as install_clinic_features
 from .pacs_features import install as install_pacs_features
-from .dialogs import SettingsDialog, ask_millimetres, shortcuts_dialog
+from .empty_state import EmptyState
+from .dialogs import SettingsDialog, ask_number, shortcuts_dialog
 from .export import ExportError, annotated_image, csv_row, save_csv, save_png
 from .folder_panel import FolderPanel
 from .images import bgr_qimage
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.clinic = install_clinic_features(self)
         self.pacs = install_pacs_features(self)
+        self._return_focus_to_the_scan()
         self._on_current_changed()
         self.resize(1360, 860)
 
@@ -159,7 +161,11 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.message_bar)
-        layout.addWidget(self.view, 1)
+        self.empty_state = EmptyState(self.act_open_folder, self.act_open, self.act_samples)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty_state)
+        self.stack.addWidget(self.view)
+        layout.addWidget(self.stack, 1)
         self.setCentralWidget(centre)
         self.folder_panel = FolderPanel()
         self.panel = MeasurementPanel(
@@ -250,8 +256,18 @@ class MainWindow(QMainWindow):
 
     # --- showing the session -----------------------------------------------------------
 
+    def _return_focus_to_the_scan(self) -> None:
+        """Enter in a side panel's field, or a choice in its list, gives the keyboard back to
+        the scan, so N, Return and the other single keys work again at once."""
+        for dock in self.findChildren(QDockWidget):
+            for field in dock.findChildren(QLineEdit):  # spin and date boxes' fields too
+                field.returnPressed.connect(self.view.setFocus)
+            for combo in dock.findChildren(QComboBox):
+                combo.activated.connect(self.view.setFocus)
+
     def _on_current_changed(self) -> None:
         d = self.session.current
+        self.stack.setCurrentWidget(self.view if self.session.scans else self.empty_state)
         self.view.set_scan(d.scan.pixels if d else None)
         if self.session.shown is not None:
             self.folder_panel.select(self.session.shown)
@@ -275,8 +291,12 @@ class MainWindow(QMainWindow):
                                    d.state if d else "not measured")
         has_scan, has_contour = d is not None, a is not None and a.ellipse is not None
         for action in (self.act_segment, self.act_manual, self.act_type_ps, self.act_calibrate,
-                       self.act_distance):
+                       self.act_distance, self.act_zoom_in, self.act_zoom_out, self.act_fit):
             action.setEnabled(has_scan)
+        listed = bool(self.session.scans)
+        for action in (self.act_next, self.act_prev, self.act_csv):
+            action.setEnabled(listed)
+        self.panel.brightness.parentWidget().setEnabled(has_scan)
         for action in (self.act_export, self.act_copy, self.act_confirm, self.act_confirm_next):
             action.setEnabled(has_contour)
         self.act_reset.setEnabled(a is not None and a.auto_ellipse is not None
@@ -404,26 +424,30 @@ class MainWindow(QMainWindow):
         self.view.start_tool(tool)
 
     def _on_calibration_line(self, points) -> None:
-        mm = ask_millimetres(self, "Calibrate", "Length of the line you drew, in mm:", 10.0, 2)
-        if mm is not None:
-            self.apply_calibration(points, mm)
+        answer = ask_number(self, "Calibrate", "Length of the line you drew, in mm:", True)
+        self.view.setFocus()
+        if answer is not None:
+            self.apply_calibration(points, *answer)
 
-    def apply_calibration(self, points, length_mm: float) -> None:
+    def apply_calibration(self, points, length_mm: float, whole_folder: bool = False) -> None:
         try:
-            self.session.set_pixel_size(calibrated_pixel_size(points[0], points[1], length_mm))
+            self.session.set_pixel_size(calibrated_pixel_size(points[0], points[1], length_mm),
+                                        whole_folder)
         except ValueError as exc:
             self.message_bar.show_message(f"Calibration not applied: {exc}.")
 
     def type_pixel_size(self) -> None:
-        d = self.session.current
-        current = d.annotation.pixel_size.mm_per_pixel if d and d.annotation.pixel_size else 0.1
-        mm = ask_millimetres(self, "Pixel size", "Millimetres per pixel:", current, 6)
-        if mm is None:
+        if self.session.current is None:
             return
-        try:
-            self.session.set_pixel_size(PixelSize(mm, "typed by user"))
-        except PixelSizeError as exc:
-            self.message_bar.show_message(f"Pixel size not applied: {exc}.")
+        answer = ask_number(self, "Pixel size", "Millimetres per pixel:", True)
+        self.view.setFocus()
+        if answer is not None:
+            try:
+                size = PixelSize(answer[0], "typed by user")
+            except PixelSizeError as exc:
+                self.message_bar.show_message(f"Pixel size not applied: {exc}.")
+                return
+            self.session.set_pixel_size(size, answer[1])
 
     # --- sign-off ----------------------------------------------------------------------
 

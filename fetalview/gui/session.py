@@ -92,7 +92,8 @@ class Session(QObject):
         self.lister.listed.connect(self._on_listed)
         service.returned.connect(self._on_returned)
         service.errored.connect(self._on_errored)
-        self.queue = FolderQueue(service, lambda path: path in self.documents, self)
+        self.queue = FolderQueue(service, lambda path: path in self.documents,
+                                 settings.folder_pixel_size, self)
         self.queue.arrived.connect(self._on_background)
 
     # --- opening -----------------------------------------------------------------------
@@ -162,7 +163,8 @@ class Session(QObject):
 
     def _open(self, path: Path) -> ScanDocument | None:
         try:
-            document, warning = open_document(path, self.settings.data_dir)
+            document, warning = open_document(path, self.settings.data_dir,
+                                              self.settings.folder_pixel_size(path.parent))
         except Exception as exc:  # noqa: BLE001 - no file may end the app: say it, go on
             if not isinstance(exc, ScanLoadError):  # a documented refusal needs no trace
                 log.exception("opening %s failed", path)
@@ -345,10 +347,30 @@ class Session(QObject):
         self.info.emit(f"{d.path.name}: {signoff.words()}")
         return True
 
-    def set_pixel_size(self, pixel_size: PixelSize) -> None:
-        if self.current is not None:
-            self.current.push(replace(self.current.annotation, pixel_size=pixel_size),
-                              "Set pixel size")
+    def set_pixel_size(self, pixel_size: PixelSize, whole_folder: bool = False) -> None:
+        """Give the shown scan ``pixel_size``; ``whole_folder`` also remembers it for its
+        folder: every scan there without a pixel size of its own gets it, now and whenever it
+        is opened or measured (its source says so)."""
+        d = self.current
+        if d is None:
+            return
+        d.push(replace(d.annotation, pixel_size=pixel_size), "Set pixel size")
+        if not whole_folder:
+            return
+        folder = d.path.parent
+        self.settings.set_folder_pixel_size(folder, pixel_size.mm_per_pixel)
+        shared = self.settings.folder_pixel_size(folder)
+        for path in self.scans:
+            other = self.documents.get(path)
+            if path.parent != folder or other is d:
+                continue
+            if other is not None:
+                if other.annotation.pixel_size is None:
+                    other.push(replace(other.annotation, pixel_size=shared),
+                               "Set the folder's pixel size")
+            elif (a := self.results.get(path)) is not None and a.pixel_size is None:
+                a = replace(a, pixel_size=shared)  # as opening it will show it
+                self._set_state(path, scan_state(a), a)
 
     # --- bookkeeping -------------------------------------------------------------------
 

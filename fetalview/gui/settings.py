@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import getpass
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
 
 from ..core.measurement import BPD_CONVENTIONS, OUTER_OUTER
+from ..core.pixelsize import PixelSize
 
 DEVICES = ("auto", "cpu", "cuda")
+#: How a folder's remembered pixel size names its source next to every mm value.
+FOLDER_SOURCE = "typed by user for this folder"
 MAX_RECENT = 10
 
 
@@ -93,6 +97,38 @@ class AppSettings:
     def last_folder(self, value: str) -> None:
         self.store.setValue("files/last_folder", value)
 
+    def _folder_sizes(self) -> dict:
+        try:
+            sizes = json.loads(str(self.store.value("pixel_size/folders", "{}")))
+        except ValueError:
+            return {}
+        return sizes if isinstance(sizes, dict) else {}
+
+    def folder_pixel_size(self, folder: Path) -> PixelSize | None:
+        """The pixel size the user gave for every scan of ``folder`` without one of its own.
+
+        Kept in the settings (not in a file in the scan folder, which may be read-only or
+        shared), keyed by the folder's full path: a moved folder asks again, never guesses."""
+        try:
+            return PixelSize(float(self._folder_sizes()[str(Path(folder).resolve())]),
+                             FOLDER_SOURCE)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def set_folder_pixel_size(self, folder: Path, mm_per_pixel: float) -> None:
+        sizes = self._folder_sizes()
+        sizes[str(Path(folder).resolve())] = float(mm_per_pixel)
+        self.store.setValue("pixel_size/folders", json.dumps(sizes))
+
+    @property
+    def export_folder(self) -> str:
+        """Where exports go; "" until the user chose (see ``default_export_folder``)."""
+        return str(self.store.value("export/folder", ""))
+
+    @export_folder.setter
+    def export_folder(self, value: str) -> None:
+        self.store.setValue("export/folder", value)
+
     @property
     def operator(self) -> str:
         """Who signs off contours on this computer; "" until asked (see ``default_operator``)."""
@@ -109,3 +145,9 @@ def default_operator() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no name for this user id (a bare container)
         return ""
+
+
+def default_export_folder(scan_folder: Path) -> Path:
+    """Beside the scan folder, not inside it: exports never mix with the scans."""
+    scan_folder = Path(scan_folder).resolve()
+    return scan_folder.with_name(scan_folder.name + " fetalview exports")

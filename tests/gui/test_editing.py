@@ -181,7 +181,7 @@ def test_typed_pixel_size_is_undoable_and_shows_its_source(qtbot, window, scans,
     import fetalview.gui.main_window as main_window
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
     csv_size = document.annotation.pixel_size
-    monkeypatch.setattr(main_window, "ask_millimetres", lambda *args: 0.2)
+    monkeypatch.setattr(main_window, "ask_number", lambda *args: (0.2, False))
     window.act_type_ps.trigger()
     assert document.annotation.pixel_size.mm_per_pixel == 0.2
     assert "typed by user" in window.panel.pixel_label.text()
@@ -192,7 +192,7 @@ def test_typed_pixel_size_is_undoable_and_shows_its_source(qtbot, window, scans,
 def test_calibration_by_drawing_a_line(qtbot, window, scans, monkeypatch):
     import fetalview.gui.main_window as main_window
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
-    monkeypatch.setattr(main_window, "ask_millimetres", lambda *args: 30.0)
+    monkeypatch.setattr(main_window, "ask_number", lambda *args: (30.0, False))
     view = window.view
     window.act_calibrate.trigger()
     p, q = _view_point(view, 100, 100), _view_point(view, 100, 400)

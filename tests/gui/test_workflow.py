@@ -1,0 +1,159 @@
+"""Working through a list: the first-launch state, number dialogs that start empty, a pixel
+size for a whole folder, and the keyboard flow (focus back on the scan, redo keys, questions
+that default to No, a 30-scan folder signed off by keyboard alone)."""
+
+import cv2
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QDialog, QMessageBox, QPushButton
+
+from fetalview.core.geometry import Ellipse
+from fetalview.core.pixelsize import PixelSize
+from fetalview.core.sidecar import Annotation, load_annotation, save_annotation
+from fetalview.gui.dialogs import NumberDialog
+from fetalview.gui.settings import FOLDER_SOURCE
+
+from .conftest import SAMPLES, FakeSegmenter, open_and_wait
+
+
+def _folder(tmp_path, name: str, count: int, size=(400, 300)):
+    folder = tmp_path / name
+    folder.mkdir()
+    image = cv2.resize(cv2.imread(str(SAMPLES / "050_HC.png"), cv2.IMREAD_GRAYSCALE), size)
+    for i in range(count):
+        cv2.imwrite(str(folder / f"scan{i:02d}.png"), image)
+    return sorted(folder.iterdir())
+
+
+def _measured(window):
+    return not window.session.queue.running and all(
+        s != "not measured" for s in window.session.states.values())
+
+
+def test_first_launch_shows_the_ways_in_and_disables_what_needs_a_scan(qtbot, window):
+    assert window.stack.currentWidget() is window.empty_state
+    texts = [b.text() for b in window.empty_state.findChildren(QPushButton)]
+    assert texts == ["Open a folder of scans...", "Open scans...", "Try a sample scan"]
+    needs_a_scan = [window.act_next, window.act_prev, window.act_zoom_in, window.act_fit,
+                    window.act_export, window.act_copy, window.act_csv, window.act_confirm,
+                    window.act_confirm_next, window.act_segment, window.act_type_ps,
+                    window.clinic.act_report]
+    assert not any(a.isEnabled() for a in needs_a_scan)
+    assert not window.panel.brightness.isEnabled() and not window.clinic.pregnancy.isEnabled()
+    assert window.clinic.pregnancy.patient_label.text() == "No scan open."
+
+    next(b for b in window.empty_state.findChildren(QPushButton)
+         if b.text() == "Try a sample scan").click()
+    qtbot.waitUntil(lambda: window.session.current is not None
+                    and window.session.current.annotation.ellipse is not None)
+    assert window.stack.currentWidget() is window.view
+    assert all(a.isEnabled() for a in needs_a_scan)
+    assert window.panel.brightness.isEnabled() and window.clinic.pregnancy.isEnabled()
+
+
+def test_a_number_dialog_starts_empty_and_enter_on_it_accepts_nothing(qtbot):
+    dialog = NumberDialog(None, "Pixel size", "Millimetres per pixel:", True)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.field.text() == "" and not dialog.whole_folder.isChecked()
+    QTest.keyClick(dialog.field, Qt.Key_Return)
+    assert dialog.isVisible() and dialog.result() != QDialog.Accepted
+    QTest.keyClicks(dialog.field, "0.")
+    QTest.keyClick(dialog.field, Qt.Key_Return)  # "0." is no size
+    assert dialog.isVisible()
+    QTest.keyClicks(dialog.field, "15")
+    QTest.keyClick(dialog.field, Qt.Key_Return)
+    assert dialog.result() == QDialog.Accepted and dialog.value == 0.15
+
+
+def test_a_folder_pixel_size_reaches_every_scan_without_its_own_and_is_remembered(
+        qtbot, make_window, tmp_path, settings, monkeypatch):
+    import fetalview.gui.main_window as main_window
+    paths = _folder(tmp_path, "folder", 3)
+    elsewhere = _folder(tmp_path, "elsewhere", 1)
+    own = PixelSize(0.3, "typed by user")
+    save_annotation(paths[2], Annotation(paths[2].name, Ellipse(200, 150, 90, 70, 5),
+                                         pixel_size=own), settings.data_dir)
+    window = make_window(FakeSegmenter())
+    window.session.open_paths([paths[0].parent, elsewhere[0].parent])
+    qtbot.waitUntil(lambda: _measured(window), timeout=20000)
+    assert window.session.current.annotation.pixel_size is None
+    monkeypatch.setattr(main_window, "ask_number", lambda *args: (0.15, True))
+    window.act_type_ps.trigger()
+    assert window.session.current.annotation.pixel_size == PixelSize(0.15, "typed by user")
+    results = window.session.results
+    assert results[paths[1]].pixel_size == PixelSize(0.15, FOLDER_SOURCE)
+    assert results[paths[2]].pixel_size == own
+    assert results[elsewhere[0]].pixel_size is None
+    assert "mm" in window.folder_panel._rows[paths[1]].text()  # noqa: SLF001
+    window.close()
+
+    again = make_window(FakeSegmenter())  # the same settings: remembered for that folder
+    again.session.open_paths([paths[1]])
+    qtbot.waitUntil(lambda: again.session.current.annotation.ellipse is not None)
+    assert again.session.current.annotation.pixel_size == PixelSize(0.15, FOLDER_SOURCE)
+    assert "typed by user for this folder" in again.panel.pixel_label.text()
+    again.session.open_paths([elsewhere[0]])
+    assert again.session.current.annotation.pixel_size is None
+
+
+def test_enter_in_the_ga_field_gives_the_keys_back_to_the_scan(qtbot, window, scans,
+                                                               settings):
+    settings.operator = "A. Jones"
+    window.session.open_paths([scans])
+    qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
+    first = window.session.current
+    window.clinic.pregnancy.method.setCurrentText("Weeks+days today")
+    field = window.clinic.pregnancy.ga_text
+    field.setFocus()
+    assert window.focusWidget() is field
+    QTest.keyClicks(field, "20+3")
+    QTest.keyClick(field, Qt.Key_Return)
+    assert first.state == "auto"  # Return in a field is the field's, not Confirm
+    assert first.annotation.extra["pregnancy"]["ga"] == "20+3"
+    assert window.focusWidget() is window.view
+    QTest.keyClick(window.focusWidget(), Qt.Key_N)
+    assert window.session.current.path == scans / "249_HC.png"
+    assert field.text() != "20+3n"
+
+
+@pytest.mark.parametrize("keys", ["Ctrl+Y", "Ctrl+Shift+Z"])
+def test_ctrl_y_and_ctrl_shift_z_redo(qtbot, window, scans, keys):
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    window.session.draw_from_clicks([(200, 250), (500, 250), (350, 380)])
+    drawn = document.annotation.ellipse
+    QTest.keySequence(window, QKeySequence.Undo)
+    assert document.annotation.ellipse != drawn
+    QTest.keySequence(window, QKeySequence(keys))
+    assert document.annotation.ellipse == drawn
+
+
+def test_questions_default_to_the_answer_that_changes_nothing(qtbot, settings, monkeypatch):
+    from fetalview.gui.main_window import MainWindow
+    asked = []
+
+    def question(parent, title, text, buttons, default):
+        asked.append(default)
+        return QMessageBox.No
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    window = MainWindow(settings, lambda device: FakeSegmenter())  # its own question box
+    qtbot.addWidget(window)
+    assert window._ask("Replace it?") is False  # noqa: SLF001
+    assert asked == [QMessageBox.No]
+
+
+def test_a_30_scan_folder_is_signed_off_by_keyboard_alone(qtbot, make_window, tmp_path,
+                                                          settings):
+    settings.operator = "A. Jones"
+    paths = _folder(tmp_path, "list", 30, size=(200, 150))
+    window = make_window(FakeSegmenter())
+    window.session.open_paths([paths[0].parent])
+    qtbot.waitUntil(lambda: _measured(window), timeout=30000)  # before anyone reaches the end
+    window.view.setFocus()
+    for _ in range(30):
+        QTest.keyClick(window.focusWidget(), Qt.Key_Space)  # Confirm and next: one key
+    assert [window.session.states[p] for p in paths] == ["confirmed"] * 30
+    assert all(load_annotation(p, settings.data_dir).confirmed.by == "A. Jones" for p in paths)

@@ -174,6 +174,7 @@ class Session(QObject):
             return None
         if warning:
             self.error.emit(warning)
+        self._set_state(path, document.state, document.annotation)  # the list shows it
         document.changed.connect(lambda d=document: self._on_document_changed(d))
         document.save_failed.connect(self._on_save_failed)
         document.note.connect(self.error)

@@ -85,5 +85,9 @@ def test_killed_right_after_an_edit_loses_nothing(qtbot, make_window, fake, scan
     assert restored.edited and restored.model_version == "fake-crash"
     assert restored.pixel_size.mm_per_pixel == shown["mm"]
     assert window.folder_panel.state_text(scan) == "edited"
-    assert fake.calls == 0, "the restored contour is the starting point, not a new model run"
+    qtbot.waitUntil(lambda: not window.session.queue.running)
+    # the one model run is the folder's other scan, measured in the background
+    assert window.session.states[scans / "249_HC.png"] == "auto"
+    assert fake.calls == 1, "the restored contour is the starting point, not a new model run"
+    assert window.session.current.annotation == restored
     assert not list(scans.glob(".*.tmp"))

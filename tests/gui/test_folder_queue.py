@@ -12,7 +12,7 @@ from fetalview.core.geometry import Ellipse
 from fetalview.core.review import sign_off
 from fetalview.core.sidecar import Annotation, load_annotation, save_annotation, sidecar_path
 
-from .conftest import SAMPLES, FakeSegmenter
+from .conftest import SAMPLES, FakeSegmenter, open_folder
 
 
 class RecordingSegmenter(FakeSegmenter):
@@ -54,7 +54,7 @@ def test_every_scan_gets_its_result_the_shown_one_first_and_saved_as_automatic(
     window = make_window(segmenter)
     progress = []
     window.session.queue.progress.connect(lambda done, total: progress.append((done, total)))
-    window.session.open_paths([paths[0].parent])
+    open_folder(qtbot, window, paths[0].parent)
     qtbot.waitUntil(lambda: _done(window) and segmenter.calls == 6, timeout=20000)
     assert segmenter.widths == [400 + 20 * i for i in range(6)]  # shown first, then in order
     assert progress[-1] == (6, 6) and window.queue_label.text() == ""
@@ -83,7 +83,7 @@ def test_a_clinicians_sidecar_is_read_never_overwritten_nor_measured_again(
     before = sidecar_path(paths[2]).read_bytes()
     segmenter = RecordingSegmenter()
     window = make_window(segmenter)
-    window.session.open_paths([paths[0].parent])
+    open_folder(qtbot, window, paths[0].parent)
     qtbot.waitUntil(lambda: _done(window) and segmenter.calls == 3, timeout=20000)
     qtbot.wait(50)
     assert segmenter.widths == [400, 420, 460]
@@ -98,7 +98,7 @@ def test_the_window_stays_free_while_the_folder_is_measured_and_close_cancels(
     segmenter = RecordingSegmenter()
     segmenter.gate = threading.Event()
     window = make_window(segmenter)
-    window.session.open_paths([paths[0].parent])
+    open_folder(qtbot, window, paths[0].parent)
     qtbot.waitUntil(lambda: segmenter.calls == 1)  # the shown scan, held back in the worker
     ticks = []
     timer = QTimer()
@@ -125,9 +125,9 @@ def test_opening_another_folder_cancels_the_first_folders_queue(qtbot, make_wind
     segmenter = RecordingSegmenter()
     segmenter.gate = threading.Event()
     window = make_window(segmenter)
-    window.session.open_paths([first[0].parent])
+    open_folder(qtbot, window, first[0].parent)
     qtbot.waitUntil(lambda: segmenter.calls == 1)
-    window.session.open_paths([second[0].parent])
+    open_folder(qtbot, window, second[0].parent)
     segmenter.gate.set()
     qtbot.waitUntil(lambda: _done(window) and all(
         window.session.states[p] == "auto" for p in second), timeout=20000)
@@ -139,7 +139,7 @@ def test_opening_another_folder_cancels_the_first_folders_queue(qtbot, make_wind
 def test_doubtful_first_sorts_by_the_background_results(qtbot, make_window, tmp_path):
     paths = _folder(tmp_path, "folder", 5)
     window = make_window(RecordingSegmenter(doubtful_below=450))  # scan00..scan02 flagged
-    window.session.open_paths([paths[0].parent])
+    open_folder(qtbot, window, paths[0].parent)
     qtbot.waitUntil(lambda: _done(window) and all(
         s != "not measured" for s in window.session.states.values()), timeout=20000)
     window.clinic.queue.sort.setCurrentText("Doubtful first")
@@ -156,7 +156,7 @@ def test_without_segmenting_on_open_only_saved_results_are_read(qtbot, make_wind
     settings.segment_on_open = segment_on_open
     segmenter = RecordingSegmenter()
     window = make_window(segmenter)
-    window.session.open_paths([paths[0].parent])
+    open_folder(qtbot, window, paths[0].parent)
     qtbot.waitUntil(lambda: window.session.states[paths[1]] == "edited", timeout=20000)
     qtbot.waitUntil(lambda: _done(window))
     assert segmenter.calls == 0 and not sidecar_path(paths[2]).exists()

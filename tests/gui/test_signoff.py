@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QInputDialog
 from fetalview.core.measurement import measure
 from fetalview.core.sidecar import load_annotation
 
-from .conftest import FakeSegmenter, open_and_wait
+from .conftest import FakeSegmenter, open_and_wait, open_folder
 from .test_editing import _drag_axis_end_outward
 
 
@@ -70,7 +70,7 @@ def test_an_edit_after_confirming_returns_to_edited_until_confirmed_again(qtbot,
 
 def test_confirm_and_next_is_one_key_and_leaves_the_focus_on_the_scan(qtbot, window, scans,
                                                                       jones):
-    window.session.open_paths([scans])
+    open_folder(qtbot, window, scans)
     first = window.session.current
     qtbot.waitUntil(lambda: first.annotation.ellipse is not None)
     _key(window, Qt.Key_Space)
@@ -104,7 +104,7 @@ def test_the_operator_is_asked_once_with_the_login_name_offered(qtbot, window, s
 
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(get_text))
     monkeypatch.setattr("fetalview.gui.main_window.default_operator", lambda: "bsmith")
-    window.session.open_paths([scans])
+    open_folder(qtbot, window, scans)
     qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
     window.confirm_and_next()
     qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)

@@ -15,7 +15,7 @@ from fetalview.core.sidecar import Annotation, load_annotation, save_annotation
 from fetalview.gui.dialogs import NumberDialog
 from fetalview.gui.settings import FOLDER_SOURCE
 
-from .conftest import SAMPLES, FakeSegmenter, open_and_wait
+from .conftest import SAMPLES, FakeSegmenter, open_and_wait, open_folder
 
 
 def _folder(tmp_path, name: str, count: int, size=(400, 300)):
@@ -77,8 +77,9 @@ def test_a_folder_pixel_size_reaches_every_scan_without_its_own_and_is_remembere
     save_annotation(paths[2], Annotation(paths[2].name, Ellipse(200, 150, 90, 70, 5),
                                          pixel_size=own), settings.data_dir)
     window = make_window(FakeSegmenter())
-    window.session.open_paths([paths[0].parent, elsewhere[0].parent])
-    qtbot.waitUntil(lambda: _measured(window), timeout=20000)
+    window.session.open_paths([paths[0].parent, elsewhere[0].parent])  # one queue for both
+    qtbot.waitUntil(lambda: len(window.session.states) == 4 and _measured(window),
+                    timeout=20000)
     assert window.session.current.annotation.pixel_size is None
     monkeypatch.setattr(main_window, "ask_number", lambda *args: (0.15, True))
     window.act_type_ps.trigger()
@@ -102,7 +103,7 @@ def test_a_folder_pixel_size_reaches_every_scan_without_its_own_and_is_remembere
 def test_enter_in_the_ga_field_gives_the_keys_back_to_the_scan(qtbot, window, scans,
                                                                settings):
     settings.operator = "A. Jones"
-    window.session.open_paths([scans])
+    open_folder(qtbot, window, scans)
     qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
     first = window.session.current
     window.clinic.pregnancy.method.setCurrentText("Weeks+days today")
@@ -150,7 +151,7 @@ def test_a_30_scan_folder_is_signed_off_by_keyboard_alone(qtbot, make_window, tm
     settings.operator = "A. Jones"
     paths = _folder(tmp_path, "list", 30, size=(200, 150))
     window = make_window(FakeSegmenter())
-    window.session.open_paths([paths[0].parent])
+    open_folder(qtbot, window, paths[0].parent)
     qtbot.waitUntil(lambda: _measured(window), timeout=30000)  # before anyone reaches the end
     window.view.setFocus()
     for _ in range(30):

@@ -18,6 +18,7 @@ from ..core.calipers import CALIPER_KEYS, caliper_marks, measure_annotation
 from ..core.growth import PREGNANCY_KEY, saved_ga
 from ..core.imageio import ScanLoadError, load_scan
 from ..core.measurement import measure
+from ..core.outputs import output_name
 from .cine import FrameSlider
 from .document import RESULT_KEYS, ScanDocument, review_needed
 from .export import review_words
@@ -177,11 +178,9 @@ class ClinicFeatures(QObject):
         d = self.session.current
         if d is None:
             return
-        path, _ = QFileDialog.getSaveFileName(
-            self.window, "Export clinical report", str(d.path.with_name(d.path.stem + "_report.pdf")),
-            "PDF (*.pdf)")
-        if path:
-            self.export_report(Path(path))
+        path = self.window.export_target(output_name(d.path.stem, "report", ".pdf"))
+        if path is not None:
+            self.export_report(path)
 
     def export_report(self, path: Path) -> bool:
         from .report import ReportData, write_report

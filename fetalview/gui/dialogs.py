@@ -1,12 +1,14 @@
-"""Small dialogs: settings, the keyboard shortcut list, and number inputs."""
+"""Small dialogs: settings, the keyboard shortcut list, number inputs, the export folder."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QLocale
 from PySide6.QtGui import QAction, QDoubleValidator, QKeySequence
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
-                               QLabel, QLineEdit, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
+                               QFormLayout, QLabel, QLineEdit, QMessageBox, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..core.measurement import OUTER_INNER, OUTER_OUTER
 from .settings import AppSettings
@@ -131,3 +133,24 @@ def ask_number(parent: QWidget, title: str, label: str,
     if dialog.exec() != QDialog.Accepted:
         return None
     return dialog.value, dialog.whole_folder.isChecked()
+
+
+def ask_export_folder(parent: QWidget, suggested: Path) -> Path | None:
+    """The folder for exports: ``suggested`` (beside the scan folder) or another the user
+    picks; None if cancelled. Asked once: the window remembers the answer."""
+    box = QMessageBox(QMessageBox.Question, "Export folder",
+                      f"Exported images, reports and CSV files go to one folder:\n\n"
+                      f"{suggested}\n\nbeside the scans, never among them. This is asked once; "
+                      "File > Export folder changes it.", parent=parent)
+    use = box.addButton("Use this folder", QMessageBox.AcceptRole)
+    other = box.addButton("Choose another...", QMessageBox.ActionRole)
+    box.addButton(QMessageBox.Cancel)
+    box.setDefaultButton(use)
+    box.exec()
+    if box.clickedButton() is use:
+        return suggested
+    if box.clickedButton() is other:
+        folder = QFileDialog.getExistingDirectory(parent, "Folder for exports",
+                                                  str(suggested.parent))
+        return Path(folder) if folder else None
+    return None

@@ -8,6 +8,7 @@ nothing in the app.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Iterable
@@ -119,6 +120,16 @@ def save_png(image: np.ndarray, path: Path) -> None:
     if not ok:
         raise ExportError(f"Cannot encode the image for {path}")
     _write(Path(path), mark_png(encoded.tobytes(), "export"))  # never listed as a scan
+
+
+def free_path(path: Path) -> Path:
+    """``path``, or ``name-2.ext``, ``name-3.ext``... the first that names no file: an export
+    never replaces anything (an earlier export, or a file the user keeps there)."""
+    candidate, n = Path(path), 1
+    while os.path.lexists(candidate):
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
 
 
 def csv_row(path: Path, annotation: Annotation) -> dict[str, str]:

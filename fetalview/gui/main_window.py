@@ -22,21 +22,22 @@ from ..core.calipers import (Calipers, bpd_pair, saved_bpd_pair, saved_calipers,
 from ..core.edit import calibrated_pixel_size
 from ..core.imageio import IMAGE_SUFFIXES
 from ..core.measurement import OUTER_INNER
+from ..core.outputs import output_name
 from ..core.pixelsize import PixelSize, PixelSizeError
 from ..core.safetext import printable
 from ..core.skull_edges import short_axis_ends
 from .clinic import install as install_clinic_features
 from .pacs_features import install as install_pacs_features
 from .empty_state import EmptyState
-from .dialogs import SettingsDialog, ask_number, shortcuts_dialog
-from .export import ExportError, annotated_image, csv_row, save_csv, save_png
+from .dialogs import SettingsDialog, ask_export_folder, ask_number, shortcuts_dialog
+from .export import ExportError, annotated_image, csv_row, free_path, save_csv, save_png
 from .folder_panel import FolderPanel
 from .images import bgr_qimage
 from .measurement_panel import MeasurementPanel
 from .message_bar import MessageBar
 from .scan_view import ScanView
 from .session import Session
-from .settings import AppSettings, default_operator
+from .settings import AppSettings, default_export_folder, default_operator
 from .toolbar import build_toolbar
 from .tools import calibration_tool, distance_tool, manual_tool
 from .worker import SegmentationService, SegmenterFactory
@@ -108,6 +109,8 @@ class MainWindow(QMainWindow):
         self.act_export = a("&Export annotated PNG...", self.export_png_dialog, ["Ctrl+E"])
         self.act_copy = a("&Copy annotated image", self.copy_image, [QKeySequence.Copy])
         self.act_csv = a("Export folder &CSV...", self.export_csv_dialog, ["Ctrl+Shift+E"])
+        self.act_export_folder = a("Export fol&der...", self.choose_export_folder, [],
+                                   "Where exported images, reports and CSV files go")
         self.act_settings = a("Se&ttings...", self.open_settings, [QKeySequence.Preferences])
         self.act_quit = a("&Quit", self.close, [QKeySequence.Quit])
         self.act_undo = self.undo_group.createUndoAction(self, "&Undo")
@@ -204,7 +207,8 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addAction(self.act_samples)
         file_menu.addSeparator()
-        file_menu.addActions([self.act_export, self.act_copy, self.act_csv])
+        file_menu.addActions([self.act_export, self.act_copy, self.act_csv,
+                              self.act_export_folder])
         file_menu.addSeparator()
         file_menu.addActions([self.act_settings, self.act_quit])
         bar.addMenu("&Edit").addActions([self.act_undo, self.act_redo])
@@ -474,16 +478,43 @@ class MainWindow(QMainWindow):
 
     # --- export ------------------------------------------------------------------------
 
-    def _default_export(self, suffix: str) -> str:
+    def export_folder(self) -> Path | None:
+        """Where exports go: asked the first time (a folder beside the scan folder offered,
+        never inside it), then remembered; None when the user cancelled."""
+        chosen = Path(self.settings.export_folder) if self.settings.export_folder else None
+        if chosen is not None and chosen.is_dir():
+            return chosen
+        return self.choose_export_folder()
+
+    def choose_export_folder(self) -> Path | None:
         d = self.session.current
-        return str(d.path.with_name(d.path.stem + suffix)) if d else ""
+        scan_folder = d.path.parent if d else Path(self.settings.last_folder or Path.home())
+        remembered = self.settings.export_folder
+        folder = ask_export_folder(self, Path(remembered) if remembered
+                                   else default_export_folder(scan_folder))
+        self.view.setFocus()
+        if folder is None:
+            return None
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.message_bar.show_message(f"Cannot make the export folder {folder}: "
+                                          f"{exc.strerror or exc}. Choose another with "
+                                          "File > Export folder.")
+            return None
+        self.settings.export_folder = str(folder)
+        return folder
+
+    def export_target(self, name: str) -> Path | None:
+        """A new file ``name`` in the export folder (numbered when taken: nothing replaced)."""
+        folder = self.export_folder()
+        return None if folder is None else free_path(folder / name)
 
     def export_png_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export annotated PNG",
-                                              self._default_export("_fetalview.png"),
-                                              "PNG image (*.png)")
-        if path:
-            self.export_png(Path(path))
+        d = self.session.current
+        path = self.export_target(output_name(d.path.stem, "image", ".png")) if d else None
+        if path is not None:
+            self.export_png(path)
 
     def allows_burned_in(self) -> bool:
         """Whether an image of the shown scan may be exported: yes, unless its pixels hold
@@ -520,12 +551,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Annotated image copied to the clipboard", 5000)
 
     def export_csv_dialog(self) -> None:
-        start = self.session.settings.last_folder or self._default_export("")
-        path, _ = QFileDialog.getSaveFileName(self, "Export measurements as CSV",
-                                              str(Path(start) / "fetalview_measurements.csv"),
-                                              "CSV (*.csv)")
-        if path:
-            self.export_csv(Path(path))
+        folder = self.session.current.path.parent if self.session.current else None
+        stem = folder.name if folder else "scans"
+        path = self.export_target(output_name(stem, "measurements", ".csv"))
+        if path is not None:
+            self.export_csv(path)
 
     def export_csv(self, path: Path) -> bool:
         rows = [csv_row(p, a) for p, a in self.session.measured_annotations()]

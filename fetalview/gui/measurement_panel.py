@@ -160,7 +160,7 @@ class MeasurementPanel(QWidget):
         ps = annotation.pixel_size if annotation else None
         self.pixel_label.setText(
             f"{ps.mm_per_pixel:.4f} mm/pixel\nsource: {ps.source}" if ps else
-            "unknown: type it in or calibrate on a known distance")
+            "unknown: type it in or calibrate on a known distance" if annotation else "–")
         self.pixel_label.setToolTip(self.pixel_label.text())
         self.pixel_label.setStyleSheet("" if ps or annotation is None else f"color: {WARNING};")
 

@@ -158,3 +158,26 @@ def test_a_30_scan_folder_is_signed_off_by_keyboard_alone(qtbot, make_window, tm
         QTest.keyClick(window.focusWidget(), Qt.Key_Space)  # Confirm and next: one key
     assert [window.session.states[p] for p in paths] == ["confirmed"] * 30
     assert all(load_annotation(p, settings.data_dir).confirmed.by == "A. Jones" for p in paths)
+
+
+def test_exports_go_to_a_folder_asked_once_beside_the_scans_and_replace_nothing(
+        qtbot, window, scans, settings, monkeypatch):
+    import fetalview.gui.main_window as main_window
+    from fetalview.core.imageio import list_scans
+    from fetalview.core.ownfiles import is_own_output
+    asked = []
+    monkeypatch.setattr(main_window, "ask_export_folder",
+                        lambda parent, suggested: asked.append(suggested) or suggested)
+    open_and_wait(qtbot, window, scans / "050_HC.png")
+    window.act_export.trigger()
+    window.act_export.trigger()  # again: a second file, the first kept
+    window.clinic.act_report.trigger()
+    window.act_csv.trigger()
+    out = scans.parent / "scans fetalview exports"
+    assert asked == [out] and settings.export_folder == str(out)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "050_HC_fetalview_image-2.png", "050_HC_fetalview_image.png",
+        "050_HC_fetalview_report.pdf", "scans_fetalview_measurements.csv"]
+    assert all(is_own_output(p) for p in out.glob("*.png"))
+    assert [p.name for p in list_scans(scans)] == ["050_HC.png", "249_HC.png"]
+    assert window.focusWidget() is window.view

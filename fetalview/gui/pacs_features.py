@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QObject
@@ -24,6 +25,7 @@ from ..core.growth import saved_ga
 from ..core.imageio import load_scan
 from ..core.measurement import measure
 from ..core.pacs import store
+from ..core.review import standing_signoff
 from ..core.sidecar import Annotation, check_belongs, load_annotation
 from .background import Job
 from .document import outline_of, review_needed
@@ -39,9 +41,16 @@ UNCONFIRMED_QUESTION = ("This result is not confirmed by a clinician. Send it ma
 
 
 def review_of(annotation: Annotation, organization: str) -> Review:
-    """The review state the report states for a saved annotation."""
-    state = ReviewState.EDITED if annotation.edited else ReviewState.AUTOMATIC
-    return Review(state, organization=organization)
+    """The review state the report states for a saved annotation: who confirmed it and when
+    while the confirmation stands (``core.review``)."""
+    signoff = standing_signoff(annotation)
+    if signoff is not None:
+        return Review(ReviewState.CORRECTED if signoff.corrected else ReviewState.CONFIRMED,
+                      operator=signoff.by, when=datetime.fromisoformat(signoff.at),
+                      organization=organization)
+    edited = annotation.edited or annotation.confirmed is not None  # changed since confirmed
+    return Review(ReviewState.EDITED if edited else ReviewState.AUTOMATIC,
+                  organization=organization)
 
 
 def results_of(path: Path, annotation: Annotation, organization: str) -> DicomResults:

@@ -180,6 +180,8 @@ class SegmentationService(QObject):
         self._generation += 1
 
     def _on_background_done(self, generation: int, result) -> None:
+        if not self._pending:  # a model loaded for a background job said "loading"
+            self.progress.emit("")
         if generation == self._generation:
             self.background_done.emit(generation, result)
 

@@ -120,3 +120,20 @@ def test_no_name_no_confirmation(qtbot, window, scans, monkeypatch):
     assert not window.confirm_contour()
     assert document.annotation.confirmed is None
     assert "needs your name" in window.message_bar.text
+
+
+def test_the_dicom_report_states_who_confirmed_it_while_the_confirmation_stands(qtbot, window,
+                                                                               scans, jones):
+    from fetalview.core.dicom_sr import ReviewState
+    from fetalview.gui.pacs_features import review_of
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    assert review_of(document.annotation, "").state == ReviewState.AUTOMATIC
+    window.confirm_contour()
+    review = review_of(document.annotation, "Clinic")
+    signoff = document.annotation.confirmed
+    assert (review.state, review.operator) == (ReviewState.CONFIRMED, "A. Jones")
+    assert review.when == datetime.fromisoformat(signoff.at).astimezone().replace(tzinfo=None)
+    _drag_axis_end_outward(window, "a+", 30)
+    assert review_of(document.annotation, "").state == ReviewState.EDITED
+    window.confirm_contour()
+    assert review_of(document.annotation, "").state == ReviewState.CORRECTED

@@ -44,10 +44,11 @@ def test_a_typed_pixel_size_of_150_is_not_applied(qtbot, window, scans, monkeypa
     import fetalview.gui.main_window as main_window
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
     before = document.annotation.pixel_size
-    monkeypatch.setattr(main_window, "ask_millimetres", lambda *args: 150.0)
+    monkeypatch.setattr(main_window, "ask_number", lambda *args: (150.0, True))
     window.act_type_ps.trigger()
     assert document.annotation.pixel_size == before
     assert "Pixel size not applied: typed by user gives 150 mm" in window.message_bar.text
+    assert window.settings.folder_pixel_size(scans) is None  # nor remembered for the folder
 
 
 def test_an_image_of_burned_in_pixels_is_exported_only_when_the_user_says_so(

@@ -5,7 +5,8 @@ The item works in scan pixel coordinates (the scene's). What a drag means is dec
 ``previewed`` fires on every move (for live HC/BPD/OFD); ``edited`` fires once, on release, so
 each drag is one undo step. The axes are drawn as labelled caliper pairs (BPD on the short axis,
 OFD on the long one); the rotation handle sits a fixed screen distance beyond the long axis's
-end, so it is never mistaken for that end at any zoom.
+end, so it is never mistaken for that end at any zoom. When the BPD is measured outer-to-inner
+by its own calipers, the short axis is not drawn: one line, one BPD.
 """
 
 from __future__ import annotations
@@ -51,12 +52,11 @@ class EllipseItem(QGraphicsObject):
             self._handles[name] = Handle(name, self, tip=TIPS.get(name, "Drag to move this "
                                                                    "caliper end"))
             self._handles[name].setCursor(CURSORS.get(name, Qt.SizeFDiagCursor))
-        # the rotation handle hangs off the a+ end in screen pixels, on a thin stalk
-        a_end = self._handles["a+"]
-        self._stalk = QGraphicsLineItem(a_end)
+        # the rotation handle hangs off the long axis's end in screen pixels, on a thin stalk
+        self._stalk = QGraphicsLineItem(self._handles["a+"])
         self._stalk.setPen(QPen(QColor("#ffb030"), 1, Qt.DotLine))
-        self._handles["rotate"] = Handle("rotate", self, parent=a_end, fill="#ffb030",
-                                         tip=TIPS["rotate"])
+        self._handles["rotate"] = Handle("rotate", self, parent=self._handles["a+"],
+                                         fill="#ffb030", tip=TIPS["rotate"])
         self._handles["rotate"].setCursor(Qt.CrossCursor)
         colour = bgr(AXIS_BGR)
         self._labels = {"a": label_item("", colour, self._handles["a+"]),
@@ -73,10 +73,11 @@ class EllipseItem(QGraphicsObject):
         return self._drag is not None
 
     def set_short_axis_label(self, text: str) -> None:
-        """What the short axis is called on screen: "BPD" when it is the BPD shown, something
-        else when the BPD comes from the outer-to-inner calipers."""
+        """What the short axis is called on screen: "BPD" when it is the BPD shown; "" hides
+        it when the BPD comes from the outer-to-inner calipers."""
         self._short_label = text
         self._place_labels()
+        self.update()
 
     def set_ellipse(self, ellipse: Ellipse | None) -> None:
         self.prepareGeometryChange()
@@ -87,7 +88,11 @@ class EllipseItem(QGraphicsObject):
         for name, (x, y) in handle_positions(ellipse).items():
             if name != "rotate":
                 self._handles[name].setPos(x, y)
-        t = math.radians(ellipse.angle_deg)
+        long_end = self._handles["a+" if ellipse.a >= ellipse.b else "b+"]
+        for item in (self._handles["rotate"], self._stalk):
+            if item.parentItem() is not long_end:
+                item.setParentItem(long_end)
+        t = math.radians(ellipse.angle_deg + (0.0 if ellipse.a >= ellipse.b else 90.0))
         offset = QPointF(ROTATION_OFFSET * math.cos(t), ROTATION_OFFSET * math.sin(t))
         self._handles["rotate"].setPos(offset)
         self._stalk.setLine(QLineF(QPointF(0, 0), offset))
@@ -159,5 +164,7 @@ class EllipseItem(QGraphicsObject):
         axis_pen = QPen(bgr(AXIS_BGR), 1, Qt.DashLine)
         axis_pen.setCosmetic(True)
         painter.setPen(axis_pen)
-        for ends in e.axis_endpoints():
-            painter.drawLine(QPointF(*ends[0]), QPointF(*ends[1]))
+        short = 0 if e.a < e.b else 1
+        for i, ends in enumerate(e.axis_endpoints()):
+            if i != short or self._short_label:
+                painter.drawLine(QPointF(*ends[0]), QPointF(*ends[1]))

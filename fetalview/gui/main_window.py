@@ -315,7 +315,7 @@ class MainWindow(QMainWindow):
         d = self.session.current
         a = d.annotation if d else None
         outer_inner = self.settings.bpd_convention == OUTER_INNER
-        self.view.ellipse_item.set_short_axis_label("o-o" if outer_inner else "BPD")
+        self.view.ellipse_item.set_short_axis_label("" if outer_inner else "BPD")
         pair, label, suggested = None, "", False
         if outer_inner and a is not None and a.ellipse is not None:
             pair, confirmed = bpd_pair(a, d.scan.pixels)

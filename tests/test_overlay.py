@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fetalview.core.geometry import Ellipse, fit_ellipse
-from fetalview.core.overlay import (CROSS_PX, ELLIPSE_BGR, WARNING_BGR, _label_scale, label_box,
+from fetalview.core.overlay import (ACCENT_BGR, CROSS_PX, ELLIPSE_BGR, WARNING_BGR, _label_scale, label_box,
                                     render_overlay)
 
 SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
@@ -52,6 +52,19 @@ def test_image_region_is_the_scan_except_the_thin_contour_and_calipers():
     band = image[h:]
     assert (band != band[0, 0]).any()  # the caption is written there
     assert (np.abs(band.astype(int) - WARNING_BGR).sum(axis=2) < 10).sum() > 1000  # amber box
+
+
+def test_the_review_state_stands_out_in_the_caption():
+    scan = np.zeros((200, 400), np.uint8)
+    lines = ["HC 1 mm", "automatic (not reviewed)", "model m"]
+    plain = render_overlay(scan, Ellipse(200, 100, 60, 40, 0), lines)
+    marked = render_overlay(scan, Ellipse(200, 100, 60, 40, 0), lines,
+                            highlight="automatic (not reviewed)")
+    accent = (np.abs(marked[200:].astype(int) - ACCENT_BGR).sum(axis=2) < 10)
+    assert accent.sum() > 500 and not (np.abs(plain[200:].astype(int) - ACCENT_BGR)
+                                       .sum(axis=2) < 10).any()
+    rows = np.nonzero(accent.any(axis=1))[0]
+    assert rows.max() - rows.min() < 40  # one line's box, not the whole band
 
 
 @pytest.mark.parametrize("centre", [(150, 120), (650, 120), (150, 420), (650, 420)])

@@ -29,7 +29,7 @@ from .hc18 import read_pixel_size_csv
 from .imageio import Scan, ScanLoadError, list_scans, load_scan
 from .measurement import OUTER_OUTER, Measurement, measure
 from .outputs import GrowingFile, OutputPlan, output_name, write_atomic
-from .overlay import CONFIDENCE_NAME, caption_lines, render_overlay
+from .overlay import CONFIDENCE_NAME, caption_lines, render_overlay, state_text
 from .ownfiles import mark_png
 from .pixelsize import PixelSize, PixelSizeError
 from .safetext import csv_line, display_name, printable
@@ -263,7 +263,7 @@ def _write_extras(scan: Scan, result: Segmentation, m: Measurement, outputs: Out
                               OUTER_OUTER)
         _write_png(outputs.overlays / output_name(stem, "overlay", ".png"),
                    render_overlay(scan.pixels, result.ellipse, lines, result.outline, marks,
-                                  warnings), "overlay")
+                                  warnings, state_text(edited=False)), "overlay")
     if outputs.reports and outputs.write_report:
         outputs.write_report(outputs.reports / output_name(stem, "report", ".pdf"), scan,
                              result, m)

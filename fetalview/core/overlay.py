@@ -24,12 +24,18 @@ CALIPER_BGR = (255, 120, 230)  # the two-point distance calipers
 TEXT_BGR = (255, 255, 255)
 WARNING_BGR = (48, 160, 240)  # the app's amber warning colour, #f0a030
 BAND_BGR = (24, 22, 20)
+ACCENT_BGR = (224, 163, 79)  # the app's accent, #4fa3e0: the review state
 #: The name of ``Annotation.confidence`` wherever it is shown: screen, PNG, PDF, CSV docs.
 CONFIDENCE_NAME = "model confidence"
 #: Half the span of a caliper's cross mark, in image pixels.
 CROSS_PX = 5
 _SHIFT = 4  # OpenCV's fixed-point sub-pixel bits
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def state_text(edited: bool, state: str | None = None) -> str:
+    """The review state as an export words it (highlighted wherever it is printed)."""
+    return state or ("edited by a clinician" if edited else "automatic (not reviewed)")
 
 
 def caption_lines(measurement: Measurement, *, edited: bool, model_version: str,
@@ -47,7 +53,7 @@ def caption_lines(measurement: Measurement, *, edited: bool, model_version: str,
     else:
         lines.append("pixel size unknown: values in pixels, not mm")
     lines += extra or []
-    lines.append(state or ("edited by a clinician" if edited else "automatic (not reviewed)"))
+    lines.append(state_text(edited, state))
     lines.append(f"model {model_version}")
     lines.append((when or datetime.now()).strftime("%Y-%m-%d %H:%M"))
     return lines
@@ -56,9 +62,10 @@ def caption_lines(measurement: Measurement, *, edited: bool, model_version: str,
 def render_overlay(pixels: np.ndarray, ellipse: Ellipse, lines: list[str],
                    outline: np.ndarray | None = None,
                    calipers: list[tuple[str, tuple, tuple]] = (),
-                   warnings: list[str] = ()) -> np.ndarray:
+                   warnings: list[str] = (), highlight: str | None = None) -> np.ndarray:
     """A BGR copy of the scan at full resolution, the contour and labelled calipers drawn
-    thin over it, and ``warnings`` then ``lines`` in a caption band below it.
+    thin over it, and ``warnings`` then ``lines`` in a caption band below it; the line equal
+    to ``highlight`` (the review state) stands out in a box of its own.
 
     ``calipers`` are (label, end, end) with ends as (x, y) scan pixels. Without lines or
     warnings there is no band (the PDF report prints its text itself).
@@ -72,7 +79,8 @@ def render_overlay(pixels: np.ndarray, ellipse: Ellipse, lines: list[str],
         draw_calipers(image, label, p, q, CALIPER_BGR if label.startswith("D") else AXIS_BGR)
     if not lines and not warnings:
         return image
-    return np.vstack([image, caption_band(image.shape[1], list(lines), list(warnings))])
+    return np.vstack([image, caption_band(image.shape[1], list(lines), list(warnings),
+                                          highlight)])
 
 
 def _fixed(points) -> np.ndarray:
@@ -121,9 +129,12 @@ def _drawable(lines: list[str]) -> list[str]:
     return [printable(t).encode("ascii", "replace").decode("ascii") for t in lines]
 
 
-def caption_band(width: int, lines: list[str], warnings: list[str]) -> np.ndarray:
-    """The caption as its own image ``width`` wide: warnings in an amber box, then the lines;
-    text too wide for the band is wrapped at spaces."""
+def caption_band(width: int, lines: list[str], warnings: list[str],
+                 highlight: str | None = None) -> np.ndarray:
+    """The caption as its own image ``width`` wide: warnings in an amber box, then the lines
+    (``highlight`` in a box of the app's accent colour); text too wide for the band is wrapped
+    at spaces."""
+    marked = {i for i, text in enumerate(lines) if text == highlight}
     lines, warnings = _drawable(lines), _drawable(warnings)
     scale = max(0.45, width / 1500)
     thick = 1
@@ -143,18 +154,24 @@ def caption_band(width: int, lines: list[str], warnings: list[str]) -> np.ndarra
         return out + [current]
 
     warned = [w for text in warnings for w in wrap(text)]
-    plain = [w for text in lines for w in wrap(text)]
+    plain = [(w, i in marked) for i, text in enumerate(lines) for w in wrap(text)]
     box_h = line_h * len(warned) + (pad if warned else 0)
     band = np.full((pad + box_h + line_h * len(plain) + pad, width, 3), BAND_BGR, np.uint8)
     if warned:
         cv2.rectangle(band, (pad // 2, pad // 2), (width - pad // 2, pad + box_h - pad // 2),
                       WARNING_BGR, -1)
     y = pad
-    for i, text in enumerate(warned + plain):
-        if i == len(warned) and warned:
-            y += pad
-        colour = (0, 0, 0) if i < len(warned) else TEXT_BGR
+    for text in warned:
         y += line_h
-        cv2.putText(band, text, (pad, y - base - 2), _FONT, scale, colour,
-                    2 if i < len(warned) else thick, cv2.LINE_AA)
+        cv2.putText(band, text, (pad, y - base - 2), _FONT, scale, (0, 0, 0), 2, cv2.LINE_AA)
+    y += pad if warned else 0
+    for text, stands_out in plain:
+        if stands_out:
+            (tw, _), _ = cv2.getTextSize(text, _FONT, scale, 2)
+            cv2.rectangle(band, (pad // 2, y + 2), (pad + tw + pad // 2, y + line_h),
+                          ACCENT_BGR, -1)
+        y += line_h
+        cv2.putText(band, text, (pad, y - base - 2), _FONT, scale,
+                    (0, 0, 0) if stands_out else TEXT_BGR, 2 if stands_out else thick,
+                    cv2.LINE_AA)
     return band

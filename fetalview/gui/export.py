@@ -21,7 +21,7 @@ from ..core.calipers import caliper_marks, measure_annotation, saved_bpd_pair, s
 from ..core.growth import growth_lines, saved_ga
 from ..core.measurement import OUTER_OUTER, Measurement
 from ..core.outputs import write_atomic
-from ..core.overlay import CONFIDENCE_NAME, caption_lines, render_overlay
+from ..core.overlay import CONFIDENCE_NAME, caption_lines, render_overlay, state_text
 from ..core.ownfiles import mark_png
 from ..core.review import LOW_CONFIDENCE, STATE_WORDS, standing_signoff
 from ..core.safetext import csv_table, display_name
@@ -104,7 +104,7 @@ def annotated_image(document: ScanDocument | None, when: datetime | None = None,
     a = document.annotation
     return render_overlay(document.scan.pixels, a.ellipse, lines, None,
                           caliper_marks(a, document.scan.pixels, convention),
-                          warnings(document, convention))
+                          warnings(document, convention), state_text(a.edited))
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -28,7 +28,7 @@ from ..core.geometry import Ellipse
 from ..core.growth import GestationalAge, growth_lines
 from ..core.measurement import Measurement
 from ..core.outputs import write_atomic
-from ..core.overlay import CONFIDENCE_NAME, caption_lines, render_overlay
+from ..core.overlay import CONFIDENCE_NAME, caption_lines, render_overlay, state_text
 
 DISCLAIMER = "Decision support only: to be confirmed by a clinician."
 PATIENT_LABELS = {"patient_name": "Patient", "patient_id": "Patient ID", "exam_date": "Exam date"}
@@ -162,8 +162,12 @@ def _paint(p: QPainter, width: int, height: int, data: ReportData) -> None:
         for warning in warnings:
             text(warning, 11, bold=True, color="#b00020")
         y += 6 * dots_per_pt
+    state = state_text(data.edited)
     for i, line in enumerate(data.lines()):
-        text(line, 12 if i < 3 else 10, bold=i < 3)
+        if line == state:  # the review state stands out, as on the exported image
+            text(line, 11, bold=True, color="#1a5f95")
+        else:
+            text(line, 12 if i < 3 else 10, bold=i < 3)
 
     y = height - 14 * dots_per_pt
     text(DISCLAIMER, 11, bold=True)

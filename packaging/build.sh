@@ -8,4 +8,14 @@ cd "$root"
 python3 -m PyInstaller --noconfirm --clean \
     --distpath "$root/dist" --workpath "$root/build/pyinstaller" \
     packaging/fetalview.spec
+# Debugging sections (about 42 MB, 16 of them libpython's) out of the libraries that carry them.
+# Left as they are: the libraries auditwheel vendored into a wheel's NAME.libs/ folder (patchelf
+# rewrote them, and stripping such files has broken them; they hold about 3 MB of it) and the
+# fetalview executable (its Python archive is appended to it). --strip-debug keeps the symbol
+# tables that libraries link by.
+find "$root/dist/fetalview/_internal" -type f -name '*.so*' ! -path '*.libs/*' -print0 |
+    while IFS= read -r -d '' lib; do
+        # grep reads all of readelf's output (grep -q's early exit would fail it under pipefail)
+        if readelf -S "$lib" 2>/dev/null | grep ' \.debug_' >/dev/null; then strip --strip-debug "$lib"; fi
+    done
 echo "built $root/dist/fetalview ($(du -sh "$root/dist/fetalview" | cut -f1))"

@@ -25,7 +25,7 @@ from ..core.growth import saved_ga
 from ..core.imageio import load_scan
 from ..core.measurement import measure
 from ..core.pacs import store
-from ..core.review import standing_signoff
+from ..core.review import SIGNED_OFF, standing_signoff
 from ..core.sidecar import Annotation, check_belongs, load_annotation
 from .background import Job
 from .document import outline_of, review_needed
@@ -34,8 +34,6 @@ from .pacs_dialogs import OpenFromPacsDialog, PacsSettings, PacsSettingsDialog
 
 #: ``Annotation.extra`` key of the patient fields typed for a scan that is not DICOM.
 PATIENT_KEY = "patient"
-#: The scan states a clinician has signed off (the list's states).
-SIGNED_OFF = ("confirmed", "corrected")
 UNCONFIRMED_QUESTION = ("This result is not confirmed by a clinician. Send it marked as "
                         "preliminary and not reviewed?")
 

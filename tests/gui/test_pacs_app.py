@@ -141,3 +141,40 @@ def test_open_from_pacs_finds_retrieves_and_opens_the_study(qtbot, window, ortha
     assert shown.pixel_size.mm_per_pixel == pytest.approx(0.1)
     assert window.session.current.path.parent.parent == window.pacs.cache
     shutil.rmtree(window.pacs.cache)
+
+
+def test_done_when_a_confirmed_dicom_scan_arrives_verified_in_its_study(qtbot, window, orthanc,
+                                                                       tmp_path):
+    """Measured, confirmed in the app and sent: an SR and an annotated image in the scan's own
+    study, the SR's HC equal to the app's to 0.01 mm, stating who confirmed it."""
+    path, source = _scan_in_pacs(tmp_path, orthanc, "confirmed.dcm")
+    _use(window, orthanc)
+    document = open_and_wait(qtbot, window, path)
+    assert window.session.sign_off("Smith^Anna")
+    app_hc = document.measurement().hc
+    window.pacs.act_send.trigger()  # confirmed: sent without a question
+    _wait_sent(qtbot, window)
+    [hit] = find_studies(orthanc, patient_id=source.PatientID)
+    assert hit.study_uid == source.StudyInstanceUID and hit.instances == "3"
+    back = [pydicom.dcmread(p) for p in get_study(orthanc, hit.study_uid, tmp_path / "back",
+                                                  keep=lambda ds: ds.Modality != "US")]
+    sr = next(ds for ds in back if ds.Modality == "SR")
+    sc = next(ds for ds in back if ds.Modality == "OT")
+    assert num(sr, "11984-2")[0] == pytest.approx(app_hc, abs=0.01)
+    assert (sr.VerificationFlag, str(sr.VerifyingObserverSequence[0].VerifyingObserverName)) \
+        == ("VERIFIED", "Smith^Anna")
+    assert sr.VerifyingObserverSequence[0].VerifyingOrganization == "Clinic X"
+    assert sc.StudyInstanceUID == source.StudyInstanceUID != sc.SeriesInstanceUID
+
+
+def test_send_all_confirmed_sends_only_the_confirmed_scans(qtbot, window, orthanc, tmp_path):
+    first, first_ds = _scan_in_pacs(tmp_path, orthanc, "a.dcm")
+    second, second_ds = _scan_in_pacs(tmp_path, orthanc, "b.dcm")
+    _use(window, orthanc)
+    open_and_wait(qtbot, window, first)
+    assert window.session.sign_off("Smith^Anna")
+    open_and_wait(qtbot, window, second)  # measured, not confirmed
+    window.pacs.act_send_confirmed.trigger()
+    _wait_sent(qtbot, window)
+    assert [h.instances for h in find_studies(orthanc, patient_id=first_ds.PatientID)] == ["3"]
+    assert [h.instances for h in find_studies(orthanc, patient_id=second_ds.PatientID)] == ["1"]

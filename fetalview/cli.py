@@ -71,7 +71,7 @@ def _measure_parser() -> argparse.ArgumentParser:
 
 
 def _pacs_node(text: str):
-    from .core.pacs import PacsNode
+    from .core.pacsnode import PacsNode
     try:
         return PacsNode.parse(text)
     except ValueError as exc:
@@ -103,7 +103,7 @@ def measure_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.send and not args.dicom_out:
         parser.error("--send needs --dicom-out (the folder that keeps what was sent)")
-    from .core.pacs import check_ae_title
+    from .core.pacsnode import check_ae_title
     try:
         calling_aet = check_ae_title(args.calling_aet)
     except ValueError as exc:

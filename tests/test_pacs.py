@@ -16,6 +16,7 @@ from fetalview.core.geometry import Ellipse
 from fetalview.core.imageio import list_scans, load_scan
 from fetalview.core.measurement import measure
 from fetalview.core.pacs import (PacsError, PacsNode, echo, find_studies, get_study, store)
+from fetalview.core.pacsnode import check_ae_title
 from orthancserver import free_port, running_orthanc
 
 
@@ -32,6 +33,16 @@ def test_node_parsing():
                 "SEVENTEEN_CHARS_X@h:1", "A\\B@h:1"):
         with pytest.raises(ValueError):
             PacsNode.parse(bad)
+
+
+def test_ae_title_rules():
+    """PS3.5's AE: 1 to 16 characters, no backslash or control character, spaces around it
+    not significant (so all spaces is no title)."""
+    assert check_ae_title("  SIXTEEN_CHARS_XY ") == "SIXTEEN_CHARS_XY"
+    assert check_ae_title("MY PACS-1") == "MY PACS-1"
+    for bad in ("", "    ", "SEVENTEEN_CHARS_X", "A\\B", "A\x00B", "A\x1bB", "ÄRZTE"):
+        with pytest.raises(ValueError, match="not an AE title"):
+            check_ae_title(bad)
 
 
 def test_echo_and_refusals(orthanc):

@@ -22,8 +22,6 @@ from tqdm import tqdm
 from .calipers import caliper_marks
 from .geometry import Ellipse
 from .dicom import DicomError, looks_like_dicom
-from .dicom_results import SC_SUFFIX, SR_SUFFIX, make_results
-from .dicom_sr import Review
 from .growth import growth_lines
 from .hc18 import read_pixel_size_csv
 from .imageio import Scan, ScanLoadError, list_scans, load_scan
@@ -162,6 +160,7 @@ def plan_batch(paths: list[Path], book: PixelSizeBook, outputs: Outputs) -> Batc
         if folder and (field != "reports" or outputs.write_report):
             plan.folder(folder, option, [output_name(s, role, ext) for s in stems])
     if outputs.dicom:
+        from .dicom_results import SC_SUFFIX, SR_SUFFIX  # imports highdicom (~1 s): only now
         plan.folder(outputs.dicom, "--dicom-out",
                     [s + suffix for s in stems for suffix in (SR_SUFFIX, SC_SUFFIX)])
     plan.make_folders()
@@ -268,6 +267,8 @@ def _write_extras(scan: Scan, result: Segmentation, m: Measurement, outputs: Out
         outputs.write_report(outputs.reports / output_name(stem, "report", ".pdf"), scan,
                              result, m)
     if outputs.dicom and m.in_mm:  # an SR holds millimetres only
+        from .dicom_results import make_results
+        from .dicom_sr import Review
         written = make_results(scan, result.ellipse, m, Review(), result.model_version,
                                warnings + lines,
                                outline=result.outline, review_note=result.review_reason

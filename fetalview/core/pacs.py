@@ -33,8 +33,8 @@ from pynetdicom.sop_class import (BasicTextSRStorage, ComprehensiveSRStorage,
 
 from .dicom_results import to_bytes
 from .outputs import write_atomic
+from .pacsnode import DEFAULT_CALLING_AET, PacsNode, check_ae_title
 
-DEFAULT_CALLING_AET = "FETALVIEW"
 DEFAULT_TIMEOUT_S = 10.0
 #: What a C-GET asks the PACS to send back: ultrasound frames and loops, captures and reports.
 RETRIEVED_CLASSES = (UltrasoundImageStorage, UltrasoundMultiFrameImageStorage,
@@ -47,45 +47,10 @@ TRANSFER_SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEGBaselin
                      JPEGExtended12Bit, JPEGLossless, JPEGLosslessSV1, JPEG2000Lossless,
                      JPEG2000, RLELossless, DeflatedExplicitVRLittleEndian)
 _PENDING = (0xFF00, 0xFF01)
-_AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # 16 characters, no backslash
 
 
 class PacsError(Exception):
     """The PACS could not do what was asked; the message is for the user."""
-
-
-def check_ae_title(title: str) -> str:
-    title = title.strip()
-    if not _AE_TITLE.match(title):
-        raise ValueError(f"{title!r} is not an AE title (1 to 16 characters, no backslash)")
-    return title
-
-
-@dataclass(frozen=True)
-class PacsNode:
-    """Where the PACS listens: its AE title, host and port."""
-
-    ae_title: str
-    host: str
-    port: int
-
-    def __post_init__(self):
-        object.__setattr__(self, "ae_title", check_ae_title(self.ae_title))
-        if not self.host.strip():
-            raise ValueError("the PACS host is empty")
-        if not 0 < int(self.port) < 65536:
-            raise ValueError(f"port {self.port} is not between 1 and 65535")
-
-    @classmethod
-    def parse(cls, text: str) -> PacsNode:
-        """``AET@HOST:PORT``, e.g. ``ORTHANC@127.0.0.1:4242`` (an IPv6 host in brackets)."""
-        m = re.match(r"^([^@]+)@\[?([^\[\]]+?)\]?:(\d+)$", text.strip())
-        if not m:
-            raise ValueError(f"{text!r} is not AET@HOST:PORT (e.g. ORTHANC@10.0.0.5:4242)")
-        return cls(m.group(1), m.group(2), int(m.group(3)))
-
-    def __str__(self) -> str:
-        return f"{self.ae_title}@{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)

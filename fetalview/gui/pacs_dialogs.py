@@ -9,16 +9,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
                                QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from ..core.pacs import (DEFAULT_CALLING_AET, PacsNode, StudyHit, check_ae_title, echo,
-                         find_studies, get_study)
+from ..core.pacsnode import DEFAULT_CALLING_AET, PacsNode, check_ae_title
 from .background import Job
 from .theme import WARNING
+
+if TYPE_CHECKING:
+    from ..core.pacs import StudyHit
+
+
+def _pacs():
+    """The networking module, imported by the background job that first needs it: pynetdicom
+    takes seconds to import, which the window's start-up should not wait for."""
+    from ..core import pacs
+    return pacs
 
 
 @dataclass(frozen=True)
@@ -113,7 +123,7 @@ class PacsSettingsDialog(QDialog):
             return
         self.test_button.setEnabled(False)
         self._say(f"Asking {chosen.node}...", True)
-        self._job = Job(lambda progress: echo(chosen.node, chosen.calling_aet), self)
+        self._job = Job(lambda progress: _pacs().echo(chosen.node, chosen.calling_aet), self)
         self._job.finished.connect(lambda _: self._tested(f"Connected to {chosen.node}.", True))
         self._job.failed.connect(lambda message: self._tested(message, False))
         self._job.start()
@@ -213,8 +223,8 @@ class OpenFromPacsDialog(QDialog):
         query = dict(patient_id=self.patient_id.text(), patient_name=self.patient_name.text(),
                      study_date=date)
         self._busy(f"Searching {node}...")
-        self._job = Job(lambda progress: find_studies(node, self.settings.calling_aet, **query),
-                        self)
+        self._job = Job(lambda progress: _pacs().find_studies(
+            node, self.settings.calling_aet, **query), self)
         self._job.finished.connect(self._show_hits)
         self._job.failed.connect(self._fail)
         self._job.start()
@@ -243,7 +253,7 @@ class OpenFromPacsDialog(QDialog):
         hit = self.hits[rows[0].row()]
         folder = self.cache / re.sub(r"[^0-9.]", "_", hit.study_uid)
         self._busy(f"Retrieving the study of {hit.patient_name or hit.patient_id}...")
-        self._job = Job(lambda progress: get_study(node, hit.study_uid, folder,
+        self._job = Job(lambda progress: _pacs().get_study(node, hit.study_uid, folder,
                                                    self.settings.calling_aet), self)
         self._job.finished.connect(lambda saved: self._retrieved(folder, saved))
         self._job.failed.connect(self._fail)

@@ -13,24 +13,26 @@ import tempfile
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit,
                                QProgressBar)
 
 from ..core.dicom import looks_like_dicom
-from ..core.dicom_results import DicomResults, make_results
-from ..core.dicom_sr import Review, ReviewState
 from ..core.growth import saved_ga
 from ..core.imageio import load_scan
 from ..core.measurement import measure
-from ..core.pacs import store
 from ..core.review import SIGNED_OFF, standing_signoff
 from ..core.sidecar import Annotation, check_belongs, load_annotation
 from .background import Job
 from .document import outline_of, review_needed
 from .export import caption_of, warnings_of
 from .pacs_dialogs import OpenFromPacsDialog, PacsSettings, PacsSettingsDialog
+
+if TYPE_CHECKING:  # highdicom and pynetdicom take seconds to import: only when sending
+    from ..core.dicom_results import DicomResults
+    from ..core.dicom_sr import Review
 
 #: ``Annotation.extra`` key of the patient fields typed for a scan that is not DICOM.
 PATIENT_KEY = "patient"
@@ -41,6 +43,7 @@ UNCONFIRMED_QUESTION = ("This result is not confirmed by a clinician. Send it ma
 def review_of(annotation: Annotation, organization: str) -> Review:
     """The review state the report states for a saved annotation: who confirmed it and when
     while the confirmation stands (``core.review``)."""
+    from ..core.dicom_sr import Review, ReviewState
     signoff = standing_signoff(annotation)
     if signoff is not None:
         return Review(ReviewState.CORRECTED if signoff.corrected else ReviewState.CONFIRMED,
@@ -53,6 +56,7 @@ def review_of(annotation: Annotation, organization: str) -> Review:
 
 def results_of(path: Path, annotation: Annotation, organization: str) -> DicomResults:
     """The SR and annotated image of a scan's saved annotation (reads the scan from disk)."""
+    from ..core.dicom_results import make_results
     scan = load_scan(path, annotation.frame or 0)
     check_belongs(annotation, path.name, scan.pixels, annotation.frame or 0)
     reasons = review_needed(annotation)
@@ -70,6 +74,7 @@ def send_scans(items: list[tuple[Path, Annotation | None]], settings: PacsSettin
                data_dir: Path, progress) -> list[tuple[str, str | None]]:
     """Build and send each scan's results (an annotation of None is read from its sidecar);
     returns (scan name, why it was not sent or None) for each. Runs in a background job."""
+    from ..core.pacs import store
     outcome = []
     with tempfile.TemporaryDirectory(prefix="fetalview-send-") as tmp:
         for i, (path, annotation) in enumerate(items):

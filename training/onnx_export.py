@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
+import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
 
 from fetalview.core.modelcard import sha256_of
 from fetalview.core.onnx_backend import FORMAT, OnnxBackend
+from fetalview.core.outputs import write_atomic
 from fetalview.core.weights import load_model
 
 #: Largest logit difference from PyTorch accepted for the exported graph (measured: ~2e-5).
@@ -51,14 +51,12 @@ def export_onnx(weights: Path, out: Path | None = None) -> Path:
     del graph.metadata_props[:]
     for key, value in meta.items():
         graph.metadata_props.add(key=key, value=value)
-    tmp = out.with_name(out.name + ".tmp")
-    onnx.save_model(graph, str(tmp))
-    try:
-        _check_against_torch(model, tmp, x)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, out)
+    data = graph.SerializeToString()
+    with tempfile.TemporaryDirectory(prefix="fetalview-onnx-") as scratch:
+        checked = Path(scratch) / out.name  # the same bytes, read as the app reads a graph
+        checked.write_bytes(data)
+        _check_against_torch(model, checked, x)
+    write_atomic(out, data)
     return out
 
 

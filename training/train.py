@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,6 +14,7 @@ import torch
 from tqdm import tqdm
 
 from fetalview.core.model import ModelConfig, ResidualUNet
+from fetalview.core.outputs import write_atomic
 from fetalview.core.weights import load_model, save_weights
 
 from .augment import ScreenClutter, augment
@@ -65,9 +66,11 @@ def learning_rate(plan: TrainPlan, progress: float, total_epochs: int) -> float:
 
 
 def _save_checkpoint(run_dir: Path, state: dict) -> None:
-    tmp = run_dir / (CHECKPOINT + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, run_dir / CHECKPOINT)
+    """Serialized in memory, then written atomically: a kill mid-save leaves the previous
+    checkpoint, and two runs in one folder never share a temporary file."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_atomic(run_dir / CHECKPOINT, buffer.getvalue())
 
 
 def train(plan: TrainPlan, run_dir: Path, device: str = "auto", resume: bool = False,

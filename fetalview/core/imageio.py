@@ -102,7 +102,9 @@ def _load_image_file(path: Path) -> Scan:
         raise ScanLoadError(f"{path.name}: not a readable image (unknown or damaged format)") from None
     except ImageShapeError as exc:
         raise ScanLoadError(f"{path.name}: {exc}") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, TypeError) as exc:
+        # Pillow raises TypeError for some damaged headers (a TIFF page with no dimensions,
+        # met while seeking through the pages): a damaged file, not a fault of ours.
         raise ScanLoadError(f"{path.name}: the file is damaged or truncated ({exc})") from None
     return Scan(path, pixels, description, notes=tuple(notes))
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsObject
 from ..core.edit import HANDLES, drag_handle, handle_positions
 from ..core.geometry import Ellipse
 from ..core.overlay import AXIS_BGR, ELLIPSE_BGR
-from .handles import Handle, label_item
+from .handles import HANDLE_DRAWN, Handle, label_item
 
 
 def bgr(colour: tuple[int, int, int]) -> QColor:
@@ -109,7 +109,9 @@ class EllipseItem(QGraphicsObject):
             # beside the end, across the axis, clear of the handle and the rotation stalk
             t = math.radians(e.angle_deg + (90.0 if axis == "a" else 0.0))
             r = label.boundingRect()
-            centre = QPointF(16 * math.cos(t), 16 * math.sin(t))
+            reach = HANDLE_DRAWN / 2 + 4 + abs(math.cos(t)) * r.width() / 2 \
+                + abs(math.sin(t)) * r.height() / 2
+            centre = QPointF(reach * math.cos(t), reach * math.sin(t))
             label.setPos(centre - QPointF(r.width() / 2, r.height() / 2))
 
     def handle_scene_pos(self, name: str) -> QPointF:

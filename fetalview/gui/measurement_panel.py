@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QFormLayout, QGridLayout, QGroupBox, QLabel, QPushButton, QSizePolicy,
                                QSlider, QToolButton, QVBoxLayout, QWidget)
 
+from ..core.growth import REVIEW_FIRST
 from ..core.measurement import Measurement
 from ..core.overlay import CONFIDENCE_NAME
 from ..core.review import standing_signoff
@@ -117,6 +118,7 @@ class MeasurementPanel(QWidget):
         layout.addStretch(1)
         self.show_confidence = False
         self._annotation: Annotation | None = None
+        self._review_first = False
         self.show_annotation(None, None)
 
     def _levels_box(self) -> QGroupBox:
@@ -147,6 +149,7 @@ class MeasurementPanel(QWidget):
         self._annotation = annotation
         text, colour = STATE_TEXT.get(state, (state, "#a0a0a0"))
         reasons = review_needed(annotation)
+        self._review_first = bool(reasons)  # said here too: the growth box may be scrolled away
         if reasons:
             text += "\n(" + ", ".join(reasons) + ")"
         signoff = standing_signoff(annotation) if annotation is not None else None
@@ -177,6 +180,8 @@ class MeasurementPanel(QWidget):
         warnings = list(measurement.warnings()) if measurement else []
         if measurement is not None and not measurement.in_mm:
             warnings.insert(0, "No pixel size: values are in pixels, not millimetres.")
+        elif measurement is not None and self._review_first:
+            warnings.append(REVIEW_FIRST + ".")
         self.warning_slot.setText("\n".join(warnings))
         self.warning_slot.setToolTip(self.warning_slot.text())
 

@@ -141,6 +141,7 @@ def test_flagged_scan_withholds_ga_and_percentile_until_reviewed(qtbot, make_win
                                                       "pregnancy": record}), "GA")
     result = window.clinic.pregnancy.result.text()
     assert "review the contour first" in result and "Hadlock" not in result
+    assert "review the contour first" in window.panel.warning_slot.text()
     from fetalview.gui.export import caption, warnings
     text = "\n".join(caption(document))
     assert "review the contour first" in text and "percentile," not in text
@@ -148,6 +149,7 @@ def test_flagged_scan_withholds_ga_and_percentile_until_reviewed(qtbot, make_win
     window.session.edit_ellipse(document.annotation.ellipse, "Reviewed")  # a person's edit
     result = window.clinic.pregnancy.result.text()
     assert "Hadlock" in result and "z " in result
+    assert "review the contour first" not in window.panel.warning_slot.text()
 
 
 def test_z_beyond_two_is_highlighted_in_the_panel(qtbot, window, scans):

@@ -62,7 +62,7 @@ def measure_unvisited(path: Path, fallback_root: Path, segment,
         return Outcome(path, None)  # another scan's: set aside when the scan is opened
     if store.kept or segment is None:
         return Outcome(path, None)
-    result = segment(scan.pixels)
+    result = segment(scan.pixels, scan.regions)
     if result.ellipse is None:
         return Outcome(path, None, problem="the model found no head")
     fresh = Annotation(scan=path.name, frame=scan.metadata.get("frame"), identity=identity)
@@ -75,7 +75,7 @@ def _job(path: Path, fallback_root: Path, device: str, segment: bool,
     def job(worker) -> Outcome:
         try:
             return measure_unvisited(path, fallback_root,
-                                     (lambda px: worker.segmenter(device).segment(px))
+                                     (lambda px, regions: worker.segmenter(device).segment(px, regions=regions))
                                      if segment else None, folder_pixel_size)
         except Exception as exc:  # any failure is this scan's, never the queue's end
             log.exception("measuring %s in the background failed", path)

@@ -209,7 +209,7 @@ class Session(QObject):
         if d.annotation.edited and d.annotation.ellipse is not None \
                 and not self.confirm(REPLACE_EDIT_QUESTION):
             return
-        rid = self.service.submit(d.scan.pixels, self.settings.device)
+        rid = self.service.submit(d.scan.pixels, self.settings.device, d.scan.regions)
         self._request = _Request(rid, d, d.annotation.ellipse)
 
     @property

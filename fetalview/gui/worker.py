@@ -96,15 +96,15 @@ class _Worker(QObject):
             return  # cancelled while waiting in the queue
         self.background_done.emit(generation, job(self))
 
-    @Slot(int, object, str)
-    def run(self, request_id: int, pixels: np.ndarray, device: str) -> None:
+    @Slot(int, object, object, str)
+    def run(self, request_id: int, pixels: np.ndarray, regions: tuple, device: str) -> None:
         if not self._is_current(request_id):
             return  # superseded while waiting in the queue
         try:
             segmenter = self._ensure_segmenter(request_id, device)
             reason_before = segmenter.fallback_reason
             self.started.emit(request_id, f"segmenting on {segmenter.device_label}")
-            result = segmenter.segment(pixels)
+            result = segmenter.segment(pixels, regions=regions)
             if segmenter.fallback_reason != reason_before:  # CUDA failed during this run
                 self.device_ready.emit(segmenter.device_label, segmenter.fallback_reason or "")
         except Exception as exc:  # any failure must reach the user, not kill the thread
@@ -122,7 +122,7 @@ class SegmentationService(QObject):
     progress = Signal(str)  # a short text for the status bar; "" when idle
     device_ready = Signal(str, str)
     background_done = Signal(int, object)  # generation, the job's result
-    _request = Signal(int, object, str)
+    _request = Signal(int, object, object, str)
     _preload = Signal(str)
     _background = Signal(int, object)
 
@@ -157,12 +157,13 @@ class SegmentationService(QObject):
         not wait for it (the app calls this once its window is up)."""
         self._preload.emit(device)
 
-    def submit(self, pixels: np.ndarray, device: str) -> int:
-        """Queue a segmentation; returns its request id. Earlier waiting requests are dropped."""
+    def submit(self, pixels: np.ndarray, device: str, regions: tuple = ()) -> int:
+        """Queue a segmentation (``regions``: a DICOM's calibrated image regions, where the
+        model looks); returns its request id. Earlier waiting requests are dropped."""
         self._latest += 1
         self._pending = True
         self.progress.emit("waiting for the model")
-        self._request.emit(self._latest, pixels, device)
+        self._request.emit(self._latest, pixels, tuple(regions), device)
         return self._latest
 
     @property

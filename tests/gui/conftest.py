@@ -43,14 +43,16 @@ class FakeSegmenter:
         self.gate: threading.Event | None = None
         self.error: Exception | None = None
         self.calls = 0
+        self.regions: tuple = ()  # the DICOM regions of the last request
 
     @staticmethod
     def expected(pixels) -> Ellipse:
         h, w = pixels.shape
         return Ellipse(w / 2, h / 2, w / 4, h / 5, 10.0)
 
-    def segment(self, pixels) -> Segmentation:
+    def segment(self, pixels, pixel_size=None, regions=()) -> Segmentation:
         self.calls += 1
+        self.regions = regions
         if self.gate is not None:
             self.gate.wait(10)
         if self.error is not None:

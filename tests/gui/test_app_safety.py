@@ -105,7 +105,7 @@ class GarbageSegmenter:
 
     device_label, model_version, fallback_reason = "CPU", "garbage-1", None
 
-    def segment(self, pixels):
+    def segment(self, pixels, pixel_size=None, regions=()):
         from fetalview.core.geometry import Ellipse
         return Segmentation(None, "not an outline", Ellipse(50, 50, 20, 10, 0), 0.9, "garbage-1")
 

@@ -30,7 +30,7 @@ CHILD = textwrap.dedent("""
 
     class Fake:
         device_label, model_version, fallback_reason = "CPU", "fake-crash", None
-        def segment(self, pixels):
+        def segment(self, pixels, pixel_size=None, regions=()):
             h, w = pixels.shape
             e = Ellipse(w / 2, h / 2, w / 4, h / 5, 10.0)
             return Segmentation(None, e.points(64), e, 0.95, self.model_version)

@@ -43,9 +43,9 @@ class Outcome:
 
 def measure_unvisited(path: Path, fallback_root: Path, segment,
                       folder_pixel_size: PixelSize | None = None) -> Outcome:
-    """The saved measurement of the scan at ``path``, or the model's (``segment(pixels)``; None
-    to read saved results only), with the pixel size opening it would give. Runs in the
-    worker thread; writes nothing."""
+    """The saved measurement of the scan at ``path``, or the model's (``segment(pixels,
+    dicom_regions)``; None to read saved results only), with the pixel size opening it would
+    give. Runs in the worker thread; writes nothing."""
     store = SidecarStore(path, fallback_root)
     newest = store.newest()
     frame = (newest.annotation.frame or 0) if newest else 0

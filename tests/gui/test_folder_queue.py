@@ -24,7 +24,7 @@ class RecordingSegmenter(FakeSegmenter):
         self.widths: list[int] = []
         self.doubtful_below = doubtful_below
 
-    def segment(self, pixels):
+    def segment(self, pixels, pixel_size=None, regions=()):
         self.widths.append(pixels.shape[1])
         self.confidence = 0.5 if pixels.shape[1] < self.doubtful_below else 0.95
         return super().segment(pixels)

@@ -24,6 +24,7 @@ from ..core.geometry import Ellipse
 from ..core.imageio import ScanLoadError
 from ..core.pixelsize import PixelSize
 from ..core.review import sign_off, standing_signoff
+from ..core.safetext import display_name
 from ..core.sidecar import Annotation, SidecarError, load_annotation
 from .document import (ScanDocument, open_document, review_needed, saved_state, scan_state,
                        with_model_result)
@@ -345,7 +346,7 @@ class Session(QObject):
         self._forget_request()  # a model result arriving now must not replace what was signed
         signoff = sign_off(operator, a.ellipse, a.auto_ellipse, a.pixel_size, a.model_version)
         d.push(replace(a, confirmed=signoff), "Confirm the contour")
-        self.info.emit(f"{d.path.name}: {signoff.words()}")
+        self.info.emit(f"{display_name(d.path)}: {signoff.words()}")
         return True
 
     def set_pixel_size(self, pixel_size: PixelSize, whole_folder: bool = False) -> None:
@@ -398,6 +399,9 @@ class Session(QObject):
             return  # no longer listed, or open: the open document speaks for it
         if outcome.unreadable:
             self._set_state(path, "unreadable")
+        if outcome.problem:  # said in passing: the scan's own message comes when it is opened
+            self.info.emit(f"{display_name(path)}: {outcome.problem}")
+        if outcome.unreadable:
             return
         annotation = outcome.annotation
         if outcome.new:

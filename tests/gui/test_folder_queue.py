@@ -160,3 +160,16 @@ def test_without_segmenting_on_open_only_saved_results_are_read(qtbot, make_wind
     qtbot.waitUntil(lambda: window.session.states[paths[1]] == "edited", timeout=20000)
     qtbot.waitUntil(lambda: _done(window))
     assert segmenter.calls == 0 and not sidecar_path(paths[2]).exists()
+
+
+def test_a_damaged_scan_is_marked_unreadable_in_the_background_and_the_rest_measured(
+        qtbot, make_window, tmp_path):
+    paths = _folder(tmp_path, "folder", 3)
+    paths[1].write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
+    segmenter = RecordingSegmenter()
+    window = make_window(segmenter)
+    open_folder(qtbot, window, paths[0].parent)
+    qtbot.waitUntil(lambda: _done(window) and segmenter.calls == 2, timeout=20000)
+    states = window.session.states
+    assert [states[p] for p in paths] == ["auto", "unreadable", "auto"]
+    assert not sidecar_path(paths[1]).exists()

@@ -58,6 +58,9 @@ def action_buttons(actions: list[QAction]) -> QWidget:
         button.setDefaultAction(action)
         button.setToolButtonStyle(Qt.ToolButtonTextOnly)
         button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        # a hidden action (Confirm BPD calipers while BPD is outer-to-outer) hides its button
+        action.changed.connect(lambda b=button, a=action: b.setVisible(a.isVisible()))
+        button.setVisible(action.isVisible())
         grid.addWidget(button, i // 2, i % 2)
     return box
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QToolButton
 
 from fetalview.core.calipers import saved_bpd_pair, saved_calipers
 from fetalview.core.edit import handle_positions
@@ -75,6 +76,13 @@ def test_handles_take_the_pointer_over_14_pixels_and_rotation_stands_apart(qtbot
     assert view.itemAt(rotate_at) in (rotate, rotate.mark)
 
 
+def test_confirm_bpd_calipers_is_offered_only_for_outer_to_inner(qtbot, window, scans):
+    open_and_wait(qtbot, window, scans / "050_HC.png")  # outer-to-outer, the default
+    button = next(b for b in window.panel.findChildren(QToolButton)
+                  if b.defaultAction() is window.act_confirm_bpd)
+    assert not button.isVisibleTo(window.panel) and not window.view.bpd_item.isVisible()
+
+
 def test_distance_tool_places_a_saved_exported_caliper_whose_ends_move_alone(
         qtbot, window, scans, settings, tmp_path):
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
@@ -114,6 +122,9 @@ def test_outer_inner_bpd_is_suggested_then_confirmed_and_editable(qtbot, make_wi
     assert view.bpd_item.isVisible() and view.bpd_item.pair is not None
     assert saved_bpd_pair(document.annotation.extra) is None  # only a suggestion so far
     assert window.act_confirm_bpd.isEnabled()
+    button = next(b for b in window.panel.findChildren(QToolButton)
+                  if b.defaultAction() is window.act_confirm_bpd)
+    assert button.isVisibleTo(window.panel)
     suggested = view.bpd_item.pair
     assert 0.5 < 2 * document.annotation.ellipse.minor - suggested.length < 40  # inside o-o
     QTest.keyClick(window, Qt.Key_B)

@@ -38,14 +38,16 @@ def test_event_loop_keeps_answering_during_segmentation(qtbot, make_window, segm
     timer.start()
     gc.disable()  # a full collection of the whole test run's heap pauses 0.1-0.5 s by itself
     try:
-        with qtbot.waitSignal(window.service.returned, timeout=20000):
-            window.session.open_paths([scans / "249_HC.png"])
-            started = time.perf_counter()
+        # One ONNX Runtime pass can take under 0.1 s on a quiet machine: the model is run again
+        # until the worker has been busy long enough for a blocked GUI thread to show.
+        started = time.perf_counter()
+        while time.perf_counter() - started < 0.5:
+            with qtbot.waitSignal(window.service.returned, timeout=20000):
+                window.session.segment()
         finished = time.perf_counter()
     finally:
         gc.enable()
         timer.stop()
-    assert finished - started > 0.1, "segmentation was too quick to prove anything"
     gaps = [b - a for a, b in zip([started] + ticks, ticks + [finished])]
     assert max(gaps) <= 0.050, f"the GUI stalled for {max(gaps) * 1000:.0f} ms"
 

@@ -11,7 +11,7 @@ import torch
 from fetalview.core.geometry import Ellipse
 from fetalview.core.pixelsize import PixelSize
 from fetalview.core.review import sign_off
-from fetalview.core.sidecar import Annotation, save_annotation, sidecar_path
+from fetalview.core.sidecar import Annotation, identity_of, save_annotation, sidecar_path
 from fetalview.core.weights import load_model
 from training.corrections import build_correction_cache, find_corrections
 from training.dataset import Cache
@@ -70,6 +70,24 @@ def test_only_corrected_and_confirmed_scans_become_training_data(clinic, tmp_pat
     # The 100x80 scan is letterboxed by 0.6 into the 64x48 grid.
     expected = Ellipse(30, 24, 18, 12, 15).filled_mask(GRID, supersample=4)
     assert np.abs(cache.masks[0].astype(int) - expected).mean() < 8
+
+
+def test_a_correction_saved_on_other_pixels_never_becomes_training_data(tmp_path):
+    folder = tmp_path / "clinic"
+    folder.mkdir()
+    pixels = np.full((80, 100), 90, np.uint8)
+    for name in ("kept.png", "replaced.png"):
+        cv2.imwrite(str(folder / name), pixels)
+        _save(folder, tmp_path / "appdata", name, ellipse=EDITED, auto_ellipse=MODEL,
+              edited=True, pixel_size=PS, identity=identity_of(pixels),
+              confirmed=sign_off("A. Jones", EDITED, MODEL, PS, "m1"))
+    cv2.imwrite(str(folder / "replaced.png"), np.full((80, 100), 150, np.uint8))  # another scan
+    found = find_corrections(folder, log=lambda m: None)
+    assert sorted(c.scan.name for c in found) == ["kept.png", "replaced.png"]
+    skipped = []
+    out = build_correction_cache(found, GRID, tmp_path / "c.npz", log=skipped.append)
+    assert list(Cache.load(out).names) == ["kept.png"]
+    assert len(skipped) == 1 and skipped[0].startswith("skipped: replaced.png")
 
 
 def test_fine_tune_starts_from_weights_and_keeps_validation(tmp_path):

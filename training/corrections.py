@@ -18,7 +18,8 @@ from pathlib import Path
 from fetalview.core.geometry import Ellipse
 from fetalview.core.imageio import ScanLoadError, list_scans, load_scan
 from fetalview.core.review import standing_signoff
-from fetalview.core.sidecar import SidecarError, load_annotation, read_sidecar, sidecar_path
+from fetalview.core.sidecar import (Annotation, SidecarError, SidecarMismatch, check_belongs,
+                                   load_annotation, read_sidecar, sidecar_path)
 
 from .dataset import write_cache
 
@@ -29,6 +30,7 @@ class Correction:
     frame: int
     ellipse: Ellipse
     pixel_size_mm: float  # NaN when the sidecar has none
+    annotation: Annotation  # checked against the scan's pixels before it trains anything
 
     @property
     def subject(self) -> str:
@@ -59,7 +61,7 @@ def find_corrections(folder: Path, fallback_root: Path | None = None,
                     "to use it")
             continue
         ps = annotation.pixel_size.mm_per_pixel if annotation.pixel_size else math.nan
-        found.append(Correction(scan, annotation.frame or 0, annotation.ellipse, ps))
+        found.append(Correction(scan, annotation.frame or 0, annotation.ellipse, ps, annotation))
     return found
 
 
@@ -69,9 +71,14 @@ def build_correction_cache(corrections: list[Correction], grid_shape: tuple[int,
     usable = []
     for c in corrections:
         try:
-            usable.append((c, load_scan(c.scan, frame=c.frame).pixels))
-        except ScanLoadError as exc:
-            log(f"skipped: {exc}")
+            pixels = load_scan(c.scan, frame=c.frame).pixels
+            # The identity check every sidecar load in the app passes: a contour saved on other
+            # pixels (the scan replaced, the sidecar copied beside another scan) must not teach
+            # the model a wrong outline.
+            check_belongs(c.annotation, c.scan.name, pixels, c.frame)
+            usable.append((c, pixels))
+        except (ScanLoadError, SidecarMismatch) as exc:
+            log(f"skipped: {c.scan.name}: {exc}")
     if not usable:
         raise FileNotFoundError("no corrected and confirmed measurement (sidecar whose "
                                 "\"confirmed\" state is \"corrected\") found")

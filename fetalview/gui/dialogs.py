@@ -18,6 +18,18 @@ BPD_NAMES = {OUTER_OUTER: "Outer-to-outer (the head ellipse's short axis)",
              OUTER_INNER: "Outer-to-inner (leading edges; suggested from the skull, confirm it)"}
 
 
+def finish_form(dialog: QDialog, form: QFormLayout, note: str) -> None:
+    """End a settings form the same way everywhere: a wrapped explanatory note, then OK and
+    Cancel wired to the dialog."""
+    label = QLabel(note)
+    label.setWordWrap(True)
+    form.addRow(label)
+    buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    form.addRow(buttons)
+
+
 class SettingsDialog(QDialog):
     def __init__(self, settings: AppSettings, parent: QWidget | None = None):
         super().__init__(parent)
@@ -40,14 +52,8 @@ class SettingsDialog(QDialog):
         self.operator = QLineEdit(settings.operator)
         self.operator.setPlaceholderText("asked at the first confirmation")
         form.addRow("Your name (recorded with confirmations)", self.operator)
-        note = QLabel("If the GPU fails, fetalview falls back to the CPU and says so in the "
-                      "status bar.")
-        note.setWordWrap(True)
-        form.addRow(note)
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        finish_form(self, form, "If the GPU fails, fetalview falls back to the CPU and says so "
+                    "in the status bar.")
 
     def accept(self) -> None:
         self._settings.device = self.device.currentData()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFo
 
 from ..core.pacsnode import DEFAULT_CALLING_AET, PacsNode, check_ae_title
 from .background import Job
+from .dialogs import finish_form
 from .theme import WARNING
 
 if TYPE_CHECKING:
@@ -92,14 +93,8 @@ class PacsSettingsDialog(QDialog):
         self.answer = QLabel()
         self.answer.setWordWrap(True)
         form.addRow(self.test_button, self.answer)
-        note = QLabel("The PACS must know fetalview's AE title. Results go to it by C-STORE; "
-                      "Open from PACS fetches studies by C-GET over the same connection.")
-        note.setWordWrap(True)
-        form.addRow(note)
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        finish_form(self, form, "The PACS must know fetalview's AE title. Results go to it by "
+                    "C-STORE; Open from PACS fetches studies by C-GET over the same connection.")
         self._job: Job | None = None
 
     def chosen(self) -> PacsSettings:

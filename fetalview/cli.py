@@ -53,6 +53,12 @@ def _measure_parser() -> argparse.ArgumentParser:
     p.add_argument("--send", type=_pacs_node, metavar="AET@HOST:PORT",
                    help="send each scan's SR and image to this PACS by C-STORE (needs "
                         "--dicom-out); a scan not sent is reported and the batch goes on")
+    p.add_argument("--patient-id", metavar="ID",
+                   help="patient ID of the PNG/JPEG scans of this run, for the new study of their "
+                        "DICOM results (DICOM scans keep their own); without it their results "
+                        "are written but not sent")
+    p.add_argument("--patient-name", metavar="FAMILY^GIVEN",
+                   help="patient name of the PNG/JPEG scans of this run (with --patient-id)")
     p.add_argument("--calling-aet", default="FETALVIEW", metavar="AET",
                    help="fetalview's own AE title toward the PACS (default FETALVIEW)")
     p.add_argument("--allow-burned-in", action="store_true",
@@ -103,6 +109,10 @@ def measure_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.send and not args.dicom_out:
         parser.error("--send needs --dicom-out (the folder that keeps what was sent)")
+    if (args.patient_id or args.patient_name) and not args.dicom_out:
+        parser.error("--patient-id and --patient-name are for --dicom-out")
+    if args.patient_name and not (args.patient_id or "").strip():
+        parser.error("--patient-name needs --patient-id")
     from .core.pacsnode import check_ae_title
     try:
         calling_aet = check_ae_title(args.calling_aet)
@@ -120,7 +130,9 @@ def measure_main(argv: list[str]) -> int:
     sender = _Sender(args.send, calling_aet) if args.send else None
     outputs = Outputs(args.out, args.masks, args.overlays, args.hc18_submission, args.reports,
                       _report_writer(args.report_patient_fields) if args.reports else None,
-                      args.dicom_out, sender, args.allow_burned_in)
+                      args.dicom_out, sender, args.allow_burned_in,
+                      {"patient_name": args.patient_name or "", "patient_id": args.patient_id}
+                      if args.patient_id else None)
     try:
         book = PixelSizeBook(args.pixel_size, args.pixel_size_csv)
         batch = plan_batch(args.paths, book, outputs)  # refuses a clash before any work

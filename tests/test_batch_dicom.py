@@ -46,7 +46,7 @@ def test_measured_scans_are_written_and_sent(scans, tmp_path, orthanc, capsys):
     out, csv_path = tmp_path / "out", tmp_path / "r.csv"
     code = main(["measure", str(scans), "--out", str(csv_path), "--dicom-out", str(out),
                  "--send", str(orthanc), "--device", "cpu"])
-    assert code == 0
+    assert code == 1  # the PNG scan's results have no patient: written, not sent
     assert sorted(p.name for p in out.iterdir()) == [
         "249_HC_SC.dcm", "249_HC_SR.dcm", "IM0001_SC.dcm", "IM0001_SR.dcm"]  # not broken.dcm
     rows = _rows(csv_path)
@@ -59,20 +59,37 @@ def test_measured_scans_are_written_and_sent(scans, tmp_path, orthanc, capsys):
     for path in out.iterdir():
         assert dciodvfy_errors(path) == []
     err = capsys.readouterr().err
-    assert "results of 2 scans sent to " + str(orthanc) in err
+    assert "results of 1 scans sent to " + str(orthanc) + "; 1 not sent" in err
+    assert "249_HC.png: not sent: 249_HC_SR.dcm has no patient ID" in err
     # in the PACS: the SR and the image joined the scan's study (the scan itself is not sent)
     [hit] = find_studies(orthanc, patient_id=source.PatientID)
     assert hit.study_uid == source.StudyInstanceUID and hit.instances == "2"
     png_sr = pydicom.dcmread(out / "249_HC_SR.dcm")
-    assert [h.instances for h in find_studies(orthanc, patient_id="")
-            if h.study_uid == png_sr.StudyInstanceUID] == ["2"]
+    assert png_sr.PatientID == ""
+    assert [h for h in find_studies(orthanc) if h.study_uid == png_sr.StudyInstanceUID] == []
+
+
+def test_png_results_go_to_the_pacs_under_the_patient_given(scans, tmp_path, orthanc, capsys):
+    out = tmp_path / "out"
+    patient_id = "PNG-" + tmp_path.name[-12:]
+    code = main(["measure", str(scans / "249_HC.png"), str(scans / "IM0001.dcm"),
+                 "--pixel-size-csv", str(scans / "samples_pixel_size_and_HC.csv"),
+                 "--dicom-out", str(out), "--send", str(orthanc), "--device", "cpu",
+                 "--patient-id", patient_id, "--patient-name", "Roe^Mary"])
+    assert code == 0, capsys.readouterr().err
+    png_sr = pydicom.dcmread(out / "249_HC_SR.dcm")
+    assert (png_sr.PatientID, str(png_sr.PatientName)) == (patient_id, "Roe^Mary")
+    [hit] = find_studies(orthanc, patient_id=patient_id)
+    assert hit.study_uid == png_sr.StudyInstanceUID and hit.instances == "2"
+    # a DICOM scan keeps its own patient, whatever was given for the PNG scans
+    assert pydicom.dcmread(out / "IM0001_SR.dcm").PatientID.startswith("BATCH-")
 
 
 def test_a_stopped_pacs_is_reported_per_scan_and_the_batch_goes_on(scans, tmp_path, capsys):
     out, csv_path = tmp_path / "out", tmp_path / "r.csv"
     stopped = f"ORTHANC@127.0.0.1:{free_port()}"
     code = main(["measure", str(scans), "--out", str(csv_path), "--dicom-out", str(out),
-                 "--send", stopped, "--device", "cpu"])
+                 "--send", stopped, "--device", "cpu", "--patient-id", "P-1"])
     assert code == 1  # not everything was sent
     err = capsys.readouterr().err
     for name in ("249_HC.png", "IM0001.dcm"):
@@ -87,6 +104,8 @@ def test_a_stopped_pacs_is_reported_per_scan_and_the_batch_goes_on(scans, tmp_pa
     (["--send", "ORTHANC@h:1"], "--send needs --dicom-out"),
     (["--dicom-out", "x", "--send", "nonsense"], "AET@HOST:PORT"),
     (["--dicom-out", "x", "--calling-aet", "A" * 17], "not an AE title"),
+    (["--patient-id", "P1"], "are for --dicom-out"),
+    (["--dicom-out", "x", "--patient-name", "Roe^Mary"], "--patient-name needs --patient-id"),
 ])
 def test_bad_pacs_options_are_refused_up_front(argv, message, capsys, samples_dir):
     with pytest.raises(SystemExit) as exit_:

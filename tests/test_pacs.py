@@ -93,3 +93,17 @@ def test_store_to_a_stopped_pacs_says_so(tmp_path):
     path = make_dicom(tmp_path / "a.dcm", np.zeros((32, 32), np.uint8))
     with pytest.raises(PacsError, match="cannot be reached"):
         store(PacsNode("ORTHANC", "127.0.0.1", free_port()), [path], timeout=2)
+
+
+def test_a_file_without_patient_id_is_refused_and_nothing_of_the_batch_is_sent(orthanc, tmp_path):
+    good = make_dicom(tmp_path / "good.dcm", np.zeros((32, 32), np.uint8))
+    ds = pydicom.dcmread(good)
+    ds.PatientID = "NOID-" + ds.StudyInstanceUID[-8:]
+    ds.save_as(good)
+    orphan = make_dicom(tmp_path / "orphan.dcm", np.zeros((32, 32), np.uint8))
+    ds = pydicom.dcmread(orphan)
+    ds.PatientID = "  "
+    ds.save_as(orphan)
+    with pytest.raises(PacsError, match="orphan.dcm has no patient ID"):
+        store(orthanc, [good, orphan])
+    assert find_studies(orthanc, patient_id=pydicom.dcmread(good).PatientID) == []

@@ -119,6 +119,9 @@ class Outputs:
     send_dicom: DicomSender | None = None
     #: Write overlays and reports of scans whose pixels hold patient details (``Scan.burned_in``)
     allow_burned_in: bool = False
+    #: Patient name and ID of the run's PNG/JPEG scans (``patient_name``, ``patient_id``), for
+    #: the new study of their DICOM results; DICOM scans keep their own.
+    patient: dict[str, str] | None = None
 
 
 @dataclass
@@ -271,8 +274,8 @@ def _write_extras(scan: Scan, result: Segmentation, m: Measurement, outputs: Out
         from .dicom_sr import Review
         written = make_results(scan, result.ellipse, m, Review(), result.model_version,
                                warnings + lines,
-                               outline=result.outline, review_note=result.review_reason
-                               ).write(outputs.dicom, stem)
+                               outline=result.outline, review_note=result.review_reason,
+                               patient=outputs.patient).write(outputs.dicom, stem)
         if outputs.send_dicom:
             outputs.send_dicom(display_name(scan.path), written)
 

@@ -100,8 +100,16 @@ def echo(node: PacsNode, calling_aet: str = DEFAULT_CALLING_AET,
 
 def store(node: PacsNode, paths: list[Path], calling_aet: str = DEFAULT_CALLING_AET,
           timeout: float = DEFAULT_TIMEOUT_S) -> None:
-    """C-STORE each file, in one association; raises on the first one not stored."""
+    """C-STORE each file, in one association; raises on the first one not stored.
+
+    A file without a Patient ID is refused before anything is sent: the PACS would file it
+    under no patient (or under whichever other study has an empty ID), where nobody finds it
+    and somebody else's worklist may."""
     datasets = [pydicom.dcmread(p) for p in paths]
+    for path, ds in zip(paths, datasets):
+        if not str(ds.get("PatientID", "") or "").strip():
+            raise PacsError(f"{Path(path).name} has no patient ID: the PACS would file it "
+                            "under no patient; nothing was sent")
     contexts = {(str(ds.SOPClassUID), str(ds.file_meta.TransferSyntaxUID)) for ds in datasets}
     with _association(node, calling_aet, [(c, (ts,)) for c, ts in sorted(contexts)],
                       timeout) as assoc:

@@ -113,6 +113,11 @@ class PatientDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        # The PACS files a study by its patient ID: without one it would belong to nobody.
+        self.ok = buttons.button(QDialogButtonBox.Ok)
+        self.patient_id.textChanged.connect(
+            lambda text: self.ok.setEnabled(bool(text.strip())))
+        self.ok.setEnabled(bool(self.patient_id.text().strip()))
 
     def fields(self) -> dict:
         return {"patient_name": self.name.text().strip(),

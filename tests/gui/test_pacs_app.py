@@ -13,6 +13,7 @@ from orthancserver import free_port, running_orthanc
 
 from fetalview.core.pacs import find_studies, get_study, store
 from fetalview.gui.pacs_dialogs import OpenFromPacsDialog, PacsSettings, PacsSettingsDialog
+from fetalview.gui.pacs_features import PatientDialog
 
 from .conftest import SAMPLES, open_and_wait
 
@@ -94,6 +95,17 @@ def test_png_scan_is_sent_to_a_new_study_under_the_typed_patient(qtbot, window, 
     [hit] = find_studies(orthanc, patient_id="PNG-77")
     assert hit.patient_name == "Roe Mary" and hit.instances == "2"
     assert window.session.current.annotation.extra["patient"]["patient_id"] == "PNG-77"
+
+
+def test_the_patient_dialog_needs_a_patient_id(qtbot):
+    dialog = PatientDialog({"patient_name": "Roe^Mary"})
+    qtbot.addWidget(dialog)
+    assert not dialog.ok.isEnabled()  # a name alone would file the study under no patient
+    dialog.patient_id.setText("   ")
+    assert not dialog.ok.isEnabled()
+    dialog.patient_id.setText(" MR-7 ")
+    assert dialog.ok.isEnabled()
+    assert dialog.fields() == {"patient_name": "Roe^Mary", "patient_id": "MR-7"}
 
 
 def test_a_stopped_pacs_is_reported_and_nothing_is_lost(qtbot, window, scans):

@@ -3,34 +3,53 @@
 Used for the outer-to-inner BPD pair (dashed while it is only a suggestion) and for the
 two-point distance calipers. Dragging or nudging an end moves that end only
 (``core.calipers.Calipers.moved``); ``previewed`` fires during a drag, ``edited`` once on release.
+
+The BPD pair starts on the head contour's short-axis ends (or a skull's thickness inside
+them), where the contour's own handles are: there its ends are grabbed by tabs set
+``grab_offset`` screen pixels to the side of the line, each on a stalk from its exact point,
+so the contour's handle and the caliper's end are both in reach, at any zoom. Distance
+calipers, placed by clicking, keep their handles on their points.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsObject
 
 from ..core.calipers import Calipers
-from .handles import Handle, label_item
+from .handles import HANDLE_HIT, Handle, label_item
+
+#: How far the BPD pair's grab tabs stand beside its ends, in logical screen pixels: clear of
+#: a handle on the end itself (hit squares of ``HANDLE_HIT``) whatever the line's direction.
+BPD_GRAB_OFFSET = 1.6 * HANDLE_HIT
 
 
 class CaliperItem(QGraphicsObject):
     previewed = Signal(object)  # Calipers, on every move of a drag
     edited = Signal(object, str)  # the final Calipers and the undo text, once per drag
 
-    def __init__(self, colour: QColor, name: str, parent: QGraphicsItem | None = None):
+    def __init__(self, colour: QColor, name: str, parent: QGraphicsItem | None = None,
+                 grab_offset: float = 0.0):
         super().__init__(parent)
         self._colour = QColor(colour)
         self._name = name  # for the undo text, e.g. "BPD caliper"
+        self._grab_offset = grab_offset
         self._pair: Calipers | None = None
         self._suggested = False
         self._drag: tuple[int, Calipers, QPointF] | None = None
-        self._handles = [Handle(str(i), self, fill=self._colour.name(),
+        # each end: a stalk at its exact point (screen-sized), the handle at the stalk's tip
+        self._stalks = [QGraphicsLineItem(self) for _ in (0, 1)]
+        stalk_pen = QPen(self._colour, 1, Qt.DotLine)  # thin: it may lie along an echo
+        for stalk in self._stalks:
+            stalk.setFlag(QGraphicsItem.ItemIgnoresTransformations)
+            stalk.setPen(stalk_pen if grab_offset else QPen(Qt.NoPen))
+            stalk.setAcceptedMouseButtons(Qt.NoButton)
+        self._handles = [Handle(str(i), self, parent=self._stalks[i], fill=self._colour.name(),
                                 tip=f"Drag to move this end of the {name}") for i in (0, 1)]
         for handle in self._handles:
             handle.setCursor(Qt.SizeAllCursor)
-        self._label = label_item("", self._colour, self._handles[1])
+        self._label = label_item("", self._colour, self._stalks[1])
         self.setZValue(3)
         self.setVisible(False)
 
@@ -52,23 +71,28 @@ class CaliperItem(QGraphicsObject):
         self.setVisible(pair is not None)
         if pair is None:
             return
-        for handle, (x, y) in zip(self._handles, (pair.p, pair.q)):
-            handle.setPos(x, y)
+        unit = self._unit()
+        beside = QPointF(-unit.y(), unit.x()) * self._grab_offset  # same side for both ends
+        for stalk, handle, (x, y) in zip(self._stalks, self._handles, (pair.p, pair.q)):
+            stalk.setPos(x, y)
+            stalk.setLine(QLineF(QPointF(0, 0), beside))
+            handle.setPos(beside)
         self._label.setText(label)
         self._place_label()
         self.update()
 
+    def _unit(self) -> QPointF:
+        """The direction from ``p`` to ``q`` (the same on screen: the view only scales)."""
+        line = QLineF(QPointF(*self._pair.p), QPointF(*self._pair.q))
+        if line.length() == 0:
+            return QPointF(1, 0)
+        unit = line.unitVector()
+        return QPointF(unit.dx(), unit.dy())
+
     def _place_label(self) -> None:
         """Beyond the ``q`` end, in line with the pair, clear of the handle."""
-        p, q = self._pair.p, self._pair.q
-        line = QLineF(QPointF(*p), QPointF(*q))
         r = self._label.boundingRect()
-        if line.length() > 0:
-            unit = line.unitVector()
-            d = QPointF(unit.dx(), unit.dy())
-        else:
-            d = QPointF(1, 0)
-        centre = d * (12 + max(r.width(), r.height()) / 2)
+        centre = self._unit() * (12 + max(r.width(), r.height()) / 2)
         self._label.setPos(centre - QPointF(r.width() / 2, r.height() / 2))
 
     # --- dragging ----------------------------------------------------------------------

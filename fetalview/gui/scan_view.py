@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsS
 from ..core.calipers import Calipers
 from ..core.geometry import Ellipse
 from ..core.overlay import AXIS_BGR, CALIPER_BGR, OUTLINE_BGR
-from .caliper_item import CaliperItem
+from .caliper_item import BPD_GRAB_OFFSET, CaliperItem
 from .ellipse_item import EllipseItem, bgr
 from .handles import NUDGE, NUDGE_BIG, Handle
 from .images import gray_qimage
@@ -58,7 +58,7 @@ class ScanView(QGraphicsView):
         self.ellipse_item = EllipseItem()
         self.ellipse_item.setZValue(2)
         self.scene().addItem(self.ellipse_item)
-        self.bpd_item = CaliperItem(bgr(AXIS_BGR), "BPD caliper")
+        self.bpd_item = CaliperItem(bgr(AXIS_BGR), "BPD caliper", grab_offset=BPD_GRAB_OFFSET)
         self.bpd_item.previewed.connect(self.bpd_previewed)
         self.bpd_item.edited.connect(self.bpd_edited)
         self.scene().addItem(self.bpd_item)

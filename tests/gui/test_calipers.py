@@ -170,3 +170,42 @@ def test_z_beyond_two_is_highlighted_in_the_panel(qtbot, window, scans):
         "GA")
     result = window.clinic.pregnancy.result
     assert "BEYOND +/-2 SD" in result.text() and "color" in result.styleSheet()
+
+
+@pytest.mark.parametrize("suggested", [True, False])
+def test_bpd_calipers_leave_the_contours_short_axis_ends_to_grab(qtbot, make_window, settings,
+                                                                 scans, suggested):
+    """The outer-to-inner pair starts on (or a skull's thickness inside) the contour's
+    short-axis ends: a press on each end's handle moves the contour, and each caliper end
+    still moves from its own grab point."""
+    from fetalview.gui.handles import HANDLE_HIT
+
+    settings.bpd_convention = OUTER_INNER
+    window = make_window(FakeSegmenter())
+    document = open_and_wait(qtbot, window, scans / "249_HC.png")
+    if suggested:  # placed on the skull's echoes
+        window.session.edit_ellipse(_reference_ellipse("249_HC"), "Sonographer's ellipse")
+    # else: the fake contour lies off the skull, so the pair starts on the contour's ends
+    view, item, bpd = window.view, window.view.ellipse_item, window.view.bpd_item
+    e = document.annotation.ellipse
+    short = ("a+", "a-") if e.a < e.b else ("b+", "b-")
+    pair = bpd.pair
+    near = min(short, key=lambda n: math.dist(handle_positions(e)[n], pair.p))
+    assert math.dist(handle_positions(e)[near], pair.p) * view.zoom < HANDLE_HIT / 2
+    for name in short:
+        before = document.annotation.ellipse
+        start = _screen(view, item.handle(name))
+        drag(view, start, start + QPoint(0, 12))
+        assert document.annotation.ellipse != before, name  # the contour's end moved
+        assert document.undo_stack.undoText() == "Move a caliper end"
+        window.act_undo.trigger()
+        assert document.annotation.ellipse == before
+    for end, handle in enumerate(bpd.handles):
+        pair = bpd.pair
+        start = _screen(view, handle)
+        drag(view, start, start + QPoint(0, 10))
+        moved, _ = saved_bpd_pair(document.annotation.extra)
+        assert document.annotation.ellipse == e  # the contour stayed put
+        assert (moved.p, moved.q)[1 - end] == pytest.approx((pair.p, pair.q)[1 - end], abs=0.01)
+        assert (moved.p, moved.q)[end][1] == pytest.approx((pair.p, pair.q)[end][1]
+                                                            + 10 / view.zoom, abs=0.5)

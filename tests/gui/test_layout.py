@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QAbstractSpinBo
 
 from fetalview.core.measurement import OUTER_INNER
 
-from .conftest import FakeSegmenter, open_and_wait
+from .conftest import FakeSegmenter, open_and_wait, open_folder
 
 LEAVES = (QLabel, QAbstractButton, QAbstractSlider, QComboBox, QLineEdit, QAbstractSpinBox)
 #: Logical sizes a maximised window gets (screen less a taskbar): 1366x768 at 100%, 1920x1080
@@ -145,3 +145,47 @@ def test_real_scale_factor_keeps_the_panel_apart(tmp_path, factor):
     assert float(ratio) == pytest.approx(float(factor))
     assert int(min_height) <= 680
     assert bad.startswith("[]") and cut.endswith("[]"), out.stdout
+
+
+def shown_rows(panel) -> list[tuple[str, ...]]:
+    """The lines each row of the scan list paints, after any elision, each checked to fit the
+    width the row's text is given (and the row to lie within the list's viewport)."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+
+    rows = []
+    margin = 2 * (panel.style().pixelMetric(QStyle.PM_FocusFrameHMargin, None, panel) + 1)
+    for i in range(panel.count()):
+        index = panel.indexFromItem(panel.item(i))
+        option = QStyleOptionViewItem()
+        panel.initViewItemOption(option)
+        option.rect = panel.visualRect(index)
+        assert 0 <= option.rect.left() and option.rect.right() < panel.viewport().width()
+        panel.itemDelegateForIndex(index).initStyleOption(option, index)
+        room = panel.style().subElementRect(QStyle.SE_ItemViewItemText, option, panel).width()
+        lines = tuple(option.text.split("\u2028"))
+        for line in lines:
+            assert option.fontMetrics.horizontalAdvance(line) <= room - margin, (line, room)
+        rows.append(lines)
+    return rows
+
+
+@pytest.mark.parametrize("size", SCREENS[:2])
+def test_a_confirmed_scan_shows_its_state_in_full_in_the_list(qtbot, make_window, scans, size):
+    """The file name gives way (elided, whole in the tooltip), never the state and the HC."""
+    long_name = scans / "IM_20261127_083412_0007_HC_transthalamic_plane.png"
+    long_name.write_bytes((scans / "050_HC.png").read_bytes())
+    window = make_window(FakeSegmenter(confidence=0.95))
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.width() == size[0])
+    document = open_and_wait(qtbot, window, long_name)
+    assert window.session.sign_off("Dr. Alexandra Montgomery-Smith")
+    open_folder(qtbot, window, scans)
+    panel = window.folder_panel
+    qtbot.waitUntil(lambda: panel.count() == 3)
+    row = panel.row(panel._rows[long_name])  # noqa: SLF001
+    name, state = shown_rows(panel)[row]
+    hc = document.measurement().lines()[0].split("(")[0].split()
+    assert state.split()[:len(hc) + 2] == ["confirmed", "·", *hc]
+    assert name.startswith("IM_2026") and name.endswith("plane.png") and "…" in name
+    assert str(long_name) in panel._rows[long_name].toolTip()  # noqa: SLF001
+    assert not panel.horizontalScrollBar().isVisible()

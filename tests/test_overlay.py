@@ -105,3 +105,17 @@ def test_a_file_name_that_is_not_utf8_is_drawn_not_a_crash():
     plain = render_overlay(scan, Ellipse(150, 100, 60, 40, 0), ["caf?.png"], warnings=["?"])
     assert (render_overlay(scan, Ellipse(150, 100, 60, 40, 0), [name], warnings=["é"])
             == plain).all()
+
+
+def test_the_contour_is_amber_while_the_result_awaits_review():
+    scan = np.full((200, 300), 40, np.uint8)
+    e = Ellipse(150, 100, 80, 60, 0)
+    on_contour = np.round(e.points(60)).astype(int)
+
+    def contour_colours(image):
+        return image[on_contour[:, 1], on_contour[:, 0]].astype(int)
+
+    for doubtful, colour in ((False, ELLIPSE_BGR), (True, WARNING_BGR)):
+        colours = contour_colours(render_overlay(scan, e, ["HC"], doubtful=doubtful))
+        near = np.abs(colours - np.array(colour)).sum(axis=1) < 150
+        assert near.mean() > 0.8, (doubtful, colours[:5])

@@ -265,7 +265,8 @@ def _write_extras(scan: Scan, result: Segmentation, m: Measurement, outputs: Out
                               OUTER_OUTER)
         _write_png(outputs.overlays / output_name(stem, "overlay", ".png"),
                    render_overlay(scan.pixels, result.ellipse, lines, result.outline, marks,
-                                  warnings, state_text(edited=False)), "overlay")
+                                  warnings, state_text(edited=False),
+                                  doubtful=bool(result.review_reason)), "overlay")
     if outputs.reports and outputs.write_report:
         outputs.write_report(outputs.reports / output_name(stem, "report", ".pdf"), scan,
                              result, m)

@@ -65,7 +65,7 @@ def make_results(scan: Scan, ellipse: Ellipse, measurement: Measurement, review:
     pixel size and ``dicom.DicomError`` when the source DICOM can no longer be read."""
     if not measurement.in_mm:
         raise ValueError("no pixel size: nothing in mm to report")
-    image = render_overlay(scan.pixels, ellipse, caption, outline)
+    image = render_overlay(scan.pixels, ellipse, caption, outline, doubtful=bool(review_note))
     header = dicom.read_header(scan.path) if dicom.looks_like_dicom(scan.path) else None
     if header is not None and all(k in header for k in _IDENTITY):
         for keyword in _TYPE2:

@@ -33,6 +33,12 @@ _SHIFT = 4  # OpenCV's fixed-point sub-pixel bits
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
+def contour_bgr(doubtful: bool) -> tuple[int, int, int]:
+    """The contour's colour: green, or the warning amber while a flagged result awaits a
+    clinician's review, on screen and in every export alike."""
+    return WARNING_BGR if doubtful else ELLIPSE_BGR
+
+
 def state_text(edited: bool, state: str | None = None) -> str:
     """The review state as an export words it (highlighted wherever it is printed)."""
     return state or ("edited by a clinician" if edited else "automatic (not reviewed)")
@@ -62,10 +68,14 @@ def caption_lines(measurement: Measurement, *, edited: bool, model_version: str,
 def render_overlay(pixels: np.ndarray, ellipse: Ellipse, lines: list[str],
                    outline: np.ndarray | None = None,
                    calipers: list[tuple[str, tuple, tuple]] = (),
-                   warnings: list[str] = (), highlight: str | None = None) -> np.ndarray:
+                   warnings: list[str] = (), highlight: str | None = None, *,
+                   doubtful: bool = False) -> np.ndarray:
     """A BGR copy of the scan at full resolution, the contour and labelled calipers drawn
     thin over it, and ``warnings`` then ``lines`` in a caption band below it; the line equal
     to ``highlight`` (the review state) stands out in a box of its own.
+
+    ``doubtful``: the result awaits review (the model flagged it): the contour is drawn in
+    the warning amber (``contour_bgr``).
 
     ``calipers`` are (label, end, end) with ends as (x, y) scan pixels. Without lines or
     warnings there is no band (the PDF report prints its text itself).
@@ -73,8 +83,8 @@ def render_overlay(pixels: np.ndarray, ellipse: Ellipse, lines: list[str],
     image = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR) if pixels.ndim == 2 else pixels.copy()
     if outline is not None and len(outline) > 2:
         cv2.polylines(image, [_fixed(outline)], True, OUTLINE_BGR, 1, cv2.LINE_AA, _SHIFT)
-    cv2.polylines(image, [_fixed(ellipse.points(720))], True, ELLIPSE_BGR, 1, cv2.LINE_AA,
-                  _SHIFT)
+    cv2.polylines(image, [_fixed(ellipse.points(720))], True, contour_bgr(doubtful), 1,
+                  cv2.LINE_AA, _SHIFT)
     for label, p, q in calipers:
         draw_calipers(image, label, p, q, CALIPER_BGR if label.startswith("D") else AXIS_BGR)
     if not lines and not warnings:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsObject
 
 from ..core.edit import HANDLES, drag_handle, handle_positions
 from ..core.geometry import Ellipse
-from ..core.overlay import AXIS_BGR, ELLIPSE_BGR
+from ..core.overlay import AXIS_BGR, contour_bgr
 from .handles import HANDLE_DRAWN, Handle, label_item
 
 
@@ -62,6 +62,7 @@ class EllipseItem(QGraphicsObject):
         self._labels = {"a": label_item("", colour, self._handles["a+"]),
                         "b": label_item("", colour, self._handles["b+"])}
         self._short_label = "BPD"
+        self._doubtful = False
         self.setVisible(False)
 
     @property
@@ -78,6 +79,17 @@ class EllipseItem(QGraphicsObject):
         self._short_label = text
         self._place_labels()
         self.update()
+
+    def set_doubtful(self, doubtful: bool) -> None:
+        """Draw the contour amber and dashed while the model's flag awaits a clinician (the
+        exports draw it amber too), so a flagged contour never looks like a sure one."""
+        if doubtful != self._doubtful:
+            self._doubtful = doubtful
+            self.update()
+
+    @property
+    def doubtful(self) -> bool:
+        return self._doubtful
 
     def set_ellipse(self, ellipse: Ellipse | None) -> None:
         self.prepareGeometryChange()
@@ -159,7 +171,8 @@ class EllipseItem(QGraphicsObject):
         if self._ellipse is None:
             return
         e = self._ellipse
-        pen = QPen(bgr(ELLIPSE_BGR), 1.5)
+        pen = QPen(bgr(contour_bgr(self._doubtful)), 1.5,
+                   Qt.DashLine if self._doubtful else Qt.SolidLine)
         pen.setCosmetic(True)
         painter.setPen(pen)
         painter.drawPolygon(QPolygonF([QPointF(x, y) for x, y in e.points(240)]))

@@ -104,7 +104,8 @@ def annotated_image(document: ScanDocument | None, when: datetime | None = None,
     a = document.annotation
     return render_overlay(document.scan.pixels, a.ellipse, lines, None,
                           caliper_marks(a, document.scan.pixels, convention),
-                          warnings(document, convention), state_text(a.edited))
+                          warnings(document, convention), state_text(a.edited),
+                          doubtful=bool(review_needed(a)))
 
 
 def _write(path: Path, data: bytes) -> None:

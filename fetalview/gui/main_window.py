@@ -30,6 +30,7 @@ from .clinic import install as install_clinic_features
 from .pacs_features import install as install_pacs_features
 from .empty_state import EmptyState
 from .dialogs import SettingsDialog, ask_export_folder, ask_number, shortcuts_dialog
+from .document import review_needed
 from .export import ExportError, annotated_image, csv_row, free_path, save_csv, save_png
 from .folder_panel import FolderPanel
 from .images import bgr_qimage
@@ -289,6 +290,8 @@ class MainWindow(QMainWindow):
         a = d.annotation if d else None
         convention = self.settings.bpd_convention
         self.view.set_ellipse(a.ellipse if a else None)
+        # amber and dashed while the model's flag awaits a clinician, as in every export
+        self.view.ellipse_item.set_doubtful(bool(review_needed(a)))
         self.view.set_outline(d.outline if d else None)
         self._show_calipers()
         self.panel.show_annotation(a, d.measurement(convention) if d else None,

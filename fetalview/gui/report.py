@@ -146,7 +146,8 @@ def _paint(p: QPainter, width: int, height: int, data: ReportData) -> None:
             text(f"{label}: {data.patient[key]}", 10)
     y += 8 * dots_per_pt
 
-    image = _qimage(render_overlay(data.pixels, data.ellipse, [], calipers=data.calipers))
+    image = _qimage(render_overlay(data.pixels, data.ellipse, [], calipers=data.calipers,
+                                   doubtful=bool(data.review_note)))
     box_h = height * 0.45
     scale = min(width / image.width(), box_h / image.height())
     target = QRectF(0, y, image.width() * scale, image.height() * scale)

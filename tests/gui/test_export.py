@@ -9,11 +9,11 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from fetalview.core.batch import CSV_COLUMNS
-from fetalview.core.overlay import ELLIPSE_BGR
+from fetalview.core.overlay import ELLIPSE_BGR, WARNING_BGR
 from fetalview.core.sidecar import sidecar_path
 from fetalview.gui.export import EXPORT_CSV_COLUMNS
 
-from .conftest import open_and_wait, open_folder
+from .conftest import FakeSegmenter, open_and_wait, open_folder
 
 
 def test_exported_png_has_the_overlay_where_the_contour_is(qtbot, make_window, segmenter, scans,
@@ -39,13 +39,33 @@ def test_exported_png_has_the_overlay_where_the_contour_is(qtbot, make_window, s
     assert not list(out.parent.glob("*.tmp"))
 
 
+def test_a_flagged_contour_is_exported_amber_until_confirmed(qtbot, make_window, scans, tmp_path,
+                                                            answers):
+    window = make_window(FakeSegmenter(confidence=0.5))
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    on_contour = np.round(document.annotation.ellipse.points(90)).astype(int)
+
+    def share_near(colour, name):
+        out = tmp_path / name
+        assert window.export_png(out)
+        image = cv2.imread(str(out), cv2.IMREAD_COLOR)
+        colours = image[on_contour[:, 1], on_contour[:, 0]].astype(int)
+        return (np.abs(colours - np.array(colour)).sum(axis=1) < 120).mean()
+
+    assert share_near(WARNING_BGR, "flagged.png") > 0.7
+    answers.append(True)  # yes, confirm the flagged contour
+    assert window.session.sign_off("Dr A. Test")
+    assert document.state == "confirmed"
+    assert share_near(ELLIPSE_BGR, "confirmed.png") > 0.7
+
+
 def test_export_names_unit_source_and_state(qtbot, window, scans, monkeypatch):
     import fetalview.gui.export as export
     seen = {}
     real = export.render_overlay
     monkeypatch.setattr(export, "render_overlay",
-                        lambda pixels, e, lines, *rest: seen.setdefault("lines", lines)
-                        and real(pixels, e, lines, *rest))
+                        lambda pixels, e, lines, *rest, **kw: seen.setdefault("lines", lines)
+                        and real(pixels, e, lines, *rest, **kw))
     open_and_wait(qtbot, window, scans / "050_HC.png")
     window.copy_image()
     text = "\n".join(seen["lines"])
@@ -145,8 +165,8 @@ def test_without_pixel_size_exports_say_pixels_and_give_no_mm(qtbot, window, sca
     seen = {}
     real = export.render_overlay
     monkeypatch.setattr(export, "render_overlay",
-                        lambda pixels, e, lines, *rest: seen.setdefault("lines", lines)
-                        and real(pixels, e, lines, *rest))
+                        lambda pixels, e, lines, *rest, **kw: seen.setdefault("lines", lines)
+                        and real(pixels, e, lines, *rest, **kw))
     folder = tmp_path / "no_csv"
     folder.mkdir()
     (folder / "050_HC.png").write_bytes((scans / "050_HC.png").read_bytes())

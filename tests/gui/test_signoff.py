@@ -86,12 +86,21 @@ def test_a_flagged_contour_is_confirmed_only_after_a_yes(qtbot, make_window, sca
     window = make_window(FakeSegmenter(confidence=0.5))
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
     assert document.state == "low confidence"
+    assert window.view.ellipse_item.doubtful  # amber and dashed: not a sure contour
     answers.append(False)
     _key(window, Qt.Key_Return)
     assert document.state == "low confidence" and document.annotation.confirmed is None
+    assert window.view.ellipse_item.doubtful
     answers.append(True)
     _key(window, Qt.Key_Return)
     assert document.state == "confirmed"
+    assert not window.view.ellipse_item.doubtful  # a clinician stands behind it now
+
+
+def test_a_confident_contour_is_drawn_as_sure(qtbot, make_window, scans):
+    window = make_window(FakeSegmenter(confidence=0.99))
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    assert document.state == "auto" and not window.view.ellipse_item.doubtful
 
 
 def test_the_operator_is_asked_once_with_the_login_name_offered(qtbot, window, scans, settings,

@@ -2,7 +2,8 @@
 
 Written beside the safetensors file (same name, ``.onnx``) and checked against PyTorch before
 it is kept: a graph whose logits differ from the weights' would measure differently from the
-figures validated through them.
+figures validated through them. The same weights give the same bytes wherever they are exported
+(the model card records the graph's sha256, and ``export --refresh`` must reproduce it).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def export_onnx(weights: Path, out: Path | None = None) -> Path:
             dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1, max=64)}},
             verbose=False)
     graph = program.model_proto
+    _strip_exporter_notes(graph)
     graph.doc_string = "fetalview Residual UNet: letterboxed scans in [0, 1] -> head logits"
     meta = {"format": FORMAT, "config": json.dumps(config.as_dict()),
             "weights_sha256": sha256_of(weights)}
@@ -58,6 +60,17 @@ def export_onnx(weights: Path, out: Path | None = None) -> Path:
         _check_against_torch(model, checked, x)
     write_atomic(out, data)
     return out
+
+
+def _strip_exporter_notes(graph) -> None:
+    """Drop the metadata the exporter hangs on the graph, its nodes and values: debugging notes
+    (FX node text, module names, and stack traces with the absolute path of the checkout that
+    ran the export), so a graph exported from another worktree or clone differed byte for byte.
+    The runtimes never read them."""
+    g = graph.graph
+    for item in (*g.node, *g.input, *g.output, *g.value_info, *g.initializer):
+        del item.metadata_props[:]
+    del g.metadata_props[:]
 
 
 def _check_against_torch(model: torch.nn.Module, graph: Path, x: torch.Tensor) -> None:

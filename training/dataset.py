@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from tqdm import tqdm
 
 from fetalview.core.hc18 import annotation_ellipse, annotation_path, read_pixel_size_csv, subject_id
 from fetalview.core.imageio import load_scan
+from fetalview.core.outputs import write_atomic
 from fetalview.core.preprocess import Letterbox
 
 
@@ -112,9 +114,11 @@ def write_cache(records, count: int, grid_shape: tuple[int, int], out: Path) -> 
         pixel_sizes.append(pixel_size_mm)
         hcs.append(hc_mm)
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, images=images, masks=masks, names=np.array(names),
+    data = io.BytesIO()  # written whole: a killed 'prepare' must not leave a cache 'train' loads
+    np.savez_compressed(data, images=images, masks=masks, names=np.array(names),
                         subjects=np.array(subjects), pixel_size_mm=np.array(pixel_sizes),
                         hc_mm=np.array(hcs))
+    write_atomic(out, data.getvalue())
     return out
 
 

@@ -8,6 +8,7 @@ their HC lie apart, the check that the two files of the bundled model measure al
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -18,6 +19,7 @@ from tqdm import tqdm
 
 from fetalview.core.imageio import load_scan
 from fetalview.core.measurement import measure
+from fetalview.core.outputs import write_atomic
 from fetalview.core.pixelsize import PixelSize
 from fetalview.core.segmenter import Segmenter
 
@@ -149,7 +151,7 @@ def evaluate(data_dir: Path, weights: Path | None = None, val_fraction: float = 
             "within_mm": AGREEMENT_MM,
         }
     if json_path:
-        Path(json_path).write_text(json.dumps(summary, indent=2))
+        write_atomic(Path(json_path), json.dumps(summary, indent=2).encode())
     return summary
 
 
@@ -200,10 +202,12 @@ def band_figures(rows: list[dict]) -> list[dict]:
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    """Written whole or not at all: a kill or a bad row leaves the previous file."""
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(Path(path), text.getvalue().encode())
 
 
 def print_summary(s: dict) -> None:

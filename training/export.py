@@ -4,12 +4,12 @@ them trustworthy."""
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
 from fetalview.core.model import parameter_count
 from fetalview.core.modelcard import MODEL_CARD, sha256_of
+from fetalview.core.outputs import write_atomic
 from fetalview.core.weights import load_model, read_header
 
 from .dataset import find_labelled_scans, split_by_subject
@@ -37,7 +37,7 @@ def export(run_dir: Path, data_dir: Path, train_command: str, dest: Path,
     history = json.loads(history_file.read_text()) if history_file.exists() else []
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / BUNDLED_NAME
-    shutil.copyfile(source, target)
+    write_atomic(target, source.read_bytes())
     target.chmod(0o644)
     record = {
         "epochs": int(meta.get("epochs", len(history))),
@@ -103,9 +103,16 @@ def _bundle(target: Path, data_dir: Path, record: dict, screens_json: Path | Non
         **({"screens": json.loads(Path(screens_json).read_text())} if screens_json else {}),
         "exported": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
-    (dest / MODEL_CARD).write_text(json.dumps(card, indent=2))
-    (dest / "MODEL_CARD.md").write_text(render_card(card))
+    write_card(dest, card)
     return target
+
+
+def write_card(dest: Path, card: dict) -> None:
+    """The card as JSON and as Markdown, each written whole or not at all; both are rendered
+    before either is written, so a card that cannot be rendered replaces neither."""
+    text = render_card(card)
+    write_atomic(dest / MODEL_CARD, json.dumps(card, indent=2).encode())
+    write_atomic(dest / "MODEL_CARD.md", text.encode())
 
 
 def validation_table(columns: list[tuple[str, dict]]) -> str:

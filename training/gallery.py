@@ -3,6 +3,7 @@ outline against the sonographer's, so a reader sees what the failures look like.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import cv2
@@ -11,6 +12,7 @@ from PIL import Image
 
 from fetalview.core.hc18 import annotation_ellipse
 from fetalview.core.imageio import load_scan
+from fetalview.core.outputs import write_atomic
 from fetalview.core.pixelsize import PixelSize
 from fetalview.core.segmenter import Segmenter
 
@@ -65,5 +67,8 @@ def worst_gallery(rows: list[dict], items: list[LabelledScan], segmenter: Segmen
     tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % per_row)
     grid = np.vstack([np.hstack(tiles[i:i + per_row]) for i in range(0, len(tiles), per_row)])
     # a 64-colour palette keeps the committed file small; gray levels and both outlines survive
-    Image.fromarray(grid[..., ::-1]).quantize(64, dither=Image.Dither.NONE).save(out, optimize=True)
+    png = io.BytesIO()
+    Image.fromarray(grid[..., ::-1]).quantize(64, dither=Image.Dither.NONE).save(
+        png, format="PNG", optimize=True)
+    write_atomic(out, png.getvalue())
     return [r["filename"] for r in worst]

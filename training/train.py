@@ -178,7 +178,7 @@ def train(plan: TrainPlan, run_dir: Path, device: str = "auto", resume: bool = F
     out = run_dir / WEIGHTS
     save_weights(model.to(memory_format=torch.contiguous_format),
                  out, {"epochs": str(total_epochs), "plan": json.dumps(asdict(plan))})
-    (run_dir / "history.json").write_text(json.dumps(history, indent=1))
+    write_atomic(run_dir / "history.json", json.dumps(history, indent=1).encode())
     return out
 
 

@@ -82,10 +82,10 @@ def test_split_keeps_every_subject_on_one_side():
 
 
 def test_a_tiny_screen_augmented_fold_trains(phantom_cache, tmp_path):
-    """Scanner-screen augmentation and a cross-validation fold, end to end on the CPU."""
+    """Scanner-screen and JPEG augmentation and a cross-validation fold, end to end on the CPU."""
     torch.set_num_threads(2)
     plan = TrainPlan(cache=str(phantom_cache), epochs=2, batch_size=6, lr=1e-2, base_width=4,
-                     depth=3, seed=1, folds=3, fold=2, screens=True)
+                     depth=3, seed=1, folds=3, fold=2, screens=True, jpeg=True)
     messages = []
     train(plan, tmp_path / "run", device="cpu", log=messages.append)
     subjects = [f"{i // 2:03d}" for i in range(24)]

@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--screens", action="store_true",
                     help="augment with scanner-screen clutter (sector masks, text, calipers, "
                          "ticks, grey-scale bars, UI strips) and the second pass's zoom")
+    tr.add_argument("--jpeg", action="store_true",
+                    help="augment with JPEG re-encoding, as scanners and PACS store scans: half "
+                         "the training scans at quality 30-95 (validation scans untouched)")
     tr.add_argument("--time-budget", type=float, default=0.0, metavar="MIN",
                     help="after the first epoch, lower --epochs to fit this many minutes")
     tr.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -175,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                              steps_per_epoch=args.steps_per_epoch,
                              init_weights=str(args.init_weights or ""), extra_cache=extra,
                              extra_share=args.extra_share, folds=args.folds, fold=args.fold,
-                             screens=args.screens)
+                             screens=args.screens, jpeg=args.jpeg)
         print(train(plan, args.run, device=args.device, resume=args.resume))
     elif args.command == "evaluate":
         from .evaluate import evaluate, print_summary

@@ -5,7 +5,8 @@ the plane (rotation), gestational age and depth setting change its size (scale),
 centres it loosely (shift), and gain, dynamic range and speckle vary between machines (gamma,
 contrast, noise). ``ScreenClutter`` adds what scanner screens put on and around the image (see
 training/screens.py), and with it the zoom range widens to the head-filling crops that the
-second pass (fetalview/core/twopass.py) shows the model.
+second pass (fetalview/core/twopass.py) shows the model. ``random_jpeg`` adds the 8x8 block
+artefacts of the JPEG files that scanners export and PACS store.
 """
 
 from __future__ import annotations
@@ -19,6 +20,22 @@ from torch.nn import functional as F
 #: Scale range with screen augmentation: up to the second pass's crops, where a head and its
 #: margin fill the grid.
 SCREEN_SCALE_RANGE = (0.8, 2.0)
+
+#: libjpeg's luminance quantisation table (ITU-T T.81, Annex K), scaled by the quality setting.
+JPEG_LUMA_TABLE = torch.tensor([
+    [16, 11, 10, 16, 24, 40, 51, 61], [12, 12, 14, 19, 26, 58, 60, 55],
+    [14, 13, 16, 24, 40, 57, 69, 56], [14, 17, 22, 29, 51, 87, 80, 62],
+    [18, 22, 37, 56, 68, 109, 103, 77], [24, 35, 55, 64, 81, 104, 113, 92],
+    [49, 64, 78, 87, 103, 121, 120, 101], [72, 92, 95, 98, 112, 100, 103, 99]],
+    dtype=torch.float32)
+#: Share of training scans re-encoded, and the range of their JPEG quality (exports and PACS
+#: compress at 75-95 typically; 30 covers the worst a forwarded or web-viewer copy gets).
+JPEG_PROBABILITY = 0.5
+JPEG_QUALITY_RANGE = (30, 95)
+#: The scan's size over the grid's when it was compressed: the app letterboxes the JPEG's
+#: pixels into the grid, so its 8x8 blocks reach the model shrunk (HC18's 800x540 scans: ~2;
+#: a 1280x960 screen capture: ~3.75; a second-pass crop: ~1).
+JPEG_SCAN_SCALE_RANGE = (1.0, 4.0)
 
 
 def random_affine(images: torch.Tensor, masks: torch.Tensor, generator: torch.Generator,
@@ -61,6 +78,52 @@ def random_intensity(images: torch.Tensor, generator: torch.Generator) -> torch.
     noise = torch.randn(images.shape, generator=generator, device=dev) * uniform(0.0, 0.12)
     x = x * (1.0 + noise)
     return x.clamp(0, 1)
+
+
+def jpeg_compress(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+    """What baseline JPEG at ``quality`` (one per image, 1-100, libjpeg's scale) loses from
+    grey images (N,1,H,W) in [0, 1], batched on their device: the 8-bit image in 8x8 blocks
+    (edges replicated, as libjpeg pads), level-shifted, transformed (DCT), quantised by the
+    luminance table and transformed back. The rest of a JPEG file's coding is lossless, and a
+    grey scan's colour channels are empty, so this is the loss of a real file to within
+    libjpeg's integer rounding."""
+    n, _, h, w = images.shape
+    dev = images.device
+    q = quality.to(dev, torch.float32).view(n, 1, 1, 1, 1, 1)
+    scale = torch.where(q < 50, 5000 / q, 200 - 2 * q)
+    table = ((JPEG_LUMA_TABLE.to(dev) * scale + 50) / 100).floor().clamp(1, 255)
+    x = F.pad((images * 255).round() - 128, (0, -w % 8, 0, -h % 8), mode="replicate")
+    rows, cols = x.shape[2] // 8, x.shape[3] // 8
+    blocks = x.view(n, 1, rows, 8, cols, 8).transpose(3, 4)
+    k = torch.arange(8, dtype=torch.float32, device=dev)
+    dct = torch.cos((2 * k + 1) * k[:, None] * math.pi / 16) * 0.5
+    dct[0] /= math.sqrt(2)  # orthonormal DCT-II, the transform JPEG defines
+    coeffs = (dct @ blocks @ dct.T / table).round() * table
+    back = (dct.T @ coeffs @ dct).transpose(3, 4).reshape(n, 1, rows * 8, cols * 8)
+    return (back[:, :, :h, :w] + 128).round().clamp(0, 255) / 255
+
+
+def random_jpeg(images: torch.Tensor, generator: torch.Generator,
+                probability: float = JPEG_PROBABILITY) -> torch.Tensor:
+    """JPEG re-encoding of about ``probability`` of the images (N,1,H,W) in [0, 1], each at a
+    random quality and at a random scan size (compressed at that size, then shrunk back to
+    the grid as the app letterboxes a scan); the others are returned untouched."""
+    n, _, h, w = images.shape
+    dev = images.device
+
+    def uniform(lo, hi):
+        return torch.rand(n, generator=generator, device=dev) * (hi - lo) + lo
+
+    chosen = torch.rand(n, generator=generator, device=dev) < probability
+    quality = uniform(JPEG_QUALITY_RANGE[0], JPEG_QUALITY_RANGE[1] + 1).floor()
+    scale = uniform(*JPEG_SCAN_SCALE_RANGE)
+    out = images.clone()
+    for i, s in zip(chosen.nonzero().flatten().tolist(), scale[chosen].tolist()):
+        scan = F.interpolate(images[i:i + 1], size=(round(h * s), round(w * s)),
+                             mode="bilinear", align_corners=False)
+        out[i:i + 1] = F.interpolate(jpeg_compress(scan, quality[i:i + 1]), size=(h, w),
+                                     mode="area")
+    return out
 
 
 class ScreenClutter:
@@ -107,11 +170,15 @@ class ScreenClutter:
 
 
 def augment(images: torch.Tensor, masks: torch.Tensor, generator: torch.Generator,
-            screens: ScreenClutter | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """The training augmentation; with ``screens``, scanner-screen clutter and the second
-    pass's zoom range too."""
+            screens: ScreenClutter | None = None,
+            jpeg: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training augmentation (validation sees the scans as they are); with ``screens``,
+    scanner-screen clutter and the second pass's zoom range too; with ``jpeg``, JPEG
+    re-encoding last, as a scanner or PACS stores the finished image."""
     if screens is None:
         images, masks = random_affine(images, masks, generator)
-        return random_intensity(images, generator), masks
-    images, masks = random_affine(images, masks, generator, scale_range=SCREEN_SCALE_RANGE)
-    return random_intensity(screens(images, generator), generator), masks
+        images = random_intensity(images, generator)
+    else:
+        images, masks = random_affine(images, masks, generator, scale_range=SCREEN_SCALE_RANGE)
+        images = random_intensity(screens(images, generator), generator)
+    return (random_jpeg(images, generator) if jpeg else images), masks

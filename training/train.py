@@ -46,6 +46,7 @@ class TrainPlan:
     folds: int = 0  # > 1: cross-validation by subject, fold ``fold`` validates
     fold: int = 0
     screens: bool = False  # augment with scanner-screen clutter and second-pass zoom
+    jpeg: bool = False  # augment with JPEG re-encoding (off in plans written before it)
 
     def model_config(self, grid_shape: tuple[int, int]) -> ModelConfig:
         return ModelConfig(self.base_width, self.depth, *grid_shape)
@@ -146,7 +147,7 @@ def train(plan: TrainPlan, run_dir: Path, device: str = "auto", resume: bool = F
             for group in optimiser.param_groups:
                 group["lr"] = lr
             x, y = batch(train_idx[order[step * plan.batch_size:(step + 1) * plan.batch_size]])
-            x, y = augment(x, y, generator, screens)
+            x, y = augment(x, y, generator, screens, plan.jpeg)
             if dev.type == "cuda":
                 x = x.contiguous(memory_format=torch.channels_last)
             with autocast:

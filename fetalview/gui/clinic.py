@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QVBoxLayout, QWidget
 
 from ..core.calipers import CALIPER_KEYS, caliper_marks, measure_annotation
@@ -26,6 +26,9 @@ from .pregnancy_panel import PATIENT_KEYS, PregnancyPanel
 from .review_queue import ReviewQueueBar, review_order, shown_by_filter
 
 PATIENT_SETTING = "export/patient_fields"
+#: While the background queue brings results, "Doubtful first" sorts again at most this often
+#: (ms): each result would otherwise rebuild the list of a large folder.
+RESORT_MS = 500
 NEW_FRAME_QUESTION = ("This contour was edited by hand on the current frame. Measure another "
                       "frame instead? (Edit > Undo brings your contour back.)")
 
@@ -41,6 +44,10 @@ class ClinicFeatures(QObject):
         self.pregnancy = PregnancyPanel()
         self.queue = ReviewQueueBar()
         self._arrival: dict[Path, int] = {}
+        self._resort = QTimer(self)
+        self._resort.setSingleShot(True)
+        self._resort.setInterval(RESORT_MS)
+        self._resort.timeout.connect(self._sort_ahead)
         self._shown_frame: tuple[ScanDocument | None, int] = (None, 0)
         self._build()
         self._connect()
@@ -71,7 +78,7 @@ class ClinicFeatures(QObject):
         s.current_changed.connect(self._on_annotation_changed)
         s.annotation_changed.connect(self._on_annotation_changed)
         s.scans_changed.connect(self._on_scans_changed)
-        s.state_changed.connect(lambda *_: self._apply_filter())
+        s.state_changed.connect(self._on_state_changed)
         self.window.view.ellipse_item.previewed.connect(self._on_preview)
         self.frames.frame_chosen.connect(self.go_to_frame)
         self.pregnancy.record_changed.connect(self._on_record)
@@ -148,19 +155,52 @@ class ClinicFeatures(QObject):
     # --- review queue ------------------------------------------------------------------
 
     def _on_scans_changed(self) -> None:
+        arrived = len(self._arrival)
         for path in self.session.scans:
             self._arrival.setdefault(path, len(self._arrival))
         self._apply_filter()
+        if len(self._arrival) > arrived:  # new scans: placed by the order too
+            self._sort_soon()
+
+    def _on_state_changed(self, *_) -> None:
+        self._apply_filter()
+        self._sort_soon()
+
+    def _sort_soon(self) -> None:
+        """A state changed (a background result, mostly): in "Doubtful first", sort again
+        shortly, once for all the results that come meanwhile."""
+        if self.queue.sort.currentText() == "Doubtful first" and not self._resort.isActive():
+            self._resort.start()
 
     def sort(self) -> None:
+        """The whole list in the order chosen (the shown scan stays selected and in view)."""
+        self._reorder(0)
+        panel = self.window.folder_panel
+        if self.session.shown is not None:
+            panel.select(self.session.shown)
+        if panel.currentItem() is not None:
+            panel.scrollToItem(panel.currentItem())
+
+    def _sort_ahead(self) -> None:
+        """Sort the scans after the shown one again, "Doubtful first", with the results that
+        came in. The shown scan and those before it, which the sonographer has passed, keep
+        their places: the list does not move under the sonographer's eyes, and Next brings the
+        most doubtful scan still ahead (were the whole list sorted, the scan just confirmed
+        would sink to the bottom with nothing after it)."""
+        s = self.session
+        if self.queue.sort.currentText() == "Doubtful first":
+            self._reorder(s.scans.index(s.shown) + 1 if s.shown in s.scans else 0)
+
+    def _reorder(self, start: int) -> None:
+        """Sort ``session.scans[start:]`` in the order chosen; the list follows if it moved."""
         s = self.session
         annotations = {p: (s.documents[p].annotation if p in s.documents else s.results.get(p))
-                       for p in s.scans}
-        s.scans[:] = review_order(s.scans, self.queue.sort.currentText(), s.states, annotations,
-                                  self._arrival)
-        s.scans_changed.emit()
-        if s.shown is not None:
-            self.window.folder_panel.select(s.shown)
+                       for p in s.scans[start:]}
+        ordered = review_order(s.scans[start:], self.queue.sort.currentText(), s.states,
+                               annotations, self._arrival)
+        if ordered != s.scans[start:]:
+            s.scans[start:] = ordered
+            s.scans_changed.emit()
 
     def _in_queue(self, path: Path) -> bool:
         return shown_by_filter(self.session.states.get(path, ""), self.queue.filter.currentText())

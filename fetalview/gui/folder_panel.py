@@ -102,7 +102,10 @@ class FolderPanel(QListWidget):
         self.currentItemChanged.connect(self._on_current)
 
     def set_scans(self, scans: dict[Path, tuple[str, Annotation | None]]) -> None:
-        """Replace the list: scan path -> (state, latest annotation)."""
+        """Replace the list: scan path -> (state, latest annotation). The selected scan stays
+        selected and the list scrolled where it was (a new order is no reason to move)."""
+        current = self.currentItem().data(Qt.UserRole) if self.currentItem() else None
+        top = self.verticalScrollBar().value()
         self.blockSignals(True)
         self.clear()
         self._rows = {}
@@ -114,7 +117,11 @@ class FolderPanel(QListWidget):
             self._rows[path] = item
         for path, (state, annotation) in scans.items():
             self.set_state(path, state, annotation)
+        if current in self._rows:
+            self.setCurrentItem(self._rows[current])
         self.blockSignals(False)
+        self.doItemsLayout()  # now, so the old place is in the scroll bar's new range
+        self.verticalScrollBar().setValue(top)  # back where it was, even if selecting scrolled
 
     def set_state(self, path: Path, state: str, annotation: Annotation | None = None) -> None:
         item = self._rows.get(path)

@@ -5,21 +5,22 @@ PyTorch and a ResNet-34 U-Net peer.
                                   [--no-peer]
 
 Stages: load (read + convert the file), image area (the DICOM regions' rectangle or the one
-found in the pixels), pass 1 and pass 2 (each: letterbox, normalise and the network on ONNX
-Runtime, as the app and the batch command run it, with the mirror image when TTA is on; pass 2
+found in the pixels), pass 1 and pass 2 (each: letterbox, normalise and the network on
+OpenVINO, as the app and the batch command run it, with the mirror image when TTA is on; pass 2
 is 0 where it is skipped or with ``--passes 1``), windows (cropping, locating the head on the
 first pass's grid, pasting logits back to scan pixels), post-process (head region, ellipse
 fit, review inputs), measure (HC/BPD/OFD). End to end is their sum per scan; medians over the
-folder are printed. In the same run, scan by scan, the same weights on PyTorch (the torch path,
-channels-last) and the peer get the very grid images fetalview's passes got; their end to end
-reuses fetalview's other stages (the peer's random weights would give post-processing a
-meaningless map). Both need torch (``pip install -e ".[train]"``); without it only the ONNX
-Runtime figures are printed.
+folder are printed. In the same run, scan by scan, the same graph on ONNX Runtime (when
+installed), the same weights on PyTorch (the torch path, channels-last) and the peer get the
+very grid images fetalview's passes got; their end to end reuses fetalview's other stages (the
+peer's random weights would give post-processing a meaningless map). PyTorch and the peer need
+torch (``pip install -e ".[train]"``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import time
 from pathlib import Path
@@ -34,6 +35,8 @@ from fetalview.core.postprocess import head_region
 from fetalview.core.preprocess import normalise
 from fetalview.core.segmenter import Segmenter, torch_installed
 from fetalview.core.twopass import scan_logits
+
+from .runtimes import onnxruntime_runs
 
 STAGES = ("load", "image area", "pass 1", "pass 2", "windows", "post-process", "measure")
 PASSES = ("pass 1", "pass 2")
@@ -99,8 +102,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=1, help="passes over the folder")
     args = p.parse_args(argv)
     tta, threads = args.tta, args.threads or None
-    segmenter = Segmenter(device="cpu", tta=tta, backend="onnxruntime", threads=threads,
+    segmenter = Segmenter(device="cpu", tta=tta, backend="openvino", threads=threads,
                           passes=args.passes)
+    # Other networks, given the batches fetalview's backend got (the mirror image included)
+    others = onnxruntime_runs(threads) if importlib.util.find_spec("onnxruntime") else {}
     on_torch = peer = None
     if torch_installed():
         import torch
@@ -108,22 +113,27 @@ def main(argv: list[str] | None = None) -> None:
         from fetalview.core.model import parameter_count
 
         from .peer import ResNet34UNet
-        on_torch = Segmenter(device="cpu", tta=tta, backend="torch", threads=threads)
-        peer = None if args.no_peer else ResNet34UNet().eval()
+        on_torch = Segmenter(device="cpu", backend="torch", threads=threads)
+        others[f"the same network on {on_torch.device_label} (channels-last)"] = \
+            on_torch.backend.run
+        if not args.no_peer:
+            peer = ResNet34UNet().eval()
+
+            def on_peer(batch: np.ndarray):
+                with torch.inference_mode():
+                    return peer(torch.from_numpy(batch))
+            others["peer U-Net/ResNet-34 on PyTorch"] = on_peer
     paths = list_scans(args.folder)[:args.limit]
     _, warm = time_scan(segmenter, paths[0])  # warm-up: allocator, kernels
-    if on_torch is not None:
-        time_forwards(on_torch.forward, warm, tta)
-    rows, torch_fwd, peer_fwd = [], [], []
+    for run in others.values():
+        time_forwards(run, warm, tta)
+    rows, other_fwd = [], {name: [] for name in others}
     for _ in range(args.repeats):
         for path in paths:
             times, grids = time_scan(segmenter, path)
             rows.append(times)
-            if on_torch is not None:
-                torch_fwd.append(time_forwards(on_torch.forward, grids, tta))
-            if peer is not None:
-                with torch.inference_mode():
-                    peer_fwd.append(time_forwards(lambda b: peer(torch.from_numpy(b)), grids, tta))
+            for name, run in others.items():
+                other_fwd[name].append(time_forwards(run, grids, tta))
     med = {s: statistics.median(r[s] for r in rows) for s in STAGES}
     e2e = statistics.median(sum(r.values()) for r in rows)
     own = statistics.median(r["pass 1"] + r["pass 2"] for r in rows)
@@ -143,10 +153,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"parameters: fetalview {parameter_count(on_torch.backend.model):,}"
               + (f", peer {parameter_count(peer):,}" if peer is not None else "")
               + f"; torch threads {torch.get_num_threads()}")
-        _report(f"the same network on {on_torch.device_label} (channels-last)", torch_fwd, rows,
-                e2e, own)
-    if peer is not None:
-        _report("peer U-Net/ResNet-34 on PyTorch", peer_fwd, rows, e2e, own)
+    for name, forwards in other_fwd.items():
+        _report(name, forwards, rows, e2e, own)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,12 @@
 
     python -m benchmarks.runtimes [--runs N] [--threads N]
 
-How ONNX Runtime was chosen: it is timed against OpenVINO (when installed: ``pip install
-openvino``; at full precision and at the precision OpenVINO picks by default on this CPU) and
-PyTorch (when installed), turn by turn on the same letterboxed batch, with each one's largest
-logit difference from PyTorch (or from ONNX Runtime without torch). Medians in ms.
+How OpenVINO was chosen: the app's path (OpenVINO at full precision, batch 1 compiled static)
+is timed turn by turn on the same letterboxed batch against the alternatives that are
+installed: OpenVINO with a dynamic batch and at the precision it picks by default on this CPU
+(bf16 with AMX), ONNX Runtime (``pip install onnxruntime``; with its idle threads spinning and
+sleeping) and PyTorch, each with its largest logit difference from PyTorch (or from the app's
+path without torch). Medians in ms.
 """
 
 from __future__ import annotations
@@ -18,25 +20,43 @@ import time
 import numpy as np
 
 from fetalview.bundled import default_weights
-from fetalview.core.onnx_backend import OnnxBackend
+from fetalview.core.openvino_backend import VERSION, OpenVinoBackend
 
 
-def _openvino(threads: int | None) -> dict:
+def _openvino_alternatives(threads: int | None) -> dict:
+    """OpenVINO as the app does not run it: the graph's dynamic batch, and OpenVINO's own
+    choice of precision."""
     import openvino
 
     core = openvino.Core()
     found = {}
-    for precision in ("f32", None):  # None: OpenVINO's default for this CPU (bf16 with AMX)
-        config = {"PERFORMANCE_HINT": "LATENCY", **({"INFERENCE_NUM_THREADS": threads}
-                                                   if threads else {})}
+    for precision in ("f32", None):  # None: OpenVINO's default for this CPU
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads or 0}
         if precision:
             config["INFERENCE_PRECISION_HINT"] = precision
         model = core.compile_model(str(default_weights().with_suffix(".onnx")), "CPU", config)
-        chosen = model.get_property("INFERENCE_PRECISION_HINT")
-        request = model.create_infer_request()
-        found[f"CPU with OpenVINO {openvino.__version__.split('-')[0]} "
-              f"({chosen.get_type_name()})"] = \
-            lambda x, r=request: r.infer({0: x})[0]
+        chosen = model.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+        found[f"CPU with OpenVINO {VERSION} ({chosen}, dynamic batch)"] = \
+            lambda x, r=model.create_infer_request(): r.infer({0: x})[0]
+    return found
+
+
+def onnxruntime_runs(threads: int | None) -> dict:
+    """ONNX Runtime, the app's runtime before OpenVINO, on the same graph: with its idle
+    threads spinning (its default) and sleeping (as the app ran it)."""
+    import onnxruntime
+
+    found = {}
+    for spinning in ("1", "0"):
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or 0
+        options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
+        session = onnxruntime.InferenceSession(str(default_weights().with_suffix(".onnx")),
+                                               options, providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        found[f"CPU with ONNX Runtime {onnxruntime.__version__} (spinning "
+              f"{'on' if spinning == '1' else 'off'})"] = \
+            lambda x, s=session, n=name: s.run(None, {n: x})[0]
     return found
 
 
@@ -46,15 +66,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=0, help="0: each runtime's default")
     args = p.parse_args(argv)
     threads = args.threads or None
-    onnx = OnnxBackend(default_weights().with_suffix(".onnx"), threads)
-    runs = {onnx.label: onnx.run}
-    if importlib.util.find_spec("openvino"):
-        runs.update(_openvino(threads))
+    app = OpenVinoBackend(default_weights().with_suffix(".onnx"), threads)
+    runs = {f"{app.label} ({app.precision}, the app's)": app.run}
+    runs.update(_openvino_alternatives(threads))
+    if importlib.util.find_spec("onnxruntime"):
+        runs.update(onnxruntime_runs(threads))
     if importlib.util.find_spec("torch"):
         from fetalview.core.torch_backend import TorchBackend
         on_torch = TorchBackend(default_weights(), "cpu", threads)
         runs[on_torch.label + " (channels-last)"] = on_torch.run
-    x = np.random.default_rng(0).random((1, 1, *onnx.grid_shape), np.float32)
+    x = np.random.default_rng(0).random((1, 1, *app.grid_shape), np.float32)
     reference = list(runs.values())[-1](x)
     times = {name: [] for name in runs}
     for run in runs.values():
@@ -64,11 +85,11 @@ def main(argv: list[str] | None = None) -> None:
             t = time.perf_counter()
             run(x)
             times[name].append(time.perf_counter() - t)
-    print(f"forward pass, batch 1, grid {onnx.grid_shape[0]}x{onnx.grid_shape[1]}, median of "
+    print(f"forward pass, batch 1, grid {app.grid_shape[0]}x{app.grid_shape[1]}, median of "
           f"{args.runs} (turn by turn), threads {threads or 'default'}")
     for name, run in runs.items():
         diff = float(np.abs(run(x) - reference).max())
-        print(f"  {name:<44} {1000 * statistics.median(times[name]):7.1f} ms   "
+        print(f"  {name:<58} {1000 * statistics.median(times[name]):7.1f} ms   "
               f"largest logit difference {diff:.1e}")
 
 

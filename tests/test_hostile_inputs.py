@@ -503,7 +503,7 @@ def test_cuda_failure_mid_run_falls_back_to_the_cpu(segmenter):
     gpu = seg.backend = _FailingGpu(seg.grid_shape)
     rows = run_batch([GOOD_SAMPLE, GOOD_SAMPLE], seg, PixelSizeBook(), Outputs())
     assert gpu.runs == 1 and seg.backend.device == "cpu"
-    assert seg.device_label.startswith("CPU with ONNX Runtime")
+    assert seg.device_label.startswith("CPU with OpenVINO")
     assert "illegal memory access" in seg.fallback_reason
     assert all(r["center_x_px"] and not r["status"].startswith("error") for r in rows)
     assert abs(float(rows[0]["center_x_px"]) - expected.cx) < 1e-3

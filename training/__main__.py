@@ -112,8 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--csv", type=Path, help="per-scan results")
     ev.add_argument("--json", type=Path, help="summary figures")
     ev.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    ev.add_argument("--backend", default="auto", choices=["auto", "onnxruntime", "torch"],
-                    help="runtime (default as in the app: ONNX Runtime on the CPU, torch on CUDA)")
+    ev.add_argument("--backend", default="auto", choices=["auto", "openvino", "torch"],
+                    help="runtime (default as in the app: OpenVINO on the CPU, torch on CUDA)")
     ev.add_argument("--tta", action="store_true",
                     help="flip test-time augmentation (off by default, as in the app)")
     ev.add_argument("--agreement", type=Path, metavar="FILE.csv",

@@ -1,6 +1,6 @@
 """Validation figures through exactly the app's pipeline: loader, segmenter, ellipse, HC.
 
-The app runs the ONNX graph on ONNX Runtime; training and CUDA run the safetensors weights on
+The app runs the ONNX graph on OpenVINO; training and CUDA run the safetensors weights on
 PyTorch. ``agreement_csv`` measures every validation scan through both and records how far
 their HC lie apart, the check that the two files of the bundled model measure alike.
 """

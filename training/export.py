@@ -58,7 +58,7 @@ def refresh(dest: Path, data_dir: Path, screens_json: Path | None = None) -> Pat
 
 
 def _bundle(target: Path, data_dir: Path, record: dict, screens_json: Path | None) -> Path:
-    """Write the graph beside ``target``, measure both through the app's pipeline (ONNX Runtime
+    """Write the graph beside ``target``, measure both through the app's pipeline (OpenVINO
     on the CPU, as the app runs it; PyTorch for the agreement), the same with two passes and
     with TTA, draw the worst-ten gallery, then the card."""
     from fetalview.core.segmenter import Segmenter
@@ -70,7 +70,7 @@ def _bundle(target: Path, data_dir: Path, record: dict, screens_json: Path | Non
     plan = record["plan"]
     split = dict(val_fraction=plan.get("val_fraction", 0.2), seed=plan.get("seed", 0),
                  folds=plan.get("folds", 0), fold=plan.get("fold", 0), device="cpu",
-                 backend="onnxruntime")
+                 backend="openvino")
     summary = evaluate(data_dir, target, csv_path=dest / PER_SCAN,
                        agreement_csv=dest / AGREEMENT_CSV, **split)
     worst = summary["agreement"]["hc_abs_diff_mm_max"]
@@ -84,7 +84,7 @@ def _bundle(target: Path, data_dir: Path, record: dict, screens_json: Path | Non
                                   split["seed"], split["folds"], split["fold"])
     gallery = worst_gallery(list(read_rows(dest / PER_SCAN).values()),
                             [scans[i] for i in val_idx],
-                            Segmenter(target, device="cpu", backend="onnxruntime"),
+                            Segmenter(target, device="cpu", backend="openvino"),
                             dest / GALLERY)
     model = load_model(target)
     card = {
@@ -174,7 +174,7 @@ def render_card(card: dict) -> str:
 
 - {card['weights']}, the weights (PyTorch: training, CUDA), sha256:
   `{card['sha256']}`
-- {card['onnx']}, the same network as an ONNX graph (ONNX Runtime: the app and `fetalview
+- {card['onnx']}, the same network as an ONNX graph (OpenVINO: the app and `fetalview
   measure` on the CPU), sha256: `{card['onnx_sha256']}`
 - Architecture: Residual UNet, base width {c['base_width']}, depth {c['depth']},
   {card['parameters']:,} parameters, input grid {c['input_height']}x{c['input_width']}

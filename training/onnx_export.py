@@ -1,4 +1,4 @@
-"""The ONNX graph of a weights file, which the app and the batch command run on ONNX Runtime.
+"""The ONNX graph of a weights file, which the app and the batch command run on OpenVINO.
 
 Written beside the safetensors file (same name, ``.onnx``) and checked against PyTorch before
 it is kept: a graph whose logits differ from the weights' would measure differently from the
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from fetalview.core.modelcard import sha256_of
-from fetalview.core.onnx_backend import FORMAT, OnnxBackend
+from fetalview.core.openvino_backend import FORMAT, OpenVinoBackend
 from fetalview.core.outputs import write_atomic
 from fetalview.core.weights import load_model
 
@@ -76,7 +76,7 @@ def _strip_exporter_notes(graph) -> None:
 def _check_against_torch(model: torch.nn.Module, graph: Path, x: torch.Tensor) -> None:
     with torch.inference_mode():
         expected = model(x).numpy()
-    got = OnnxBackend(graph).run(x.numpy())
+    got = OpenVinoBackend(graph).run(x.numpy())
     worst = float(np.abs(got - expected).max())
     if not worst <= TOLERANCE:
         raise RuntimeError(f"the exported graph differs from PyTorch by {worst:.2g} "

@@ -1,7 +1,7 @@
 """The model card's promise about the bundled model files, checked without the network's runtime.
 
 The bundled model comes as two files made from one training run: the safetensors weights (for
-PyTorch: training, CUDA) and the ONNX graph exported from them (for ONNX Runtime: the app and
+PyTorch: training, CUDA) and the ONNX graph exported from them (for OpenVINO: the app and
 the batch command on the CPU). The card beside them names both with their sha256, so either can
 be checked before it measures anything, whichever runtime is installed.
 """

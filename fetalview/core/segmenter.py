@@ -4,7 +4,7 @@ Built to be created and called from a worker thread: the constructor does the sl
 the model, pick the runtime) once; ``segment`` is then safe to call repeatedly from that thread.
 
 Which runtime runs the network (a *backend*: a batch of letterboxed grids in, logits out):
-ONNX Runtime on the CPU (``onnx_backend``), the default and the only one the app needs; PyTorch
+OpenVINO on the CPU (``openvino_backend``), the default and the only one the app needs; PyTorch
 (``torch_backend``) for CUDA, used automatically when torch is installed and sees a usable GPU,
 and on the CPU only when asked for (``backend="torch"``) or for weights that have no ONNX graph.
 """
@@ -31,12 +31,12 @@ from .twopass import scan_logits
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "onnxruntime", "torch")
+BACKENDS = ("auto", "openvino", "torch")
 DEVICES = ("auto", "cpu", "cuda")
 
 
 class Backend(Protocol):
-    label: str  # device and runtime in words, e.g. "CPU with ONNX Runtime 1.32.0"
+    label: str  # device and runtime in words, e.g. "CPU with OpenVINO 2026.4.1"
     device: str  # "cpu" or "cuda"
     grid_shape: tuple[int, int]
 
@@ -76,7 +76,7 @@ class Segmenter:
             validation split it left Dice and mean HC error unchanged (0.978, 1.80 vs 1.85 mm)
             and only narrowed the tail (95th percentile 4.7 vs 5.3 mm) at 1.8 times the
             forward time.
-        backend: "auto" (ONNX Runtime on the CPU, PyTorch on CUDA), "onnxruntime" or "torch".
+        backend: "auto" (OpenVINO on the CPU, PyTorch on CUDA), "openvino" or "torch".
         threads: the runtime's CPU threads; None: the runtime's default.
         passes: 1 (default) segments the image area once; 2 locates the head, then segments a
             crop around it (twopass.py). With the bundled weights, trained on whole scans only,
@@ -88,8 +88,8 @@ class Segmenter:
                  backend: str = "auto", threads: int | None = None, passes: int = 1):
         if device not in DEVICES or backend not in BACKENDS:
             raise ValueError(f"unknown device {device!r} or backend {backend!r}")
-        if device == "cuda" and backend == "onnxruntime":
-            raise ValueError("fetalview runs ONNX Runtime on the CPU only; CUDA runs on PyTorch")
+        if device == "cuda" and backend == "openvino":
+            raise ValueError("fetalview runs OpenVINO on the CPU only; CUDA runs on PyTorch")
         # The bundled files must be the ones their model card validated; a user's own files
         # (training runs, fine-tunes, exports in progress) have no card to answer to.
         self._bundled = weights is None
@@ -99,7 +99,7 @@ class Segmenter:
         self.passes = passes
         self.fallback_reason: str | None = None
         if device == "auto":
-            device = "cuda" if backend != "onnxruntime" and cuda_usable() else "cpu"
+            device = "cuda" if backend != "openvino" and cuda_usable() else "cpu"
         elif device == "cuda" and not cuda_usable():
             raise RuntimeError("CUDA was asked for but no usable CUDA device is available"
                                + ("" if torch_installed() else " (fetalview runs CUDA on "
@@ -115,12 +115,12 @@ class Segmenter:
 
     @property
     def device_label(self) -> str:
-        """Where and on what the network runs, e.g. "CPU with ONNX Runtime 1.32.0"."""
+        """Where and on what the network runs, e.g. "CPU with OpenVINO 2026.4.1"."""
         return self.backend.label
 
     @property
     def onnx_path(self) -> Path | None:
-        """The graph ONNX Runtime runs: the file given, or the one beside the weights."""
+        """The graph OpenVINO runs: the file given, or the one beside the weights."""
         if self._path.suffix == ".onnx":
             return self._path
         return self._path.with_suffix(".onnx") if self._path.suffix == ".safetensors" else None
@@ -131,7 +131,7 @@ class Segmenter:
         return self._path.with_suffix(".safetensors") if self._path.suffix == ".onnx" else self._path
 
     def _load(self, backend: str, device: str) -> None:
-        """Open the model on ``device``; on the CPU, ONNX Runtime unless torch is asked for or
+        """Open the model on ``device``; on the CPU, OpenVINO unless torch is asked for or
         a user's own weights have no ONNX graph beside them (then torch, if installed)."""
         onnx_path = self.onnx_path
         has_graph = onnx_path is not None and onnx_path.exists()
@@ -147,14 +147,14 @@ class Segmenter:
             self.backend = TorchBackend(path, device, self._threads)
             digest = digest or sha256_of(path)
         else:
-            from .onnx_backend import OnnxBackend
+            from .openvino_backend import OpenVinoBackend
             path = onnx_path
             if self._bundled:
                 check_against_card(path)
             elif not has_graph and path != self._path:
                 raise WeightsError(f"{self._path.name} has no ONNX graph beside it; write one "
                                    f"with: python -m training onnx {self._path}")
-            self.backend = OnnxBackend(path, self._threads)
+            self.backend = OpenVinoBackend(path, self._threads)
             digest = self.backend.weights_sha256  # the weights it was exported from
         self.weights = path
         # Both runtimes name the same weights alike: sidecars and cards stay comparable.

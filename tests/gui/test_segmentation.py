@@ -38,7 +38,7 @@ def test_event_loop_keeps_answering_during_segmentation(qtbot, make_window, segm
     timer.start()
     gc.disable()  # a full collection of the whole test run's heap pauses 0.1-0.5 s by itself
     try:
-        # One ONNX Runtime pass can take under 0.1 s on a quiet machine: the model is run again
+        # One pass of the model can take under 0.1 s on a quiet machine: the model is run again
         # until the worker has been busy long enough for a blocked GUI thread to show.
         started = time.perf_counter()
         while time.perf_counter() - started < 0.5:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fetalview.core.batch import Outputs, PixelSizeBook, run_batch, write_results_csv
+from fetalview.core.batch import Outputs, PixelSizeBook, run_batch
 from fetalview.core.imageio import load_scan
 
 from training.dataset import find_labelled_scans, split_by_subject
@@ -66,9 +66,7 @@ def _measured(segmenter, paths: list[Path], book: PixelSizeBook, cache: Path):
     if cache.exists():
         with open(cache, newline="") as f:
             return list(csv.DictReader(f))
-    rows = run_batch(paths, segmenter, book, Outputs())
-    write_results_csv(rows, cache)
-    return rows
+    return run_batch(paths, segmenter, book, Outputs(csv=cache))
 
 
 def summarise(rows: list[dict], reference: list[float], bare: list[float] | None) -> dict:

@@ -120,14 +120,48 @@ def test_bad_onnx_graphs_are_refused_naming_the_file(tmp_path, capsys):
         assert name in capsys.readouterr().err
 
 
-def test_an_onnx_graph_not_made_by_fetalview_is_refused(tmp_path):
+def _edited_graph(folder: Path, name: str, edit) -> Path:
     onnx = pytest.importorskip("onnx")
     graph = onnx.load(str(default_weights().with_suffix(".onnx")))
-    del graph.metadata_props[:]
-    path = tmp_path / "foreign.onnx"
+    edit(graph)
+    path = folder / name
     onnx.save(graph, str(path))
+    return path
+
+
+def _drop_metadata(graph) -> None:
+    del graph.metadata_props[:]
+
+
+def _drop_a_node(graph) -> None:
+    del graph.graph.node[5]
+
+
+def _unknown_operator(graph) -> None:
+    graph.graph.node[3].op_type = "NoSuchOp"
+
+
+def _cut_config(graph) -> None:
+    next(p for p in graph.metadata_props if p.key == "config").value = '{"input_height": '
+
+
+def test_an_onnx_graph_not_made_by_fetalview_is_refused(tmp_path):
+    path = _edited_graph(tmp_path, "foreign.onnx", _drop_metadata)
     with pytest.raises(WeightsError, match="not written by fetalview"):
         Segmenter(weights=path, device="cpu")
+
+
+@pytest.mark.parametrize("name, edit, says", [
+    ("missing_node.onnx", _drop_a_node, "not a usable ONNX graph"),
+    ("unknown_op.onnx", _unknown_operator, "not a usable ONNX graph"),
+    ("bad_config.onnx", _cut_config, "unreadable model description"),
+])
+def test_a_damaged_fetalview_graph_is_refused_in_one_line(tmp_path, name, edit, says):
+    """Graphs that parse as protobuf, with fetalview's metadata, that OpenVINO cannot build."""
+    path = _edited_graph(tmp_path, name, edit)
+    with pytest.raises(WeightsError, match=says) as refused:
+        Segmenter(weights=path, device="cpu")
+    assert name in str(refused.value) and "\n" not in str(refused.value)
 
 
 def test_export_writes_a_graph_beside_the_weights_that_runs_like_them(tmp_path):

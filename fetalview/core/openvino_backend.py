@@ -11,9 +11,9 @@ Two settings carry the model card's figures and are not left to OpenVINO's defau
 
 - full precision (f32): on a CPU with AMX or AVX-512 BF16, OpenVINO otherwise runs bf16
   without saying so, which moved single validation scans by up to 0.07 mm of HC;
-- one static batch size per compiled model: a dynamic batch ran one scan about 7% slower, so
-  batch 1 (one scan) is compiled at load and any other size (2 with --tta: the scan and its
-  mirror image) the first time it is run.
+- one static batch size per compiled model: the graph's dynamic batch ran one scan slower
+  (``python -m benchmarks.runtimes`` times both), so batch 1 (one scan) is compiled at load and
+  any other size (2 with --tta: the scan and its mirror image) the first time it is run.
 """
 
 from __future__ import annotations

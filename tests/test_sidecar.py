@@ -114,17 +114,22 @@ def test_read_only_folder_falls_back_to_app_data_posix(scan, appdata):
     assert where == fallback_path(scan, appdata)
 
 
-def test_unwritable_folder_falls_back_to_app_data(scan, appdata, monkeypatch):
-    """Simulated read-only folder (the test may run as root, which ignores permissions)."""
+def _read_only_folder(scan, monkeypatch, writer: str) -> None:
+    """The sidecar module's ``writer`` refuses the scan's folder, as in a read-only one (the
+    test may run as root, which ignores permissions)."""
     import fetalview.core.sidecar as sidecar
-    real = sidecar.write_atomic
+    real = getattr(sidecar, writer)
 
     def refuse_beside_scan(path, data):
         if Path(path).parent == scan.parent:
             raise PermissionError(13, "Permission denied")
         real(path, data)
 
-    monkeypatch.setattr(sidecar, "write_atomic", refuse_beside_scan)
+    monkeypatch.setattr(sidecar, writer, refuse_beside_scan)
+
+
+def test_unwritable_folder_falls_back_to_app_data(scan, appdata, monkeypatch):
+    _read_only_folder(scan, monkeypatch, "write_atomic")
     where = save_annotation(scan, FULL, appdata)
     assert where.parent.parent == appdata and where.name == "001_HC.png.fetalview.json"
     assert load_annotation(scan, appdata).ellipse == FULL.ellipse
@@ -399,3 +404,54 @@ def test_a_sidecar_linked_to_the_scan_never_writes_over_the_scan(scan, appdata):
     sidecar_path(scan).symlink_to("nowhere.json")  # a link to nothing is not followed either
     assert save_annotation(scan, FULL, appdata) == alternate_path(scan)
     assert not (scan.parent / "nowhere.json").exists()
+
+
+def test_an_automatic_result_is_saved_only_where_the_scan_has_no_sidecar(scan, appdata):
+    """``save_new`` (the folder's background results) never replaces a person's save, even
+    one made after its store read the places; nor writes beside a file it must keep."""
+    auto = replace(FULL, edited=False)
+    store = SidecarStore(scan, appdata)  # nothing saved yet
+    save_annotation(scan, FULL, appdata)  # a person saves meanwhile
+    before = sidecar_path(scan).read_bytes()
+    assert store.save_new(auto) is None
+    assert sidecar_path(scan).read_bytes() == before
+    sidecar_path(scan).write_text("{damaged")
+    assert SidecarStore(scan, appdata).save_new(auto) is None
+    assert not alternate_path(scan).exists() and not appdata.exists()
+    sidecar_path(scan).unlink()
+    saved = SidecarStore(scan, appdata).save_new(auto)
+    assert saved.path == sidecar_path(scan) and load_annotation(scan, appdata) == saved.annotation
+
+
+def test_an_automatic_result_of_a_scan_in_a_read_only_folder_goes_to_app_data(scan, appdata,
+                                                                              monkeypatch):
+    _read_only_folder(scan, monkeypatch, "create_atomic")
+    assert SidecarStore(scan, appdata).save_new(FULL).path == fallback_path(scan, appdata)
+    assert SidecarStore(scan, appdata).save_new(FULL) is None  # saved there now
+
+
+@pytest.mark.parametrize("hard_links", [True, False])
+def test_create_atomic_never_replaces_a_file_made_while_it_wrote(tmp_path, monkeypatch,
+                                                                 hard_links):
+    """Another writer creates the name after the first check, while the data is flushed: the
+    other's file stands and FileExistsError says so; no temporary file is left. Without hard
+    links (FAT, some shares) the name is checked again just before the rename."""
+    from fetalview.core import outputs
+    target = tmp_path / "x.json"
+    real_copy = outputs._flushed_copy
+
+    def another_writer_meanwhile(path, data):
+        tmp = real_copy(path, data)
+        target.write_bytes(b"theirs")
+        return tmp
+
+    if not hard_links:
+        monkeypatch.setattr(os, "link", lambda src, dst: (_ for _ in ()).throw(
+            PermissionError(1, "Operation not permitted")))
+    outputs.create_atomic(tmp_path / "new.json", b"ours")
+    assert (tmp_path / "new.json").read_bytes() == b"ours"
+    monkeypatch.setattr(outputs, "_flushed_copy", another_writer_meanwhile)
+    with pytest.raises(FileExistsError):
+        outputs.create_atomic(target, b"ours")
+    assert target.read_bytes() == b"theirs"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.json", "x.json"]

@@ -16,7 +16,8 @@ never replace each other. So:
 - ``write_atomic`` (whole files) and ``GrowingFile`` (rows as they come) write *through* a
   symbolic link (the link stays, its target gets the data) and straight into a pipe or a
   character device such as ``/dev/stdout``; a folder, a block device or a socket is refused,
-  never replaced.
+  never replaced. ``create_atomic`` writes a file only where nothing is (an automatic result
+  that must never replace what a person saved a moment before).
 
 A new output plugs into the same rule in two lines, as ``--dicom-out DIR`` does in
 ``batch.plan_batch`` (one file per scan, checked before any work, written atomically)::
@@ -162,33 +163,75 @@ def _target(path: Path) -> Path:
     return path if _stream(path) else Path(_key(path))
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves the old file or the new, never a mix.
+def _flushed_copy(path: Path, data: bytes) -> str:
+    """A temporary file holding ``data``, flushed to disk, with a unique name (two writers of
+    one file never share it) in ``path``'s folder (a rename or link is only atomic within one
+    file system) and the permissions ``path`` has or a new file would get."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; others may need to read it
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        _remove(tmp)
+        raise
+    return tmp
 
-    The temporary file has a unique name (two writers of one file never share it) in the
-    target's folder (``os.replace`` is only atomic within one file system) and is flushed to
-    disk before the rename. A symbolic link is written through; a pipe or a character device
-    (``/dev/stdout``) is written into.
+
+def _remove(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves the old file or the new, never a mix
+    (the data is flushed to disk before it takes the name).
+
+    A symbolic link is written through; a pipe or a character device (``/dev/stdout``) is
+    written into.
     """
     path = _target(Path(path))
     if _stream(path):
         with open(path, "ab") as f:
             f.write(data)
         return
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
+    tmp = _flushed_copy(path, data)
     try:
-        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; others may need to read it
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _remove(tmp)
         raise
+
+
+def create_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` as ``write_atomic`` does, but only as a new file: whatever
+    holds the name (a file, a link, anything), even one made by another writer while this one
+    wrote, is never replaced, and FileExistsError says so.
+
+    The flushed copy is hard-linked to the name, which fails when the name is taken. Where the
+    file system has no hard links (FAT, some network shares) the name is checked just before a
+    rename instead (on Windows the rename itself refuses a taken name), which leaves another
+    writer a window of microseconds.
+    """
+    path = Path(path)
+    if os.path.lexists(path):
+        raise FileExistsError(errno.EEXIST, "the name is taken", str(path))
+    tmp = _flushed_copy(path, data)
+    try:
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise
+        except OSError:  # no hard links on this file system
+            if os.path.lexists(path):
+                raise FileExistsError(errno.EEXIST, "the name is taken", str(path)) from None
+            os.rename(tmp, path)
+    finally:
+        _remove(tmp)  # linked: a second name of the file; renamed: gone already
 
 
 class GrowingFile:

@@ -29,6 +29,9 @@ A clinician's saved work is never written over unless this version read it whole
   another program (a second fetalview on the same scan) changed it meanwhile, the two are
   merged field by field against what was read; where both changed the same thing, this save
   wins and the other's whole file is kept aside under a new name, never silently dropped.
+- A result no person has looked at (the folder measured in the background) is saved only
+  where the scan has no sidecar at all, as a new file that never replaces one made meanwhile
+  (``SidecarStore.save_new``): a clinician's save always wins over an automatic one.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from .geometry import Ellipse
-from .outputs import write_atomic
+from .outputs import create_atomic, write_atomic
 from .pixelsize import PixelSize
 from .review import SignOff, signoff_from_json, signoff_json
 
@@ -448,8 +451,9 @@ class SidecarStore:
     ``alternate_path``, the app-data fallback) and what each held when last read or written.
 
     Reading never writes. ``save`` writes only a place this version read whole (or an empty
-    one) and merges a change made there by another program since; ``set_aside`` renames a
-    file that belongs to other pixels. Not thread-safe: one store per open scan.
+    one) and merges a change made there by another program since; ``save_new`` writes only
+    where no place holds a file; ``set_aside`` renames a file that belongs to other pixels.
+    Not thread-safe: one store per open scan (or per background job).
     """
 
     def __init__(self, scan_path: Path, fallback_root: Path):
@@ -512,20 +516,50 @@ class SidecarStore:
         failures, notes = [], []
         for place in self.places_to_save():
             try:
-                if place == self.places[2]:
-                    place.parent.mkdir(parents=True, exist_ok=True)
+                self._make_folder(place)
                 saved = self._save_to(place, annotation, stamp)
             except _NowKept as kept:
                 notes.append(str(kept))
             except OSError as exc:
-                where = "beside the scan" if place.parent == self.scan_path.parent \
-                    else f"in {place.parent}"
-                failures.append(f"{where} ({exc.strerror or exc})")
+                failures.append(self._failure(place, exc))
             else:
                 return replace(saved, note="; ".join(notes + [saved.note or ""]).strip("; ")
                                or None)
         why = ", nor ".join(failures + notes) or "every place holds a file to keep"
         raise SidecarError(f"cannot save the measurement of {self.scan_path.name}: {why}")
+
+    def save_new(self, annotation: Annotation) -> Saved | None:
+        """Write ``annotation`` (a result no person has looked at) only while this scan has no
+        sidecar at all; None when one is there, also when it was made after this store read
+        the places (by the user's open document, by another fetalview): the file is created,
+        never replaced, so whatever a person saved a moment before stands. SidecarError when
+        no place can be written."""
+        stamp = _now()
+        data = _encode(annotation, stamp)
+        failures = []
+        for place in self.places:
+            if self.found or any(os.path.lexists(p) for p in self.places):
+                return None
+            try:
+                self._make_folder(place)
+                create_atomic(place, data)
+            except FileExistsError:
+                return None
+            except OSError as exc:
+                failures.append(self._failure(place, exc))
+            else:
+                return Saved(place, self._wrote(place, annotation, stamp, data))
+        raise SidecarError(f"cannot save the measurement of {self.scan_path.name}: "
+                           f"{', nor '.join(failures)}")
+
+    def _make_folder(self, place: Path) -> None:
+        if place == self.places[2]:
+            place.parent.mkdir(parents=True, exist_ok=True)
+
+    def _failure(self, place: Path, exc: OSError) -> str:
+        where = "beside the scan" if place.parent == self.scan_path.parent \
+            else f"in {place.parent}"
+        return f"{where} ({exc.strerror or exc})"
 
     def _save_to(self, place: Path, annotation: Annotation, stamp: str) -> Saved:
         note = None
@@ -533,11 +567,15 @@ class SidecarStore:
             annotation, note = self._merge(place, annotation)
         data = _encode(annotation, stamp)
         write_atomic(place, data)
+        return Saved(place, self._wrote(place, annotation, stamp, data), note)
+
+    def _wrote(self, place: Path, annotation: Annotation, stamp: str, data: bytes) -> Annotation:
+        """Remember that ``place`` now holds ``data``, ``annotation`` saved at ``stamp``."""
         self._digests[place] = _digest(data)
         saved = replace(annotation, saved_at=stamp)
         self._base[place] = to_json(saved)
         self.found = [f for f in self.found if f.path != place] + [Found(place, saved)]
-        return Saved(place, saved, note)
+        return saved
 
     def _merge(self, place: Path, ours: Annotation) -> tuple[Annotation, str]:
         """``ours`` with what another program changed in ``place`` since it was read."""

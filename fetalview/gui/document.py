@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -225,6 +226,26 @@ def open_document(path: Path, fallback_root: Path,
     path = Path(path)
     store = SidecarStore(path, fallback_root)
     notes = [_kept(found, store) for found in store.kept]
+    scan, saved, stale = load_saved(path, store)
+    notes += stale
+    saved = saved or Annotation(scan=path.name, frame=scan.metadata.get("frame"))
+    notes += [_sentence(note) for note in scan.notes]
+    saved, note = with_pixel_size(saved, scan, folder_pixel_size)
+    if note:
+        notes.append(note)
+    return ScanDocument(scan, saved, store), " ".join(notes) or None
+
+
+def load_saved(path: Path, store: SidecarStore,
+               may_set_aside: Callable[[], bool] = lambda: True
+               ) -> tuple[Scan, Annotation | None, list[str]]:
+    """The scan at ``path`` (at the frame of its newest saved annotation) and that
+    annotation, once each newer one made on other pixels (the scan replaced, the sidecar
+    copied beside another scan, a frame the file lacks) is set aside, renamed and never
+    deleted; the notes say so. The one identity check of a scan opened or measured in the
+    background. When ``may_set_aside()`` says no (the scan was opened meanwhile, and its
+    document decides) a stale annotation is neither renamed nor returned. ScanLoadError for
+    a bad scan."""
     newest = store.newest()
     frame = (newest.annotation.frame or 0) if newest else 0
     try:
@@ -234,22 +255,16 @@ def open_document(path: Path, fallback_root: Path,
             raise
         scan = load_scan(path)  # the sidecar's frame is not in this file; it is set aside
     identity = identity_of(scan.pixels, scan.metadata.get("frame", 0))
-    while newest is not None:
-        why = mismatch(newest.annotation, identity, path.name)
-        if why is None:
-            break
+    notes = []
+    while newest is not None and (why := mismatch(newest.annotation, identity, path.name)):
+        if not may_set_aside():
+            return scan, None, notes
         aside = store.set_aside(newest, "other-scan")
         kept = f"it is kept as {aside.name}" if aside else "it is kept unchanged"
         notes.append(f"The saved measurement of {path.name} does not belong to this scan "
                      f"({why}): {kept}, and the scan is measured afresh.")
         newest = store.newest()
-    saved = newest.annotation if newest else Annotation(scan=path.name,
-                                                        frame=scan.metadata.get("frame"))
-    notes += [_sentence(note) for note in scan.notes]
-    saved, note = with_pixel_size(saved, scan, folder_pixel_size)
-    if note:
-        notes.append(note)
-    return ScanDocument(scan, saved, store), " ".join(notes) or None
+    return scan, newest.annotation if newest else None, notes
 
 
 def _sentence(text: str) -> str:

@@ -4,11 +4,14 @@ every scan as soon as a folder opens, without the user visiting each one.
 Order: the scan on screen goes first, through the session's own request; the rest follow in
 list order, one job at a time on the segmentation worker (never the GUI thread), and only while
 no request for the shown scan waits, so that one waits for at most one background job. A job
-reads the scan's saved measurement when it has one (never measuring it again), else runs the
-model. The GUI thread saves a new result as an automatic (not reviewed) sidecar only when the
-scan is not open and still has no sidecar at all: a clinician's sidecar, or one this version
-cannot read, is never written. Opening more scans restarts the queue with them; closing the
-window cancels what is left.
+does all of a scan's file work in the worker thread: it reads the saved measurement and checks
+it was made on the scan's pixels, as opening the scan does (a stale one, of a replaced scan or
+a sidecar copied beside another, is set aside and the scan measured afresh, which the user is
+told); it runs the model only where nothing is saved, and saves that result as an automatic
+(not reviewed) sidecar only where the scan is not open and still has no sidecar at all, as a
+new file that never replaces one: a clinician's sidecar, one saved meanwhile by the scan's
+open document, or one this version cannot read, is never written. Opening more scans restarts
+the queue with them; closing the window cancels what is left.
 """
 
 from __future__ import annotations
@@ -16,15 +19,16 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from ..core.imageio import ScanLoadError, load_scan
+from ..core.imageio import ScanLoadError
 from ..core.pixelsize import PixelSize
-from ..core.sidecar import Annotation, SidecarStore, identity_of, mismatch
-from .document import with_model_result, with_pixel_size
+from ..core.sidecar import Annotation, SidecarError, SidecarStore, identity_of, mismatch
+from .document import load_saved, with_model_result, with_pixel_size
 from .worker import SegmentationService
 
 log = logging.getLogger(__name__)
@@ -35,66 +39,70 @@ class Outcome:
     """What a background job found for one scan."""
 
     path: Path
-    annotation: Annotation | None  # saved, or the model's new result; None: not measured
-    new: bool = False  # a model result, not saved yet
+    annotation: Annotation | None  # saved (or new, if saving it failed); None: not measured
     problem: str | None = None  # why it could not be measured
     unreadable: bool = False  # the scan itself cannot be read
+    note: str | None = None  # a saved measurement set aside, for the user to read
 
 
 def measure_unvisited(path: Path, fallback_root: Path, segment,
-                      folder_pixel_size: PixelSize | None = None) -> Outcome:
-    """The saved measurement of the scan at ``path``, or the model's (``segment(pixels,
-    dicom_regions)``; None to read saved results only), with the pixel size opening it would
-    give. Runs in the worker thread; writes nothing."""
+                      folder_pixel_size: PixelSize | None = None,
+                      is_open: Callable[[], bool] = lambda: False) -> Outcome:
+    """The saved measurement of the scan at ``path`` that belongs to its pixels, else the
+    model's (``segment(pixels, dicom_regions)``; None to read saved results only) saved as
+    automatic, with the pixel size opening it would give. Runs in the worker thread;
+    ``is_open()`` (callable from it) says whether the scan has been opened in the app
+    meanwhile: then its document alone sets aside or saves."""
     store = SidecarStore(path, fallback_root)
-    newest = store.newest()
-    frame = (newest.annotation.frame or 0) if newest else 0
     try:
-        scan = load_scan(path, frame=frame)
+        scan, saved, notes = load_saved(path, store, lambda: not is_open())
     except ScanLoadError as exc:
-        if frame:  # a frame the file lacks: opening the scan sets that sidecar aside
-            return Outcome(path, None)
         return Outcome(path, None, problem=str(exc), unreadable=True)
-    identity = identity_of(scan.pixels, scan.metadata.get("frame", 0))
-    if newest is not None:
-        if mismatch(newest.annotation, identity, path.name) is None:
-            return Outcome(path, with_pixel_size(newest.annotation, scan, folder_pixel_size)[0])
-        return Outcome(path, None)  # another scan's: set aside when the scan is opened
-    if store.kept or segment is None:
-        return Outcome(path, None)
+    note = " ".join(notes) or None
+    if saved is not None:
+        return Outcome(path, with_pixel_size(saved, scan, folder_pixel_size)[0], note=note)
+    if store.found or segment is None:  # a file to keep, or opened meanwhile
+        return Outcome(path, None, note=note)
     result = segment(scan.pixels, scan.regions)
     if result.ellipse is None:
-        return Outcome(path, None, problem="the model found no head")
+        return Outcome(path, None, problem="the model found no head", note=note)
+    identity = identity_of(scan.pixels, scan.metadata.get("frame", 0))
     fresh = Annotation(scan=path.name, frame=scan.metadata.get("frame"), identity=identity)
     fresh = with_pixel_size(fresh, scan, folder_pixel_size)[0]
-    return Outcome(path, with_pixel_size(with_model_result(fresh, result), scan)[0], new=True)
+    fresh = with_pixel_size(with_model_result(fresh, result), scan)[0]
+    return Outcome(path, _save_new(store, fresh, fallback_root, is_open), note=note)
+
+
+def _save_new(store: SidecarStore, fresh: Annotation, fallback_root: Path,
+              is_open: Callable[[], bool]) -> Annotation | None:
+    """Save ``fresh`` where the scan is not open and has no sidecar yet; returns what the
+    scan's list entry should show (a measurement saved meanwhile, on these pixels, wins)."""
+    if is_open():  # its document measures and saves it
+        return fresh
+    try:
+        saved = store.save_new(fresh)
+    except SidecarError:  # unsaved: the scan is measured again when opened
+        log.exception("saving the background result of %s failed", store.scan_path)
+        return fresh
+    if saved is not None:
+        return saved.annotation
+    newest = SidecarStore(store.scan_path, fallback_root).newest()
+    if newest is None or mismatch(newest.annotation, fresh.identity, store.scan_path.name):
+        return None
+    return newest.annotation
 
 
 def _job(path: Path, fallback_root: Path, device: str, segment: bool,
-         folder_pixel_size: PixelSize | None):
+         folder_pixel_size: PixelSize | None, is_open: Callable[[], bool]):
     def job(worker) -> Outcome:
         try:
             return measure_unvisited(path, fallback_root,
                                      (lambda px, regions: worker.segmenter(device).segment(px, regions=regions))
-                                     if segment else None, folder_pixel_size)
+                                     if segment else None, folder_pixel_size, is_open)
         except Exception as exc:  # any failure is this scan's, never the queue's end
             log.exception("measuring %s in the background failed", path)
             return Outcome(path, None, problem=f"{type(exc).__name__}: {exc}")
     return job
-
-
-def save_if_new(outcome: Outcome, fallback_root: Path) -> Annotation | None:
-    """Save a new automatic result when the scan still has no sidecar at all; returns what
-    the scan's list entry should show (someone else's saved measurement wins)."""
-    store = SidecarStore(outcome.path, fallback_root)
-    if store.found:  # saved meanwhile (another fetalview?), or a file to keep: leave it
-        newest = store.newest()
-        return newest.annotation if newest else None
-    try:
-        return store.save(outcome.annotation).annotation
-    except Exception:  # noqa: BLE001 - unsaved, the scan is measured again when opened
-        log.exception("saving the background result of %s failed", outcome.path)
-        return outcome.annotation
 
 
 class FolderQueue(QObject):
@@ -103,12 +111,14 @@ class FolderQueue(QObject):
     arrived = Signal(object)  # Outcome
     progress = Signal(int, int)  # scans done, scans queued; (0, 0) when idle or cancelled
 
-    def __init__(self, service: SegmentationService, skip: Callable[[Path], bool],
+    def __init__(self, service: SegmentationService, is_open: Callable[[Path], bool],
                  folder_pixel_size: Callable[[Path], PixelSize | None],
                  parent: QObject | None = None):
+        """``is_open(path)``: whether the app has the scan open (or is opening it); called
+        from the worker thread too, so it must only read (a dict or attribute lookup)."""
         super().__init__(parent)
         self.service = service
-        self._skip = skip
+        self._is_open = is_open
         self._folder_pixel_size = folder_pixel_size
         self._todo: deque[tuple[Path, Path, str, bool]] = deque()
         self._in_flight: Path | None = None
@@ -140,12 +150,13 @@ class FolderQueue(QObject):
     def _feed(self, *_) -> None:
         while self._in_flight is None and self._todo and not self.service.busy:
             path, root, device, segment = self._todo.popleft()
-            if self._skip(path):  # open: its document measures and saves it
+            if self._is_open(path):  # its document measures and saves it
                 self._count()
                 continue
             self._in_flight = path
             self.service.submit_background(_job(path, root, device, segment,
-                                                self._folder_pixel_size(path.parent)))
+                                                self._folder_pixel_size(path.parent),
+                                                partial(self._is_open, path)))
 
     def _on_done(self, _generation: int, outcome: Outcome) -> None:
         if outcome.path != self._in_flight:

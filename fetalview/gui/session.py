@@ -29,7 +29,7 @@ from ..core.sidecar import Annotation, SidecarError, load_annotation
 from .document import (ScanDocument, open_document, review_needed, saved_state, scan_state,
                        with_model_result)
 from .folder_listing import FolderLister
-from .folder_queue import FolderQueue, Outcome, save_if_new
+from .folder_queue import FolderQueue, Outcome
 from .settings import AppSettings
 from .worker import SegmentationService
 
@@ -93,8 +93,7 @@ class Session(QObject):
         self.lister.listed.connect(self._on_listed)
         service.returned.connect(self._on_returned)
         service.errored.connect(self._on_errored)
-        self.queue = FolderQueue(service, lambda path: path in self.documents,
-                                 settings.folder_pixel_size, self)
+        self.queue = FolderQueue(service, self._is_open, settings.folder_pixel_size, self)
         self.queue.arrived.connect(self._on_background)
 
     # --- opening -----------------------------------------------------------------------
@@ -392,9 +391,17 @@ class Session(QObject):
         if document is self.current:
             self.annotation_changed.emit()
 
+    def _is_open(self, path: Path) -> bool:
+        """Whether ``path`` is open, or being opened (``shown`` is set first); read by the
+        background queue's jobs in the worker thread, so only lookups here."""
+        return path in self.documents or path == self.shown
+
     def _on_background(self, outcome: Outcome) -> None:
-        """A scan measured (or its saved result read) in the background, for the list."""
+        """A scan measured (or its saved result read) in the background, for the list; its
+        sidecar was saved, or a stale one set aside, in the worker thread."""
         path = outcome.path
+        if outcome.note:  # a saved measurement was renamed: that must be read, open or not
+            self.error.emit(outcome.note)
         if path not in self.states or path in self.documents:
             return  # no longer listed, or open: the open document speaks for it
         if outcome.unreadable:
@@ -403,10 +410,7 @@ class Session(QObject):
             self.info.emit(f"{display_name(path)}: {outcome.problem}")
         if outcome.unreadable:
             return
-        annotation = outcome.annotation
-        if outcome.new:
-            annotation = save_if_new(outcome, self.settings.data_dir)
-        self._set_state(path, scan_state(annotation), annotation)
+        self._set_state(path, scan_state(outcome.annotation), outcome.annotation)
 
     def _on_save_failed(self, message: str) -> None:
         self.error.emit(f"Not saved: {message}. Your contour stays on screen; it is saved "

@@ -189,6 +189,13 @@ def test_export_writes_a_graph_beside_the_weights_that_runs_like_them(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_the_threads_asked_for_are_the_threads_openvino_runs():
+    """The app leaves the GUI a core by asking for one thread fewer than the machine has."""
+    backend = Segmenter(device="cpu", threads=1).backend
+    compiled = backend._requests[1].get_compiled_model()
+    assert compiled.get_property("INFERENCE_NUM_THREADS") == 1
+
+
 def test_cuda_cannot_be_asked_of_openvino():
     with pytest.raises(ValueError, match="CPU only"):
         Segmenter(device="cuda", backend="openvino")

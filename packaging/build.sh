@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the standalone one-folder app into dist/fetalview/ (run from anywhere).
 # Needs the project installed with the "package" extra: pip install -e ".[package]"
-# (with the CPU build of torch installed first, as for development).
+# (with the CPU build of torch installed first, as for development), and binutils (readelf,
+# strip, as, ld).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -12,6 +13,9 @@ python3 -m PyInstaller --noconfirm --clean \
 for icudata in "$root"/dist/fetalview/_internal/PySide6/Qt/lib/libicudata.so.*; do
     python3 "$root/packaging/trim_icu.py" "$icudata"
 done
+# OpenCV's FFmpeg replaced by stubs that stop the app with a message if ever called, and the
+# libraries only FFmpeg linked left out (32 MB; see stub_video.py).
+python3 "$root/packaging/stub_video.py" "$root/dist/fetalview/_internal"
 # Debugging sections (about 42 MB, 16 of them libpython's) out of the libraries that carry them.
 # Left as they are: the libraries auditwheel vendored into a wheel's NAME.libs/ folder (patchelf
 # rewrote them, and stripping such files has broken them; they hold about 3 MB of it) and the

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import re
 import struct
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from elflib import link_library, readelf, soname
 
 #: Trees (folders of the package) and items that none of the four services reads.
 UNUSED_TREES = ("brkitr", "curr", "lang", "rbnf", "translit", "unit")
@@ -45,23 +45,19 @@ def unused(name: str) -> bool:
 
 def read_package(library: Path) -> tuple[str, bytes]:
     """The data symbol's name and bytes in an ICU data library."""
-    symbols = subprocess.run(["readelf", "-sW", str(library)], check=True, capture_output=True,
-                             text=True).stdout
     found = re.search(r"([0-9a-f]+)\s+(0x[0-9a-f]+|\d+)\s+OBJECT\s+GLOBAL\s+\S+\s+\d+\s+"
-                      r"(icudt\d+_dat)$", symbols, re.M)
+                      r"(icudt\d+_dat)$", readelf("-s", library), re.M)
     if not found:
         raise SystemExit(f"{library}: no icudtNN_dat symbol")
     address, size, symbol = int(found[1], 16), int(found[2], 0), found[3]
-    sections = subprocess.run(["readelf", "-SW", str(library)], check=True, capture_output=True,
-                              text=True).stdout
-    for line in sections.splitlines():
+    for line in readelf("-S", library).splitlines():
         fields = re.match(r"\s*\[\s*\d+\]\s+\S+\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)",
                           line)
         if fields:
             start, offset, length = (int(f, 16) for f in fields.groups())
             if start <= address and address + size <= start + length and start:
-                data = library.read_bytes()
-                return symbol, data[offset + address - start:offset + address - start + size]
+                at = offset + address - start
+                return symbol, library.read_bytes()[at:at + size]
     raise SystemExit(f"{library}: {symbol} is in no section")
 
 
@@ -95,26 +91,13 @@ def package_of(header: bytes, kept: list[tuple[str, bytes]]) -> bytes:
     return header + table + b"\0" * (-len(table) % ALIGN) + b"".join(body)
 
 
-def write_library(library: Path, symbol: str, package: bytes) -> None:
-    """Assembles ``package`` as ``symbol`` into a shared library at ``library``."""
-    with tempfile.TemporaryDirectory(dir=library.parent) as tmp:
-        tmp = Path(tmp)
-        (tmp / "data.bin").write_bytes(package)
-        (tmp / "data.s").write_text(
-            f'.section .rodata\n.globl {symbol}\n.type {symbol}, @object\n.balign {ALIGN}\n'
-            f'{symbol}:\n.incbin "{tmp / "data.bin"}"\n.size {symbol}, . - {symbol}\n'
-            '.section .note.GNU-stack,"",@progbits\n')
-        subprocess.run(["as", "-o", str(tmp / "data.o"), str(tmp / "data.s")], check=True)
-        subprocess.run(["ld", "-shared", "-soname", library.name, "-o", str(tmp / "lib.so"),
-                        str(tmp / "data.o")], check=True)
-        (tmp / "lib.so").replace(library)
-
-
 def main(library: Path) -> None:
     symbol, package = read_package(library)
     header, found = items(package)
     kept = [(name, data) for name, data in found if not unused(name)]
-    write_library(library, symbol, package_of(header, kept))
+    link_library(library, soname(library), f".section .rodata\n.globl {symbol}\n"
+                 f".type {symbol}, @object\n.balign {ALIGN}\n{symbol}:\n.incbin \"DATA_BIN\"\n"
+                 f".size {symbol}, . - {symbol}\n", data=package_of(header, kept))
     print(f"{library.name}: {len(kept)} of {len(found)} ICU data items kept, "
           f"{len(package) / 2**20:.1f} MB -> {library.stat().st_size / 2**20:.1f} MB")
 

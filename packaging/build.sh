@@ -13,9 +13,9 @@ python3 -m PyInstaller --noconfirm --clean \
 for icudata in "$root"/dist/fetalview/_internal/PySide6/Qt/lib/libicudata.so.*; do
     python3 "$root/packaging/trim_icu.py" "$icudata"
 done
-# OpenCV's FFmpeg replaced by stubs that stop the app with a message if ever called, and the
-# libraries only FFmpeg linked left out (32 MB; see stub_video.py).
-python3 "$root/packaging/stub_video.py" "$root/dist/fetalview/_internal"
+# OpenCV's FFmpeg and AV1 libraries replaced by stubs that stop the app with a message if ever
+# called, and the libraries only they linked left out (40 MB; see stub_codecs.py).
+python3 "$root/packaging/stub_codecs.py" "$root/dist/fetalview/_internal"
 # Debugging sections (about 42 MB, 16 of them libpython's) out of the libraries that carry them.
 # Left as they are: the libraries auditwheel vendored into a wheel's NAME.libs/ folder (patchelf
 # rewrote them, and stripping such files has broken them; they hold about 3 MB of it) and the

@@ -1,5 +1,5 @@
 """Reading and writing the bundle's shared libraries with binutils (readelf, as, ld), which
-build.sh needs already; used by trim_icu.py and stub_video.py."""
+build.sh needs already; used by trim_icu.py and stub_codecs.py."""
 
 from __future__ import annotations
 

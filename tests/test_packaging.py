@@ -211,6 +211,7 @@ cv2.ellipse(image, (32, 32), (20, 12), 30, 0, 360, 255, -1)
 contours = cv2.findContours(image, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0]
 print(cv2.fitEllipseDirect(contours[0]))
 print(cv2.imencode(".png", image)[0], cv2.imencode(".jpg", image)[0], flush=True)
+print(cv2.imread(sys.argv[2], cv2.IMREAD_GRAYSCALE).shape, flush=True)
 cv2.VideoCapture("scan.mp4")  # FFmpeg: a stub that stops the process
 print("video ran")
 """
@@ -218,14 +219,14 @@ print("video ran")
 
 @pytest.mark.slow
 def test_bundled_opencv_has_no_video_and_stops_if_video_is_called(bundle, tmp_path):
-    """OpenCV's FFmpeg libraries are stubs (packaging/stub_video.py): cv2 with the bundle's
-    libraries imports, fits ellipses and encodes PNG/JPEG, and a video call stops the process
-    with the stub's message instead of running on."""
+    """OpenCV's FFmpeg and AV1 libraries are stubs (packaging/stub_codecs.py): cv2 with the
+    bundle's libraries imports, fits ellipses, encodes PNG/JPEG and reads a PNG, and a video
+    call stops the process with the stub's message instead of running on."""
     internal = APP.parent / "_internal"
     libs = {p.name.split("-")[0]: p.stat().st_size
             for p in (internal / "opencv_python_headless.libs").iterdir()}
     assert all(libs[name] < 100_000 for name in ("libavcodec", "libavformat", "libavutil",
-                                                 "libswscale")), libs
+                                                 "libswscale", "libaom")), libs
     assert not {"libvpx", "libswresample", "libssl", "libcrypto", "libdrm"} & set(libs), libs
     # The installed cv2 package with the bundle's extension and libraries in its place.
     installed = Path(cv2.__file__).parent
@@ -237,12 +238,14 @@ def test_bundled_opencv_has_no_video_and_stops_if_video_is_called(bundle, tmp_pa
             (tmp_path / "cv2" / part.name).write_bytes(part.read_bytes())
     for part in ("cv2/cv2.abi3.so", "opencv_python_headless.libs"):
         (tmp_path / part).symlink_to(internal / part)
-    done = subprocess.run([sys.executable, "-c", OPENCV_USE, str(tmp_path)], cwd=tmp_path,
+    done = subprocess.run([sys.executable, "-c", OPENCV_USE, str(tmp_path),
+                           str(SAMPLES / "050_HC.png")], cwd=tmp_path,
                           env={**os.environ, "PYTHONPATH": str(tmp_path)}, capture_output=True,
                           text=True, timeout=120)
     assert "True True" in done.stdout, done.stderr
     assert "video ran" not in done.stdout and done.returncode != 0
-    assert "fetalview: this build has no video I/O" in done.stderr
+    assert "(540, 800)" in done.stdout
+    assert "fetalview: this build has no video or AV1 codecs" in done.stderr
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.metadata
 import json
 import os
 import shutil
@@ -14,7 +15,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import openvino
 import pytest
 
 from fetalview.bundled import default_weights
@@ -44,7 +44,7 @@ def on_torch():
 
 def test_the_default_runtime_on_the_cpu_is_openvino_at_full_precision():
     segmenter = Segmenter(device="cpu")
-    assert segmenter.device_label == f"CPU with OpenVINO {openvino.__version__.split('-')[0]}"
+    assert segmenter.device_label == f"CPU with OpenVINO {importlib.metadata.version('openvino')}"
     assert segmenter.weights.name == "resunet.onnx"
     # OpenVINO's own choice on a CPU with AMX or AVX-512 BF16 would be bf16
     assert segmenter.backend.precision == "f32"
@@ -291,3 +291,23 @@ def test_a_cpu_machine_with_torch_installed_does_not_import_it():
                           timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert "OpenVINO" in done.stdout and done.stdout.strip().endswith("False")
+
+
+def test_running_the_model_sends_nothing_and_writes_nothing_home(tmp_path):
+    """``import openvino`` imports its model converter, whose telemetry (opt-out) writes a
+    client id under ~/intel and sends a Google Analytics event: not from a clinical app."""
+    code = textwrap.dedent(f"""
+        import sys
+        import numpy as np
+        from fetalview.core.segmenter import Segmenter
+        segmenter = Segmenter(device="cpu")
+        segmenter.grid_logits(np.zeros(segmenter.grid_shape, np.uint8))
+        print(segmenter.device_label, sys.modules.get("openvino_telemetry"))
+    """)
+    env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    env.pop("CI", None)  # the telemetry keeps quiet in CI jobs only
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "None" and "OpenVINO" in done.stdout
+    assert list(tmp_path.iterdir()) == []

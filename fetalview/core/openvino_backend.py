@@ -19,13 +19,20 @@ Two settings carry the model card's figures and are not left to OpenVINO's defau
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
-import openvino
-from openvino.frontend import FrontEndManager
 
-from .modelcard import WeightsError
+# ``import openvino`` also imports its model converter, whose telemetry is on unless the user
+# opted out: it writes a client id under ~/intel and sends an event to Google Analytics on
+# every import. A clinical app must not report to anyone. Without the telemetry package the
+# converter uses its own silent stub; fetalview never converts a model, it reads the graph.
+sys.modules.setdefault("openvino_telemetry", None)
+import openvino  # noqa: E402 - after the line above
+from openvino.frontend import FrontEndManager  # noqa: E402
+
+from .modelcard import WeightsError  # noqa: E402
 
 #: Written into the graph's metadata by the exporter, with "config" (the network's
 #: ModelConfig as JSON) and "weights_sha256" (the safetensors file it was exported from).

@@ -52,6 +52,10 @@ BURNED_IN_QUESTION = ("The file of this scan says patient details are burned int
 SCAN_FILTER = "Scans (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES + (".dcm",)) + ");;All files (*)"
 
 
+#: The scan list's first width: a sixth of the window, within these bounds (px).
+SCANS_DOCK_MIN, SCANS_DOCK_MAX = 255, 400
+
+
 class MainWindow(QMainWindow):
     """Args:
         settings: where preferences and the sidecar fallback folder live.
@@ -77,6 +81,10 @@ class MainWindow(QMainWindow):
         self._return_focus_to_the_scan()
         self._on_current_changed()
         self.resize(1360, 860)
+        layout = self.settings.window_layout
+        self._layout_restored = bool(layout) and self.restoreGeometry(layout[0]) \
+            and self.restoreState(layout[1])
+        self._scans_width: int | None = None  # the scan list's width as last fitted to
 
     # --- construction ------------------------------------------------------------------
 
@@ -592,7 +600,28 @@ class MainWindow(QMainWindow):
                           f"fetalview {__version__}\nFetal head circumference from 2-D "
                           "ultrasound. The model's contour must be checked by a clinician.")
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._fit_scan_list()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_scan_list()
+
+    def _fit_scan_list(self) -> None:
+        """Without a remembered layout the scan list takes a sixth of the window's width
+        (whole file names on a wide screen), never less than its share at 1366 px, and follows
+        the window (maximised after it was first shown) until the clinician drags its edge."""
+        scans = self.findChild(QDockWidget, "Scans")
+        if self._layout_restored or not self.isVisible() or (
+                self._scans_width is not None and abs(scans.width() - self._scans_width) > 2):
+            return
+        self._scans_width = max(SCANS_DOCK_MIN, min(SCANS_DOCK_MAX, self.width() // 6))
+        self.resizeDocks([scans], [self._scans_width], Qt.Horizontal)
+
     def closeEvent(self, event) -> None:
+        # the window's size and the docks' widths, as the clinician left them
+        self.settings.window_layout = (self.saveGeometry(), self.saveState())
         self.view.ellipse_item.end_drag()  # a drag in progress is kept, not lost
         self.session.queue.cancel()
         self.service.shutdown()

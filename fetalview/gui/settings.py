@@ -6,7 +6,7 @@ import getpass
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 from ..core.measurement import BPD_CONVENTIONS, OUTER_OUTER
 from ..core.pixelsize import PixelSize
@@ -137,6 +137,20 @@ class AppSettings:
     @operator.setter
     def operator(self, value: str) -> None:
         self.store.setValue("review/operator", value.strip())
+
+    @property
+    def window_layout(self) -> tuple[QByteArray, QByteArray] | None:
+        """The main window's geometry and its docks' places and sizes at the last close."""
+        geometry = self.store.value("window/geometry")
+        state = self.store.value("window/state")
+        if isinstance(geometry, QByteArray) and isinstance(state, QByteArray):
+            return geometry, state
+        return None
+
+    @window_layout.setter
+    def window_layout(self, value: tuple[QByteArray, QByteArray]) -> None:
+        self.store.setValue("window/geometry", value[0])
+        self.store.setValue("window/state", value[1])
 
 
 def default_operator() -> str:

@@ -189,3 +189,28 @@ def test_a_confirmed_scan_shows_its_state_in_full_in_the_list(qtbot, make_window
     assert name.startswith("IM_2026") and name.endswith("plane.png") and "…" in name
     assert str(long_name) in panel._rows[long_name].toolTip()  # noqa: SLF001
     assert not panel.horizontalScrollBar().isVisible()
+
+
+def test_the_scan_list_widens_on_a_wide_screen_and_keeps_the_clinicians_width(
+        qtbot, make_window, fake, settings, qapp):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QDockWidget
+
+    window = make_window(fake)
+    scans = window.findChild(QDockWidget, "Scans")
+    window.resize(1366, 700)
+    qtbot.waitUntil(lambda: scans.width() == 255)  # its share at 1366 px, as before
+    window.resize(1920, 1040)  # maximised on a wide screen after it was first shown
+    qtbot.waitUntil(lambda: scans.width() == 320)  # a sixth: whole file names
+    window.resizeDocks([scans], [290], Qt.Horizontal)  # the clinician drags its edge
+    qtbot.waitUntil(lambda: scans.width() == 290)
+    window.resize(1700, 1000)
+    qapp.processEvents()
+    assert scans.width() == 290  # theirs from now on
+    window.close()
+    assert settings.window_layout is not None  # remembered for the next start
+    again = make_window(fake)
+    assert again._layout_restored
+    again.resize(1900, 1040)
+    qapp.processEvents()
+    assert again.findChild(QDockWidget, "Scans").width() != 1900 // 6  # not fitted over theirs

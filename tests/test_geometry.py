@@ -60,3 +60,22 @@ def test_axis_endpoints_lie_on_the_ellipse_at_the_axis_lengths():
 def test_fit_refuses_too_few_points():
     with pytest.raises(ValueError):
         fit_ellipse(np.zeros((3, 2)))
+
+
+
+BLOB = Ellipse(30.0, 20.0, 28.0, 15.0, 25.0).filled_mask((41, 61)) > 0  # clear of its frame
+
+
+@pytest.mark.parametrize("at", [(-6, -9), (37, 51), (105, 150)])
+def test_every_inside_outside_pair_gives_one_boundary_point_edges_of_the_image_included(at):
+    canvas = np.zeros((140 + 2 * 41, 200 + 2 * 61), bool)  # room for the blob past each edge
+    canvas[41 + at[0]:82 + at[0], 61 + at[1]:122 + at[1]] = BLOB
+    mask = canvas[41:181, 61:261]
+    pairs = np.count_nonzero(mask[1:] != mask[:-1]) + np.count_nonzero(mask[:, 1:] != mask[:, :-1])
+    assert len(mask_boundary_points(mask)) == pairs
+
+
+def test_a_mask_moved_moves_its_boundary_points_by_as_much():
+    mask = np.zeros((140, 200), bool)
+    mask[37:78, 51:112] = BLOB
+    assert np.array_equal(mask_boundary_points(mask) - [51, 37], mask_boundary_points(BLOB))

@@ -1,8 +1,9 @@
+import cv2
 import numpy as np
 import pytest
 
 from fetalview.core.geometry import Ellipse
-from fetalview.core.postprocess import head_region
+from fetalview.core.postprocess import head_region, largest_component
 
 
 def _logits(*ellipses, shape=(300, 400)):
@@ -50,3 +51,18 @@ def test_a_head_on_its_own_is_not_cut():
     head = Ellipse(200, 150, 120, 90, 30)
     region = head_region(_logits(head))
     assert np.count_nonzero(region.mask) == np.count_nonzero(head.filled_mask((300, 400)))
+
+
+@pytest.mark.parametrize("y,x", [(41, 33), (40, 33), (41, 32), (40, 32)])
+def test_of_equal_largest_components_the_one_opencv_numbers_first_over_the_scan_wins(y, x):
+    """Labelling only the foreground's rectangle must not change which of two equal heads wins.
+    OpenCV numbers 2x2 blocks in raster order: the square starting a row higher but further
+    right comes first over the whole scan, yet would come second in a rectangle starting on
+    its odd row."""
+    foreground = np.zeros((200, 300), bool)
+    foreground[y:y + 40, x + 60:x + 100] = True
+    foreground[y + 1:y + 41, x:x + 40] = True
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(foreground.view(np.uint8), 8)
+    first = labels == 1 + np.argmax(stats[1:, cv2.CC_STAT_AREA])
+    region, share = largest_component(foreground)
+    assert np.array_equal(region, first) and share == 0.5

@@ -108,7 +108,13 @@ def mask_boundary_points(mask: np.ndarray, level: np.ndarray | None = None) -> n
     taking boundary pixel centres, which would otherwise shrink HC by about pi pixels.
     """
     inside = mask.astype(bool)
-    lv = None if level is None else level.astype(np.float32)
+    # Only the mask's bounding rectangle, one pixel wider on each side (where its outside
+    # neighbours lie), can hold boundary points: on a head that is a fraction of the scan.
+    # Points come in the same (row-major) order as over the whole mask.
+    x, y, w, h = cv2.boundingRect(inside.view(np.uint8))
+    x0, y0 = max(x - 1, 0), max(y - 1, 0)
+    inside = inside[y0:y + h + 1, x0:x + w + 1]
+    lv = None if level is None else level[y0:y + h + 1, x0:x + w + 1].astype(np.float32)
     points = []
     for axis in (0, 1):
         a = inside[:-1, :] if axis == 0 else inside[:, :-1]
@@ -123,6 +129,7 @@ def mask_boundary_points(mask: np.ndarray, level: np.ndarray | None = None) -> n
             t = np.clip(t, 0.0, 1.0)
         else:
             t = np.full(len(rows), 0.5, np.float32)
+        rows, cols = rows + y0, cols + x0
         if axis == 0:
             points.append(np.stack([cols, rows + t], axis=1))
         else:

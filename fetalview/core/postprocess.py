@@ -38,13 +38,28 @@ class HeadRegion:
 
 
 def largest_component(foreground: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """The largest 8-connected component and its share of all foreground pixels."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(foreground.astype(np.uint8), 8)
-    if n <= 1:
+    """The largest 8-connected component and its share of all foreground pixels.
+
+    Labelled inside the foreground's bounding rectangle only (the head and whatever the model
+    marked near it: a fraction of the scan), which is most of the post-processing time saved.
+    The rectangle starts at even rows and columns: OpenCV labels 2x2 blocks in raster order,
+    so on that grid every component keeps its label, and equal largest components the same
+    winner, as on the whole scan. 16-bit labels are faster still, where they cannot run out
+    (OpenCV may use one label per 2x2 block while labelling)."""
+    fg = foreground.view(np.uint8) if foreground.dtype == bool else foreground.astype(np.uint8)
+    x, y, w, h = cv2.boundingRect(fg)
+    if w == 0:
         return None
+    x0, y0 = x & ~1, y & ~1
+    crop = fg[y0:y + h, x0:x + w]
+    blocks = ((crop.shape[0] + 1) // 2) * ((crop.shape[1] + 1) // 2)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(
+        crop, connectivity=8, ltype=cv2.CV_16U if blocks < 65535 else cv2.CV_32S)
     areas = stats[1:, cv2.CC_STAT_AREA]
     best = int(np.argmax(areas)) + 1
-    return (labels == best), float(areas.max() / areas.sum())
+    region = np.zeros(fg.shape, bool)
+    region[y0:y + h, x0:x + w] = labels == best
+    return region, float(areas.max() / areas.sum())
 
 
 def fill_holes(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -58,9 +73,9 @@ def fill_holes(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a > 0, b > 0
-    union = np.count_nonzero(a | b)
-    return float(np.count_nonzero(a & b) / union) if union else 0.0
+    """Intersection over union of two uint8 masks (nonzero inside)."""
+    union = cv2.countNonZero(cv2.max(a, b))
+    return float(cv2.countNonZero(cv2.min(a, b)) / union) if union else 0.0
 
 
 def cut_bridges(region: np.ndarray) -> np.ndarray:
@@ -89,7 +104,7 @@ def head_region(logits: np.ndarray) -> HeadRegion | None:
     if found is None:
         return None
     region, share = found
-    if region.mean() < MIN_HEAD_FRACTION:
+    if np.count_nonzero(region) / region.size < MIN_HEAD_FRACTION:
         return None
     try:
         mask, outline, ellipse, agreement = _fitted(region, logits)

@@ -85,7 +85,7 @@ def textured(pixels: np.ndarray) -> np.ndarray:
     f = pixels.astype(np.float32)
     mean = cv2.blur(f, (5, 5))
     var = cv2.blur(f * f, (5, 5)) - mean * mean
-    return (var > FLAT_STD * FLAT_STD).astype(np.uint8)
+    return (var > FLAT_STD * FLAT_STD).view(np.uint8)
 
 
 def find_image_area(pixels: np.ndarray) -> Box:

@@ -79,6 +79,8 @@ def _bundle(target: Path, data_dir: Path, record: dict, screens_json: Path | Non
                            f"apart on a validation scan (limit {AGREEMENT_MM} mm): not bundled")
     with_tta = evaluate(data_dir, target, tta=True, **split)
     two_pass = evaluate(data_dir, target, passes=2, csv_path=dest / PER_SCAN_TWO_PASS, **split)
+    for measured in (summary, with_tta, two_pass):  # the card's neighbour, not this checkout's path
+        measured["weights"] = graph.name
     scans = find_labelled_scans(data_dir)
     _, val_idx = split_by_subject([s.subject for s in scans], split["val_fraction"],
                                   split["seed"], split["folds"], split["fold"])

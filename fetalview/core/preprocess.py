@@ -50,11 +50,15 @@ class Letterbox:
         out[:h, :w] = cv2.resize(image, (w, h), interpolation=interpolation)
         return out
 
-    def to_scan(self, grid_map: np.ndarray) -> np.ndarray:
-        """A float map on the grid, cropped to the scan and resized back to scan pixels."""
+    def to_scan(self, grid_map: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """A float map on the grid, cropped to the scan and resized back to scan pixels (into
+        ``out`` when given: a scan-sized array, e.g. a view of a larger one)."""
         h, w = self.content_shape
-        return cv2.resize(grid_map[:h, :w], (self.scan_shape[1], self.scan_shape[0]),
+        back = cv2.resize(grid_map[:h, :w], (self.scan_shape[1], self.scan_shape[0]), dst=out,
                           interpolation=cv2.INTER_LINEAR)
+        if out is not None and back is not out:  # OpenCV wrote elsewhere: ``out`` of another type
+            out[...] = back
+        return back if out is None else out
 
 
 def normalise(grid_image: np.ndarray) -> np.ndarray:

@@ -70,8 +70,10 @@ class Window:
 
     def to_grid(self, pixels: np.ndarray) -> np.ndarray:
         """The grid image the model sees: the window's pixels, blank outside the area."""
-        crop = np.zeros((self.box.height, self.box.width), pixels.dtype)
         o = self._overlap(pixels.shape)
+        if o == self.box:  # all image (the first pass): no blank to add, no copy
+            return self.letterbox.to_grid(pixels[o.y0:o.y1, o.x0:o.x1])
+        crop = np.zeros((self.box.height, self.box.width), pixels.dtype)
         if o.width > 0 and o.height > 0:
             crop[o.y0 - self.box.y0:o.y1 - self.box.y0, o.x0 - self.box.x0:o.x1 - self.box.x0] = \
                 pixels[o.y0:o.y1, o.x0:o.x1]
@@ -81,6 +83,9 @@ class Window:
         """Write the grid's logits back over the window's image pixels of ``scan_logits``."""
         o = self._overlap(scan_logits.shape)
         if o.width <= 0 or o.height <= 0:
+            return
+        if o == self.box:  # all image (the first pass): resized straight into place
+            self.letterbox.to_scan(grid_logits, out=scan_logits[o.y0:o.y1, o.x0:o.x1])
             return
         back = self.letterbox.to_scan(grid_logits)
         scan_logits[o.y0:o.y1, o.x0:o.x1] = \

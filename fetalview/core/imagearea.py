@@ -84,7 +84,8 @@ def textured(pixels: np.ndarray) -> np.ndarray:
     """uint8 0/1: pixels whose 5x5 neighbourhood is not flat."""
     f = pixels.astype(np.float32)
     mean = cv2.blur(f, (5, 5))
-    var = cv2.blur(f * f, (5, 5)) - mean * mean
+    var = cv2.blur(f * f, (5, 5), dst=f)  # in the memory of ``f``, done with: fewer allocations
+    var -= np.multiply(mean, mean, out=mean)
     return (var > FLAT_STD * FLAT_STD).view(np.uint8)
 
 

@@ -99,6 +99,17 @@ def fit_ellipse(points: np.ndarray) -> Ellipse:
     return Ellipse(float(cx), float(cy), float(w) / 2.0, float(h) / 2.0, float(angle))
 
 
+def _where_different(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns where two bool arrays differ, row by row as ``np.nonzero`` lists
+    them; OpenCV finds them twice as fast."""
+    xy = cv2.findNonZero(cv2.compare(a.view(np.uint8), b.view(np.uint8), cv2.CMP_NE)) \
+        if a.size else None
+    if xy is None:
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    cols, rows = xy.reshape(-1, 2).T
+    return rows, cols
+
+
 def mask_boundary_points(mask: np.ndarray, level: np.ndarray | None = None) -> np.ndarray:
     """Sub-pixel points on the boundary of a binary ``mask``, (N, 2) as (x, y).
 
@@ -107,19 +118,19 @@ def mask_boundary_points(mask: np.ndarray, level: np.ndarray | None = None) -> n
     interpolated zero crossing; otherwise half-way. This removes the half-pixel inward bias of
     taking boundary pixel centres, which would otherwise shrink HC by about pi pixels.
     """
-    inside = mask.astype(bool)
+    nonzero = mask if mask.dtype == np.uint8 else mask.astype(bool).view(np.uint8)
     # Only the mask's bounding rectangle, one pixel wider on each side (where its outside
     # neighbours lie), can hold boundary points: on a head that is a fraction of the scan.
     # Points come in the same (row-major) order as over the whole mask.
-    x, y, w, h = cv2.boundingRect(inside.view(np.uint8))
+    x, y, w, h = cv2.boundingRect(nonzero)
     x0, y0 = max(x - 1, 0), max(y - 1, 0)
-    inside = inside[y0:y + h + 1, x0:x + w + 1]
-    lv = None if level is None else level[y0:y + h + 1, x0:x + w + 1].astype(np.float32)
+    inside = nonzero[y0:y + h + 1, x0:x + w + 1].astype(bool)
+    lv = None if level is None else np.asarray(level[y0:y + h + 1, x0:x + w + 1], np.float32)
     points = []
     for axis in (0, 1):
         a = inside[:-1, :] if axis == 0 else inside[:, :-1]
         b = inside[1:, :] if axis == 0 else inside[:, 1:]
-        rows, cols = np.nonzero(a != b)
+        rows, cols = _where_different(a, b)
         if lv is not None:
             la = lv[rows, cols]
             lb = lv[rows + 1, cols] if axis == 0 else lv[rows, cols + 1]

@@ -41,11 +41,11 @@ def largest_component(foreground: np.ndarray) -> tuple[np.ndarray, float] | None
     """The largest 8-connected component and its share of all foreground pixels.
 
     Labelled inside the foreground's bounding rectangle only (the head and whatever the model
-    marked near it: a fraction of the scan), which is most of the post-processing time saved.
+    marked near it, a fraction of the scan): labelling was most of the post-processing time.
     The rectangle starts at even rows and columns: OpenCV labels 2x2 blocks in raster order,
-    so on that grid every component keeps its label, and equal largest components the same
-    winner, as on the whole scan. 16-bit labels are faster still, where they cannot run out
-    (OpenCV may use one label per 2x2 block while labelling)."""
+    so on that grid every component keeps its label, and of equal largest components the same
+    one wins, as over the whole scan. 16-bit labels are faster still, where they cannot run
+    out (OpenCV may use one label per 2x2 block while labelling)."""
     fg = foreground.view(np.uint8) if foreground.dtype == bool else foreground.astype(np.uint8)
     x, y, w, h = cv2.boundingRect(fg)
     if w == 0:

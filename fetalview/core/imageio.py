@@ -22,6 +22,7 @@ from .grayscale import ImageShapeError, to_gray_uint8
 from .ownfiles import is_own_output
 from .pixelsize import CalibratedRegion, PixelSize, PixelSizeError, region_pixel_size
 from .plainpng import read_plain_gray_png
+from .pngdata import image_data_complete
 
 #: Refuse images above this many pixels before decoding them (a 30000x30000 header would
 #: otherwise allocate gigabytes). Ultrasound frames are well under a megapixel.
@@ -87,6 +88,9 @@ def _load_image_file(path: Path) -> Scan:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 notes = _choose_frame(im, path)
+                if im.format == "PNG" and not image_data_complete(path):
+                    raise ScanLoadError(f"{path.name}: the file is damaged or truncated (its "
+                                        "image data ends before its last row)")
                 bits = {"I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}.get(im.mode, 8)
                 description = f"{bits}-bit {im.mode} {im.format or path.suffix.lstrip('.')}"
                 if im.getexif().get(EXIF_ORIENTATION, 1) != 1:

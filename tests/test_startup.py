@@ -1,8 +1,9 @@
 """Start-up pays only for what the run uses: the model's runtimes (OpenVINO, a quarter of a
 second; torch, seconds, and optional), pynetdicom and highdicom are not imported by the
 command line, the batch or the app's window until a run asks for the model,
-``--dicom-out``/``--send`` or a PACS action. Each check runs in a fresh interpreter, since this test session has imported
-them all."""
+``--dicom-out``/``--send`` or a PACS action; pydicom and its JPEG decoders (a tenth of a
+second) not until a DICOM file is read. Each check runs in a fresh interpreter, since this
+test session has imported them all."""
 
 import json
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "resources" / "samples" / "050_HC.png"
-HEAVY = ("torch", "openvino", "pynetdicom", "highdicom")
+HEAVY = ("torch", "openvino", "pynetdicom", "highdicom", "pydicom", "pylibjpeg", "simplejpeg")
 REPORT = f"import json, sys; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
 
 

@@ -18,23 +18,25 @@ millimetre value is worse than none.
 A JPEG frame is checked with libjpeg-turbo in strict mode before it is measured: pydicom's
 decoders fill a truncated or damaged fragment with grey and say nothing, and the model then
 measures whatever shape that leaves.
+
+pydicom (with the JPEG decoders it plugs in) and simplejpeg are imported by the functions that
+read a file, not with this module: they cost a tenth of a second, and the app's window, the
+folder listing and the batch import this module for ``looks_like_dicom`` and ``DicomError``
+long before (or without) reading a DICOM file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pydicom
-import pydicom.encaps
-import pydicom.pixels
-import simplejpeg
-from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
-from pydicom.uid import DeflatedExplicitVRLittleEndian, JPEGBaseline8Bit, JPEGExtended12Bit
 
 from .pixelsize import CalibratedRegion, PixelSize, region_pixel_size
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 DICOM_SUFFIXES = (".dcm", ".dicom")
 
@@ -72,6 +74,9 @@ def looks_like_dicom(path: Path) -> bool:
 
 def read_header(path: Path) -> Dataset:
     """Every element but the pixel data; raises DicomError for files that are not DICOM."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True)
     except InvalidDicomError:
@@ -97,6 +102,14 @@ def read_frame(path: Path, ds: Dataset, frame: int = 0) -> np.ndarray:
     bone is bright as in every other scan, and PALETTE COLOR goes through its lookup table.
     A deflated file is inflated whole first (pydicom cannot seek a frame inside the stream).
     """
+    import pydicom.encaps
+    import pydicom.pixels
+    from pydicom.uid import DeflatedExplicitVRLittleEndian, JPEGBaseline8Bit, JPEGExtended12Bit
+
+    # Read whole: deflated files (no seeking in the stream) and 8-bit JPEG, whose frame is
+    # checked by ``_check_jpeg`` before it is used.
+    jpeg_8bit = (JPEGBaseline8Bit, JPEGExtended12Bit)
+    read_whole = (DeflatedExplicitVRLittleEndian, *jpeg_8bit)
     n = frame_count(ds)
     if not 0 <= frame < n:
         raise DicomError(f"frame {frame} does not exist (the file has {n} frames, "
@@ -104,9 +117,9 @@ def read_frame(path: Path, ds: Dataset, frame: int = 0) -> np.ndarray:
     syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
     index = frame if n > 1 else None
     try:
-        whole = pydicom.dcmread(path) if syntax in _READ_WHOLE else None
+        whole = pydicom.dcmread(path) if syntax in read_whole else None
         pixels = pydicom.pixels.pixel_array(whole or path, index=index)
-        if syntax in _JPEG_8BIT and int(ds.get("BitsAllocated", 8)) == 8:
+        if syntax in jpeg_8bit and int(ds.get("BitsAllocated", 8)) == 8:
             _check_jpeg(pydicom.encaps.get_frame(whole.PixelData, frame, number_of_frames=n))
     except (AttributeError, KeyError) as exc:
         raise DicomError("the DICOM file has no pixel data") from None
@@ -128,18 +141,14 @@ def read_frame(path: Path, ds: Dataset, frame: int = 0) -> np.ndarray:
     return pixels
 
 
-#: Transfer syntaxes read whole: deflated files (no seeking in the stream) and 8-bit JPEG, whose
-#: frame is checked by ``_check_jpeg`` before it is used.
-_JPEG_8BIT = (JPEGBaseline8Bit, JPEGExtended12Bit)
-_READ_WHOLE = (DeflatedExplicitVRLittleEndian, *_JPEG_8BIT)
-
-
 def _check_jpeg(fragment: bytes) -> None:
     """Decode ``fragment`` with libjpeg-turbo in strict mode: its warnings (premature end of
     data, extraneous bytes before a marker, a corrupt Huffman code) become a DicomError.
 
     A JPEG holds no checksum, so damage that keeps the entropy decoder in step goes unseen;
     truncation and most overwritten bytes do not."""
+    import simplejpeg
+
     try:
         simplejpeg.decode_jpeg(fragment, colorspace="GRAY", strict=True)
     except ValueError as exc:

@@ -2,15 +2,14 @@
 
 Its images lie in sub-folders (DICOM/PAT1/STU1/IM1), usually without a suffix, so a folder
 listing finds none of them; the index names each one. Only files inside the DICOMDIR's own
-folder are followed: a record naming ``..`` leads nowhere.
+folder are followed: a record naming ``..`` leads nowhere. pydicom is imported only when an
+index is read: every folder listing asks ``is_dicomdir``, and the app's window imports this
+module before it lists anything.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pydicom
-from pydicom.errors import InvalidDicomError
 
 NAME = "DICOMDIR"
 
@@ -30,6 +29,9 @@ def find(folder: Path) -> Path | None:
 
 def referenced_images(dicomdir: Path) -> list[Path]:
     """The image files the index names (records with a Referenced File ID), in its order."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
     root = dicomdir.parent.resolve()
     try:
         ds = pydicom.dcmread(dicomdir)

@@ -23,7 +23,7 @@ from ..core.measurement import OUTER_OUTER, Measurement
 from ..core.outputs import write_atomic
 from ..core.overlay import CONFIDENCE_NAME, caption_lines, render_overlay, state_text
 from ..core.ownfiles import mark_png
-from ..core.review import LOW_CONFIDENCE, STATE_WORDS, standing_signoff
+from ..core.review import LOW_CONFIDENCE, NOT_MEASURED, STATE_WORDS, standing_signoff
 from ..core.safetext import csv_table, display_name
 from ..core.sidecar import Annotation
 from .document import ScanDocument, review_needed, scan_state
@@ -153,6 +153,20 @@ def csv_row(path: Path, annotation: Annotation) -> dict[str, str]:
     row["cephalic_index"] = f"{100 * e.minor / e.major:.1f}" if e is not None else ""
     row["distances"] = ";".join(f"{c.length * factor:.2f}{unit}"
                                 for c in saved_calipers(annotation.extra))
+    return row
+
+
+#: ``status`` of a scan whose saved measurement was refused: its figures were not the scan's.
+SET_ASIDE_STATUS = ("not measured: its saved measurement was made on other pixels (the scan "
+                    "replaced since, or the measurement copied from another scan) and is set "
+                    "aside; open the scan to measure it")
+
+
+def set_aside_row(path: Path) -> dict[str, str]:
+    """The row of a scan whose saved measurement did not belong to it: no figures at all."""
+    row = {c: "" for c in EXPORT_CSV_COLUMNS}
+    row.update(result_row(display_name(path), None, None, None, SET_ASIDE_STATUS),
+               review=NOT_MEASURED)
     return row
 
 

@@ -92,8 +92,10 @@ def _save_new(store: SidecarStore, fresh: Annotation, fallback_root: Path,
     return newest.annotation
 
 
-def _job(path: Path, fallback_root: Path, device: str, segment: bool,
-         folder_pixel_size: PixelSize | None, is_open: Callable[[], bool]):
+def measure_job(path: Path, fallback_root: Path, device: str, segment: bool,
+                folder_pixel_size: PixelSize | None, is_open: Callable[[], bool]):
+    """``measure_unvisited`` as a worker job (``segment`` False: saved results read and
+    checked only); whatever it raises becomes the scan's problem."""
     def job(worker) -> Outcome:
         try:
             return measure_unvisited(path, fallback_root,
@@ -154,12 +156,12 @@ class FolderQueue(QObject):
                 self._count()
                 continue
             self._in_flight = path
-            self.service.submit_background(_job(path, root, device, segment,
-                                                self._folder_pixel_size(path.parent),
-                                                partial(self._is_open, path)))
+            self.service.submit_background(measure_job(path, root, device, segment,
+                                                       self._folder_pixel_size(path.parent),
+                                                       partial(self._is_open, path)))
 
-    def _on_done(self, _generation: int, outcome: Outcome) -> None:
-        if outcome.path != self._in_flight:
+    def _on_done(self, _generation: int, outcome) -> None:
+        if not isinstance(outcome, Outcome) or outcome.path != self._in_flight:  # not ours
             return
         self._in_flight = None
         self.arrived.emit(outcome)

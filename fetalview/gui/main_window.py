@@ -31,7 +31,8 @@ from .pacs_features import install as install_pacs_features
 from .empty_state import EmptyState
 from .dialogs import SettingsDialog, ask_export_folder, ask_number, shortcuts_dialog
 from .document import review_needed
-from .export import ExportError, annotated_image, csv_row, free_path, save_csv, save_png
+from .export import ExportError, annotated_image, free_path, save_png
+from .folder_csv import FolderCsvExport
 from .folder_panel import FolderPanel
 from .images import bgr_qimage
 from .measurement_panel import MeasurementPanel
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.service = SegmentationService(segmenter_factory, self)
         self.session = Session(settings, self.service, confirm or self._ask, self)
+        self.csv_export = FolderCsvExport(self.session, self)
         self.undo_group = QUndoGroup(self)
         self._build_actions()
         self._build_widgets()
@@ -202,7 +204,9 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel("Model: not loaded yet")
         self.activity_label = QLabel("Ready")
         self.queue_label = QLabel()
+        self.csv_label = QLabel()
         self.statusBar().addPermanentWidget(self.queue_label)
+        self.statusBar().addPermanentWidget(self.csv_label)
         self.statusBar().addPermanentWidget(self.activity_label)
         self.statusBar().addPermanentWidget(self.device_label)
         self.act_outline.setChecked(self.settings.show_outline)
@@ -265,6 +269,9 @@ class MainWindow(QMainWindow):
         self.panel.levels_changed.connect(self.view.set_levels)
         self.service.progress.connect(self._on_progress)
         s.queue.progress.connect(self._on_queue_progress)
+        self.csv_export.progress.connect(self._on_csv_progress)
+        self.csv_export.written.connect(self._on_csv_written)
+        self.csv_export.failed.connect(self.message_bar.show_message)
         self.service.device_ready.connect(self._on_device_ready)
 
     # --- showing the session -----------------------------------------------------------
@@ -375,6 +382,9 @@ class MainWindow(QMainWindow):
         would cover notes about the shown scan)."""
         self.queue_label.setText(f"Measuring the folder: {done} of {total}"
                                  if done < total else "")
+
+    def _on_csv_progress(self, done: int, total: int) -> None:
+        self.csv_label.setText(f"Checking scans for the CSV: {done} of {total}" if total else "")
 
     def _on_device_ready(self, label: str, fallback: str) -> None:
         self.device_label.setText(f"Model on {label}" + (" (GPU failed)" if fallback else ""))
@@ -569,14 +579,25 @@ class MainWindow(QMainWindow):
             self.export_csv(path)
 
     def export_csv(self, path: Path) -> bool:
-        rows = [csv_row(p, a) for p, a in self.session.measured_annotations()]
-        try:
-            count = save_csv(rows, path)
-        except ExportError as exc:
-            self.message_bar.show_message(str(exc))
+        """Export the listed scans' measurements to ``path`` (``folder_csv``): the scans not
+        checked yet are checked in the worker first. False when that failed at once, or while
+        an export is still under way."""
+        if self.csv_export.running:
+            self.message_bar.show_message("The folder CSV is still being exported: its scans "
+                                          "are being checked (see the status bar).")
             return False
-        self.statusBar().showMessage(f"Saved {count} measured scans to {path}", 8000)
-        return True
+        return self.csv_export.start(path)
+
+    def _on_csv_written(self, path: Path, count: int, set_aside: list[str]) -> None:
+        text = f"Saved {count} measured scans to {path}"
+        if set_aside:  # must be read: shown until dismissed
+            self.message_bar.show_message(
+                f"{text}. Not measured there: {', '.join(set_aside)}, whose saved measurement "
+                "was made on other pixels (the scan replaced, or the measurement copied from "
+                "another scan); it is set aside, renamed, never deleted. Open the scan to "
+                "measure it.")
+        else:
+            self.statusBar().showMessage(text, 8000)
 
     # --- dialogs and closing -----------------------------------------------------------
 

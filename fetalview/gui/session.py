@@ -25,7 +25,7 @@ from ..core.imageio import ScanLoadError
 from ..core.pixelsize import PixelSize
 from ..core.review import sign_off, standing_signoff
 from ..core.safetext import display_name
-from ..core.sidecar import Annotation, SidecarError, load_annotation
+from ..core.sidecar import Annotation
 from .document import (ScanDocument, open_document, review_needed, saved_state, scan_state,
                        with_model_result)
 from .folder_listing import FolderLister
@@ -93,8 +93,8 @@ class Session(QObject):
         self.lister.listed.connect(self._on_listed)
         service.returned.connect(self._on_returned)
         service.errored.connect(self._on_errored)
-        self.queue = FolderQueue(service, self._is_open, settings.folder_pixel_size, self)
-        self.queue.arrived.connect(self._on_background)
+        self.queue = FolderQueue(service, self.is_open, settings.folder_pixel_size, self)
+        self.queue.arrived.connect(self.take_outcome)
 
     # --- opening -----------------------------------------------------------------------
 
@@ -391,12 +391,20 @@ class Session(QObject):
         if document is self.current:
             self.annotation_changed.emit()
 
-    def _is_open(self, path: Path) -> bool:
+    def is_open(self, path: Path) -> bool:
         """Whether ``path`` is open, or being opened (``shown`` is set first); read by the
         background queue's jobs in the worker thread, so only lookups here."""
         return path in self.documents or path == self.shown
 
-    def _on_background(self, outcome: Outcome) -> None:
+    def known_result(self, path: Path) -> tuple[bool, Annotation | None]:
+        """Whether ``path``'s result was checked against its pixels in this session (opened,
+        or read or measured in the background), and that result (None: not measured)."""
+        document = self.documents.get(path)
+        if document is not None:
+            return True, document.annotation
+        return path in self.results, self.results.get(path)
+
+    def take_outcome(self, outcome: Outcome) -> None:
         """A scan measured (or its saved result read) in the background, for the list; its
         sidecar was saved, or a stale one set aside, in the worker thread."""
         path = outcome.path
@@ -419,16 +427,3 @@ class Session(QObject):
     def shutdown(self) -> None:
         """Stop the listing thread (the window is closing)."""
         self.lister.shutdown()
-
-    def measured_annotations(self):
-        """(path, annotation) of every listed scan with a contour, for the folder CSV."""
-        for path in self.scans:
-            document = self.documents.get(path)
-            a = document.annotation if document else self.results.get(path)
-            if a is None and document is None:  # not measured in the background yet
-                try:
-                    a = load_annotation(path, self.settings.data_dir)
-                except SidecarError:
-                    continue
-            if a is not None and a.ellipse is not None:
-                yield path, a

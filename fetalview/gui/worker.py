@@ -5,10 +5,10 @@ signals, so the window keeps answering while the network runs. Only the newest r
 matters (the user sees one scan at a time): the worker skips requests that were superseded
 while they waited, and the receiver still checks each result belongs to what is on screen.
 
-Background jobs (``submit_background``: the rest of a folder, see ``folder_queue.py``) run a
-Qt-free function in the same thread, so they share the one loaded model; the GUI side sends
-one at a time, only while no request for the shown scan waits, so such a request waits for at
-most one background job.
+Background jobs (``submit_background``: the rest of a folder, see ``folder_queue.py``; the
+folder CSV's checks, see ``csv_export.py``) run a Qt-free function in the same thread, so they
+share the one loaded model and never touch a scan's files at the same time; each sender sends
+one job at a time, so a request for the shown scan waits for at most one job of each.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class _Worker(QObject):
     started = Signal(int, str)  # request id, what is happening (for the status bar)
     device_ready = Signal(str, str)  # device label, fallback reason ("" when none)
     preloaded = Signal()
-    background_done = Signal(int, object)  # job generation, what the job returned
+    background_done = Signal(object, object)  # job generation (None: never cancelled), result
 
     def __init__(self, factory: SegmenterFactory, is_current: Callable[[int], bool],
                  is_live: Callable[[int], bool]):
@@ -90,8 +90,8 @@ class _Worker(QObject):
         """The loaded model for background jobs (loading it says so in the status bar)."""
         return self._ensure_segmenter(0, device)
 
-    @Slot(int, object)
-    def run_background(self, generation: int, job: Callable[[_Worker], object]) -> None:
+    @Slot(object, object)
+    def run_background(self, generation: int | None, job: Callable[[_Worker], object]) -> None:
         if not self._is_live(generation):
             return  # cancelled while waiting in the queue
         self.background_done.emit(generation, job(self))
@@ -121,10 +121,10 @@ class SegmentationService(QObject):
     errored = Signal(int, str)
     progress = Signal(str)  # a short text for the status bar; "" when idle
     device_ready = Signal(str, str)
-    background_done = Signal(int, object)  # generation, the job's result
+    background_done = Signal(object, object)  # generation, the job's result
     _request = Signal(int, object, object, str)
     _preload = Signal(str)
-    _background = Signal(int, object)
+    _background = Signal(object, object)
 
     def __init__(self, factory: SegmenterFactory | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -134,7 +134,7 @@ class SegmentationService(QObject):
         self._thread.setObjectName("fetalview-segmentation")
         self._generation = 0
         self._worker = _Worker(factory or default_factory, lambda rid: rid == self._latest,
-                               lambda generation: generation == self._generation)
+                               self._is_live)
         self._worker.moveToThread(self._thread)
         self._request.connect(self._worker.run)
         self._background.connect(self._worker.run_background)
@@ -171,19 +171,25 @@ class SegmentationService(QObject):
         """Background jobs of an older generation are cancelled (skipped, results dropped)."""
         return self._generation
 
-    def submit_background(self, job: Callable[[_Worker], object]) -> None:
-        """Run ``job(worker)`` in the worker thread; ``background_done`` brings its result."""
-        self._background.emit(self._generation, job)
+    def submit_background(self, job: Callable[[_Worker], object],
+                          cancellable: bool = True) -> None:
+        """Run ``job(worker)`` in the worker thread; ``background_done`` brings its result.
+        A job that is not ``cancellable`` (one the user asked for, e.g. the CSV's checks)
+        runs even when another folder's opening cancels the queue's."""
+        self._background.emit(self._generation if cancellable else None, job)
+
+    def _is_live(self, generation: int | None) -> bool:
+        return generation is None or generation == self._generation
 
     def cancel_background(self) -> None:
         """Cancel every background job sent so far: a waiting one is skipped, a running one
         finishes (at most one segmentation) and its result is dropped."""
         self._generation += 1
 
-    def _on_background_done(self, generation: int, result) -> None:
+    def _on_background_done(self, generation: int | None, result) -> None:
         if not self._pending:  # a model loaded for a background job said "loading"
             self.progress.emit("")
-        if generation == self._generation:
+        if self._is_live(generation):
             self.background_done.emit(generation, result)
 
     def cancel(self) -> None:

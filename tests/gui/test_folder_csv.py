@@ -1,0 +1,89 @@
+"""The folder CSV export: scans no one checked in this session are checked against their pixels
+in the worker thread before the CSV is written, and a stale saved measurement never reaches it."""
+
+import csv
+import shutil
+import threading
+
+import cv2
+
+import fetalview.gui.document as document_module
+from fetalview.core.geometry import Ellipse
+from fetalview.core.imageio import load_scan
+from fetalview.core.pixelsize import PixelSize
+from fetalview.core.sidecar import Annotation, identity_of, save_annotation, sidecar_path
+from fetalview.gui.export import SET_ASIDE_STATUS
+
+from .conftest import SAMPLES, open_and_wait, open_folder
+
+FIGURES = ("pixel_size_mm", "center_x_px", "semi_axis_a_px", "hc_mm", "bpd_mm", "ofd_mm",
+           "cephalic_index", "edited")
+
+
+def _measured_folder(tmp_path, settings):
+    """Three real scans, each with a clinician's saved measurement (in mm) of its own pixels;
+    then scan2 is replaced by other pixels: its saved measurement is stale."""
+    folder = tmp_path / "real"
+    folder.mkdir()
+    paths = [folder / f"scan{i}.png" for i in range(3)]
+    for name, path in zip(("050_HC.png", "249_HC.png", "673_HC.png"), paths):
+        shutil.copy(SAMPLES / name, path)
+        save_annotation(path, Annotation(path.name, Ellipse(400, 270, 150, 115, 12), edited=True,
+                                         pixel_size=PixelSize(0.12, "typed by user"),
+                                         identity=identity_of(load_scan(path).pixels)),
+                        settings.data_dir)
+    cv2.imwrite(str(paths[2]), cv2.flip(cv2.imread(str(paths[2]), cv2.IMREAD_GRAYSCALE), 1))
+    return paths
+
+
+def test_a_scan_replaced_after_its_measurement_is_exported_unmeasured_checked_off_the_gui_thread(
+        qtbot, window, settings, tmp_path, monkeypatch):
+    """The queue is cancelled (another scan opened) before it reaches scan1 and scan2; the CSV
+    export checks those two in the worker thread (scan0, open, is not decoded again): scan1's
+    HC is exported, scan2's stale one is not (its row says why, its sidecar is set aside,
+    renamed, not deleted). Opening another scan while the checks run does not lose the
+    export."""
+    paths = _measured_folder(tmp_path, settings)
+    stale = sidecar_path(paths[2]).read_bytes()
+    other = tmp_path / "other" / "elsewhere.png"
+    other.parent.mkdir()
+    shutil.copy(SAMPLES / "796_2HC.png", other)
+    opened = []
+    window.session.listed.connect(  # the user opens another scan at once: the queue stops
+        lambda folder: opened or opened.append(window.session.open_paths([other])))
+    open_folder(qtbot, window, paths[0].parent)
+    open_and_wait(qtbot, window, other)
+    assert not window.session.known_result(paths[2])[0]  # the queue never reached it
+
+    decoded = []
+    real_load_scan = document_module.load_scan
+    monkeypatch.setattr(document_module, "load_scan", lambda path, **kw: (
+        decoded.append((path, threading.current_thread())), real_load_scan(path, **kw))[1])
+    progress = []
+    window.csv_export.progress.connect(lambda done, total: progress.append((done, total)))
+    out = tmp_path / "exports" / "measurements.csv"
+    out.parent.mkdir()
+    assert window.export_csv(out)
+    assert not out.exists() and window.csv_label.text() == "Checking scans for the CSV: 0 of 2"
+    window.session.open_paths([SAMPLES / "050_HC.png"])  # cancels the queue, not the export
+    qtbot.waitUntil(out.exists, timeout=20000)
+
+    checked = [(p, thread) for p, thread in decoded if p.parent == paths[0].parent]
+    assert sorted(p for p, _ in checked) == paths[1:]
+    assert all(thread is not threading.main_thread() for _, thread in checked)
+    assert progress[:2] == [(0, 2), (1, 2)] and progress[-1] == (0, 0)
+    assert window.csv_label.text() == ""
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = {r["filename"]: r for r in csv.DictReader(f)}
+    assert set(rows) == {"scan0.png", "scan1.png", "scan2.png", "elsewhere.png"}
+    measured_hc = rows["scan1.png"]["hc_mm"]
+    assert measured_hc and rows["scan0.png"]["hc_mm"] == measured_hc  # the same ellipse and size
+    replaced = rows["scan2.png"]
+    assert all(replaced[c] == "" for c in FIGURES), replaced
+    assert replaced["status"] == SET_ASIDE_STATUS and replaced["review"] == "not measured"
+    assert measured_hc not in ",".join(replaced.values())
+    assert not sidecar_path(paths[2]).exists()
+    aside, = paths[2].parent.glob("scan2.png.fetalview.other-scan-*.json")
+    assert aside.read_bytes() == stale
+    assert window.session.states[paths[2]] == "not measured"
+    assert "scan2.png" in window.message_bar.text and "other pixels" in window.message_bar.text

@@ -262,7 +262,7 @@ def load_saved(path: Path, store: SidecarStore,
         aside = store.set_aside(newest, "other-scan")
         kept = f"it is kept as {aside.name}" if aside else "it is kept unchanged"
         notes.append(f"The saved measurement of {path.name} does not belong to this scan "
-                     f"({why}): {kept}, and the scan is measured afresh.")
+                     f"({why}): {kept}, unused.")
         newest = store.newest()
     return scan, newest.annotation if newest else None, notes
 

@@ -162,11 +162,12 @@ SET_ASIDE_STATUS = ("not measured: its saved measurement was made on other pixel
                     "aside; open the scan to measure it")
 
 
-def set_aside_row(path: Path) -> dict[str, str]:
-    """The row of a scan whose saved measurement did not belong to it: no figures at all."""
+def unmeasured_row(path: Path, status: str, review: str = NOT_MEASURED) -> dict[str, str]:
+    """The row of a listed scan with no measurement to export (not measured yet, unreadable,
+    or its saved measurement set aside: ``SET_ASIDE_STATUS``): no figures at all, so every
+    listed scan has its row and none goes missing from the CSV unsaid."""
     row = {c: "" for c in EXPORT_CSV_COLUMNS}
-    row.update(result_row(display_name(path), None, None, None, SET_ASIDE_STATUS),
-               review=NOT_MEASURED)
+    row.update(result_row(display_name(path), None, None, None, status), review=review)
     return row
 
 

@@ -19,8 +19,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from ..core.review import NOT_MEASURED, STATE_WORDS
 from ..core.safetext import display_name
-from .export import ExportError, csv_row, free_path, save_csv, set_aside_row
+from .export import (SET_ASIDE_STATUS, ExportError, csv_row, free_path, save_csv,
+                     unmeasured_row)
 from .folder_queue import Outcome, measure_job
 from .session import Session
 
@@ -90,7 +92,10 @@ class FolderCsvExport(QObject):
                 rows.append(csv_row(path, annotation))
                 measured += 1
             elif path in self._set_aside:
-                rows.append(set_aside_row(path))
+                rows.append(unmeasured_row(path, SET_ASIDE_STATUS))
+            else:  # not measured (yet), unreadable, no head found: listed, with its state
+                state = self.session.states.get(path, NOT_MEASURED)
+                rows.append(unmeasured_row(path, STATE_WORDS.get(state, state), state))
         # a file that appeared there while the scans were checked is not replaced
         target, self._path = free_path(self._path) if self._total else self._path, None
         self.progress.emit(0, 0)

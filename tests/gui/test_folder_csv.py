@@ -87,3 +87,32 @@ def test_a_scan_replaced_after_its_measurement_is_exported_unmeasured_checked_of
     assert aside.read_bytes() == stale
     assert window.session.states[paths[2]] == "not measured"
     assert "scan2.png" in window.message_bar.text and "other pixels" in window.message_bar.text
+
+
+def test_every_listed_scan_has_its_row_measured_or_not(qtbot, window, tmp_path):
+    """A scan not measured and a file that cannot be read are in the CSV with their state and no
+    figure: nothing listed goes missing from the spreadsheet unsaid."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for name in ("050_HC.png", "249_HC.png", "samples_pixel_size_and_HC.csv"):
+        shutil.copy(SAMPLES / name, folder / name)
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 200)
+    window.settings.segment_on_open = False  # nothing is measured until asked
+    open_folder(qtbot, window, folder)
+    window.session.go_to(folder / "249_HC.png")
+    qtbot.waitUntil(lambda: window.session.current is not None
+                    and window.session.current.path.name == "249_HC.png")
+    window.session.segment()
+    qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None, timeout=20000)
+    window.session.go_to(folder / "broken.png")
+    qtbot.waitUntil(lambda: window.session.states.get(folder / "broken.png") == "unreadable")
+    out = tmp_path / "measurements.csv"
+    assert window.export_csv(out)
+    qtbot.waitUntil(out.exists, timeout=20000)
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = {r["filename"]: r for r in csv.DictReader(f)}
+    assert set(rows) == {"050_HC.png", "249_HC.png", "broken.png"}
+    assert rows["249_HC.png"]["hc_mm"] and rows["249_HC.png"]["status"] == "ok"
+    for name, state in (("050_HC.png", "not measured"), ("broken.png", "unreadable")):
+        assert rows[name]["review"] == state and rows[name]["status"] == state, rows[name]
+        assert all(rows[name][c] == "" for c in FIGURES), rows[name]

@@ -1,5 +1,5 @@
-"""``python -m training {prepare,train,evaluate,calibrate,onnx,export}``: rebuild fetalview's
-weights.
+"""``python -m training {prepare,train,folds,evaluate,cv,calibrate,onnx,export}``: rebuild
+fetalview's weights.
 
 ``training`` is not installed with fetalview (the app never imports it): run it from the
 checkout's root as ``python -m training ...``, or from any folder as
@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="augment with JPEG re-encoding, as scanners and PACS store scans: half "
                          "the training scans at quality 30-95 (validation scans untouched)")
     tr.add_argument("--time-budget", type=float, default=0.0, metavar="MIN",
-                    help="after the first epoch, lower --epochs to fit this many minutes")
+                    help="from the second epoch on, lower --epochs to fit this many minutes")
     tr.add_argument("--device", default="auto", help="auto, cpu or cuda")
     tr.add_argument("--resume", action="store_true", help="continue the run in --run")
     tr.add_argument("--steps-per-epoch", type=int, default=0, metavar="N",
@@ -91,6 +91,22 @@ def _parser() -> argparse.ArgumentParser:
                     help="the app's data folder, for sidecars it could not save beside scans")
     tr.add_argument("--extra-share", type=float, default=0.25,
                     help="share of training draws taken from the corrections (default 0.25)")
+
+    fo = sub.add_parser("folds", help="train the K cross-validation folds side by side on one "
+                                      "GPU inside a time limit (for a lent GPU machine)")
+    fo.add_argument("--cache", type=Path, required=True, help="a cache written by 'prepare'")
+    fo.add_argument("--out", type=Path, required=True,
+                    help="where each fold's foldK.tar, device.json and folds.log go")
+    fo.add_argument("--minutes", type=float, required=True,
+                    help="the whole command's limit; each fold trains for 1.5 min less")
+    fo.add_argument("--folds", type=int, default=5, help="K (default %(default)s)")
+    fo.add_argument("--epochs", type=int, default=383,
+                    help="epochs if time allows (default %(default)s)")
+    fo.add_argument("--device", default="cuda", help="cuda (default) or cpu")
+    fo.add_argument("--runs", type=Path, default=Path("runs"),
+                    help="folder of the run folders foldK (default %(default)s)")
+    fo.add_argument("train_args", nargs=argparse.REMAINDER,
+                    help="after --: more options for every 'train' (e.g. -- --batch-size 32)")
 
     ev = sub.add_parser("evaluate", help="validation figures through the app's own pipeline")
     ev.add_argument("--data", type=Path, required=True, help="HC18-style folder")
@@ -118,6 +134,10 @@ def _parser() -> argparse.ArgumentParser:
                     help="flip test-time augmentation (off by default, as in the app)")
     ev.add_argument("--agreement", type=Path, metavar="FILE.csv",
                     help="also measure each scan on PyTorch (CPU) and write both HC per scan")
+
+    cv = sub.add_parser("cv", help="each fold's figures and their mean +/- sd, from "
+                                   "'evaluate --json' files")
+    cv.add_argument("summaries", type=Path, nargs="+", help="one 'evaluate --json' file per fold")
 
     cal = sub.add_parser("calibrate", help="review-flag figures from an 'evaluate --csv' file")
     cal.add_argument("csv", type=Path, help="per-scan CSV written by 'evaluate --csv'")
@@ -180,6 +200,14 @@ def main(argv: list[str] | None = None) -> int:
                              extra_share=args.extra_share, folds=args.folds, fold=args.fold,
                              screens=args.screens, jpeg=args.jpeg)
         print(train(plan, args.run, device=args.device, resume=args.resume))
+    elif args.command == "folds":
+        from .folds import run_folds
+        extra = args.train_args[1:] if args.train_args[:1] == ["--"] else args.train_args
+        return run_folds(args.cache, args.out, args.minutes, args.folds, args.device,
+                         args.epochs, args.runs, extra)
+    elif args.command == "cv":
+        from .folds import cv_table
+        print(cv_table(args.summaries))
     elif args.command == "evaluate":
         from .evaluate import evaluate, print_summary
         summary = evaluate(args.data, args.weights, val_fraction=args.val_fraction,

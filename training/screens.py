@@ -17,8 +17,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, UltrasoundImageStorage, generate_uid
 
 from fetalview.core.imagearea import Box
 
@@ -128,6 +126,11 @@ def clutter_stamps(rng: np.random.Generator, count: int = 48) -> list[np.ndarray
 
 def write_dicom(path: Path, screen: Screen) -> Path:
     """The screen as an ultrasound DICOM whose one calibrated 2-D region is the image."""
+    # Imported here: 'train --screens' draws this module's clutter on GPU machines whose Python
+    # has torch and OpenCV but no pydicom.
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, UltrasoundImageStorage, generate_uid
+
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = UltrasoundImageStorage
     meta.MediaStorageSOPInstanceUID = generate_uid()

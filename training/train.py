@@ -38,7 +38,7 @@ class TrainPlan:
     depth: int = 5
     val_fraction: float = 0.2
     seed: int = 0
-    time_budget_min: float = 0.0  # > 0: after epoch 1, cut ``epochs`` to fit this budget
+    time_budget_min: float = 0.0  # > 0: from epoch 2, cut ``epochs`` to fit this budget
     steps_per_epoch: int = 0  # > 0: this many batches per epoch instead of a full pass
     init_weights: str = ""  # fine-tune: start from these fetalview weights, not from scratch
     extra_cache: str = ""  # a cache of clinicians' corrections, added to training only
@@ -133,7 +133,7 @@ def train(plan: TrainPlan, run_dir: Path, device: str = "auto", resume: bool = F
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
     started = time.time()
-    epoch = start_epoch
+    epoch, epoch_seconds = start_epoch, []
     while epoch < total_epochs:
         t0 = time.time()
         model.train()
@@ -160,10 +160,15 @@ def train(plan: TrainPlan, run_dir: Path, device: str = "auto", resume: bool = F
         epoch += 1
         val_dice = validate(model, batch, val_idx, autocast, plan.batch_size)
         seconds = time.time() - t0
-        if epoch == min(2, total_epochs) and plan.time_budget_min > 0 and checkpoint is None:
-            # Epoch 2 is the first one free of start-up costs (allocator, kernel autotuning).
+        epoch_seconds.append(seconds)
+        if epoch >= min(2, total_epochs) and plan.time_budget_min > 0 and checkpoint is None:
+            # From epoch 2, the first one free of start-up costs (allocator, kernel autotuning),
+            # at every epoch: runs that share one GPU slow each other down as they start and
+            # speed up as they end. The median of the last three ignores one slow epoch; the
+            # count only ever falls, so the learning-rate schedule stays a decay.
             left = plan.time_budget_min * 60 - (time.time() - started)
-            fit = epoch + max(0, int(left / seconds))
+            recent = epoch_seconds[1:][-3:] or epoch_seconds
+            fit = epoch + max(0, int(left / float(np.median(recent))))
             if fit < total_epochs:
                 log(f"time budget {plan.time_budget_min} min: {total_epochs} -> {fit} epochs")
                 total_epochs = fit

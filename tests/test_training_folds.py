@@ -129,15 +129,21 @@ def test_a_failing_or_hanging_fold_costs_no_other_fold(tmp_path, monkeypatch):
     assert "weights from 1 of 3 folds: [0]" in log
 
 
-def test_folds_refuse_to_train_into_runs_already_there(tmp_path):
+def test_folds_refuse_runs_or_an_output_folder_already_there(tmp_path):
     cache = tmp_path / "cache.npz"
     cache.write_bytes(b"stand-in")
     (tmp_path / "runs" / "fold1").mkdir(parents=True)
     (tmp_path / "runs" / "fold1" / "weights.safetensors").write_bytes(b"earlier run")
-    with pytest.raises(SystemExit, match="already hold a run; nothing was done"):
+    with pytest.raises(SystemExit, match="fold1 already hold files; nothing was done"):
         run_folds(cache, tmp_path / "out", 5, folds=2, runs=tmp_path / "runs")
     assert not (tmp_path / "out").exists()
     assert (tmp_path / "runs" / "fold1" / "weights.safetensors").read_bytes() == b"earlier run"
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "fold0.tar").write_bytes(b"someone's")
+    with pytest.raises(SystemExit, match="out already hold files; nothing was done"):
+        run_folds(cache, tmp_path / "out", 5, folds=2, runs=tmp_path / "elsewhere")
+    assert (tmp_path / "out" / "fold0.tar").read_bytes() == b"someone's"
+    assert not (tmp_path / "elsewhere").exists()
 
 
 def test_the_time_budget_holds_when_epochs_slow_down(sample_cache, tmp_path, monkeypatch):

@@ -106,8 +106,10 @@ def run_folds(cache: Path, out: Path, minutes: float, folds: int = 5, device: st
                                                       epochs, budget, extra or []))
             for k in range(folds)]
     taken = [str(f.run) for f in plan if f.run.exists() and any(f.run.iterdir())]
+    if out.exists() and any(out.iterdir()):
+        taken.append(str(out))
     if taken:
-        raise SystemExit(f"folds: {', '.join(taken)} already hold a run; nothing was done")
+        raise SystemExit(f"folds: {', '.join(taken)} already hold files; nothing was done")
     out.mkdir(parents=True, exist_ok=True)
     began = time.time()
     log_file = (out / "folds.log").open("a", encoding="utf-8")

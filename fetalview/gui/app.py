@@ -27,7 +27,7 @@ def run_app(argv: list[str]) -> int:
     apply_dark_theme(app)
     window = MainWindow(AppSettings())
     install_last_resort(window)
-    window.show()
+    window.show_on_screen()
     window.service.preload(window.settings.device)
     if paths:  # inside the event loop, like an Open from the menu
         QTimer.singleShot(0, lambda: window.session.open_paths(paths))

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QFrame,
                                QInputDialog, QLabel, QLineEdit, QMainWindow, QMessageBox,
@@ -55,6 +55,8 @@ SCAN_FILTER = "Scans (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES + (".dcm",)) 
 
 #: The scan list's first width: a sixth of the window, within these bounds (px).
 SCANS_DOCK_MIN, SCANS_DOCK_MAX = 255, 400
+#: The window's size the first time, where the screen has room for it (else it is maximised)
+FIRST_SIZE = QSize(1360, 860)
 
 
 class MainWindow(QMainWindow):
@@ -82,7 +84,7 @@ class MainWindow(QMainWindow):
         self.pacs = install_pacs_features(self)
         self._return_focus_to_the_scan()
         self._on_current_changed()
-        self.resize(1360, 860)
+        self.resize(FIRST_SIZE)
         layout = self.settings.window_layout
         self._layout_restored = bool(layout) and self.restoreGeometry(layout[0]) \
             and self.restoreState(layout[1])
@@ -620,6 +622,16 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About fetalview",
                           f"fetalview {__version__}\nFetal head circumference from 2-D "
                           "ultrasound. The model's contour must be checked by a clinician.")
+
+    def show_on_screen(self) -> None:
+        """Shown as the clinician left it; the first time at ``FIRST_SIZE``, or maximised where
+        that does not fit with a title bar (a 1366x768 laptop: the status bar and the panel's
+        foot would lie below the screen's edge)."""
+        room = self.screen().availableGeometry().size()
+        if not self._layout_restored and (room.width() < FIRST_SIZE.width() + 40
+                                          or room.height() < FIRST_SIZE.height() + 40):
+            self.setWindowState(self.windowState() | Qt.WindowMaximized)
+        self.show()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

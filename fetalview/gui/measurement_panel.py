@@ -33,8 +33,9 @@ STATE_TEXT = {
     "confirmed": ("Confirmed unchanged", "#80e080"),
     "corrected": ("Corrected and confirmed", "#80e080"),
 }
-#: Lines each fixed slot holds (the longest texts seen fit at the panel's minimum width).
-STATE_LINES, VALUE_LINES, WARNING_LINES = 3, 2, 4
+#: Lines each fixed slot holds (the longest texts seen fit at the panel's minimum width;
+#: the pixel size's source names its CSV, and HC18's name takes a line of its own).
+STATE_LINES, VALUE_LINES, WARNING_LINES, PIXEL_LINES = 3, 2, 4, 3
 PANEL_WIDTH = 300
 
 
@@ -113,7 +114,7 @@ class MeasurementPanel(QWidget):
         pixel_layout = QVBoxLayout(pixel_box)
         self.pixel_label = QLabel()
         self.pixel_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        pixel_layout.addWidget(fixed_lines(self.pixel_label, 2))
+        pixel_layout.addWidget(fixed_lines(self.pixel_label, PIXEL_LINES))
         pixel_layout.addWidget(action_buttons(pixel_actions))
         layout.addWidget(pixel_box)
 

@@ -23,7 +23,7 @@ from ..core.edit import ellipse_from_clicks
 from ..core.geometry import Ellipse
 from ..core.imageio import ScanLoadError
 from ..core.pixelsize import PixelSize
-from ..core.review import sign_off, standing_signoff
+from ..core.review import SIGNED_OFF, UNREADABLE, sign_off, standing_signoff
 from ..core.safetext import display_name
 from ..core.sidecar import Annotation
 from .document import (ScanDocument, open_document, review_needed, saved_state, scan_state,
@@ -170,7 +170,8 @@ class Session(QObject):
                 log.exception("opening %s failed", path)
                 exc = f"{type(exc).__name__}: {exc}"
             self._set_state(path, "unreadable")
-            self.error.emit(f"Cannot open {path.name}: {exc}")
+            reason = str(exc).removeprefix(f"{path.name}: ")  # the loader names the file too
+            self.error.emit(f"Cannot open {path.name}: {reason}")
             return None
         if warning:
             self.error.emit(warning)
@@ -198,6 +199,23 @@ class Session(QObject):
         target = next((path for path in ahead if self.in_queue(path)), None)
         if target is not None:
             self.go_to(target)
+        elif self.scans:  # else Space or N at an end would seem to do nothing
+            self.info.emit(self._end_of_list(offset))
+
+    def _end_of_list(self, offset: int) -> str:
+        """What the clinician needs at the last scan: whether any scan is still unconfirmed."""
+        if offset < 0:
+            return "First scan of the list"
+        states = [self.states.get(path) for path in self.scans]
+        unreadable = states.count(UNREADABLE)
+        left = len(states) - unreadable - sum(state in SIGNED_OFF for state in states)
+        if left:
+            note = f"{left} scan{'s' if left != 1 else ''} not confirmed yet"
+        else:
+            done = len(states) - unreadable
+            note = f"all {done} {'readable ' if unreadable else ''}scans confirmed"
+        return f"Last scan of the list: {note}" + (f", {unreadable} unreadable" if unreadable
+                                                   else "")
 
     # --- the model ---------------------------------------------------------------------
 

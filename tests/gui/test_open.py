@@ -272,3 +272,13 @@ def test_a_folder_problem_stays_visible_after_the_scans_open(qtbot, window, scan
         window.session.open_paths([empty, scans / "050_HC.png"])
     assert "holds no scans" in window.message_bar.text
     assert window.session.current.path.name == "050_HC.png"
+
+
+def test_an_unreadable_scan_is_named_once_in_its_message(qtbot, window, scans):
+    """The loader's reasons start with the file's name (the command line needs it); the
+    window's "Cannot open NAME:" must not repeat it."""
+    data = (scans / "050_HC.png").read_bytes()
+    (scans / "cut.png").write_bytes(data[:len(data) // 3])
+    window.session.open_paths([scans / "cut.png"])
+    assert window.message_bar.text.startswith("Cannot open cut.png: the file is damaged")
+    assert window.message_bar.text.count("cut.png") == 1

@@ -146,3 +146,30 @@ def test_the_dicom_report_states_who_confirmed_it_while_the_confirmation_stands(
     assert review_of(document.annotation, "").state == ReviewState.EDITED
     window.confirm_contour()
     assert review_of(document.annotation, "").state == ReviewState.CORRECTED
+
+
+def test_the_end_of_the_list_is_said_with_what_is_left_to_confirm(qtbot, window, scans, jones):
+    """Space on the last scan used to leave it on screen without a word: the clinician could
+    not tell whether the key did nothing or the list had ended."""
+    (scans / "zz_broken.png").write_bytes(b"")
+    open_folder(qtbot, window, scans)
+    qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
+    window.session.step(1)  # straight to 249, 050 left unconfirmed
+    qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
+    _key(window, Qt.Key_Space)
+    window.session.step(1)  # N on the unreadable last one
+    assert window.session.current is None
+    assert window.statusBar().currentMessage() == (
+        "Last scan of the list: 1 scan not confirmed yet, 1 unreadable")
+    window.session.step(-1)
+    window.session.step(-1)
+    _key(window, Qt.Key_Space)  # 050 confirmed: 249 shown
+    assert window.session.current.path == scans / "249_HC.png"
+    window.session.step(1)
+    window.session.step(1)
+    assert window.statusBar().currentMessage() == (
+        "Last scan of the list: all 2 readable scans confirmed, 1 unreadable")
+    for _ in range(3):
+        window.session.step(-1)
+    assert window.session.current.path == scans / "050_HC.png"
+    assert window.statusBar().currentMessage() == "First scan of the list"

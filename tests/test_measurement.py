@@ -58,6 +58,17 @@ def test_cephalic_index_is_shown_and_flagged_outside_70_to_86():
     assert "outside 70-86" in long_head.warnings()[0]
 
 
+
+def test_a_flagged_cephalic_index_is_never_rounded_onto_its_bounds():
+    """CI 86.3 read "Cephalic index 86 is outside 70-86" on the exported image of a real scan:
+    a flagged index keeps the decimal that puts it outside."""
+    just_over = measure(Ellipse(0, 0, 100, 86.3, 0), None)
+    assert "CI  86.3 (" in just_over.lines()[3] and "outside 70-86" in just_over.lines()[3]
+    assert just_over.warnings()[0].startswith("Cephalic index 86.3 is outside 70-86")
+    just_under = measure(Ellipse(0, 0, 100, 69.8, 0), None)
+    assert just_under.warnings()[0].startswith("Cephalic index 69.8 is outside 70-86")
+    assert measure(Ellipse(0, 0, 100, 85.8, 0), None).lines()[3].startswith("CI  86 (")
+
 def test_a_bpd_ofd_ratio_far_from_any_head_warns_about_the_contour():
     m = measure(Ellipse(0, 0, 100, 47, 0), PixelSize(0.1, "test"))
     (warning,) = m.warnings()

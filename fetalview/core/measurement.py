@@ -66,7 +66,12 @@ class Measurement:
     def cephalic_index_line(self) -> str:
         low, high = CEPHALIC_INDEX_USUAL
         flag = "" if self.cephalic_index_usual else f", outside {low:.0f}-{high:.0f}"
-        return f"CI  {self.cephalic_index:.0f} (cephalic index, BPD/OFD {OUTER_OUTER}{flag})"
+        return f"CI  {self._index_text()} (cephalic index, BPD/OFD {OUTER_OUTER}{flag})"
+
+    def _index_text(self) -> str:
+        """Whole numbers, but a flagged index keeps the decimal that puts it outside the
+        (whole-number) bounds: 86.3, not "86 is outside 70-86"."""
+        return f"{self.cephalic_index:.{0 if self.cephalic_index_usual else 1}f}"
 
     @property
     def cephalic_index_usual(self) -> bool:
@@ -81,7 +86,7 @@ class Measurement:
                     "head's: check the contour"]
         if not self.cephalic_index_usual:
             u_low, u_high = CEPHALIC_INDEX_USUAL
-            return [f"Cephalic index {self.cephalic_index:.0f} is outside {u_low:.0f}-"
+            return [f"Cephalic index {self._index_text()} is outside {u_low:.0f}-"
                     f"{u_high:.0f}: check the contour and the head's shape"]
         return []
 

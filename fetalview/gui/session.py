@@ -43,6 +43,12 @@ FLAGGED_QUESTION = ("The model flagged this contour for review ({reasons}). Conf
                     "is?")
 
 
+def without_name(path: Path, reason: str) -> str:
+    """``reason`` without the file's name in front: the loader's reasons start with it (the
+    command line needs it), and the window's messages name the file already."""
+    return reason.removeprefix(f"{path.name}: ")
+
+
 @dataclass(frozen=True)
 class _Request:
     id: int
@@ -170,8 +176,7 @@ class Session(QObject):
                 log.exception("opening %s failed", path)
                 exc = f"{type(exc).__name__}: {exc}"
             self._set_state(path, "unreadable")
-            reason = str(exc).removeprefix(f"{path.name}: ")  # the loader names the file too
-            self.error.emit(f"Cannot open {path.name}: {reason}")
+            self.error.emit(f"Cannot open {path.name}: {without_name(path, str(exc))}")
             return None
         if warning:
             self.error.emit(warning)
@@ -433,7 +438,7 @@ class Session(QObject):
         if outcome.unreadable:
             self._set_state(path, "unreadable")
         if outcome.problem:  # said in passing: the scan's own message comes when it is opened
-            self.info.emit(f"{display_name(path)}: {outcome.problem}")
+            self.info.emit(f"{display_name(path)}: {without_name(path, outcome.problem)}")
         if outcome.unreadable:
             return
         self._set_state(path, scan_state(outcome.annotation), outcome.annotation)

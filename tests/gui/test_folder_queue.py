@@ -176,11 +176,15 @@ def test_a_damaged_scan_is_marked_unreadable_in_the_background_and_the_rest_meas
     paths[1].write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
     segmenter = RecordingSegmenter()
     window = make_window(segmenter)
+    said = []
+    window.session.info.connect(said.append)
     open_folder(qtbot, window, paths[0].parent)
     qtbot.waitUntil(lambda: _done(window) and segmenter.calls == 2, timeout=20000)
     states = window.session.states
     assert [states[p] for p in paths] == ["auto", "unreadable", "auto"]
     assert not sidecar_path(paths[1]).exists()
+    # named once: the loader's reason starts with the name too
+    assert f"{paths[1].name}: the file is damaged or truncated (Truncated File Read)" in said
 
 
 def _real_folder(tmp_path, count: int):

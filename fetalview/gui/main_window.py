@@ -321,8 +321,9 @@ class MainWindow(QMainWindow):
         for action in (self.act_next, self.act_prev, self.act_csv):
             action.setEnabled(listed)
         self.panel.brightness.parentWidget().setEnabled(has_scan)
-        for action in (self.act_export, self.act_copy, self.act_confirm, self.act_confirm_next):
+        for action in (self.act_export, self.act_copy, self.act_confirm):
             action.setEnabled(has_contour)
+        self.act_confirm_next.setEnabled(has_contour or self._shows_unreadable())
         self.act_reset.setEnabled(a is not None and a.auto_ellipse is not None
                                   and a.ellipse != a.auto_ellipse)
         saved = saved_bpd_pair(a.extra) if a else None
@@ -495,8 +496,13 @@ class MainWindow(QMainWindow):
         operator = self.operator()
         return operator is not None and self.session.sign_off(operator)
 
+    def _shows_unreadable(self) -> bool:
+        return self.session.states.get(self.session.shown) == "unreadable"
+
     def confirm_and_next(self) -> None:
-        if self.confirm_contour():
+        """Space: confirm and show the next scan; an unreadable scan has nothing to confirm,
+        so Space just moves on (the list keeps it marked unreadable)."""
+        if self._shows_unreadable() or self.confirm_contour():
             self.session.step(1)
 
     # --- export ------------------------------------------------------------------------

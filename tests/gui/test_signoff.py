@@ -173,3 +173,15 @@ def test_the_end_of_the_list_is_said_with_what_is_left_to_confirm(qtbot, window,
         window.session.step(-1)
     assert window.session.current.path == scans / "050_HC.png"
     assert window.statusBar().currentMessage() == "First scan of the list"
+
+
+def test_space_on_an_unreadable_scan_moves_on(qtbot, window, scans, jones):
+    """A folder whose first file is damaged opened on a blank scan where Space did nothing: an
+    unreadable scan has nothing to confirm, so Space shows the next one."""
+    (scans / "000_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
+    open_folder(qtbot, window, scans)
+    assert window.session.shown == scans / "000_broken.png"
+    assert window.session.current is None
+    _key(window, Qt.Key_Space)
+    assert window.session.current.path == scans / "050_HC.png"
+    assert window.session.states[scans / "000_broken.png"] == "unreadable"

@@ -37,7 +37,7 @@ class _Checked:
 
 class FolderCsvExport(QObject):
     progress = Signal(int, int)  # scans checked, scans to check; (0, 0) when done
-    written = Signal(object, int, list)  # the CSV, measured scans in it, names set aside
+    written = Signal(object, int, int, list)  # the CSV, its rows, measured ones, names set aside
     failed = Signal(object)  # why the CSV was not written
 
     def __init__(self, session: Session, parent: QObject | None = None):
@@ -104,6 +104,6 @@ class FolderCsvExport(QObject):
         except ExportError as exc:
             self.failed.emit(str(exc))
             return False
-        self.written.emit(target, measured,
+        self.written.emit(target, len(rows), measured,
                           [display_name(p) for p in self._scans if p in self._set_aside])
         return True

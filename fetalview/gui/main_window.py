@@ -596,8 +596,11 @@ class MainWindow(QMainWindow):
             return False
         return self.csv_export.start(path)
 
-    def _on_csv_written(self, path: Path, count: int, set_aside: list[str]) -> None:
+    def _on_csv_written(self, path: Path, rows: int, count: int, set_aside: list[str]) -> None:
         text = f"Saved {count} measured scans to {path}"
+        if rows > count:
+            text += (f", and {rows - count} listed without a measurement (not measured or "
+                     "unreadable: see their status)")
         if set_aside:  # must be read: shown until dismissed
             self.message_bar.show_message(
                 f"{text}. Not measured there: {', '.join(set_aside)}, whose saved measurement "

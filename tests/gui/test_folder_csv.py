@@ -107,8 +107,12 @@ def test_every_listed_scan_has_its_row_measured_or_not(qtbot, window, tmp_path):
     window.session.go_to(folder / "broken.png")
     qtbot.waitUntil(lambda: window.session.states.get(folder / "broken.png") == "unreadable")
     out = tmp_path / "measurements.csv"
+    said = []
+    window.statusBar().messageChanged.connect(said.append)
     assert window.export_csv(out)
     qtbot.waitUntil(out.exists, timeout=20000)
+    assert any(f"Saved 1 measured scans to {out}, and 2 listed without a measurement" in text
+               for text in said), said
     with open(out, newline="", encoding="utf-8") as f:
         rows = {r["filename"]: r for r in csv.DictReader(f)}
     assert set(rows) == {"050_HC.png", "249_HC.png", "broken.png"}

@@ -1,4 +1,5 @@
-"""Small dialogs: settings, the keyboard shortcut list, number inputs, the export folder."""
+"""Small dialogs: settings, the keyboard shortcut list, number inputs, the operator's name, the
+export folder."""
 
 from __future__ import annotations
 
@@ -139,6 +140,23 @@ def ask_number(parent: QWidget, title: str, label: str,
     if dialog.exec() != QDialog.Accepted:
         return None
     return dialog.value, dialog.whole_folder.isChecked()
+
+
+def ask_operator(parent: QWidget, offered: str) -> str | None:
+    """The name to record with each confirmation, ``offered`` filled in; None if cancelled or
+    left empty. The offered name is not selected (cursor at its end): in QInputDialog.getText
+    it was, and a sonographer's stray Space, the confirm-and-next key, replaced it."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle("Your name")
+    form = QFormLayout(dialog)
+    name = QLineEdit(offered)
+    name.setFocus()  # before showing: focus given on showing would select the whole name
+    form.addRow("Name:", name)
+    finish_form(dialog, form, "Recorded with each contour you confirm. Asked once; Settings "
+                "changes it.")
+    if dialog.exec() != QDialog.Accepted:
+        return None
+    return name.text().strip() or None
 
 
 def ask_export_folder(parent: QWidget, suggested: Path) -> Path | None:

@@ -143,11 +143,17 @@ class FolderPanel(QListWidget):
         return self._rows[path].data(_STATE_ROLE)
 
     def select(self, path: Path) -> None:
+        """Make ``path`` the current row with its neighbours in view: selecting alone scrolled
+        just enough, so Space left the current scan on the bottom edge, the next half hidden."""
         item = self._rows.get(path)
         if item is not None and item is not self.currentItem():
             self.blockSignals(True)
             self.setCurrentItem(item)
             self.blockSignals(False)
+            row = self.row(item)
+            for neighbour in (row - 1, row + 1, row):  # the current row last: it always shows
+                if 0 <= neighbour < self.count():
+                    self.scrollToItem(self.item(neighbour))
 
     def _on_current(self, item: QListWidgetItem | None, _previous) -> None:
         if item is not None:

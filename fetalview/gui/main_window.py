@@ -13,7 +13,7 @@ from typing import Callable
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QFrame,
-                               QInputDialog, QLabel, QLineEdit, QMainWindow, QMessageBox,
+                               QLabel, QLineEdit, QMainWindow, QMessageBox,
                                QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
 
 from ..bundled import sample_scans_dir
@@ -29,7 +29,8 @@ from ..core.skull_edges import short_axis_ends
 from .clinic import install as install_clinic_features
 from .pacs_features import install as install_pacs_features
 from .empty_state import EmptyState
-from .dialogs import SettingsDialog, ask_export_folder, ask_number, shortcuts_dialog
+from .dialogs import (SettingsDialog, ask_export_folder, ask_number, ask_operator,
+                      shortcuts_dialog)
 from .document import review_needed
 from .export import ExportError, annotated_image, free_path, save_png
 from .folder_csv import FolderCsvExport
@@ -482,11 +483,9 @@ class MainWindow(QMainWindow):
     def operator(self) -> str | None:
         """Who is signing off: asked once (the login name offered), then kept in the settings."""
         if not self.settings.operator:
-            name, ok = QInputDialog.getText(
-                self, "Your name", "Name recorded with each contour you confirm (asked once; "
-                "Settings changes it):", text=default_operator())
+            name = ask_operator(self, default_operator())
             self.view.setFocus()
-            if not ok or not name.strip():
+            if name is None:
                 self.message_bar.show_message("Not confirmed: a confirmation needs your name.")
                 return None
             self.settings.operator = name

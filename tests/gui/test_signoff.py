@@ -4,15 +4,16 @@ follow, who and when in the sidecar, and edits after a confirmation."""
 from datetime import datetime, timezone
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QInputDialog
+from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
 
 from fetalview.core.measurement import measure
 from fetalview.core.sidecar import load_annotation
 
 from .conftest import FakeSegmenter, open_and_wait, open_folder
 from .test_editing import _drag_axis_end_outward
+from .test_folder_queue import _folder
 
 
 @pytest.fixture
@@ -107,11 +108,11 @@ def test_the_operator_is_asked_once_with_the_login_name_offered(qtbot, window, s
                                                                monkeypatch):
     asked = []
 
-    def get_text(parent, title, label, text=""):
-        asked.append(text)
-        return "Dr B. Smith", True
+    def ask_operator(parent, offered):
+        asked.append(offered)
+        return "Dr B. Smith"
 
-    monkeypatch.setattr(QInputDialog, "getText", staticmethod(get_text))
+    monkeypatch.setattr("fetalview.gui.main_window.ask_operator", ask_operator)
     monkeypatch.setattr("fetalview.gui.main_window.default_operator", lambda: "bsmith")
     open_folder(qtbot, window, scans)
     qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
@@ -124,11 +125,36 @@ def test_the_operator_is_asked_once_with_the_login_name_offered(qtbot, window, s
 
 
 def test_no_name_no_confirmation(qtbot, window, scans, monkeypatch):
-    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("", False)))
+    monkeypatch.setattr("fetalview.gui.main_window.ask_operator", lambda *args: None)
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
     assert not window.confirm_contour()
     assert document.annotation.confirmed is None
     assert "needs your name" in window.message_bar.text
+
+
+def test_stray_spaces_in_the_name_dialog_keep_the_offered_name(qtbot, window, scans, settings,
+                                                              monkeypatch):
+    """The walkthrough: Space (confirm and next) twice on a fresh install, then Return. The
+    first Space opened the name dialog with the login name selected, the second replaced it
+    with a space and Return was refused for want of a name."""
+    monkeypatch.setattr("fetalview.gui.main_window.default_operator", lambda: "bsmith")
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    typed = []
+
+    def type_space_then_return(tries=200):
+        dialog, focus = QApplication.activeModalWidget(), QApplication.focusWidget()
+        if not isinstance(dialog, QDialog) or focus is None or focus.window() is not dialog:
+            if tries:  # not shown and focused yet
+                return QTimer.singleShot(10, lambda: type_space_then_return(tries - 1))
+            return dialog.reject() if dialog else None  # the test fails, rather than hangs
+        QTest.keyClick(focus, Qt.Key_Space)  # where the keys go: the name field
+        typed.append(dialog.findChild(QLineEdit).text())
+        QTest.keyClick(focus, Qt.Key_Return)
+
+    QTimer.singleShot(0, type_space_then_return)
+    assert window.confirm_contour()
+    assert typed == ["bsmith "]
+    assert settings.operator == "bsmith" and document.annotation.confirmed.by == "bsmith"
 
 
 def test_the_dicom_report_states_who_confirmed_it_while_the_confirmation_stands(qtbot, window,
@@ -185,3 +211,19 @@ def test_space_on_an_unreadable_scan_moves_on(qtbot, window, scans, jones):
     _key(window, Qt.Key_Space)
     assert window.session.current.path == scans / "050_HC.png"
     assert window.session.states[scans / "000_broken.png"] == "unreadable"
+
+
+def test_space_keeps_the_next_scan_in_view_down_a_long_list(qtbot, make_window, tmp_path, jones):
+    """Stepping down 30 scans, the list used to scroll just enough to show the current one on
+    its bottom edge, the next scan half hidden."""
+    paths = _folder(tmp_path, "folder", 30)
+    window = make_window(FakeSegmenter())
+    panel = window.folder_panel
+    open_folder(qtbot, window, paths[0].parent)
+    panel.setFixedHeight(int(5.5 * panel.sizeHintForRow(0)))  # five and a half rows show
+    qtbot.waitUntil(lambda: all(window.session.states[p] != "not measured" for p in paths),
+                    timeout=30000)
+    for row in range(1, 29):
+        _key(window, Qt.Key_Space)
+        assert window.session.shown == paths[row]
+        assert panel.viewport().rect().contains(panel.visualItemRect(panel.item(row + 1)))

@@ -102,6 +102,32 @@ def make_window(qtbot, settings, answers):
 
 
 @pytest.fixture
+def run_app(qtbot, monkeypatch, settings, fake):
+    """``fetalview ARGS`` as started from the command line (``gui.app.run_app``), with the test's
+    settings and fake model, the event loop left to the test; returns the window it made."""
+    import sys
+
+    import fetalview.gui.app as app_module
+    windows = []
+
+    def window_for_test(_settings):
+        windows.append(MainWindow(settings, lambda device: fake))
+        qtbot.addWidget(windows[-1])
+        return windows[-1]
+
+    monkeypatch.setattr(app_module, "MainWindow", window_for_test)
+    monkeypatch.setattr(app_module, "AppSettings", lambda: settings)
+    monkeypatch.setattr(QApplication, "exec", lambda self: 0)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run_app installs its own
+
+    def run(argv: list[str]) -> MainWindow:
+        assert app_module.run_app(argv) == 0
+        window, = windows
+        return window
+    return run
+
+
+@pytest.fixture
 def window(make_window, fake) -> MainWindow:
     return make_window(fake)
 

@@ -13,7 +13,7 @@ import pytest
 from hostilefiles import app_enders, sidecar_traps
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QFileDialog
 
 import fetalview.gui.app as app_module
 from fetalview.core.segmentation import Segmentation
@@ -26,24 +26,11 @@ REFUSED = ("palette_without_lut",)
 IN_PIXELS = ("spacing_150mm", "region_50cm_per_pixel")
 
 
-def test_bad_files_on_the_command_line_are_shown_not_fatal(qtbot, monkeypatch, settings, fake,
-                                                           tmp_path):
+def test_bad_files_on_the_command_line_are_shown_not_fatal(qtbot, run_app, tmp_path):
     """``fetalview a.dcm b.dcm ...``: each refusal is in the message bar and the scan marked
     unreadable (was exit 134: a ValueError left run_app with the model thread running)."""
     files = app_enders(tmp_path)
-    windows = []
-
-    def window_for_test(_settings):
-        windows.append(MainWindow(settings, lambda device: fake))
-        qtbot.addWidget(windows[-1])
-        return windows[-1]
-
-    monkeypatch.setattr(app_module, "MainWindow", window_for_test)
-    monkeypatch.setattr(app_module, "AppSettings", lambda: settings)
-    monkeypatch.setattr(QApplication, "exec", lambda self: 0)
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run_app installs its own
-    assert app_module.run_app([str(files[name]) for name in REFUSED + IN_PIXELS]) == 0
-    window, = windows
+    window = run_app([str(files[name]) for name in REFUSED + IN_PIXELS])
     qtbot.waitUntil(lambda: window.session.shown == files[REFUSED[0]])
     for name in REFUSED:
         window.session.go_to(files[name])

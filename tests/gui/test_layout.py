@@ -216,29 +216,11 @@ def test_the_scan_list_widens_on_a_wide_screen_and_keeps_the_clinicians_width(
     assert again.findChild(QDockWidget, "Scans").width() != 1900 // 6  # not fitted over theirs
 
 
-def test_a_first_window_on_a_small_screen_is_maximised(qtbot, monkeypatch, settings, fake):
+def test_a_first_window_on_a_small_screen_is_maximised(qtbot, run_app):
     """Without a remembered layout the window opened at 1360x860, taller than a 1366x768
     laptop: the status bar (the model, "Measuring the folder") lay below the screen's edge.
     The offscreen screen is 800x600."""
-    import sys
-
-    from PySide6.QtWidgets import QApplication
-
-    import fetalview.gui.app as app_module
-    from fetalview.gui.main_window import MainWindow
-    windows = []
-
-    def window_for_test(_settings):
-        windows.append(MainWindow(settings, lambda device: fake))
-        qtbot.addWidget(windows[-1])
-        return windows[-1]
-
-    monkeypatch.setattr(app_module, "MainWindow", window_for_test)
-    monkeypatch.setattr(app_module, "AppSettings", lambda: settings)
-    monkeypatch.setattr(QApplication, "exec", lambda self: 0)
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run_app installs its own
-    assert app_module.run_app([]) == 0
-    window, = windows
+    window = run_app([])
     available = window.screen().availableGeometry()
     assert available.height() < 860  # else this test proves nothing
     assert window.isMaximized()

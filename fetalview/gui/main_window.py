@@ -316,7 +316,8 @@ class MainWindow(QMainWindow):
                                    d.state if d else "not measured")
         has_scan, has_contour = d is not None, a is not None and a.ellipse is not None
         for action in (self.act_segment, self.act_manual, self.act_type_ps, self.act_calibrate,
-                       self.act_distance, self.act_zoom_in, self.act_zoom_out, self.act_fit):
+                       self.act_distance, self.act_zoom_in, self.act_zoom_out, self.act_fit,
+                       self.act_outline):
             action.setEnabled(has_scan)
         listed = bool(self.session.scans)
         for action in (self.act_next, self.act_prev, self.act_csv):

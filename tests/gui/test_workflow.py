@@ -39,7 +39,7 @@ def test_first_launch_shows_the_ways_in_and_disables_what_needs_a_scan(qtbot, wi
     needs_a_scan = [window.act_next, window.act_prev, window.act_zoom_in, window.act_fit,
                     window.act_export, window.act_copy, window.act_csv, window.act_confirm,
                     window.act_confirm_next, window.act_segment, window.act_type_ps,
-                    window.clinic.act_report]
+                    window.clinic.act_report, window.act_outline]
     assert not any(a.isEnabled() for a in needs_a_scan)
     assert not window.panel.brightness.isEnabled() and not window.clinic.pregnancy.isEnabled()
     assert window.clinic.pregnancy.patient_label.text() == "No scan open."

@@ -28,13 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from fetalview.bundled import sample_scans_dir
-from fetalview.core.imagearea import image_area
-from fetalview.core.imageio import list_scans, load_scan
-from fetalview.core.measurement import measure
-from fetalview.core.postprocess import head_region
-from fetalview.core.preprocess import normalise
-from fetalview.core.segmenter import Segmenter, torch_installed
-from fetalview.core.twopass import scan_logits
+from fetalview.core.model.imagearea import image_area
+from fetalview.core.io.scans import list_scans, load_scan
+from fetalview.core.measure.biometry import measure
+from fetalview.core.model.postprocess import head_region
+from fetalview.core.model.preprocess import normalise
+from fetalview.core.model.segmenter import Segmenter, torch_installed
+from fetalview.core.model.twopass import scan_logits
 
 from .runtimes import onnxruntime_runs
 
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     if torch_installed():
         import torch
 
-        from fetalview.core.model import parameter_count
+        from fetalview.core.model.network import parameter_count
 
         from .peer import ResNet34UNet
         on_torch = Segmenter(device="cpu", backend="torch", threads=threads)

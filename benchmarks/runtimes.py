@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from fetalview.bundled import default_weights
-from fetalview.core.openvino_backend import VERSION, OpenVinoBackend
+from fetalview.core.model.openvino_backend import VERSION, OpenVinoBackend
 
 
 def _openvino_alternatives(threads: int | None) -> dict:
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     if importlib.util.find_spec("onnxruntime"):
         runs.update(onnxruntime_runs(threads))
     if importlib.util.find_spec("torch"):
-        from fetalview.core.torch_backend import TorchBackend
+        from fetalview.core.model.torch_backend import TorchBackend
         on_torch = TorchBackend(default_weights(), "cpu", threads)
         runs[on_torch.label + " (channels-last)"] = on_torch.run
     x = np.random.default_rng(0).random((1, 1, *app.grid_shape), np.float32)

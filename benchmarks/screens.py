@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from fetalview.core.batch import Outputs, PixelSizeBook, run_batch
-from fetalview.core.imageio import load_scan
+from fetalview.core.io.scans import load_scan
 
 from training.dataset import find_labelled_scans, split_by_subject
 from training.evaluate import LARGE_ERROR_MM
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--rerun", action="store_true", help="measure again, ignoring cached results")
     args = p.parse_args(argv)
-    from fetalview.core.segmenter import Segmenter
+    from fetalview.core.model.segmenter import Segmenter
 
     items = validation_scans(args.data)
     if args.limit:

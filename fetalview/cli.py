@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .core.safetext import csv_table, display_name, printable
+from fetalview.core.io.safetext import csv_table, display_name, printable
 
 
 def app_parser() -> argparse.ArgumentParser:
@@ -77,7 +77,7 @@ def _measure_parser() -> argparse.ArgumentParser:
 
 
 def _pacs_node(text: str):
-    from .core.pacsnode import PacsNode
+    from fetalview.core.pacs.node import PacsNode
     try:
         return PacsNode.parse(text)
     except ValueError as exc:
@@ -94,7 +94,7 @@ class _Sender:
         self.failed: list[str] = []
 
     def __call__(self, name: str, paths: list[Path]) -> None:
-        from .core.pacs import PacsError, store
+        from fetalview.core.pacs.client import PacsError, store
         try:
             store(self.node, paths, self.calling_aet)
         except (PacsError, OSError, ValueError) as exc:
@@ -113,16 +113,16 @@ def measure_main(argv: list[str]) -> int:
         parser.error("--patient-id and --patient-name are for --dicom-out")
     if args.patient_name and not (args.patient_id or "").strip():
         parser.error("--patient-name needs --patient-id")
-    from .core.pacsnode import check_ae_title
+    from fetalview.core.pacs.node import check_ae_title
     try:
         calling_aet = check_ae_title(args.calling_aet)
     except ValueError as exc:
         parser.error(f"--calling-aet: {exc}")
-    from .core.batch import (CSV_COLUMNS, NOT_WRITTEN, OutputError, Outputs, PixelSizeBook,
+    from fetalview.core.batch import (CSV_COLUMNS, NOT_WRITTEN, OutputError, Outputs, PixelSizeBook,
                              echo_csv, measure_batch, plan_batch)
-    from .core.outputs import OutputRefused
-    from .core.segmenter import Segmenter
-    from .core.modelcard import WeightsError
+    from fetalview.core.io.outputs import OutputRefused
+    from fetalview.core.model.segmenter import Segmenter
+    from fetalview.core.model.card import WeightsError
 
     if args.frame < 0:
         print("fetalview: --frame counts from 0", file=sys.stderr)
@@ -174,10 +174,10 @@ def measure_main(argv: list[str]) -> int:
 
 def _report_writer(with_patient_fields: bool):
     """The batch's report hook; Qt is imported only here, when reports were asked for."""
-    from .core.calipers import caliper_marks
-    from .core.measurement import OUTER_OUTER
-    from .core.sidecar import Annotation
-    from .gui.report import PATIENT_LABELS, ReportData, write_report
+    from fetalview.core.record.calipers import caliper_marks
+    from fetalview.core.measure.biometry import OUTER_OUTER
+    from fetalview.core.record.sidecar import Annotation
+    from fetalview.report.pdf import PATIENT_LABELS, ReportData, write_report
 
     def write(path, scan, result, measurement):
         frames = scan.metadata.get("frames", 1)
@@ -198,5 +198,5 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "measure":
         return measure_main(argv[1:])
     app_parser().parse_args(argv)  # --help and bad options end here, before Qt starts
-    from .gui.app import run_app
+    from fetalview.gui.app import run_app
     return run_app(argv)

@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def segmenter(request):
-    from fetalview.core.segmenter import Segmenter
+    from fetalview.core.model.segmenter import Segmenter
     return Segmenter(device=request.config.getoption("--device"))
 
 

@@ -11,7 +11,7 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import (ExplicitVRLittleEndian, JPEGBaseline8Bit, UltrasoundImageStorage,
                          UltrasoundMultiFrameImageStorage, generate_uid)
 
-from fetalview.core import dicom
+from fetalview.core.io import dicom
 
 ROWS, COLS = 48, 64
 

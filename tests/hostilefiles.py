@@ -23,9 +23,9 @@ from safetensors.torch import save_file
 
 from dicomfiles import gradient, jpeg_dicom, make_dicom, region
 from fetalview.bundled import default_weights, sample_scans_dir
-from fetalview.core.imageio import load_scan
-from fetalview.core.model import ModelConfig, ResidualUNet
-from fetalview.core.sidecar import MAX_ITEMS, identity_of, sidecar_path
+from fetalview.core.io.scans import load_scan
+from fetalview.core.model.network import ModelConfig, ResidualUNet
+from fetalview.core.record.sidecar import MAX_ITEMS, identity_of, sidecar_path
 
 
 def encoded(image: Image.Image, fmt: str, **kw) -> bytes:

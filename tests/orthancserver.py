@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fetalview.core.pacs import DEFAULT_CALLING_AET, PacsError, PacsNode, echo
+from fetalview.core.pacs.client import DEFAULT_CALLING_AET, PacsError, PacsNode, echo
 
 # Debian installs it in /usr/sbin, which is not on an ordinary user's PATH
 ORTHANC = shutil.which("Orthanc") or shutil.which("Orthanc", path="/usr/sbin")

@@ -12,7 +12,7 @@ import pytest
 from dicomcheck import dciodvfy_errors, num
 from dicomfiles import make_dicom
 from fetalview.cli import main
-from fetalview.core.pacs import find_studies
+from fetalview.core.pacs.client import find_studies
 from orthancserver import free_port, running_orthanc
 
 

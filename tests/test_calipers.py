@@ -5,12 +5,12 @@ import json
 
 import pytest
 
-from fetalview.core.calipers import (BPD_PAIR_KEY, CALIPERS_KEY, Calipers, caliper_marks,
+from fetalview.core.record.calipers import (BPD_PAIR_KEY, CALIPERS_KEY, Calipers, caliper_marks,
                                      measure_annotation, saved_bpd_pair, saved_calipers,
                                      with_bpd_pair, with_calipers)
-from fetalview.core.measurement import OUTER_INNER, OUTER_OUTER
-from fetalview.core.pixelsize import PixelSize
-from fetalview.core.sidecar import Annotation, from_json, to_json
+from fetalview.core.measure.biometry import OUTER_INNER, OUTER_OUTER
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.record.sidecar import Annotation, from_json, to_json
 from tests.test_skull_edges import synthetic_head
 
 

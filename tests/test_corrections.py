@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from fetalview.core.geometry import Ellipse
-from fetalview.core.pixelsize import PixelSize
-from fetalview.core.review import sign_off
-from fetalview.core.sidecar import Annotation, identity_of, save_annotation, sidecar_path
-from fetalview.core.weights import load_model
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.record.review import sign_off
+from fetalview.core.record.sidecar import Annotation, identity_of, save_annotation, sidecar_path
+from fetalview.core.model.weights import load_model
 from training.corrections import build_correction_cache, find_corrections
 from training.dataset import Cache
 from training.train import TrainPlan, train

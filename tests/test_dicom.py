@@ -12,12 +12,12 @@ from pydicom.encaps import encapsulate
 from pydicom.pixels import convert_color_space
 from pydicom.uid import JPEGBaseline8Bit, RLELossless
 
-from fetalview.core import dicom
+from fetalview.core.io import dicom
 from fetalview.core.batch import Outputs, PixelSizeBook, measure_one
-from fetalview.core.geometry import Ellipse
-from fetalview.core.imageio import ScanLoadError, is_scan_file, list_scans, load_scan
-from fetalview.core.pixelsize import PixelSize
-from fetalview.core.segmentation import Segmentation
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.io.scans import ScanLoadError, is_scan_file, list_scans, load_scan
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.model.segmentation import Segmentation
 
 
 # --- images -------------------------------------------------------------------------------

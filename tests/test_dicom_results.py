@@ -10,13 +10,13 @@ import pytest
 
 from dicomcheck import codes_of, dciodvfy_errors, num, sr_items
 from dicomfiles import make_dicom, region
-from fetalview.core.dicom_results import make_results
-from fetalview.core.dicom_sr import Review
-from fetalview.core.geometry import Ellipse
-from fetalview.core.growth import GestationalAge, hadlock_ga, hc_centile
-from fetalview.core.imageio import load_scan
-from fetalview.core.measurement import measure
-from fetalview.core.pixelsize import PixelSize
+from fetalview.core.results.dicom_results import make_results
+from fetalview.core.results.dicom_sr import Review
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.measure.growth import GestationalAge, hadlock_ga, hc_centile
+from fetalview.core.io.scans import load_scan
+from fetalview.core.measure.biometry import measure
+from fetalview.core.measure.pixelsize import PixelSize
 
 ELLIPSE = Ellipse(200.0, 150.0, 120.0, 90.0, 20.0)
 CONFIRMED = Review("confirmed", "Smith^Anna", dt.datetime(2026, 3, 15, 10, 30), "Clinic X")

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fetalview.core.edit import (MIN_SEMI_AXIS, calibrated_pixel_size, drag_handle,
+from fetalview.core.measure.ellipse_edit import (MIN_SEMI_AXIS, calibrated_pixel_size, drag_handle,
                                  ellipse_from_clicks, handle_positions)
-from fetalview.core.geometry import Ellipse
+from fetalview.core.measure.geometry import Ellipse
 
 E = Ellipse(300.0, 200.0, 120.0, 80.0, 30.0)
 

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from fetalview.core.geometry import (Ellipse, fit_ellipse, fit_ellipse_robust,
+from fetalview.core.measure.geometry import (Ellipse, fit_ellipse, fit_ellipse_robust,
                                      mask_boundary_points, ramanujan_perimeter)
 
 

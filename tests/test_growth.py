@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from fetalview.core.growth import (GestationalAge, OutOfRange, ga_from_dating_scan, ga_from_lmp,
+from fetalview.core.measure.growth import (GestationalAge, OutOfRange, ga_from_dating_scan, ga_from_lmp,
                                    growth_lines, hadlock_ga, hc_centile, intergrowth_hc_mean_sd,
                                    parse_ga)
 
@@ -103,7 +103,7 @@ def test_growth_lines_say_what_they_cannot_compute():
 
 
 def test_ga_from_the_saved_record():
-    from fetalview.core.growth import ga_from_record
+    from fetalview.core.measure.growth import ga_from_record
 
     assert ga_from_record(None) is None and ga_from_record({"method": ""}) is None
     assert ga_from_record({"method": "weeks+days", "ga": "20+3"}) == GestationalAge(143)

@@ -33,14 +33,14 @@ from PIL import Image
 
 from fetalview.bundled import default_weights, sample_scans_dir
 from fetalview.cli import main as fetalview
-from fetalview.core import outputs
+from fetalview.core.io import outputs
 from fetalview.core.batch import CSV_COLUMNS, OutputError, Outputs, PixelSizeBook, run_batch
-from fetalview.core.imageio import MIN_SIDE, Scan, ScanLoadError, list_scans, load_scan
-from fetalview.core.modelcard import WeightsError, check_against_card
-from fetalview.core.outputs import output_name
-from fetalview.core.segmenter import Segmenter
-from fetalview.core.sidecar import SidecarError, read_sidecar
-from fetalview.core.weights import load_model
+from fetalview.core.io.scans import MIN_SIDE, Scan, ScanLoadError, list_scans, load_scan
+from fetalview.core.model.card import WeightsError, check_against_card
+from fetalview.core.io.outputs import output_name
+from fetalview.core.model.segmenter import Segmenter
+from fetalview.core.record.sidecar import SidecarError, read_sidecar
+from fetalview.core.model.weights import load_model
 
 from hostilefiles import (FORMULA_NAMES, LATIN1_NAME, NOTED, bad_sidecars, bad_weights,
                           dicomdir_folder, encoded, hostile_names, output_mistakes, scan_folder,
@@ -232,7 +232,7 @@ def _snapshot(folder: Path) -> dict[str, bytes | str]:
 
 def test_an_output_over_an_input_or_another_output_is_refused_before_any_work(
         tmp_path, capsys, monkeypatch):
-    from fetalview.core import segmenter
+    from fetalview.core.model import segmenter
     monkeypatch.setattr(segmenter.Segmenter, "__init__",
                         lambda *a, **k: pytest.fail("loaded the model: work began"))
     for i, case in enumerate(output_mistakes(tmp_path / "probe_s", tmp_path / "probe_e")):
@@ -388,7 +388,7 @@ def test_tampered_bundled_model_files_fail_the_model_card_check(tmp_path, monkey
     tampered.write_bytes(bytes(data))
     with pytest.raises(WeightsError, match="model card"):
         check_against_card(tampered)
-    monkeypatch.setattr("fetalview.core.segmenter.default_weights", lambda: weights)
+    monkeypatch.setattr("fetalview.core.model.segmenter.default_weights", lambda: weights)
     with pytest.raises(WeightsError, match="model card"):
         Segmenter(device="cpu", backend="torch" if kind == "safetensors" else "auto")
     Segmenter(weights=tampered, device="cpu")  # a user's own file has no card to answer to
@@ -579,8 +579,8 @@ KILL_WRITER = """
 import sys
 from pathlib import Path
 from fetalview.core.batch import CSV_COLUMNS
-from fetalview.core.outputs import write_atomic
-from fetalview.core.safetext import csv_table
+from fetalview.core.io.outputs import write_atomic
+from fetalview.core.io.safetext import csv_table
 path = Path(sys.argv[1])
 rows = [[{c: f"{tag}{i}" for c in CSV_COLUMNS} for i in range(20000)] for tag in "ab"]
 print("ready", flush=True)
@@ -640,9 +640,9 @@ def test_a_killed_batch_keeps_the_rows_it_measured(tmp_path):
 
 def test_the_apps_csv_export_writes_odd_names_as_text(tmp_path):
     """The app's folder export makes its cells as the batch does (one core helper)."""
-    from fetalview.core.geometry import Ellipse
-    from fetalview.core.pixelsize import PixelSize
-    from fetalview.core.sidecar import Annotation
+    from fetalview.core.measure.geometry import Ellipse
+    from fetalview.core.measure.pixelsize import PixelSize
+    from fetalview.core.record.sidecar import Annotation
     from fetalview.gui.export import csv_row, save_csv
     ellipse = Ellipse(50, 40, 30, 20, -10)  # a negative angle stays a number
     rows = [csv_row(tmp_path / name, Annotation(name, ellipse, ellipse, edited=True,
@@ -661,10 +661,10 @@ def test_two_writers_of_one_report_never_share_a_temporary_file(tmp_path):
     """Two batches with the same --reports once shared X.pdf.tmp: one moved the other's
     half-written report away, which then failed. A writer's own temporary file is never
     another's."""
-    from fetalview.core.geometry import Ellipse
-    from fetalview.core.measurement import measure
-    from fetalview.core.pixelsize import PixelSize
-    from fetalview.gui.report import ReportData, write_report
+    from fetalview.core.measure.geometry import Ellipse
+    from fetalview.core.measure.biometry import measure
+    from fetalview.core.measure.pixelsize import PixelSize
+    from fetalview.report.pdf import ReportData, write_report
     path = tmp_path / "scan_fetalview_report.pdf"
     others = tmp_path / (path.name + ".tmp")
     others.write_bytes(b"%PDF- another batch's report, half written")

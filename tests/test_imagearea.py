@@ -4,9 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from fetalview.core.imagearea import Box, find_image_area, image_area, regions_area
-from fetalview.core.imageio import list_scans
-from fetalview.core.pixelsize import CalibratedRegion, PixelSize
+from fetalview.core.model.imagearea import Box, find_image_area, image_area, regions_area
+from fetalview.core.io.scans import list_scans
+from fetalview.core.measure.pixelsize import CalibratedRegion, PixelSize
 from training.screens import draw_screen
 
 

@@ -2,9 +2,9 @@ import math
 
 import pytest
 
-from fetalview.core.geometry import Ellipse
-from fetalview.core.measurement import measure
-from fetalview.core.pixelsize import PixelSize
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.measure.biometry import measure
+from fetalview.core.measure.pixelsize import PixelSize
 
 
 def test_circle_measures_in_mm_with_known_pixel_size():

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from fetalview.core.geometry import Ellipse, fit_ellipse
-from fetalview.core.overlay import (ACCENT_BGR, CROSS_PX, ELLIPSE_BGR, WARNING_BGR, _label_scale, label_box,
+from fetalview.core.measure.geometry import Ellipse, fit_ellipse
+from fetalview.core.results.overlay import (ACCENT_BGR, CROSS_PX, ELLIPSE_BGR, WARNING_BGR, _label_scale, label_box,
                                     render_overlay)
 
 SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"

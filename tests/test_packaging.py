@@ -22,7 +22,7 @@ from pydicom.uid import JPEG2000Lossless, JPEGLSLossless
 
 from dicomcheck import num
 from dicomfiles import jpeg_dicom, make_dicom, region
-from fetalview.core.pacs import find_studies
+from fetalview.core.pacs.client import find_studies
 from orthancserver import running_orthanc
 
 ROOT = Path(__file__).resolve().parents[1]

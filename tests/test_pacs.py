@@ -10,13 +10,13 @@ import pytest
 
 from dicomcheck import num
 from dicomfiles import make_dicom, region
-from fetalview.core.dicom_results import make_results
-from fetalview.core.dicom_sr import Review
-from fetalview.core.geometry import Ellipse
-from fetalview.core.imageio import list_scans, load_scan
-from fetalview.core.measurement import measure
-from fetalview.core.pacs import (PacsError, PacsNode, echo, find_studies, get_study, store)
-from fetalview.core.pacsnode import check_ae_title
+from fetalview.core.results.dicom_results import make_results
+from fetalview.core.results.dicom_sr import Review
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.io.scans import list_scans, load_scan
+from fetalview.core.measure.biometry import measure
+from fetalview.core.pacs.client import (PacsError, PacsNode, echo, find_studies, get_study, store)
+from fetalview.core.pacs.node import check_ae_title
 from orthancserver import free_port, running_orthanc
 
 

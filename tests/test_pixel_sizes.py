@@ -13,10 +13,10 @@ from PIL import Image
 
 from fetalview.cli import main
 from fetalview.core.batch import Outputs, PixelSizeBook, measure_one
-from fetalview.core.geometry import Ellipse
-from fetalview.core.outputs import output_name
-from fetalview.core.pixelsize import PLAUSIBLE_MM, PixelSize, PixelSizeError
-from fetalview.core.segmentation import Segmentation
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.io.outputs import output_name
+from fetalview.core.measure.pixelsize import PLAUSIBLE_MM, PixelSize, PixelSizeError
+from fetalview.core.model.segmentation import Segmentation
 
 
 class HeadInTheMiddle:

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fetalview.core import imageio
-from fetalview.core.imageio import MAX_PIXELS, MIN_SIDE, load_scan
-from fetalview.core.plainpng import read_plain_gray_png
+from fetalview.core.io import scans as imageio
+from fetalview.core.io.scans import MAX_PIXELS, MIN_SIDE, load_scan
+from fetalview.core.io.plainpng import read_plain_gray_png
 
 PIXELS = np.random.default_rng(0).integers(0, 256, (64, 96), dtype=np.uint8)
 #: One body for each chunk the fast reader accepts besides the image data.

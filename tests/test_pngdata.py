@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fetalview.core.imageio import ScanLoadError, load_scan
-from fetalview.core.pngdata import expected_bytes, image_data_complete
+from fetalview.core.io.scans import ScanLoadError, load_scan
+from fetalview.core.io.pngdata import expected_bytes, image_data_complete
 
 
 def _chunks(data: bytes):

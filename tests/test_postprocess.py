@@ -2,8 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from fetalview.core.geometry import Ellipse
-from fetalview.core.postprocess import head_region, largest_component
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.model.postprocess import head_region, largest_component
 
 
 def _logits(*ellipses, shape=(300, 400)):

@@ -10,10 +10,10 @@ import pytest
 from dicomfiles import make_dicom, region
 
 from fetalview.cli import main
-from fetalview.core.geometry import Ellipse
-from fetalview.core.growth import parse_ga
-from fetalview.core.measurement import measure
-from fetalview.core.pixelsize import PixelSize
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.measure.growth import parse_ga
+from fetalview.core.measure.biometry import measure
+from fetalview.core.measure.pixelsize import PixelSize
 
 pypdf = pytest.importorskip("pypdf")
 pytestmark = pytest.mark.gui
@@ -28,7 +28,7 @@ def page_text(path) -> str:
 
 
 def test_report_holds_the_numbers_and_the_disclaimer(tmp_path):
-    from fetalview.gui.report import DISCLAIMER, ReportData, write_report
+    from fetalview.report.pdf import DISCLAIMER, ReportData, write_report
 
     ellipse = Ellipse(400, 270, 200, 150, 10)
     m = measure(ellipse, PixelSize(0.15, "DICOM ultrasound region calibration"))
@@ -51,7 +51,7 @@ def test_report_holds_the_numbers_and_the_disclaimer(tmp_path):
 
 
 def test_flagged_report_withholds_growth_and_highlights_why(tmp_path):
-    from fetalview.gui.report import ReportData, write_report
+    from fetalview.report.pdf import ReportData, write_report
 
     ellipse = Ellipse(400, 270, 200, 94, 0)  # BPD/OFD 0.47: no head is that long
     data = ReportData("a.png", np.full((540, 800), 60, np.uint8), ellipse,
@@ -68,7 +68,7 @@ def test_flagged_report_withholds_growth_and_highlights_why(tmp_path):
 
 
 def test_report_without_pixel_size_says_so(tmp_path):
-    from fetalview.gui.report import ReportData, write_report
+    from fetalview.report.pdf import ReportData, write_report
 
     ellipse = Ellipse(100, 80, 60, 40, 0)
     data = ReportData("a.png", np.zeros((160, 200), np.uint8), ellipse, measure(ellipse, None),

@@ -6,12 +6,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fetalview.core.geometry import Ellipse
-from fetalview.core.measurement import measure
-from fetalview.core.pixelsize import PixelSize
-from fetalview.core.review import (HC_TOLERANCE_MM, OUTLINE_TOLERANCE_PX, is_correction,
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.measure.biometry import measure
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.record.review import (HC_TOLERANCE_MM, OUTLINE_TOLERANCE_PX, is_correction,
                                    outline_distance_px, sign_off, standing_signoff)
-from fetalview.core.sidecar import (Annotation, SidecarError, load_annotation, save_annotation,
+from fetalview.core.record.sidecar import (Annotation, SidecarError, load_annotation, save_annotation,
                                     sidecar_path)
 
 MODEL = Ellipse(300, 200, 150, 110, 20)

@@ -3,9 +3,9 @@
 import csv
 import math
 
-from fetalview.core.geometry import Ellipse
-from fetalview.core.pixelsize import PixelSize
-from fetalview.core.segmentation import (HC_UNCERTAINTY_MM, LOW_CONFIDENCE, Segmentation,
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.model.segmentation import (HC_UNCERTAINTY_MM, LOW_CONFIDENCE, Segmentation,
                                          review_reasons)
 from training.calibrate import calibration_table, flag_figures, read_rows
 

@@ -19,12 +19,12 @@ import pytest
 
 from fetalview.bundled import default_weights
 from fetalview.cli import main as fetalview
-from fetalview.core.hc18 import read_pixel_size_csv
-from fetalview.core.imageio import list_scans, load_scan
-from fetalview.core.measurement import measure
-from fetalview.core.modelcard import MODEL_CARD, WeightsError, sha256_of
-from fetalview.core.pixelsize import PixelSize
-from fetalview.core.segmenter import Segmenter
+from fetalview.core.io.hc18 import read_pixel_size_csv
+from fetalview.core.io.scans import list_scans, load_scan
+from fetalview.core.measure.biometry import measure
+from fetalview.core.model.card import MODEL_CARD, WeightsError, sha256_of
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.model.segmenter import Segmenter
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "resources" / "samples"
@@ -166,8 +166,8 @@ def test_a_damaged_fetalview_graph_is_refused_in_one_line(tmp_path, name, edit, 
 
 def test_export_writes_a_graph_beside_the_weights_that_runs_like_them(tmp_path):
     torch = pytest.importorskip("torch")
-    from fetalview.core.model import ModelConfig, ResidualUNet
-    from fetalview.core.weights import save_weights
+    from fetalview.core.model.network import ModelConfig, ResidualUNet
+    from fetalview.core.model.weights import save_weights
     from training.onnx_export import export_onnx
 
     torch.manual_seed(0)
@@ -285,7 +285,7 @@ def test_a_cpu_machine_with_torch_installed_does_not_import_it():
     """torch is only imported where an NVIDIA driver could give it a GPU to use."""
     if Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi"):
         pytest.skip("this machine has an NVIDIA driver: auto may rightly choose CUDA")
-    code = ("import sys; from fetalview.core.segmenter import Segmenter; "
+    code = ("import sys; from fetalview.core.model.segmenter import Segmenter; "
             "s = Segmenter(); print(s.device_label, 'torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, cwd=ROOT)
@@ -299,7 +299,7 @@ def test_running_the_model_sends_nothing_and_writes_nothing_home(tmp_path):
     code = textwrap.dedent(f"""
         import sys
         import numpy as np
-        from fetalview.core.segmenter import Segmenter
+        from fetalview.core.model.segmenter import Segmenter
         segmenter = Segmenter(device="cpu")
         segmenter.grid_logits(np.zeros(segmenter.grid_shape, np.uint8))
         print(segmenter.device_label, sys.modules.get("openvino_telemetry"))

@@ -4,10 +4,10 @@ import cv2
 import numpy as np
 import pytest
 
-from fetalview.core.hc18 import annotation_ellipse, annotation_path, read_pixel_size_csv
-from fetalview.core.imageio import list_scans, load_scan
-from fetalview.core.measurement import measure
-from fetalview.core.pixelsize import PixelSize
+from fetalview.core.io.hc18 import annotation_ellipse, annotation_path, read_pixel_size_csv
+from fetalview.core.io.scans import list_scans, load_scan
+from fetalview.core.measure.biometry import measure
+from fetalview.core.measure.pixelsize import PixelSize
 
 
 def _dice(a, b):

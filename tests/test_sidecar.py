@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fetalview.core.geometry import Ellipse
-from fetalview.core.pixelsize import PixelSize
-from fetalview.core.sidecar import (MAX_BYTES, MAX_ITEMS, Annotation, SidecarError,
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.record.sidecar import (MAX_BYTES, MAX_ITEMS, Annotation, SidecarError,
                                     SidecarStore, alternate_path, fallback_path, identity_of,
                                     load_annotation, mismatch, read_sidecar, save_annotation,
                                     sidecar_path, to_json)
@@ -117,7 +117,7 @@ def test_read_only_folder_falls_back_to_app_data_posix(scan, appdata):
 def _read_only_folder(scan, monkeypatch, writer: str) -> None:
     """The sidecar module's ``writer`` refuses the scan's folder, as in a read-only one (the
     test may run as root, which ignores permissions)."""
-    import fetalview.core.sidecar as sidecar
+    import fetalview.core.record.sidecar as sidecar
     real = getattr(sidecar, writer)
 
     def refuse_beside_scan(path, data):
@@ -141,7 +141,7 @@ def test_fallback_keeps_same_names_in_different_folders_apart(tmp_path, appdata)
 
 
 def test_newest_copy_wins(scan, appdata, monkeypatch):
-    import fetalview.core.sidecar as sidecar
+    import fetalview.core.record.sidecar as sidecar
     save_annotation(scan, FULL, appdata)  # beside the scan, older
     newer = Annotation(scan=scan.name, ellipse=Ellipse(1, 2, 30, 20, 0), edited=True)
     real = sidecar.write_atomic
@@ -218,7 +218,7 @@ def test_unsaveable_extra_is_a_sidecar_error(scan, appdata):
     (Ellipse(400, 1e6, 200, 150, 0), False),
 ])
 def test_a_contour_far_outside_the_scan_is_refused(ellipse, fits):
-    from fetalview.core.sidecar import check_fits_scan
+    from fetalview.core.record.sidecar import check_fits_scan
     annotation = Annotation(scan="x.png", auto_ellipse=ellipse)
     if fits:
         check_fits_scan(annotation, 800, 540)
@@ -238,8 +238,8 @@ def test_killed_while_saving_leaves_a_whole_sidecar(scan, appdata):
 import sys
 from dataclasses import replace
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
-from fetalview.core.geometry import Ellipse
-from fetalview.core.sidecar import Annotation, save_annotation
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.record.sidecar import Annotation, save_annotation
 scan, appdata = sys.argv[1], sys.argv[2]
 base = Annotation(scan="001_HC.png", extra={{"padding": "x" * 200000}})
 i = 0
@@ -436,7 +436,7 @@ def test_create_atomic_never_replaces_a_file_made_while_it_wrote(tmp_path, monke
     """Another writer creates the name after the first check, while the data is flushed: the
     other's file stands and FileExistsError says so; no temporary file is left. Without hard
     links (FAT, some shares) the name is checked again just before the rename."""
-    from fetalview.core import outputs
+    from fetalview.core.io import outputs
     target = tmp_path / "x.json"
     real_copy = outputs._flushed_copy
 

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from fetalview.core.geometry import Ellipse, fit_ellipse
-from fetalview.core.skull_edges import short_axis_ends, suggest_bpd_outer_inner
+from fetalview.core.measure.geometry import Ellipse, fit_ellipse
+from fetalview.core.measure.skull_edges import short_axis_ends, suggest_bpd_outer_inner
 
 SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
 

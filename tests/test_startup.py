@@ -31,7 +31,7 @@ def _heavy_loaded(code: str, tmp_path: Path) -> list[str]:
 
 def test_modules_of_the_cli_batch_and_window_import_nothing_heavy(tmp_path):
     assert _heavy_loaded("import fetalview.cli, fetalview.core.batch, fetalview.gui.app, "
-                         "fetalview.gui.main_window, fetalview.gui.pacs_features\n" + REPORT,
+                         "fetalview.gui.main_window, fetalview.gui.pacs.features\n" + REPORT,
                          tmp_path) == []
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from fetalview.core.geometry import Ellipse
-from fetalview.core.weights import load_model
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.model.weights import load_model
 from training.dataset import split_by_subject
 from training.train import CHECKPOINT, TrainPlan, train
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import torch
 
-from fetalview.core.imageio import load_scan
-from fetalview.core.preprocess import Letterbox
-from fetalview.core.weights import load_model, read_header
+from fetalview.core.io.scans import load_scan
+from fetalview.core.model.preprocess import Letterbox
+from fetalview.core.model.weights import load_model, read_header
 from training import folds as folds_module
 from training import train as train_module
 from training.dataset import Cache, build_cache, find_labelled_scans

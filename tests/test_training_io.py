@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from fetalview.core.model import ModelConfig, ResidualUNet
-from fetalview.core.weights import save_weights
+from fetalview.core.model.network import ModelConfig, ResidualUNet
+from fetalview.core.model.weights import save_weights
 from training.dataset import write_cache
 from training.evaluate import _write_csv
 from training.export import write_card

@@ -5,12 +5,12 @@ import cv2
 import numpy as np
 import pytest
 
-from fetalview.core.geometry import Ellipse
-from fetalview.core.hc18 import read_pixel_size_csv
-from fetalview.core.imagearea import Box
-from fetalview.core.imageio import list_scans, load_scan
-from fetalview.core.postprocess import head_region
-from fetalview.core.twopass import Window, head_window, scan_logits
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.io.hc18 import read_pixel_size_csv
+from fetalview.core.model.imagearea import Box
+from fetalview.core.io.scans import list_scans, load_scan
+from fetalview.core.model.postprocess import head_region
+from fetalview.core.model.twopass import Window, head_window, scan_logits
 from training.screens import draw_screen, write_dicom
 
 GRID = (256, 384)
@@ -81,7 +81,7 @@ def _assert_shifted(result, bare, dx, dy):
 
 @pytest.fixture(scope="module")
 def two_pass():
-    from fetalview.core.segmenter import Segmenter
+    from fetalview.core.model.segmenter import Segmenter
     return Segmenter(device="cpu", passes=2)
 
 
@@ -115,8 +115,8 @@ def test_fetalview_measure_reads_the_region_of_a_screen_dicom(segmenter, samples
     """The batch passes the file's ultrasound region on: HC in mm from the region's calibration,
     as the bare scan with its known pixel size."""
     from fetalview.core.batch import Outputs, PixelSizeBook, measure_one
-    from fetalview.core.measurement import measure
-    from fetalview.core.pixelsize import PixelSize
+    from fetalview.core.measure.biometry import measure
+    from fetalview.core.measure.pixelsize import PixelSize
 
     pixels, mm = _sample(samples_dir, 2)
     bare = measure(segmenter.segment(pixels).ellipse, PixelSize(mm, "test")).hc

@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.cache is None and args.data is None:
                 raise SystemExit("train: give --data or --cache (or --resume)")
             if args.init_weights:
-                from fetalview.core.weights import load_model
+                from fetalview.core.model.weights import load_model
                 config = load_model(args.init_weights).config
                 args.base_width, args.depth = config.base_width, config.depth
                 args.grid = (config.input_height, config.input_width)

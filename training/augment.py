@@ -5,7 +5,7 @@ the plane (rotation), gestational age and depth setting change its size (scale),
 centres it loosely (shift), and gain, dynamic range and speckle vary between machines (gamma,
 contrast, noise). ``ScreenClutter`` adds what scanner screens put on and around the image (see
 training/screens.py), and with it the zoom range widens to the head-filling crops that the
-second pass (fetalview/core/twopass.py) shows the model. ``random_jpeg`` adds the 8x8 block
+second pass (fetalview/core/model/twopass.py) shows the model. ``random_jpeg`` adds the 8x8 block
 artefacts of the JPEG files that scanners export and PACS store.
 """
 

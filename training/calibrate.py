@@ -2,7 +2,7 @@
 
 The flag should send most of the large HC errors to a clinician while leaving most scans alone.
 This prints, for candidate thresholds, how many validation scans would be flagged and how many
-of the large errors that catches, so the choice in ``fetalview.core.segmenter`` can be checked
+of the large errors that catches, so the choice in ``fetalview.core.model.segmenter`` can be checked
 and redone for new weights.
 """
 

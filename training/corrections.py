@@ -15,10 +15,10 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from fetalview.core.geometry import Ellipse
-from fetalview.core.imageio import ScanLoadError, list_scans, load_scan
-from fetalview.core.review import standing_signoff
-from fetalview.core.sidecar import (Annotation, SidecarError, SidecarMismatch, check_belongs,
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.io.scans import ScanLoadError, list_scans, load_scan
+from fetalview.core.record.review import standing_signoff
+from fetalview.core.record.sidecar import (Annotation, SidecarError, SidecarMismatch, check_belongs,
                                    load_annotation, read_sidecar, sidecar_path)
 
 from .dataset import write_cache

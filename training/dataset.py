@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from fetalview.core.hc18 import annotation_ellipse, annotation_path, read_pixel_size_csv, subject_id
-from fetalview.core.imageio import load_scan
-from fetalview.core.outputs import write_atomic
-from fetalview.core.preprocess import Letterbox
+from fetalview.core.io.hc18 import annotation_ellipse, annotation_path, read_pixel_size_csv, subject_id
+from fetalview.core.io.scans import load_scan
+from fetalview.core.io.outputs import write_atomic
+from fetalview.core.model.preprocess import Letterbox
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from fetalview.core.imageio import load_scan
-from fetalview.core.measurement import measure
-from fetalview.core.outputs import write_atomic
-from fetalview.core.pixelsize import PixelSize
-from fetalview.core.segmenter import Segmenter
+from fetalview.core.io.scans import load_scan
+from fetalview.core.measure.biometry import measure
+from fetalview.core.io.outputs import write_atomic
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.model.segmenter import Segmenter
 
 from .dataset import find_labelled_scans, split_by_subject, target_mask
 

@@ -7,10 +7,10 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from fetalview.core.model import parameter_count
-from fetalview.core.modelcard import MODEL_CARD, sha256_of
-from fetalview.core.outputs import write_atomic
-from fetalview.core.weights import load_model, read_header
+from fetalview.core.model.network import parameter_count
+from fetalview.core.model.card import MODEL_CARD, sha256_of
+from fetalview.core.io.outputs import write_atomic
+from fetalview.core.model.weights import load_model, read_header
 
 from .dataset import find_labelled_scans, split_by_subject
 from .evaluate import AGREEMENT_MM, LARGE_ERROR_MM, evaluate, read_rows
@@ -61,7 +61,7 @@ def _bundle(target: Path, data_dir: Path, record: dict, screens_json: Path | Non
     """Write the graph beside ``target``, measure both through the app's pipeline (OpenVINO
     on the CPU, as the app runs it; PyTorch for the agreement), the same with two passes and
     with TTA, draw the worst-ten gallery, then the card."""
-    from fetalview.core.segmenter import Segmenter
+    from fetalview.core.model.segmenter import Segmenter
 
     from .gallery import worst_gallery
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fetalview.core.outputs import write_atomic
+from fetalview.core.io.outputs import write_atomic
 
 from .train import WEIGHTS
 

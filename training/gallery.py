@@ -10,11 +10,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from fetalview.core.hc18 import annotation_ellipse
-from fetalview.core.imageio import load_scan
-from fetalview.core.outputs import write_atomic
-from fetalview.core.pixelsize import PixelSize
-from fetalview.core.segmenter import Segmenter
+from fetalview.core.io.hc18 import annotation_ellipse
+from fetalview.core.io.scans import load_scan
+from fetalview.core.io.outputs import write_atomic
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.model.segmenter import Segmenter
 
 from .dataset import LabelledScan
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fetalview.core.modelcard import sha256_of
-from fetalview.core.openvino_backend import FORMAT, OpenVinoBackend
-from fetalview.core.outputs import write_atomic
-from fetalview.core.weights import load_model
+from fetalview.core.model.card import sha256_of
+from fetalview.core.model.openvino_backend import FORMAT, OpenVinoBackend
+from fetalview.core.io.outputs import write_atomic
+from fetalview.core.model.weights import load_model
 
 #: Largest logit difference from PyTorch accepted for the exported graph (measured: ~2e-5).
 TOLERANCE = 1e-3

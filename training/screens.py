@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fetalview.core.imagearea import Box
+from fetalview.core.model.imagearea import Box
 
 SCREEN_SHAPE = (960, 1280)
 FONT = cv2.FONT_HERSHEY_SIMPLEX

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from fetalview.core.model import ModelConfig, ResidualUNet
-from fetalview.core.outputs import write_atomic
-from fetalview.core.weights import load_model, save_weights
+from fetalview.core.model.network import ModelConfig, ResidualUNet
+from fetalview.core.io.outputs import write_atomic
+from fetalview.core.model.weights import load_model, save_weights
 
 from .augment import ScreenClutter, augment
 from .dataset import Cache, split_by_subject

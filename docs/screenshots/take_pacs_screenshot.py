@@ -25,9 +25,9 @@ from dicomfiles import make_dicom  # noqa: E402
 from orthancserver import running_orthanc  # noqa: E402
 from take_screenshots import settle, wait_for  # noqa: E402
 
-from fetalview.core.pacs import store  # noqa: E402
+from fetalview.core.pacs.client import store  # noqa: E402
 from fetalview.gui.main_window import MainWindow  # noqa: E402
-from fetalview.gui.pacs_dialogs import OpenFromPacsDialog, PacsSettings  # noqa: E402
+from fetalview.gui.pacs.dialogs import OpenFromPacsDialog, PacsSettings  # noqa: E402
 from fetalview.gui.settings import AppSettings  # noqa: E402
 from fetalview.gui.theme import apply_dark_theme  # noqa: E402
 

@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from fetalview.bundled import sample_scans_dir  # noqa: E402
-from fetalview.core.growth import PREGNANCY_KEY  # noqa: E402
-from fetalview.core.measurement import OUTER_INNER  # noqa: E402
+from fetalview.core.measure.growth import PREGNANCY_KEY  # noqa: E402
+from fetalview.core.measure.biometry import OUTER_INNER  # noqa: E402
 from fetalview.gui.main_window import MainWindow  # noqa: E402
 from fetalview.gui.settings import AppSettings  # noqa: E402
 from fetalview.gui.theme import apply_dark_theme  # noqa: E402

@@ -19,23 +19,23 @@ from typing import TYPE_CHECKING, TextIO
 import cv2
 from tqdm import tqdm
 
-from .calipers import caliper_marks
-from .geometry import Ellipse
-from .dicom import DicomError, looks_like_dicom
-from .growth import growth_lines
-from .hc18 import read_pixel_size_csv
-from .imageio import Scan, ScanLoadError, list_scans, load_scan
-from .measurement import OUTER_OUTER, Measurement, measure
-from .outputs import GrowingFile, OutputPlan, output_name, write_atomic
-from .overlay import CONFIDENCE_NAME, caption_lines, render_overlay, state_text
-from .ownfiles import mark_png
-from .pixelsize import PixelSize, PixelSizeError
-from .safetext import csv_line, display_name, printable
-from .segmentation import Segmentation
-from .sidecar import Annotation
+from fetalview.core.record.calipers import caliper_marks
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.io.dicom import DicomError, looks_like_dicom
+from fetalview.core.measure.growth import growth_lines
+from fetalview.core.io.hc18 import read_pixel_size_csv
+from fetalview.core.io.scans import Scan, ScanLoadError, list_scans, load_scan
+from fetalview.core.measure.biometry import OUTER_OUTER, Measurement, measure
+from fetalview.core.io.outputs import GrowingFile, OutputPlan, output_name, write_atomic
+from fetalview.core.results.overlay import CONFIDENCE_NAME, caption_lines, render_overlay, state_text
+from fetalview.core.io.ownfiles import mark_png
+from fetalview.core.measure.pixelsize import PixelSize, PixelSizeError
+from fetalview.core.io.safetext import csv_line, display_name, printable
+from fetalview.core.model.segmentation import Segmentation
+from fetalview.core.record.sidecar import Annotation
 
 if TYPE_CHECKING:  # the network (and torch) is only needed by whoever builds the segmenter
-    from .segmenter import Segmenter
+    from fetalview.core.model.segmenter import Segmenter
 
 #: Exactly the columns the batch command's contract names (gestational age goes in overlays and
 #: reports, where its formula and valid range can be stated).
@@ -163,7 +163,7 @@ def plan_batch(paths: list[Path], book: PixelSizeBook, outputs: Outputs) -> Batc
         if folder and (field != "reports" or outputs.write_report):
             plan.folder(folder, option, [output_name(s, role, ext) for s in stems])
     if outputs.dicom:
-        from .dicom_results import SC_SUFFIX, SR_SUFFIX  # imports highdicom (~1 s): only now
+        from fetalview.core.results.dicom_results import SC_SUFFIX, SR_SUFFIX  # imports highdicom (~1 s): only now
         plan.folder(outputs.dicom, "--dicom-out",
                     [s + suffix for s in stems for suffix in (SR_SUFFIX, SC_SUFFIX)])
     plan.make_folders()
@@ -271,8 +271,8 @@ def _write_extras(scan: Scan, result: Segmentation, m: Measurement, outputs: Out
         outputs.write_report(outputs.reports / output_name(stem, "report", ".pdf"), scan,
                              result, m)
     if outputs.dicom and m.in_mm:  # an SR holds millimetres only
-        from .dicom_results import make_results
-        from .dicom_sr import Review
+        from fetalview.core.results.dicom_results import make_results
+        from fetalview.core.results.dicom_sr import Review
         written = make_results(scan, result.ellipse, m, Review(), result.model_version,
                                warnings + lines,
                                outline=result.outline, review_note=result.review_reason,

@@ -9,11 +9,11 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from ..bundled import app_icon
-from ..cli import app_parser
-from .main_window import MainWindow
-from .settings import AppSettings
-from .theme import apply_dark_theme
+from fetalview.bundled import app_icon
+from fetalview.cli import app_parser
+from fetalview.gui.main_window import MainWindow
+from fetalview.gui.settings import AppSettings
+from fetalview.gui.theme import apply_dark_theme
 
 
 def run_app(argv: list[str]) -> int:

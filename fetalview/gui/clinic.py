@@ -14,16 +14,16 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QVBoxLayout, QWidget
 
-from ..core.calipers import CALIPER_KEYS, caliper_marks, measure_annotation
-from ..core.growth import PREGNANCY_KEY, saved_ga
-from ..core.imageio import ScanLoadError, load_scan
-from ..core.measurement import measure
-from ..core.outputs import output_name
-from .cine import FrameSlider
-from .document import RESULT_KEYS, ScanDocument, review_needed
-from .export import review_words
-from .pregnancy_panel import PATIENT_KEYS, PregnancyPanel
-from .review_queue import ReviewQueueBar, review_order, shown_by_filter
+from fetalview.core.record.calipers import CALIPER_KEYS, caliper_marks, measure_annotation
+from fetalview.core.measure.growth import PREGNANCY_KEY, saved_ga
+from fetalview.core.io.scans import ScanLoadError, load_scan
+from fetalview.core.measure.biometry import measure
+from fetalview.core.io.outputs import output_name
+from fetalview.gui.view.cine import FrameSlider
+from fetalview.gui.document import RESULT_KEYS, ScanDocument, review_needed
+from fetalview.gui.export import review_words
+from fetalview.gui.panels.pregnancy_panel import PATIENT_KEYS, PregnancyPanel
+from fetalview.gui.folder.review_order import ReviewQueueBar, review_order, shown_by_filter
 
 PATIENT_SETTING = "export/patient_fields"
 #: While the background queue brings results, "Doubtful first" sorts again at most this often
@@ -223,7 +223,7 @@ class ClinicFeatures(QObject):
             self.export_report(path)
 
     def export_report(self, path: Path) -> bool:
-        from .report import ReportData, write_report
+        from fetalview.report.pdf import ReportData, write_report
 
         d = self.session.current
         a = d.annotation if d else None

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QUndoCommand
 
-from ..core.sidecar import Annotation
+from fetalview.core.record.sidecar import Annotation
 
 if TYPE_CHECKING:
-    from .document import ScanDocument
+    from fetalview.gui.document import ScanDocument
 
 
 class AnnotationCommand(QUndoCommand):

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QFormLayout, QLabel, QLineEdit, QMessageBox, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from ..core.measurement import OUTER_INNER, OUTER_OUTER
-from .settings import AppSettings
+from fetalview.core.measure.biometry import OUTER_INNER, OUTER_OUTER
+from fetalview.gui.settings import AppSettings
 
 DEVICE_NAMES = {"auto": "Automatic (GPU when available)", "cpu": "CPU", "cuda": "CUDA GPU"}
 BPD_NAMES = {OUTER_OUTER: "Outer-to-outer (the head ellipse's short axis)",

@@ -18,16 +18,16 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
-from ..core.batch import PixelSizeBook
-from ..core.calipers import measure_annotation
-from ..core.imageio import Scan, ScanLoadError, load_scan
-from ..core.measurement import OUTER_OUTER, Measurement
-from ..core.pixelsize import PixelSize
-from ..core.review import AUTO, EDITED, LOW_CONFIDENCE, NOT_MEASURED, standing_signoff
-from ..core.segmentation import review_reasons
-from ..core.sidecar import (Annotation, Found, SidecarError, SidecarStore, identity_of,
+from fetalview.core.batch import PixelSizeBook
+from fetalview.core.record.calipers import measure_annotation
+from fetalview.core.io.scans import Scan, ScanLoadError, load_scan
+from fetalview.core.measure.biometry import OUTER_OUTER, Measurement
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.record.review import AUTO, EDITED, LOW_CONFIDENCE, NOT_MEASURED, standing_signoff
+from fetalview.core.model.segmentation import review_reasons
+from fetalview.core.record.sidecar import (Annotation, Found, SidecarError, SidecarStore, identity_of,
                              load_annotation, mismatch)
-from .commands import AnnotationCommand
+from fetalview.gui.commands import AnnotationCommand
 
 #: ``Annotation.extra`` key of the model's unsure band (px), kept so that the review flag can be
 #: re-judged in millimetres whenever the pixel size changes.

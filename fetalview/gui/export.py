@@ -16,17 +16,17 @@ from typing import Iterable
 import cv2
 import numpy as np
 
-from ..core.batch import CSV_COLUMNS, result_row
-from ..core.calipers import caliper_marks, measure_annotation, saved_bpd_pair, saved_calipers
-from ..core.growth import growth_lines, saved_ga
-from ..core.measurement import OUTER_OUTER, Measurement
-from ..core.outputs import write_atomic
-from ..core.overlay import CONFIDENCE_NAME, caption_lines, render_overlay, state_text
-from ..core.ownfiles import mark_png
-from ..core.review import LOW_CONFIDENCE, NOT_MEASURED, STATE_WORDS, standing_signoff
-from ..core.safetext import csv_table, display_name
-from ..core.sidecar import Annotation
-from .document import ScanDocument, review_needed, scan_state
+from fetalview.core.batch import CSV_COLUMNS, result_row
+from fetalview.core.record.calipers import caliper_marks, measure_annotation, saved_bpd_pair, saved_calipers
+from fetalview.core.measure.growth import growth_lines, saved_ga
+from fetalview.core.measure.biometry import OUTER_OUTER, Measurement
+from fetalview.core.io.outputs import write_atomic
+from fetalview.core.results.overlay import CONFIDENCE_NAME, caption_lines, render_overlay, state_text
+from fetalview.core.io.ownfiles import mark_png
+from fetalview.core.record.review import LOW_CONFIDENCE, NOT_MEASURED, STATE_WORDS, standing_signoff
+from fetalview.core.io.safetext import csv_table, display_name
+from fetalview.core.record.sidecar import Annotation
+from fetalview.gui.document import ScanDocument, review_needed, scan_state
 
 #: The app's CSV adds to the batch's columns (whose bpd_mm and ofd_mm are outer-to-outer, from
 #: the ellipse) what only a person adds: the edit, the outer-to-inner BPD pair and whether it

@@ -16,34 +16,34 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog
                                QLabel, QLineEdit, QMainWindow, QMessageBox,
                                QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
 
-from ..bundled import sample_scans_dir
-from ..core.calipers import (Calipers, bpd_pair, saved_bpd_pair, saved_calipers, with_bpd_pair,
+from fetalview.bundled import sample_scans_dir
+from fetalview.core.record.calipers import (Calipers, bpd_pair, saved_bpd_pair, saved_calipers, with_bpd_pair,
                              with_calipers)
-from ..core.edit import calibrated_pixel_size
-from ..core.imageio import IMAGE_SUFFIXES
-from ..core.measurement import OUTER_INNER
-from ..core.outputs import output_name
-from ..core.pixelsize import PixelSize, PixelSizeError
-from ..core.safetext import printable
-from ..core.skull_edges import short_axis_ends
-from .clinic import install as install_clinic_features
-from .pacs_features import install as install_pacs_features
-from .empty_state import EmptyState
-from .dialogs import (SettingsDialog, ask_export_folder, ask_number, ask_operator,
+from fetalview.core.measure.ellipse_edit import calibrated_pixel_size
+from fetalview.core.io.scans import IMAGE_SUFFIXES
+from fetalview.core.measure.biometry import OUTER_INNER
+from fetalview.core.io.outputs import output_name
+from fetalview.core.measure.pixelsize import PixelSize, PixelSizeError
+from fetalview.core.io.safetext import printable
+from fetalview.core.measure.skull_edges import short_axis_ends
+from fetalview.gui.clinic import install as install_clinic_features
+from fetalview.gui.pacs.features import install as install_pacs_features
+from fetalview.gui.panels.empty_state import EmptyState
+from fetalview.gui.dialogs import (SettingsDialog, ask_export_folder, ask_number, ask_operator,
                       shortcuts_dialog)
-from .document import review_needed
-from .export import ExportError, annotated_image, free_path, save_png
-from .folder_csv import FolderCsvExport
-from .folder_panel import FolderPanel
-from .images import bgr_qimage
-from .measurement_panel import MeasurementPanel
-from .message_bar import MessageBar
-from .scan_view import ScanView
-from .session import Session
-from .settings import AppSettings, default_export_folder, default_operator
-from .toolbar import build_toolbar
-from .tools import calibration_tool, distance_tool, manual_tool
-from .worker import SegmentationService, SegmenterFactory
+from fetalview.gui.document import review_needed
+from fetalview.gui.export import ExportError, annotated_image, free_path, save_png
+from fetalview.gui.folder.csv_export import FolderCsvExport
+from fetalview.gui.folder.panel import FolderPanel
+from fetalview.gui.view.images import bgr_qimage
+from fetalview.gui.panels.measurement_panel import MeasurementPanel
+from fetalview.gui.panels.message_bar import MessageBar
+from fetalview.gui.view.scan_view import ScanView
+from fetalview.gui.session import Session
+from fetalview.gui.settings import AppSettings, default_export_folder, default_operator
+from fetalview.gui.panels.toolbar import build_toolbar
+from fetalview.gui.view.tools import calibration_tool, distance_tool, manual_tool
+from fetalview.gui.worker import SegmentationService, SegmenterFactory
 
 #: Asked before an image of a scan whose file says patient details are burned into its pixels
 #: leaves the app (PNG, clipboard, report): the explicit opt-in ``--allow-burned-in`` is in the
@@ -627,7 +627,7 @@ class MainWindow(QMainWindow):
         shortcuts_dialog(self.actions(), self).exec()
 
     def show_about(self) -> None:
-        from .. import __version__
+        from fetalview import __version__
         QMessageBox.about(self, "About fetalview",
                           f"fetalview {__version__}\nFetal head circumference from 2-D "
                           "ultrasound. The model's contour must be checked by a clinician.")

@@ -17,21 +17,21 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from ..core.calipers import (Calipers, bpd_pair, saved_bpd_pair, saved_calipers, with_bpd_pair,
+from fetalview.core.record.calipers import (Calipers, bpd_pair, saved_bpd_pair, saved_calipers, with_bpd_pair,
                              with_calipers)
-from ..core.edit import ellipse_from_clicks
-from ..core.geometry import Ellipse
-from ..core.imageio import ScanLoadError
-from ..core.pixelsize import PixelSize
-from ..core.review import SIGNED_OFF, UNREADABLE, sign_off, standing_signoff
-from ..core.safetext import display_name
-from ..core.sidecar import Annotation
-from .document import (ScanDocument, open_document, review_needed, saved_state, scan_state,
+from fetalview.core.measure.ellipse_edit import ellipse_from_clicks
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.io.scans import ScanLoadError
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.record.review import SIGNED_OFF, UNREADABLE, sign_off, standing_signoff
+from fetalview.core.io.safetext import display_name
+from fetalview.core.record.sidecar import Annotation
+from fetalview.gui.document import (ScanDocument, open_document, review_needed, saved_state, scan_state,
                        with_model_result)
-from .folder_listing import FolderLister
-from .folder_queue import FolderQueue, Outcome
-from .settings import AppSettings
-from .worker import SegmentationService
+from fetalview.gui.folder.listing import FolderLister
+from fetalview.gui.folder.queue import FolderQueue, Outcome
+from fetalview.gui.settings import AppSettings
+from fetalview.gui.worker import SegmentationService
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
-from ..core.measurement import BPD_CONVENTIONS, OUTER_OUTER
-from ..core.pixelsize import PixelSize
+from fetalview.core.measure.biometry import BPD_CONVENTIONS, OUTER_OUTER
+from fetalview.core.measure.pixelsize import PixelSize
 
 DEVICES = ("auto", "cpu", "cuda")
 #: How a folder's remembered pixel size names its source next to every mm value.

@@ -21,7 +21,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 if TYPE_CHECKING:  # imported in the worker thread: the runtime stays out of the app's start-up
-    from ..core.segmenter import Segmenter
+    from fetalview.core.model.segmenter import Segmenter
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def default_factory(device: str) -> Segmenter:
     An explicit "cuda" without a usable GPU falls back to the CPU instead of failing: the
     Segmenter already does that for CUDA failures at load and run time.
     """
-    from ..core.segmenter import Segmenter
+    from fetalview.core.model.segmenter import Segmenter
 
     threads = max(1, (os.cpu_count() or 2) - 1)
     try:

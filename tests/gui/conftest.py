@@ -15,8 +15,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from fetalview.core.geometry import Ellipse
-from fetalview.core.segmentation import Segmentation
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.model.segmentation import Segmentation
 from fetalview.gui.main_window import MainWindow
 from fetalview.gui.settings import AppSettings
 

@@ -16,7 +16,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog
 
 import fetalview.gui.app as app_module
-from fetalview.core.segmentation import Segmentation
+from fetalview.core.model.segmentation import Segmentation
 from fetalview.gui.main_window import MainWindow
 
 from .conftest import SAMPLES, open_and_wait, open_folder
@@ -93,7 +93,7 @@ class GarbageSegmenter:
     device_label, model_version, fallback_reason = "CPU", "garbage-1", None
 
     def segment(self, pixels, pixel_size=None, regions=()):
-        from fetalview.core.geometry import Ellipse
+        from fetalview.core.measure.geometry import Ellipse
         return Segmentation(None, "not an outline", Ellipse(50, 50, 20, 10, 0), 0.9, "garbage-1")
 
 
@@ -134,7 +134,7 @@ def test_the_window_answers_while_a_large_folder_is_listed(qtbot, window, tmp_pa
                                                             monkeypatch):
     """5,000 files, on a share that takes a second to answer: the listing runs on the worker
     thread while the GUI thread's timer keeps ticking (was a 7.3 s freeze)."""
-    import fetalview.gui.folder_listing as folder_listing
+    import fetalview.gui.folder.listing as folder_listing
     folder = tmp_path / "many"
     folder.mkdir()
     (folder / "0000.png").write_bytes((SAMPLES / "050_HC.png").read_bytes())
@@ -171,8 +171,8 @@ def test_the_window_answers_while_a_large_folder_is_listed(qtbot, window, tmp_pa
 def test_a_measurement_made_on_other_pixels_is_never_sent_to_the_pacs(tmp_path):
     """'Send every confirmed scan' builds reports from sidecars of scans not open in the app:
     each passes the identity check first (a replaced scan is reported as not sent)."""
-    from fetalview.core.sidecar import SidecarMismatch, load_annotation
-    from fetalview.gui.pacs_features import results_of
+    from fetalview.core.record.sidecar import SidecarMismatch, load_annotation
+    from fetalview.gui.pacs.features import results_of
     traps = sidecar_traps(tmp_path / "traps")
     stale = load_annotation(traps["replaced_scan"], tmp_path / "appdata")
     with pytest.raises(SidecarMismatch, match="does not belong to replaced_scan.png"):

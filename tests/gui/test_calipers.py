@@ -12,11 +12,11 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QToolButton
 
-from fetalview.core.calipers import saved_bpd_pair, saved_calipers
-from fetalview.core.edit import handle_positions
-from fetalview.core.geometry import fit_ellipse
-from fetalview.core.measurement import OUTER_INNER
-from fetalview.core.sidecar import load_annotation
+from fetalview.core.record.calipers import saved_bpd_pair, saved_calipers
+from fetalview.core.measure.ellipse_edit import handle_positions
+from fetalview.core.measure.geometry import fit_ellipse
+from fetalview.core.measure.biometry import OUTER_INNER
+from fetalview.core.record.sidecar import load_annotation
 
 from .conftest import SAMPLES, FakeSegmenter, drag, open_and_wait
 
@@ -178,7 +178,7 @@ def test_bpd_calipers_leave_the_contours_short_axis_ends_to_grab(qtbot, make_win
     """The outer-to-inner pair starts on (or a skull's thickness inside) the contour's
     short-axis ends: a press on each end's handle moves the contour, and each caliper end
     still moves from its own grab point."""
-    from fetalview.gui.handles import HANDLE_HIT
+    from fetalview.gui.view.handles import HANDLE_HIT
 
     settings.bpd_convention = OUTER_INNER
     window = make_window(FakeSegmenter())

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from dicomfiles import make_dicom, region
 
-from fetalview.core.geometry import Ellipse
-from fetalview.core.pixelsize import PixelSize
-from fetalview.core.sidecar import load_annotation
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.record.sidecar import load_annotation
 
 from .conftest import FakeSegmenter, SAMPLES, open_and_wait, open_folder
 

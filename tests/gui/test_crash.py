@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fetalview.core.geometry import Ellipse
+from fetalview.core.measure.geometry import Ellipse
 
 from .conftest import open_folder
 
@@ -23,8 +23,8 @@ CHILD = textwrap.dedent("""
     from pathlib import Path
     from PySide6.QtCore import QEventLoop, QPointF, QSettings
     from PySide6.QtWidgets import QApplication
-    from fetalview.core.geometry import Ellipse
-    from fetalview.core.segmentation import Segmentation
+    from fetalview.core.measure.geometry import Ellipse
+    from fetalview.core.model.segmentation import Segmentation
     from fetalview.gui.main_window import MainWindow
     from fetalview.gui.settings import AppSettings
 

@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from fetalview.core.batch import CSV_COLUMNS
-from fetalview.core.overlay import ELLIPSE_BGR, WARNING_BGR
-from fetalview.core.sidecar import sidecar_path
+from fetalview.core.results.overlay import ELLIPSE_BGR, WARNING_BGR
+from fetalview.core.record.sidecar import sidecar_path
 from fetalview.gui.export import EXPORT_CSV_COLUMNS
 
 from .conftest import FakeSegmenter, open_and_wait, open_folder
@@ -124,7 +124,7 @@ def test_folder_csv_has_batch_columns_then_the_review(qtbot, window, scans, tmp_
 
 
 def test_unsaveable_sidecar_keeps_the_contour_and_says_so(qtbot, window, scans, monkeypatch):
-    import fetalview.core.sidecar as sidecar
+    import fetalview.core.record.sidecar as sidecar
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
 
     def disk_full(path, data):
@@ -142,7 +142,7 @@ def test_unsaveable_sidecar_keeps_the_contour_and_says_so(qtbot, window, scans, 
 
 def test_read_only_scan_folder_saves_in_app_data_and_says_so(qtbot, window, scans, settings,
                                                              monkeypatch):
-    import fetalview.core.sidecar as sidecar
+    import fetalview.core.record.sidecar as sidecar
     real = sidecar.write_atomic
 
     def read_only_scan_folder(path, data):

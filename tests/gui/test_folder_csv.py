@@ -8,10 +8,10 @@ import threading
 import cv2
 
 import fetalview.gui.document as document_module
-from fetalview.core.geometry import Ellipse
-from fetalview.core.imageio import load_scan
-from fetalview.core.pixelsize import PixelSize
-from fetalview.core.sidecar import Annotation, identity_of, save_annotation, sidecar_path
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.io.scans import load_scan
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.record.sidecar import Annotation, identity_of, save_annotation, sidecar_path
 from fetalview.gui.export import SET_ASIDE_STATUS
 
 from .conftest import SAMPLES, open_and_wait, open_folder

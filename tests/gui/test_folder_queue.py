@@ -10,13 +10,13 @@ import cv2
 import pytest
 from PySide6.QtCore import QTimer
 
-import fetalview.core.sidecar as sidecar
-from fetalview.core.geometry import Ellipse
-from fetalview.core.imageio import load_scan
-from fetalview.core.review import sign_off
-from fetalview.core.sidecar import (Annotation, SidecarStore, identity_of, load_annotation,
+import fetalview.core.record.sidecar as sidecar
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.io.scans import load_scan
+from fetalview.core.record.review import sign_off
+from fetalview.core.record.sidecar import (Annotation, SidecarStore, identity_of, load_annotation,
                                     read_sidecar, save_annotation, sidecar_path)
-from fetalview.gui import folder_queue
+from fetalview.gui.folder import queue as folder_queue
 
 from .conftest import SAMPLES, FakeSegmenter, open_folder
 

@@ -10,8 +10,8 @@ import stat
 
 from hostilefiles import bad_sidecars, sidecar_traps, write_corpus
 
-from fetalview.core.pixelsize import PixelSize
-from fetalview.core.sidecar import alternate_path, sidecar_path
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.record.sidecar import alternate_path, sidecar_path
 
 from .conftest import SAMPLES, open_and_wait, open_folder
 

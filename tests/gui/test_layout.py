@@ -12,7 +12,7 @@ from PySide6.QtCore import QRect
 from PySide6.QtWidgets import (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox,
                                QLabel, QLineEdit, QToolButton, QWidget)
 
-from fetalview.core.measurement import OUTER_INNER
+from fetalview.core.measure.biometry import OUTER_INNER
 
 from .conftest import FakeSegmenter, open_and_wait, open_folder
 

@@ -9,7 +9,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QTableWidget
 
-from fetalview.core.sidecar import sidecar_path
+from fetalview.core.record.sidecar import sidecar_path
 
 from .conftest import open_and_wait, open_folder
 
@@ -179,7 +179,7 @@ def test_16_bit_and_colour_scans_open(qtbot, window, tmp_path, mode, dtype):
 
 
 def test_unreadable_folder_is_reported(qtbot, window, tmp_path, monkeypatch):
-    import fetalview.gui.folder_listing as folder_listing
+    import fetalview.gui.folder.listing as folder_listing
 
     def denied(folder):
         raise PermissionError(13, "Permission denied")
@@ -243,7 +243,7 @@ def test_a_message_about_one_scan_goes_when_the_next_is_shown(qtbot, window, fak
     window.session.step(-1)
     assert window.message_bar.text == ""
 
-    import fetalview.core.sidecar as sidecar
+    import fetalview.core.record.sidecar as sidecar
 
     def disk_full(path, data):
         raise OSError(28, "No space left on device")

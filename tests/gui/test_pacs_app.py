@@ -11,9 +11,9 @@ from dicomcheck import num
 from dicomfiles import make_dicom
 from orthancserver import free_port, running_orthanc
 
-from fetalview.core.pacs import find_studies, get_study, store
-from fetalview.gui.pacs_dialogs import OpenFromPacsDialog, PacsSettings, PacsSettingsDialog
-from fetalview.gui.pacs_features import PatientDialog
+from fetalview.core.pacs.client import find_studies, get_study, store
+from fetalview.gui.pacs.dialogs import OpenFromPacsDialog, PacsSettings, PacsSettingsDialog
+from fetalview.gui.pacs.features import PatientDialog
 
 from .conftest import SAMPLES, open_and_wait
 

@@ -6,7 +6,7 @@ import time
 
 from PySide6.QtCore import QTimer
 
-from fetalview.core.sidecar import load_annotation
+from fetalview.core.record.sidecar import load_annotation
 
 from .conftest import FakeSegmenter, open_and_wait, open_folder
 
@@ -95,7 +95,7 @@ def test_cuda_fallback_is_shown(qtbot, make_window, scans):
 
 
 def test_explicit_cuda_without_a_gpu_falls_back_to_cpu(monkeypatch):
-    import fetalview.core.segmenter as segmenter_module
+    import fetalview.core.model.segmenter as segmenter_module
     import fetalview.gui.worker as worker
     made = []
 

@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
 
-from fetalview.core.measurement import measure
-from fetalview.core.sidecar import load_annotation
+from fetalview.core.measure.biometry import measure
+from fetalview.core.record.sidecar import load_annotation
 
 from .conftest import FakeSegmenter, open_and_wait, open_folder
 from .test_editing import _drag_axis_end_outward
@@ -159,8 +159,8 @@ def test_stray_spaces_in_the_name_dialog_keep_the_offered_name(qtbot, window, sc
 
 def test_the_dicom_report_states_who_confirmed_it_while_the_confirmation_stands(qtbot, window,
                                                                                scans, jones):
-    from fetalview.core.dicom_sr import ReviewState
-    from fetalview.gui.pacs_features import review_of
+    from fetalview.core.results.dicom_sr import ReviewState
+    from fetalview.gui.pacs.features import review_of
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
     assert review_of(document.annotation, "").state == ReviewState.AUTOMATIC
     window.confirm_contour()

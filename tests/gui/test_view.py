@@ -11,7 +11,7 @@ from PySide6.QtGui import QPalette, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from fetalview.core.sidecar import load_annotation, save_annotation
+from fetalview.core.record.sidecar import load_annotation, save_annotation
 
 from .conftest import drag, open_and_wait, open_folder
 
@@ -154,7 +154,7 @@ def test_brightness_and_contrast_leave_exports_and_sidecar_alone(qtbot, window, 
                                                                  settings):
     from datetime import datetime
 
-    from fetalview.core.sidecar import sidecar_path
+    from fetalview.core.record.sidecar import sidecar_path
     from fetalview.gui.export import annotated_image
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
     when = datetime(2026, 1, 2, 3, 4)

@@ -9,9 +9,9 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog, QMessageBox, QPushButton
 
-from fetalview.core.geometry import Ellipse
-from fetalview.core.pixelsize import PixelSize
-from fetalview.core.sidecar import Annotation, load_annotation, save_annotation
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.record.sidecar import Annotation, load_annotation, save_annotation
 from fetalview.gui.dialogs import NumberDialog
 from fetalview.gui.settings import FOLDER_SOURCE
 
@@ -163,8 +163,8 @@ def test_a_30_scan_folder_is_signed_off_by_keyboard_alone(qtbot, make_window, tm
 def test_exports_go_to_a_folder_asked_once_beside_the_scans_and_replace_nothing(
         qtbot, window, scans, settings, monkeypatch):
     import fetalview.gui.main_window as main_window
-    from fetalview.core.imageio import list_scans
-    from fetalview.core.ownfiles import is_own_output
+    from fetalview.core.io.scans import list_scans
+    from fetalview.core.io.ownfiles import is_own_output
     asked = []
     monkeypatch.setattr(main_window, "ask_export_folder",
                         lambda parent, suggested: asked.append(suggested) or suggested)

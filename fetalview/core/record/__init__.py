@@ -1,0 +1,2 @@
+"""The record of a scan: the sidecar that keeps a clinician's edits beside the scan, the review
+state and sign-off, the saved calipers, and the one result record that every output renders."""

@@ -1,0 +1,185 @@
+"""Sign-off: a clinician confirming a contour, and the review state that follows from it.
+
+A confirmation (``SignOff``) records who, when (UTC), the model version and the HC/BPD/OFD
+confirmed, with the ellipse and pixel size they rest on. It stands only while the scan still
+shows exactly that ellipse at that pixel size: any later edit (or another pixel size) makes the
+scan "edited" again until it is confirmed anew, without anyone having to remember to clear it,
+and undoing that edit brings the confirmation back.
+
+A confirmed contour is a *correction* when it differs from the model's beyond the tolerance
+below: its outline moved more than ``OUTLINE_TOLERANCE_PX`` anywhere, or HC changed by more than
+``HC_TOLERANCE_MM``. Under both, a nudge changed nothing a clinician could measure; such a
+confirmation is "confirmed (unchanged)" and is never fed to fine-tuning as if it were a
+correction (training on the model's own output teaches it nothing).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import cv2
+import numpy as np
+
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.measure.biometry import measure
+from fetalview.core.measure.pixelsize import PixelSize
+
+OUTLINE_TOLERANCE_PX = 1.0
+HC_TOLERANCE_MM = 0.5
+
+#: The states a scan can be in, as the list, the exports and the CSV name them.
+NOT_MEASURED = "not measured"
+AUTO = "auto"
+LOW_CONFIDENCE = "low confidence"
+EDITED = "edited"
+CONFIRMED = "confirmed"
+CORRECTED = "corrected"
+UNREADABLE = "unreadable"
+SIGNED_OFF = (CONFIRMED, CORRECTED)
+
+#: How exports and reports say each state, in full.
+STATE_WORDS = {
+    NOT_MEASURED: "not measured",
+    AUTO: "automatic (not reviewed)",
+    LOW_CONFIDENCE: "automatic, flagged for review (not reviewed)",
+    EDITED: "edited, not confirmed yet",
+    CONFIRMED: "confirmed unchanged",
+    CORRECTED: "corrected and confirmed",
+    UNREADABLE: "unreadable",
+}
+
+_SAMPLES = 720  # points along each outline: chords stay within 0.01 px of a 400 px skull
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """One confirmation, exactly as the sidecar's ``confirmed`` object stores it."""
+
+    by: str
+    at: str  # ISO 8601, UTC
+    model_version: str | None  # None for a contour drawn by hand
+    hc: float
+    bpd: float
+    ofd: float
+    unit: str  # "mm", or "px" when no pixel size was known
+    ellipse: Ellipse
+    mm_per_pixel: float | None
+    corrected: bool  # beyond the tolerance from the model's contour
+
+    @property
+    def state(self) -> str:
+        return CORRECTED if self.corrected else CONFIRMED
+
+    def stands_for(self, ellipse: Ellipse | None, pixel_size: PixelSize | None) -> bool:
+        """Whether this confirmation still covers what the scan shows."""
+        mm = pixel_size.mm_per_pixel if pixel_size is not None else None
+        return ellipse is not None and ellipse == self.ellipse and mm == self.mm_per_pixel
+
+    def words(self) -> str:
+        """e.g. "corrected and confirmed by A. Jones, 2026-11-27 08:14 UTC"."""
+        return f"{STATE_WORDS[self.state]} by {self.by}, {self.when_text}"
+
+    @property
+    def when_text(self) -> str:
+        t = datetime.fromisoformat(self.at)
+        t = t.astimezone(timezone.utc) if t.tzinfo else t
+        return t.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def outline_distance_px(e: Ellipse, f: Ellipse) -> float:
+    """The largest distance from a point of either outline to the other outline, in pixels."""
+    def one_way(p: Ellipse, q: Ellipse) -> float:
+        polygon = q.points(_SAMPLES).astype(np.float32).reshape(-1, 1, 2)
+        return max(abs(cv2.pointPolygonTest(polygon, (float(x), float(y)), True))
+                   for x, y in p.points(_SAMPLES))
+    return max(one_way(e, f), one_way(f, e))
+
+
+def is_correction(ellipse: Ellipse, model: Ellipse | None, pixel_size: PixelSize | None) -> bool:
+    """Whether ``ellipse`` differs from the model's beyond the stated tolerance (a contour
+    drawn with no model result at all is always a clinician's own)."""
+    if model is None:
+        return True
+    if pixel_size is not None:
+        hc_change = abs(measure(ellipse, pixel_size).hc - measure(model, pixel_size).hc)
+        if hc_change > HC_TOLERANCE_MM:
+            return True
+    return outline_distance_px(ellipse, model) > OUTLINE_TOLERANCE_PX
+
+
+def sign_off(by: str, ellipse: Ellipse, model: Ellipse | None, pixel_size: PixelSize | None,
+             model_version: str | None, now: datetime | None = None) -> SignOff:
+    """The confirmation of ``ellipse`` by ``by`` now."""
+    m = measure(ellipse, pixel_size)
+    when = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return SignOff(by=by, at=when.isoformat(timespec="seconds"), model_version=model_version,
+                   hc=m.hc, bpd=m.bpd, ofd=m.ofd, unit=m.unit, ellipse=ellipse,
+                   mm_per_pixel=pixel_size.mm_per_pixel if pixel_size else None,
+                   corrected=is_correction(ellipse, model, pixel_size))
+
+
+# --- the sidecar's ``confirmed`` object ----------------------------------------------------
+
+def signoff_json(s: SignOff | None) -> dict | None:
+    if s is None:
+        return None
+    e = s.ellipse
+    return {"by": s.by, "at": s.at, "model_version": s.model_version, "hc": s.hc, "bpd": s.bpd,
+            "ofd": s.ofd, "unit": s.unit, "state": s.state,
+            "ellipse": {"cx": e.cx, "cy": e.cy, "a": e.a, "b": e.b, "angle_deg": e.angle_deg},
+            "mm_per_pixel": s.mm_per_pixel}
+
+
+def _finite(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, not {value!r}")
+    return float(value)
+
+
+def _text(value, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be text, not {value!r}")
+    return value
+
+
+def signoff_from_json(value, what: str = "confirmed") -> SignOff:
+    """The SignOff in a parsed ``confirmed`` object; ValueError says what is wrong."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be an object")
+    missing = [k for k in ("by", "at", "hc", "bpd", "ofd", "unit", "state", "ellipse")
+               if k not in value]
+    if missing:
+        raise ValueError(f"{what} lacks {', '.join(missing)}")
+    at = _text(value["at"], f"{what}.at")
+    datetime.fromisoformat(at)  # ValueError names the bad text
+    if value["unit"] not in ("mm", "px"):
+        raise ValueError(f"{what}.unit must be mm or px, not {value['unit']!r}")
+    if value["state"] not in SIGNED_OFF:
+        raise ValueError(f"{what}.state must be one of {', '.join(SIGNED_OFF)}")
+    e = value["ellipse"]
+    if not isinstance(e, dict):
+        raise ValueError(f"{what}.ellipse must be an object")
+    try:
+        ellipse = Ellipse(*(_finite(e[k], f"{what}.ellipse.{k}")
+                            for k in ("cx", "cy", "a", "b", "angle_deg")))
+    except KeyError as exc:
+        raise ValueError(f"{what}.ellipse lacks {exc.args[0]}") from None
+    mm = value.get("mm_per_pixel")
+    version = value.get("model_version")
+    return SignOff(by=_text(value["by"], f"{what}.by"), at=at,
+                   model_version=None if version is None else _text(version,
+                                                                   f"{what}.model_version"),
+                   hc=_finite(value["hc"], f"{what}.hc"), bpd=_finite(value["bpd"], f"{what}.bpd"),
+                   ofd=_finite(value["ofd"], f"{what}.ofd"), unit=value["unit"], ellipse=ellipse,
+                   mm_per_pixel=None if mm is None else _finite(mm, f"{what}.mm_per_pixel"),
+                   corrected=value["state"] == CORRECTED)
+
+
+def standing_signoff(annotation) -> SignOff | None:
+    """The annotation's confirmation while it still covers the contour on it, else None."""
+    c = getattr(annotation, "confirmed", None)
+    if c is None or not c.stands_for(annotation.ellipse, annotation.pixel_size):
+        return None
+    return c

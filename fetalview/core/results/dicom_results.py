@@ -1,0 +1,83 @@
+"""What one measured scan leaves for the PACS: its Structured Report and its annotated image.
+
+Both go in the scan's own study when the scan is DICOM (same Study Instance UID, each in a new
+series), so the reporting system and the viewer find them beside the scan; a PNG/JPEG scan
+gets one new study holding both, the SR pointing at the Secondary Capture as its image.
+Used by ``fetalview measure --dicom-out`` and by the app's Send to PACS alike.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from fetalview.core.io import dicom
+from fetalview.core.results.dicom_sc import build_sc, new_study
+from fetalview.core.results.dicom_sr import Review, SourceImage, build_sr
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.measure.growth import GestationalAge
+from fetalview.core.io.scans import Scan
+from fetalview.core.measure.biometry import Measurement
+from fetalview.core.io.outputs import write_atomic
+from fetalview.core.results.overlay import render_overlay
+
+SR_SUFFIX = "_SR.dcm"
+SC_SUFFIX = "_SC.dcm"
+#: What a source DICOM needs for the results to join its study and point at it.
+_IDENTITY = ("StudyInstanceUID", "SeriesInstanceUID", "SOPClassUID", "SOPInstanceUID")
+#: Patient and study attributes of Type 2 (present, maybe empty) that the SR and SC copy;
+#: scanners do not all write them.
+_TYPE2 = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+          "StudyID", "AccessionNumber", "ReferringPhysicianName")
+
+
+@dataclass(frozen=True)
+class DicomResults:
+    sr: Dataset
+    sc: Dataset
+
+    def write(self, folder: Path, stem: str) -> list[Path]:
+        """``<stem>_SR.dcm`` and ``<stem>_SC.dcm`` in ``folder``, each written atomically."""
+        paths = []
+        for ds, suffix in ((self.sr, SR_SUFFIX), (self.sc, SC_SUFFIX)):
+            path = Path(folder) / (stem + suffix)
+            write_atomic(path, to_bytes(ds))
+            paths.append(path)
+        return paths
+
+
+def to_bytes(ds: Dataset) -> bytes:
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def make_results(scan: Scan, ellipse: Ellipse, measurement: Measurement, review: Review,
+                 model_version: str, caption: list[str], *, outline: np.ndarray | None = None,
+                 ga: GestationalAge | None = None, review_note: str | None = None,
+                 patient: dict[str, str] | None = None) -> DicomResults:
+    """The SR and SC of ``scan`` measured as ``ellipse``; ``caption`` is the annotated image's
+    text, ``patient`` the typed fields for a scan that is not DICOM. Raises ValueError without a
+    pixel size and ``dicom.DicomError`` when the source DICOM can no longer be read."""
+    if not measurement.in_mm:
+        raise ValueError("no pixel size: nothing in mm to report")
+    image = render_overlay(scan.pixels, ellipse, caption, outline, doubtful=bool(review_note))
+    header = dicom.read_header(scan.path) if dicom.looks_like_dicom(scan.path) else None
+    if header is not None and all(k in header for k in _IDENTITY):
+        for keyword in _TYPE2:
+            if keyword not in header:
+                setattr(header, keyword, "")
+        sc = build_sc(image, header)
+        evidence, source = header, SourceImage.of(header, scan.metadata.get("frame", 0))
+    else:  # no study to join: a new one, with the DICOM's own patient fields if it has them
+        fields = dicom.patient_fields(header) if header is not None else (patient or {})
+        study = new_study(fields, f"fetalview measurement of {scan.path.name}")
+        sc = build_sc(image, study)
+        evidence, source = sc, SourceImage.of(sc)
+    sr = build_sr(evidence, source, ellipse, measurement, review, model_version, ga=ga,
+                  review_note=review_note)
+    return DicomResults(sr, sc)

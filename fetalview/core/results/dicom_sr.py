@@ -1,0 +1,268 @@
+"""The head measurement as a DICOM Structured Report, the form OB reporting systems read.
+
+Reporting systems take fetal biometry from the OB-GYN Ultrasound Procedure Report (PS3.16
+TID 5000) that ultrasound machines send, so the measurement reaches the report without being
+typed again. The document holds one Fetal Biometry section (TID 5005) with a Biometry Group
+(TID 5008) for each of HC, BPD and OFD: the measurement in mm with the points it was measured
+on in the source image, and, for HC, the gestational age by Hadlock 1984 and the
+INTERGROWTH-21st percentile and z-score when the pregnancy's age is known.
+
+Who stands behind the figures is part of the document: the device observer is fetalview with
+its model version; a clinician who confirmed (or corrected and confirmed) the contour is the
+person observer and the verifying observer, and the document is then VERIFIED and FINAL. An
+automatic or unconfirmed result is UNVERIFIED and PRELIMINARY, and its comment says so, as does
+any review flag, so a doubtful result never reads as a confident one.
+
+highdicom builds the content tree and checks it (value types, relationships, units); the codes
+are those of PS3.16, each with the table it comes from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import Enum
+
+import highdicom as hd
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.sr.coding import Code
+from pydicom.uid import generate_uid
+
+from fetalview import __version__
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.measure.growth import (HADLOCK_NAME, INTERGROWTH_NAME, GestationalAge, OutOfRange, hadlock_ga,
+                     hc_centile)
+from fetalview.core.measure.biometry import Measurement
+
+# PS3.16 codes. Tables are those of PS3.16 2025; LOINC check digits verified by the mod-10 rule.
+#: CID 12024 "OB-GYN Ultrasound Report Document Title" (TID 5000 row 1).
+REPORT_TITLE = Code("125000", "DCM", "OB-GYN Ultrasound Procedure Report")
+#: TID 5005 "Fetal Biometry Section" row 1.
+FETAL_BIOMETRY = Code("125002", "DCM", "Fetal Biometry")
+#: TID 5008 "Fetal Biometry Group" row 1.
+BIOMETRY_GROUP = Code("125005", "DCM", "Biometry Group")
+#: CID 12005 "Fetal Biometry Measurements" (TID 5005's $BiometryType).
+HEAD_CIRCUMFERENCE = Code("11984-2", "LN", "Head Circumference")
+BIPARIETAL_DIAMETER = Code("11820-8", "LN", "Biparietal Diameter")
+OCCIPITAL_FRONTAL_DIAMETER = Code("11851-3", "LN", "Occipital-Frontal Diameter")
+#: TID 5008 row 3.
+GESTATIONAL_AGE = Code("18185-9", "LN", "Gestational Age")
+#: CID 228 "Equation or Table" (TID 5008 rows 4 and 8).
+EQUATION = Code("121420", "DCM", "Equation")
+EQUATION_CITATION = Code("121421", "DCM", "Equation Citation")
+#: CID 12013 "Gestational Age Equations and Tables": GA from HC by Hadlock 1984.
+HC_HADLOCK_1984 = Code("11932-1", "LN", "HC, Hadlock 1984")
+#: CID 12017 "Growth Distribution Rank" (TID 5008 row 7).
+GROWTH_PERCENTILE_RANK = Code("125012", "DCM", "Growth Percentile Rank")
+GROWTH_Z_SCORE = Code("125013", "DCM", "Growth Z-score")
+#: CID 7003 "Purpose of Reference": the image region a measurement was made on (TID 320).
+SOURCE_OF_MEASUREMENT = Code("121112", "DCM", "Source of Measurement")
+#: TID 1001/2002 comment (CID 12101 member used as a concept name).
+COMMENT = Code("121106", "DCM", "Comment")
+#: CID 270 "Observer Type".
+PERSON = Code("121006", "DCM", "Person")
+DEVICE = Code("121007", "DCM", "Device")
+#: UCUM units as PS3.16 writes them (CID 7181 for '1' and '%', CID 7456 for days).
+MILLIMETRE = Code("mm", "UCUM", "mm")
+DAYS = Code("d", "UCUM", "days")
+PERCENT = Code("%", "UCUM", "Percent")
+NO_UNITS = Code("1", "UCUM", "no units")
+
+MANUFACTURER = "fetalview"
+#: Written as UTF-8 (PS3.3 C.12.1.1.2 "ISO_IR 192"), whatever the source's character set.
+UTF8 = "ISO_IR 192"
+#: Verifying Organization is Type 1 once verified; said plainly when the clinic gave none.
+UNSTATED_ORGANIZATION = "not stated"
+#: The INTERGROWTH-21st HC standard has no code in CID 12015, so it is cited in words.
+INTERGROWTH_CITATION = ("INTERGROWTH-21st fetal growth standard, head circumference: "
+                        "Papageorghiou et al., Lancet 2014;384:869-79")
+
+
+class ReviewState(str, Enum):
+    """What a clinician did with the model's contour (as the app's sign-off records it)."""
+
+    AUTOMATIC = "automatic"      # nobody looked at it
+    EDITED = "edited"            # changed by hand, not (yet) confirmed
+    CONFIRMED = "confirmed"      # accepted as the model drew it
+    CORRECTED = "corrected"      # changed by hand and confirmed
+
+    @property
+    def confirmed(self) -> bool:
+        return self in (ReviewState.CONFIRMED, ReviewState.CORRECTED)
+
+
+@dataclass(frozen=True)
+class Review:
+    """Who vouches for the result and when; ``operator`` is required once confirmed."""
+
+    state: ReviewState = ReviewState.AUTOMATIC
+    operator: str = ""
+    when: dt.datetime | None = None  # local time in the report (DICOM dates carry no zone)
+    organization: str = ""  # the clinic, as DICOM's Verifying Organization
+
+    def __post_init__(self):
+        object.__setattr__(self, "state", ReviewState(self.state))
+        if self.when is not None and self.when.tzinfo is not None:  # e.g. the sidecar's UTC
+            object.__setattr__(self, "when", self.when.astimezone().replace(tzinfo=None))
+        if self.state.confirmed and not self.operator.strip():
+            raise ValueError("a confirmed result needs the name of whoever confirmed it")
+
+    def sentence(self) -> str:
+        when = f" on {self.when:%Y-%m-%d %H:%M}" if self.when else ""
+        return {
+            ReviewState.AUTOMATIC: "Automatic measurement, not reviewed by a clinician.",
+            ReviewState.EDITED: "Contour edited by hand, not confirmed.",
+            ReviewState.CONFIRMED: f"Model's contour confirmed by {self.operator}{when}.",
+            ReviewState.CORRECTED: f"Contour corrected and confirmed by {self.operator}{when}.",
+        }[self.state]
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    """The image the head was measured on: its SOP Class/Instance UIDs and, in a cine loop,
+    the 1-based frame number."""
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    frame_number: int | None = None
+
+    @classmethod
+    def of(cls, ds: Dataset, frame: int = 0) -> SourceImage:
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        return cls(str(ds.SOPClassUID), str(ds.SOPInstanceUID), frame + 1 if frames > 1 else None)
+
+
+def device_uid(model_version: str) -> str:
+    """One stable Device Observer UID per model version, so a PACS can tell them apart."""
+    return generate_uid(entropy_srcs=[MANUFACTURER, model_version])
+
+
+def build_sr(evidence: Dataset, source: SourceImage, ellipse: Ellipse, measurement: Measurement,
+             review: Review, model_version: str, *, ga: GestationalAge | None = None,
+             review_note: str | None = None) -> hd.sr.ComprehensiveSR:
+    """The Comprehensive SR of one measured scan, in ``evidence``'s patient and study.
+
+    Args:
+        evidence: the dataset whose patient and study the report belongs to, and which holds
+            the image referenced by ``source`` (the source DICOM, or for a PNG/JPEG scan the
+            Secondary Capture made of it).
+        ellipse: the head ellipse in that image's pixel coordinates.
+        ga: the pregnancy's age on the exam day when known (for the percentile).
+        review_note: the review flag's reason, if the result was flagged.
+
+    Raises ValueError for a measurement without a pixel size: a report holds millimetres only.
+    """
+    if not measurement.in_mm:
+        raise ValueError("no pixel size: a structured report holds millimetres, not pixels")
+    section = hd.sr.ContainerContentItem(FETAL_BIOMETRY, template_id="5005",
+                                         relationship_type="CONTAINS")
+    major, minor = _major_minor(ellipse)
+    section.ContentSequence = [
+        _hc_group(measurement.hc, _region("ELLIPSE", np.vstack([major, minor]), source), ga),
+        _group(BIPARIETAL_DIAMETER, measurement.bpd, _region("POLYLINE", minor, source)),
+        _group(OCCIPITAL_FRONTAL_DIAMETER, measurement.ofd, _region("POLYLINE", major, source)),
+    ]
+    root = hd.sr.ContainerContentItem(REPORT_TITLE, template_id="5000")
+    comment = " ".join(filter(None, [
+        review.sentence(), f"Review flag: {review_note}." if review_note else "",
+        f"Pixel size {measurement.pixel_size.mm_per_pixel:.4f} mm "
+        f"({measurement.pixel_size.source}).",
+        "Decision support only."]))
+    root.ContentSequence = [
+        *_observation_context(review, model_version),
+        section,
+        hd.sr.TextContentItem(COMMENT, comment, relationship_type="CONTAINS"),
+    ]
+    when = review.when or dt.datetime.now()
+    sr = hd.sr.ComprehensiveSR(
+        evidence=[evidence], content=root,
+        series_instance_uid=hd.UID(), series_number=9101,
+        sop_instance_uid=hd.UID(), instance_number=1, manufacturer=MANUFACTURER,
+        is_complete=True, is_final=review.state.confirmed, is_verified=review.state.confirmed,
+        institution_name=review.organization.strip() or None,
+        verifying_observer_name=review.operator if review.state.confirmed else None,
+        verifying_organization=(review.organization.strip() or UNSTATED_ORGANIZATION)
+        if review.state.confirmed else None)
+    sr.SeriesDescription = "fetalview head biometry"
+    sr.SpecificCharacterSet = UTF8  # names typed or copied need not be ASCII
+    sr.SoftwareVersions = [f"fetalview {__version__}", model_version]
+    sr.ContentDate, sr.ContentTime = when.strftime("%Y%m%d"), when.strftime("%H%M%S")
+    if review.state.confirmed:
+        sr.VerifyingObserverSequence[0].VerificationDateTime = when.strftime("%Y%m%d%H%M%S")
+    return sr
+
+
+def _observation_context(review: Review, model_version: str) -> list:
+    """TID 1002: the model as device observer, and who confirmed it as person observer."""
+    device = hd.sr.ObserverContext(DEVICE, hd.sr.DeviceObserverIdentifyingAttributes(
+        uid=device_uid(model_version), name=MANUFACTURER, manufacturer_name=MANUFACTURER,
+        model_name=model_version))
+    person = (hd.sr.ObserverContext(PERSON, hd.sr.PersonObserverIdentifyingAttributes(
+        name=review.operator)) if review.state.confirmed else None)
+    return list(hd.sr.ObservationContext(observer_person_context=person,
+                                         observer_device_context=device))
+
+
+def _measurement(name: Code, value_mm: float, region) -> hd.sr.NumContentItem:
+    """TID 300: the value in mm, inferred from the points it was measured on (TID 320)."""
+    item = hd.sr.NumContentItem(name, round(float(value_mm), 2), MILLIMETRE,
+                                relationship_type="CONTAINS")
+    item.ContentSequence = [region]
+    return item
+
+
+def _group(name: Code, value_mm: float, region, extra=()) -> hd.sr.ContainerContentItem:
+    group = hd.sr.ContainerContentItem(BIOMETRY_GROUP, template_id="5008",
+                                       relationship_type="CONTAINS")
+    group.ContentSequence = [_measurement(name, value_mm, region), *extra]
+    return group
+
+
+def _hc_group(hc_mm: float, region, ga: GestationalAge | None) -> hd.sr.ContainerContentItem:
+    """HC with GA by Hadlock 1984 (TID 5008 rows 3-4) and, for a known GA, the INTERGROWTH-21st
+    rank (rows 7-8); a value outside a model's range is left out, never extrapolated."""
+    extra = []
+    try:
+        estimate = hadlock_ga(hc_mm)
+    except OutOfRange:
+        estimate = None
+    if estimate is not None:
+        age = hd.sr.NumContentItem(GESTATIONAL_AGE, estimate.days, DAYS,
+                                   relationship_type="CONTAINS")
+        age.ContentSequence = [hd.sr.CodeContentItem(EQUATION, HC_HADLOCK_1984,
+                                                     relationship_type="INFERRED FROM")]
+        extra.append(age)
+    try:
+        centile = hc_centile(hc_mm, ga) if ga is not None else None
+    except OutOfRange:
+        centile = None
+    if centile is not None:
+        for name, value, unit in ((GROWTH_PERCENTILE_RANK, centile.percentile, PERCENT),
+                                  (GROWTH_Z_SCORE, centile.z, NO_UNITS)):
+            rank = hd.sr.NumContentItem(name, round(value, 2), unit, relationship_type="CONTAINS")
+            rank.ContentSequence = [hd.sr.TextContentItem(
+                EQUATION_CITATION, f"{INTERGROWTH_CITATION}; GA {ga}",
+                relationship_type="INFERRED FROM")]
+            extra.append(rank)
+    return _group(HEAD_CIRCUMFERENCE, hc_mm, region, extra)
+
+
+def _region(graphic_type: str, points: np.ndarray, source: SourceImage):
+    """SCOORD in the source image's pixel coordinates, SELECTED FROM that image. DICOM puts
+    (0, 0) at the top-left pixel's outer corner (PS3.3 C.18.6.1.1); fetalview at its centre."""
+    item = hd.sr.ScoordContentItem(SOURCE_OF_MEASUREMENT, graphic_type,
+                                   np.asarray(points, dtype=float) + 0.5,
+                                   pixel_origin_interpretation="VOLUME",
+                                   relationship_type="INFERRED FROM")
+    item.ContentSequence = [hd.sr.SourceImageForRegion(
+        source.sop_class_uid, source.sop_instance_uid,
+        [source.frame_number] if source.frame_number else None)]
+    return item
+
+
+def _major_minor(ellipse: Ellipse) -> tuple[np.ndarray, np.ndarray]:
+    """The ends of the major axis and of the minor axis; an SR ELLIPSE lists the major axis's
+    two ends first (PS3.3 C.18.6.1.2)."""
+    ends_a, ends_b = ellipse.axis_endpoints()
+    return (ends_a, ends_b) if ellipse.a >= ellipse.b else (ends_b, ends_a)

@@ -1,0 +1,160 @@
+"""The list of open scans, each with where it stands (not measured, auto, confirmed, ...) and its
+HC, so the whole folder's results can be read at a glance.
+
+Each row keeps its scan's ``Path`` itself (a file name that is not UTF-8 keeps its real bytes
+to open the file) and shows the name with a replacement character for each undecodable byte.
+
+The list is narrow (a side dock, 250 px at 1366x768) and file names from scanners are long:
+each row is fitted to the list's width when painted, the name elided in its middle and the
+sign-off's name at its end (both whole in the tooltip), so the state and the HC, what the
+list is read for, are never cut.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFontMetrics
+from PySide6.QtWidgets import (QListWidget, QListWidgetItem, QStyle, QStyledItemDelegate,
+                               QStyleOptionViewItem)
+
+from fetalview.core.io.safetext import printable
+from fetalview.core.measure.biometry import measure
+from fetalview.core.record.review import STATE_WORDS, standing_signoff
+from fetalview.core.record.sidecar import Annotation
+from fetalview.gui.theme import WARNING
+
+STATE_COLOURS = {"not measured": "#a0a0a0", "auto": "#9fd0ff", "low confidence": WARNING,
+                 "edited": "#e0e080", "confirmed": "#80e080", "corrected": "#80e080",
+                 "unreadable": "#ff7070"}
+_STATE_ROLE = Qt.UserRole + 1
+_LINES_ROLE = Qt.UserRole + 2  # (name, state and HC, who confirmed), for fitting the row
+SEPARATOR = "  ·  "
+INDENT = "    "
+
+
+def summary(state: str, annotation: Annotation | None) -> tuple[str, str, str]:
+    """The list's second line: the state and HC, and who confirmed ("" if nobody); then the
+    longer tooltip text."""
+    line, by, tip = [state], "", [STATE_WORDS.get(state, state)]
+    if annotation is not None and annotation.ellipse is not None:
+        hc = measure(annotation.ellipse, annotation.pixel_size).lines()[0].split("(")[0]
+        line.append(" ".join(hc.split()))
+        signoff = standing_signoff(annotation)
+        if signoff is not None:
+            by = signoff.by
+            tip = [signoff.words()]
+    return SEPARATOR.join(line), by, "\n".join(tip)
+
+
+def fitted_lines(metrics: QFontMetrics, room: int, name: str, state: str, by: str) -> list[str]:
+    """A row's two lines within ``room`` pixels: the name elided in its middle, who confirmed
+    elided at its end or left out; the state and HC whole (wider than ``room``, the list
+    scrolls sideways rather than cut them)."""
+    second = INDENT + state
+    if by:
+        left = room - metrics.horizontalAdvance(second + SEPARATOR)
+        if left >= metrics.horizontalAdvance(by[:3] + "…"):
+            second += SEPARATOR + metrics.elidedText(by, Qt.ElideRight, left)
+    return [metrics.elidedText(name, Qt.ElideMiddle, room), second]
+
+
+class _RowDelegate(QStyledItemDelegate):
+    """Paints each row fitted to the width it is given; asks for no more width than its state
+    line needs, so a long name never makes the list scroll sideways."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index) -> None:
+        super().initStyleOption(option, index)
+        lines = index.data(_LINES_ROLE)
+        if lines is not None:
+            option.text = "\u2028".join(fitted_lines(option.fontMetrics, self._room(option),
+                                                      *lines))
+
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
+        opt = QStyleOptionViewItem(option)
+        super().initStyleOption(opt, index)
+        lines = index.data(_LINES_ROLE)
+        if lines is not None:
+            name, state, _ = lines
+            room = opt.fontMetrics.horizontalAdvance(INDENT + state)
+            opt.text = "\u2028".join(fitted_lines(opt.fontMetrics, room, name, state, ""))
+        style = opt.widget.style() if opt.widget is not None else self.parent().style()
+        return style.sizeFromContents(QStyle.CT_ItemViewItem, opt, QSize(), opt.widget)
+
+    @staticmethod
+    def _room(option: QStyleOptionViewItem) -> int:
+        """The text's width in the row, less the margins the style keeps on both sides."""
+        style, widget = option.widget.style(), option.widget
+        text = style.subElementRect(QStyle.SE_ItemViewItemText, option, widget)
+        return text.width() - 2 * (style.pixelMetric(QStyle.PM_FocusFrameHMargin, None, widget) + 1)
+
+
+class FolderPanel(QListWidget):
+    chosen = Signal(object)  # Path
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._rows: dict[Path, QListWidgetItem] = {}
+        self._names: Counter[str] = Counter()  # how many listed scans have each file name
+        self.setItemDelegate(_RowDelegate(self))
+        self.currentItemChanged.connect(self._on_current)
+
+    def set_scans(self, scans: dict[Path, tuple[str, Annotation | None]]) -> None:
+        """Replace the list: scan path -> (state, latest annotation). The selected scan stays
+        selected and the list scrolled where it was (a new order is no reason to move)."""
+        current = self.currentItem().data(Qt.UserRole) if self.currentItem() else None
+        top = self.verticalScrollBar().value()
+        self.blockSignals(True)
+        self.clear()
+        self._rows = {}
+        self._names = Counter(path.name for path in scans)
+        for path in scans:
+            item = QListWidgetItem()
+            item.setData(Qt.UserRole, path)
+            self.addItem(item)
+            self._rows[path] = item
+        for path, (state, annotation) in scans.items():
+            self.set_state(path, state, annotation)
+        if current in self._rows:
+            self.setCurrentItem(self._rows[current])
+        self.blockSignals(False)
+        self.doItemsLayout()  # now, so the old place is in the scroll bar's new range
+        self.verticalScrollBar().setValue(top)  # back where it was, even if selecting scrolled
+
+    def set_state(self, path: Path, state: str, annotation: Annotation | None = None) -> None:
+        item = self._rows.get(path)
+        if item is not None:
+            line, by, tip = summary(state, annotation)
+            name = printable(self._label(path))
+            item.setText(name + "\n" + printable(INDENT + SEPARATOR.join(filter(None, (line, by)))))
+            item.setData(_LINES_ROLE, (name, printable(line), printable(by)))
+            item.setData(_STATE_ROLE, state)
+            item.setForeground(QBrush(QColor(STATE_COLOURS.get(state, "#e0e0e0"))))
+            item.setToolTip(printable(f"{path}\n{tip}"))
+
+    def _label(self, path: Path) -> str:
+        """The file name, with its folder when another listed scan has the same name."""
+        twins = self._names[path.name]
+        return f"{path.name}  ({path.parent.name})" if twins > 1 else path.name
+
+    def state_text(self, path: Path) -> str:
+        return self._rows[path].data(_STATE_ROLE)
+
+    def select(self, path: Path) -> None:
+        """Make ``path`` the current row with its neighbours in view: selecting alone scrolled
+        just enough, so Space left the current scan on the bottom edge, the next half hidden."""
+        item = self._rows.get(path)
+        if item is not None and item is not self.currentItem():
+            self.blockSignals(True)
+            self.setCurrentItem(item)
+            self.blockSignals(False)
+            row = self.row(item)
+            for neighbour in (row - 1, row + 1, row):  # the current row last: it always shows
+                if 0 <= neighbour < self.count():
+                    self.scrollToItem(self.item(neighbour))
+
+    def _on_current(self, item: QListWidgetItem | None, _previous) -> None:
+        if item is not None:
+            self.chosen.emit(item.data(Qt.UserRole))

@@ -1,0 +1,77 @@
+"""Sorting and filtering the scan list so that the doubtful scans are reviewed first.
+
+``review_order`` is the rule (plain Python, testable without widgets); ``ReviewQueueBar`` is
+the two combo boxes above the list.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
+
+from fetalview.core.model.segmentation import hc_uncertainty_mm
+from fetalview.core.record.sidecar import Annotation
+
+#: Which states come first in "Doubtful first": flagged, then unmeasured, then automatic
+#: results nobody has looked at, then edits not confirmed yet; unreadable files and
+#: confirmed scans need no review.
+STATE_RANK = {"low confidence": 0, "not measured": 1, "auto": 2, "edited": 3, "unreadable": 4,
+              "corrected": 5, "confirmed": 5}
+SORTS = ("Folder order", "Doubtful first", "Name")
+FILTERS = {
+    "All scans": None,
+    "Needs review": {"low confidence"},
+    "Not confirmed": {"low confidence", "auto", "edited", "not measured"},
+    "Not measured": {"not measured"},
+    "Edited": {"edited"},
+    "Confirmed": {"confirmed", "corrected"},
+    "Unreadable": {"unreadable"},
+}
+
+
+def doubt_key(state: str, annotation: Annotation | None) -> tuple:
+    """Sort key: by state, then the larger HC uncertainty first, then the lower confidence."""
+    uncertainty, confidence = 0.0, 1.0
+    if annotation is not None:
+        u = hc_uncertainty_mm(annotation.extra.get("unsure_band_px"), annotation.pixel_size)
+        uncertainty = u or 0.0
+        confidence = annotation.confidence if annotation.confidence is not None else 1.0
+    return STATE_RANK.get(state, 6), -uncertainty, confidence
+
+
+def review_order(paths: list[Path], sort: str, states: dict[Path, str],
+                 annotations: dict[Path, Annotation | None], arrival: dict[Path, int]) -> list[Path]:
+    """``paths`` in the order ``sort`` asks for (stable for equal keys)."""
+    if sort == "Doubtful first":
+        return sorted(paths, key=lambda p: doubt_key(states.get(p, ""), annotations.get(p))
+                      + (arrival.get(p, 0),))
+    if sort == "Name":
+        return sorted(paths, key=lambda p: (p.name.lower(), str(p)))
+    return sorted(paths, key=lambda p: arrival.get(p, 0))
+
+
+def shown_by_filter(state: str, filter_name: str) -> bool:
+    wanted = FILTERS.get(filter_name)
+    return wanted is None or state in wanted
+
+
+class ReviewQueueBar(QWidget):
+    sort_changed = Signal(str)
+    filter_changed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.sort = QComboBox()
+        self.sort.addItems(SORTS)
+        self.sort.setToolTip("Order of the list (and of Next / Previous)")
+        self.filter = QComboBox()
+        self.filter.addItems(list(FILTERS))
+        self.filter.setToolTip("Show only the scans in this state (Next / Previous skip the others)")
+        layout.addWidget(self.sort, 1)
+        layout.addWidget(self.filter, 1)
+        self.sort.currentTextChanged.connect(self.sort_changed)
+        self.filter.currentTextChanged.connect(self.filter_changed)

@@ -1,0 +1,264 @@
+"""The PACS dialogs: the node in settings (with Test connection) and Open from PACS.
+
+Both only collect input and show answers: echo, find and get run as ``background.Job``s, so
+a PACS that is slow or down never freezes the window.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
+                               QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from fetalview.core.pacs.node import DEFAULT_CALLING_AET, PacsNode, check_ae_title
+from fetalview.gui.background import Job
+from fetalview.gui.dialogs import finish_form
+from fetalview.gui.theme import WARNING
+
+if TYPE_CHECKING:
+    from fetalview.core.pacs.client import StudyHit
+
+
+def _pacs():
+    """The networking module, imported by the background job that first needs it: pynetdicom
+    takes seconds to import, which the window's start-up should not wait for."""
+    from fetalview.core.pacs import client as pacs
+    return pacs
+
+
+@dataclass(frozen=True)
+class PacsSettings:
+    """The clinic's PACS as the app remembers it (QSettings group ``pacs``)."""
+
+    ae_title: str = ""
+    host: str = ""
+    port: int = 104
+    calling_aet: str = DEFAULT_CALLING_AET
+    organization: str = ""  # the clinic, named in a confirmed report as Verifying Organization
+
+    @classmethod
+    def load(cls, store: QSettings) -> PacsSettings:
+        def text(key, default=""):
+            return str(store.value(f"pacs/{key}", default) or default)
+        try:
+            port = int(text("port", "104"))
+        except ValueError:
+            port = 104
+        return cls(text("ae_title"), text("host"), port,
+                   text("calling_aet", DEFAULT_CALLING_AET), text("organization"))
+
+    def save(self, store: QSettings) -> None:
+        for key in ("ae_title", "host", "port", "calling_aet", "organization"):
+            store.setValue(f"pacs/{key}", getattr(self, key))
+
+    @property
+    def node(self) -> PacsNode | None:
+        """The node, or None while it is not set up (or not valid)."""
+        try:
+            return PacsNode(self.ae_title, self.host, self.port)
+        except ValueError:
+            return None
+
+
+class PacsSettingsDialog(QDialog):
+    """AE title, host and port of the PACS, fetalview's own AE title, the clinic's name."""
+
+    def __init__(self, settings: PacsSettings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("PACS")
+        form = QFormLayout(self)
+        self.ae_title = QLineEdit(settings.ae_title)
+        self.ae_title.setPlaceholderText("e.g. ORTHANC")
+        self.host = QLineEdit(settings.host)
+        self.host.setPlaceholderText("name or address, e.g. pacs.clinic.local")
+        self.port = QSpinBox()
+        self.port.setRange(1, 65535)
+        self.port.setValue(settings.port)
+        self.calling = QLineEdit(settings.calling_aet)
+        self.organization = QLineEdit(settings.organization)
+        self.organization.setPlaceholderText("named in confirmed reports")
+        form.addRow("PACS AE title", self.ae_title)
+        form.addRow("Host", self.host)
+        form.addRow("Port", self.port)
+        form.addRow("fetalview's AE title", self.calling)
+        form.addRow("Clinic", self.organization)
+        self.test_button = QPushButton("Test connection")
+        self.test_button.clicked.connect(self.test_connection)
+        self.answer = QLabel()
+        self.answer.setWordWrap(True)
+        form.addRow(self.test_button, self.answer)
+        finish_form(self, form, "The PACS must know fetalview's AE title. Results go to it by "
+                    "C-STORE; Open from PACS fetches studies by C-GET over the same connection.")
+        self._job: Job | None = None
+
+    def chosen(self) -> PacsSettings:
+        """What the fields say; raises ValueError naming what is wrong."""
+        settings = PacsSettings(self.ae_title.text().strip(), self.host.text().strip(),
+                                self.port.value(), check_ae_title(self.calling.text()),
+                                self.organization.text().strip())
+        PacsNode(settings.ae_title, settings.host, settings.port)
+        return settings
+
+    def _say(self, text: str, ok: bool) -> None:
+        self.answer.setText(text)
+        self.answer.setStyleSheet("" if ok else f"color: {WARNING}")
+
+    def test_connection(self) -> None:
+        """C-ECHO in the background; the answer appears beside the button."""
+        try:
+            chosen = self.chosen()
+        except ValueError as exc:
+            self._say(str(exc), False)
+            return
+        self.test_button.setEnabled(False)
+        self._say(f"Asking {chosen.node}...", True)
+        self._job = Job(lambda progress: _pacs().echo(chosen.node, chosen.calling_aet), self)
+        self._job.finished.connect(lambda _: self._tested(f"Connected to {chosen.node}.", True))
+        self._job.failed.connect(lambda message: self._tested(message, False))
+        self._job.start()
+
+    def _tested(self, text: str, ok: bool) -> None:
+        self.test_button.setEnabled(True)
+        self._say(text, ok)
+
+    def accept(self) -> None:
+        try:
+            self.chosen()
+        except ValueError as exc:
+            self._say(str(exc), False)
+            return
+        super().accept()
+
+
+_DATE = re.compile(r"^(\d{8})?(-(\d{8})?)?$")
+COLUMNS = ("Patient", "Patient ID", "Date", "Description", "Modalities", "Images")
+
+
+class OpenFromPacsDialog(QDialog):
+    """Find studies by patient ID, name or date (C-FIND) and fetch one (C-GET) into
+    ``cache/<Study Instance UID>``; ``retrieved`` then carries that folder."""
+
+    retrieved = Signal(object)  # Path of the folder holding the study's scans
+
+    def __init__(self, settings: PacsSettings, cache: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Open from PACS")
+        self.settings, self.cache = settings, Path(cache)
+        self.hits: list[StudyHit] = []
+        self._job: Job | None = None
+        layout = QVBoxLayout(self)
+        fields = QHBoxLayout()
+        self.patient_id = QLineEdit()
+        self.patient_id.setPlaceholderText("Patient ID")
+        self.patient_name = QLineEdit()
+        self.patient_name.setPlaceholderText("Name (part of it)")
+        self.date = QLineEdit()
+        self.date.setPlaceholderText("Date YYYYMMDD or a range A-B")
+        self.search_button = QPushButton("Search")
+        self.search_button.setDefault(True)
+        for w in (self.patient_id, self.patient_name, self.date, self.search_button):
+            fields.addWidget(w)
+            if isinstance(w, QLineEdit):
+                w.returnPressed.connect(self.search)
+        self.search_button.clicked.connect(self.search)
+        layout.addLayout(fields)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table.verticalHeader().hide()
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.doubleClicked.connect(lambda _: self.retrieve())
+        layout.addWidget(self.table, 1)
+        self.status = QLabel(f"Searching {settings.node}." if settings.node
+                             else "Set up the PACS first (File > PACS settings).")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        self.open_button = buttons.addButton("Retrieve and open", QDialogButtonBox.AcceptRole)
+        self.open_button.clicked.connect(self.retrieve)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self._update_buttons()
+        self.resize(900, 480)
+
+    def _busy(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("")
+        self.search_button.setEnabled(False)
+        self.open_button.setEnabled(False)
+
+    def _fail(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet(f"color: {WARNING}")
+        self.search_button.setEnabled(True)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        idle = self._job is None or not self._job.running
+        self.search_button.setEnabled(idle and self.settings.node is not None)
+        self.open_button.setEnabled(idle and bool(self.table.selectionModel().selectedRows()))
+
+    def search(self) -> None:
+        node = self.settings.node
+        date = self.date.text().strip().replace(" ", "")
+        if node is None:
+            return
+        if not _DATE.match(date):
+            self._fail("The date is YYYYMMDD, or a range such as 20260101-20260331.")
+            return
+        query = dict(patient_id=self.patient_id.text(), patient_name=self.patient_name.text(),
+                     study_date=date)
+        self._busy(f"Searching {node}...")
+        self._job = Job(lambda progress: _pacs().find_studies(
+            node, self.settings.calling_aet, **query), self)
+        self._job.finished.connect(self._show_hits)
+        self._job.failed.connect(self._fail)
+        self._job.start()
+
+    def _show_hits(self, hits: list[StudyHit]) -> None:
+        self.hits = hits
+        self.table.setRowCount(len(hits))
+        for row, h in enumerate(hits):
+            date = f"{h.study_date[:4]}-{h.study_date[4:6]}-{h.study_date[6:]}" \
+                if len(h.study_date) == 8 else h.study_date
+            for col, text in enumerate((h.patient_name, h.patient_id, date, h.description,
+                                        h.modalities, h.instances)):
+                self.table.setItem(row, col, QTableWidgetItem(text))
+        self.status.setStyleSheet("")
+        self.status.setText(f"{len(hits)} studies found." if hits
+                            else "No study matches. Fields left empty match everything.")
+        if hits:
+            self.table.selectRow(0)
+        self._update_buttons()
+
+    def retrieve(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        node = self.settings.node
+        if not rows or node is None or (self._job is not None and self._job.running):
+            return
+        hit = self.hits[rows[0].row()]
+        folder = self.cache / re.sub(r"[^0-9.]", "_", hit.study_uid)
+        self._busy(f"Retrieving the study of {hit.patient_name or hit.patient_id}...")
+        self._job = Job(lambda progress: _pacs().get_study(node, hit.study_uid, folder,
+                                                   self.settings.calling_aet), self)
+        self._job.finished.connect(lambda saved: self._retrieved(folder, saved))
+        self._job.failed.connect(self._fail)
+        self._job.start()
+
+    def _retrieved(self, folder: Path, saved: list[Path]) -> None:
+        if not saved:
+            self._fail("The study holds no image fetalview can open (only reports or "
+                       "fetalview's own results).")
+            return
+        self.status.setText(f"Retrieved {len(saved)} images.")
+        self.retrieved.emit(folder)
+        self.accept()

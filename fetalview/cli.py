@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fetalview.core.io.safetext import csv_table, display_name, printable
+from fetalview.core.io.safetext import csv_table, printable
 
 
 def app_parser() -> argparse.ArgumentParser:
@@ -174,22 +174,12 @@ def measure_main(argv: list[str]) -> int:
 
 def _report_writer(with_patient_fields: bool):
     """The batch's report hook; Qt is imported only here, when reports were asked for."""
-    from fetalview.core.record.calipers import caliper_marks
-    from fetalview.core.measure.biometry import OUTER_OUTER
-    from fetalview.core.record.sidecar import Annotation
-    from fetalview.report.pdf import PATIENT_LABELS, ReportData, write_report
+    from fetalview.report.pdf import PATIENT_LABELS, write_report
 
-    def write(path, scan, result, measurement):
-        frames = scan.metadata.get("frames", 1)
+    def write(path, scan, result):
         patient = ({k: scan.metadata[k] for k in PATIENT_LABELS if k in scan.metadata}
                    if with_patient_fields else {})
-        write_report(path, ReportData(
-            display_name(scan.path), scan.pixels, result.ellipse, measurement, edited=False,
-            model_version=result.model_version, review_note=result.review_reason,
-            frame=scan.metadata.get("frame") if frames > 1 else None, patient=patient,
-            calipers=tuple(caliper_marks(Annotation(scan.path.name, ellipse=result.ellipse),
-                                         scan.pixels, OUTER_OUTER)),
-            confidence=result.confidence))
+        write_report(path, result, scan.pixels, patient)
     return write
 
 

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from fetalview.core.record.calipers import (BPD_PAIR_KEY, CALIPERS_KEY, Calipers, caliper_marks,
-                                     measure_annotation, saved_bpd_pair, saved_calipers,
-                                     with_bpd_pair, with_calipers)
+from fetalview.core.record.calipers import (BPD_PAIR_KEY, CALIPERS_KEY, Calipers, saved_bpd_pair,
+                                            saved_calipers, with_bpd_pair, with_calipers)
+from fetalview.core.record.result import build_result
 from fetalview.core.measure.biometry import OUTER_INNER, OUTER_OUTER
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.sidecar import Annotation, from_json, to_json
@@ -48,14 +48,16 @@ def test_damaged_distance_entries_are_dropped_and_good_ones_kept():
 def test_outer_inner_measurement_is_suggested_from_the_image_until_confirmed():
     image, e = synthetic_head(12.0)
     a = Annotation("x.png", ellipse=e, pixel_size=PixelSize(0.1, "test"))
-    outer = measure_annotation(a, image, OUTER_OUTER)
+    outer = build_result("x.png", a, image, OUTER_OUTER).measurement
     assert outer.bpd == pytest.approx(30.0) and outer.bpd_convention == OUTER_OUTER
-    suggested = measure_annotation(a, image, OUTER_INNER)
-    assert suggested.bpd == pytest.approx(28.8, abs=0.15) and not suggested.bpd_confirmed
-    assert "BPD suggested" in [label for label, *_ in caliper_marks(a, image, OUTER_INNER)]
+    suggested = build_result("x.png", a, image, OUTER_INNER)
+    assert suggested.measurement.bpd == pytest.approx(28.8, abs=0.15)
+    assert not suggested.measurement.bpd_confirmed
+    assert "BPD suggested" in [label for label, *_ in suggested.marks]
+    assert suggested.ellipse_measurement.bpd == pytest.approx(30.0)  # the ellipse's own
     placed = Calipers((400.0, 120.0), (400.0, 400.0))
     a2 = Annotation("x.png", ellipse=e, pixel_size=PixelSize(0.1, "test"),
                     extra=with_bpd_pair({}, placed, confirmed=True))
-    confirmed = measure_annotation(a2, image, OUTER_INNER)
-    assert confirmed.bpd == pytest.approx(28.0) and confirmed.bpd_confirmed
-    assert caliper_marks(a2, image, OUTER_INNER)[0] == ("BPD", placed.p, placed.q)
+    confirmed = build_result("x.png", a2, image, OUTER_INNER)
+    assert confirmed.measurement.bpd == pytest.approx(28.0) and confirmed.measurement.bpd_confirmed
+    assert confirmed.marks[0] == ("BPD", placed.p, placed.q)

@@ -10,13 +10,15 @@ import pytest
 
 from dicomcheck import codes_of, dciodvfy_errors, num, sr_items
 from dicomfiles import make_dicom, region
+from fetalview.core.io.scans import load_scan
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.measure.growth import PREGNANCY_KEY, GestationalAge, hadlock_ga, hc_centile
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.record.result import build_result
+from fetalview.core.record.review import sign_off
+from fetalview.core.record.sidecar import Annotation
 from fetalview.core.results.dicom_results import make_results
 from fetalview.core.results.dicom_sr import Review
-from fetalview.core.measure.geometry import Ellipse
-from fetalview.core.measure.growth import GestationalAge, hadlock_ga, hc_centile
-from fetalview.core.io.scans import load_scan
-from fetalview.core.measure.biometry import measure
-from fetalview.core.measure.pixelsize import PixelSize
 
 ELLIPSE = Ellipse(200.0, 150.0, 120.0, 90.0, 20.0)
 CONFIRMED = Review("confirmed", "Smith^Anna", dt.datetime(2026, 3, 15, 10, 30), "Clinic X")
@@ -42,9 +44,29 @@ def png_scan(tmp_path):
     return load_scan(path)
 
 
-def _results(scan, review=CONFIRMED, pixel_size=None, **kw):
-    m = measure(ELLIPSE, pixel_size or scan.pixel_size or PixelSize(0.5, "typed by user"))
-    return m, make_results(scan, ELLIPSE, m, review, "resunet-test", ["HC line", "model"], **kw)
+def _record(scan, review=CONFIRMED, pixel_size=None, ga=None, flagged=False):
+    """The result record of ELLIPSE on ``scan`` as the app keeps it after ``review``: edited
+    and signed off as the review says (the record is what the SR renders)."""
+    ps = pixel_size or scan.pixel_size or PixelSize(0.5, "typed by user")
+    state = review.state.value
+    model = ELLIPSE if state in ("automatic", "confirmed") else Ellipse(200.0, 150.0, 100.0,
+                                                                       80.0, 0.0)
+    signoff = (sign_off(review.operator, ELLIPSE, model, ps, "resunet-test",
+                        review.when.astimezone() if review.when else None)
+               if review.state.confirmed else None)
+    extra = {PREGNANCY_KEY: {"method": "weeks+days", "ga": ga}} if ga else {}
+    a = Annotation(scan.path.name, ellipse=ELLIPSE, auto_ellipse=model,
+                   edited=state in ("edited", "corrected"), model_version="resunet-test",
+                   confidence=0.5 if flagged else 0.99, pixel_size=ps, confirmed=signoff,
+                   frame=scan.metadata.get("frame", 0), extra=extra)
+    return build_result(scan.path.name, a, scan.pixels,
+                        frame_count=scan.metadata.get("frames", 1))
+
+
+def _results(scan, review=CONFIRMED, pixel_size=None, patient=None, ga=None, flagged=False):
+    result = _record(scan, review, pixel_size, ga, flagged)
+    return result.ellipse_measurement, make_results(scan, result, patient=patient,
+                                                    organization=review.organization)
 
 
 def _comment(sr) -> str:
@@ -59,7 +81,7 @@ def _roundtrip(results, tmp_path, stem="out"):
 
 
 def test_sr_holds_head_biometry_with_loinc_codes_in_mm(dicom_scan, tmp_path):
-    m, results = _results(dicom_scan, ga=GestationalAge(34 * 7))
+    m, results = _results(dicom_scan, ga="34+0")
     (sr, _), paths = _roundtrip(results, tmp_path)
     assert sr.ConceptNameCodeSequence[0].CodeValue == "125000"  # OB-GYN US Procedure Report
     assert sr.ContentTemplateSequence[0].TemplateIdentifier == "5000"
@@ -152,14 +174,14 @@ def test_confirmed_result_is_verified_by_its_person_observer(dicom_scan):
 
 @pytest.mark.parametrize("state", ["automatic", "edited"])
 def test_unconfirmed_result_is_unverified_and_says_so(dicom_scan, state):
-    _, results = _results(dicom_scan, Review(state), review_note="low confidence")
+    _, results = _results(dicom_scan, Review(state), flagged=True)
     sr = results.sr
     assert (sr.VerificationFlag, sr.PreliminaryFlag) == ("UNVERIFIED", "PRELIMINARY")
     assert "VerifyingObserverSequence" not in sr
     assert "121008" not in codes_of(sr, "PNAME")  # no person observer
     comment = _comment(sr)
     assert "not confirmed" in comment or "not reviewed" in comment
-    assert "Review flag: low confidence" in comment
+    assert ("Review flag: model confidence 0.50 (below 0.95)" in comment) == (state == "automatic")
 
 
 def test_corrected_result_says_corrected(dicom_scan):
@@ -173,7 +195,7 @@ def test_refusals(dicom_scan):
     with pytest.raises(ValueError, match="name"):
         Review("confirmed", "  ")
     with pytest.raises(ValueError, match="pixel size"):
-        make_results(dicom_scan, ELLIPSE, measure(ELLIPSE, None), CONFIRMED, "m", ["x"])
+        make_results(dicom_scan, build_result("x", Annotation("x", ellipse=ELLIPSE), None))
 
 
 def test_annotated_image_keeps_the_scan_whole_with_the_caption_below(dicom_scan):
@@ -205,8 +227,8 @@ def test_every_file_written_passes_dciodvfy(dicom_scan, png_scan, latin1_scan, t
     written = []
     accents = Review("corrected", "Jörg^Núñez", organization="Clínica")
     for name, scan, review, kw in (
-            ("dcm_confirmed", dicom_scan, CONFIRMED, {"ga": GestationalAge(240)}),
-            ("dcm_auto", dicom_scan, Review(), {"review_note": "low confidence"}),
+            ("dcm_confirmed", dicom_scan, CONFIRMED, {"ga": "34+2"}),
+            ("dcm_auto", dicom_scan, Review(), {"flagged": True}),
             ("png_confirmed", png_scan, CONFIRMED, {"patient": {"patient_id": "P1"}}),
             ("png_auto", png_scan, Review(), {}),
             ("latin1", latin1_scan, accents, {}),

@@ -662,16 +662,17 @@ def test_two_writers_of_one_report_never_share_a_temporary_file(tmp_path):
     half-written report away, which then failed. A writer's own temporary file is never
     another's."""
     from fetalview.core.measure.geometry import Ellipse
-    from fetalview.core.measure.biometry import measure
     from fetalview.core.measure.pixelsize import PixelSize
-    from fetalview.report.pdf import ReportData, write_report
+    from fetalview.core.record.result import build_result
+    from fetalview.core.record.sidecar import Annotation
+    from fetalview.report.pdf import write_report
     path = tmp_path / "scan_fetalview_report.pdf"
     others = tmp_path / (path.name + ".tmp")
     others.write_bytes(b"%PDF- another batch's report, half written")
     ellipse = Ellipse(50, 40, 30, 20, 10)
-    write_report(path, ReportData("scan.png", np.zeros((80, 100), np.uint8), ellipse,
-                                  measure(ellipse, PixelSize(0.1, "test")), edited=False,
-                                  model_version="test"))
+    a = Annotation("scan.png", ellipse=ellipse, pixel_size=PixelSize(0.1, "test"),
+                   model_version="test")
+    write_report(path, build_result("scan.png", a, None), np.zeros((80, 100), np.uint8))
     assert others.read_bytes() == b"%PDF- another batch's report, half written"
     assert path.read_bytes().startswith(b"%PDF") and path.read_bytes().rstrip().endswith(b"%EOF")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, others.name])

@@ -1,7 +1,6 @@
 """DICOM networking against a real PACS (Orthanc started by the tests): echo, store the source
 scan and its results, find the study, get it back and open it."""
 
-import datetime as dt
 
 import cv2
 import numpy as np
@@ -10,11 +9,12 @@ import pytest
 
 from dicomcheck import num
 from dicomfiles import make_dicom, region
-from fetalview.core.results.dicom_results import make_results
-from fetalview.core.results.dicom_sr import Review
-from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.io.scans import list_scans, load_scan
-from fetalview.core.measure.biometry import measure
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.record.result import build_result
+from fetalview.core.record.review import sign_off
+from fetalview.core.record.sidecar import Annotation
+from fetalview.core.results.dicom_results import make_results
 from fetalview.core.pacs.client import (PacsError, PacsNode, echo, find_studies, get_study, store)
 from fetalview.core.pacs.node import check_ae_title
 from orthancserver import free_port, running_orthanc
@@ -65,9 +65,12 @@ def test_round_trip_results_land_in_the_scans_study_and_the_scan_comes_back(orth
 
     scan = load_scan(source_path)
     ellipse = Ellipse(200, 150, 120, 90, 20)
-    m = measure(ellipse, scan.pixel_size)
-    results = make_results(scan, ellipse, m, Review("confirmed", "Smith^Anna", dt.datetime.now()),
-                           "resunet-test", ["HC"])
+    signoff = sign_off("Smith^Anna", ellipse, ellipse, scan.pixel_size, "resunet-test")
+    annotation = Annotation("src.dcm", ellipse=ellipse, auto_ellipse=ellipse,
+                            pixel_size=scan.pixel_size, model_version="resunet-test",
+                            confidence=0.99, confirmed=signoff)
+    result = build_result("src.dcm", annotation, scan.pixels)
+    results = make_results(scan, result)
     store(orthanc, results.write(tmp_path, "src"))
 
     hits = find_studies(orthanc, patient_id=source.PatientID)
@@ -79,7 +82,7 @@ def test_round_trip_results_land_in_the_scans_study_and_the_scan_comes_back(orth
 
     everything = get_study(orthanc, source.StudyInstanceUID, tmp_path / "all", keep=lambda ds: True)
     sr = next(pydicom.dcmread(p) for p in everything if pydicom.dcmread(p).Modality == "SR")
-    assert num(sr, "11984-2")[0] == pytest.approx(m.hc, abs=0.01)
+    assert num(sr, "11984-2")[0] == pytest.approx(result.measurement.hc, abs=0.01)
 
     cache = tmp_path / "cache"
     got = get_study(orthanc, source.StudyInstanceUID, cache)  # what the app opens: scans only

@@ -11,9 +11,10 @@ from dicomfiles import make_dicom, region
 
 from fetalview.cli import main
 from fetalview.core.measure.geometry import Ellipse
-from fetalview.core.measure.growth import parse_ga
-from fetalview.core.measure.biometry import measure
+from fetalview.core.measure.growth import PREGNANCY_KEY
 from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.record.result import build_result
+from fetalview.core.record.sidecar import Annotation
 
 pypdf = pytest.importorskip("pypdf")
 pytestmark = pytest.mark.gui
@@ -27,53 +28,60 @@ def page_text(path) -> str:
     return re.sub(r"\s+", " ", text)
 
 
+def result_of(name, ellipse, pixel_size, *, edited=False, model="m", ga=None, confidence=None,
+              when=None, frame=0, frames=1):
+    """The record the app or the batch would build for such a result."""
+    extra = {PREGNANCY_KEY: {"method": "weeks+days", "ga": ga}} if ga else {}
+    a = Annotation(name, ellipse=ellipse, auto_ellipse=ellipse, edited=edited, model_version=model,
+                   confidence=confidence, pixel_size=pixel_size, frame=frame, extra=extra)
+    return build_result(name, a, None, when=when, frame_count=frames)
+
+
 def test_report_holds_the_numbers_and_the_disclaimer(tmp_path):
-    from fetalview.report.pdf import DISCLAIMER, ReportData, write_report
+    from fetalview.report.pdf import DISCLAIMER, write_report
 
     ellipse = Ellipse(400, 270, 200, 150, 10)
-    m = measure(ellipse, PixelSize(0.15, "DICOM ultrasound region calibration"))
-    data = ReportData("scan.dcm", np.full((540, 800), 60, np.uint8), ellipse, m, edited=True,
-                      model_version="resunet-0123456789ab", when=datetime(2026, 3, 15, 10, 30),
-                      ga=parse_ga("20+0"), frame=3)
-    text = page_text(write_report(tmp_path / "r.pdf", data))
+    result = result_of("scan.dcm", ellipse, PixelSize(0.15, "DICOM ultrasound region calibration"),
+                       edited=True, model="resunet-0123456789ab",
+                       when=datetime(2026, 3, 15, 10, 30), ga="20+0", frame=3, frames=5)
+    m = result.measurement
+    pixels = np.full((540, 800), 60, np.uint8)
+    text = page_text(write_report(tmp_path / "r.pdf", result, pixels))
     for expected in (f"HC {m.hc:.1f} mm", f"BPD {m.bpd:.1f} mm", f"OFD {m.ofd:.1f} mm",
+                     "Gestational age given: 20w+0d",
                      "GA from HC 19w+2d (Hadlock 1984", "HC at 20w+0d:", "INTERGROWTH-21st",
-                     "0.1500 mm/pixel (DICOM ultrasound region calibration)", "edited by a clinician",
-                     "model resunet-0123456789ab", "2026-03-15 10:30", "scan.dcm, frame 3",
-                     DISCLAIMER):
+                     "0.1500 mm/pixel (DICOM ultrasound region calibration)",
+                     "edited, not confirmed yet", "model resunet-0123456789ab",
+                     "2026-03-15 10:30", "scan.dcm, frame 3", DISCLAIMER):
         assert expected in text, expected
     assert "Patient" not in text
 
-    with_patient = ReportData(**{**data.__dict__, "patient": {"patient_name": "Doe Jane",
-                                                              "patient_id": "PID-7"}})
-    text = page_text(write_report(tmp_path / "p.pdf", with_patient))
+    patient = {"patient_name": "Doe Jane", "patient_id": "PID-7"}
+    text = page_text(write_report(tmp_path / "p.pdf", result, pixels, patient))
     assert "Patient: Doe Jane" in text and "Patient ID: PID-7" in text
 
 
 def test_flagged_report_withholds_growth_and_highlights_why(tmp_path):
-    from fetalview.report.pdf import ReportData, write_report
+    from fetalview.report.pdf import write_report
 
     ellipse = Ellipse(400, 270, 200, 94, 0)  # BPD/OFD 0.47: no head is that long
-    data = ReportData("a.png", np.full((540, 800), 60, np.uint8), ellipse,
-                      measure(ellipse, PixelSize(0.15, "typed by user")), edited=False,
-                      model_version="m", ga=parse_ga("20+0"), confidence=0.62,
-                      review_note="Review: model confidence 0.62 (below 0.95)",
-                      calipers=(("BPD", (400, 176), (400, 364)), ("OFD", (200, 270), (600, 270))))
-    text = page_text(write_report(tmp_path / "r.pdf", data))
+    result = result_of("a.png", ellipse, PixelSize(0.15, "typed by user"), ga="20+0",
+                       confidence=0.62)
+    text = page_text(write_report(tmp_path / "r.pdf", result, np.full((540, 800), 60, np.uint8)))
     assert "Review: model confidence 0.62" in text and "ratio 0.47" in text
     assert "GA and percentile: review the contour first" in text
     assert "Hadlock" not in text and "percentile," not in text
     assert "model m, model confidence 0.62" in text
+    assert "automatic, flagged for review (not reviewed)" in text
     assert "BPD 28.2 mm (outer-outer)" in text and "outside 70-86" in text
 
 
 def test_report_without_pixel_size_says_so(tmp_path):
-    from fetalview.report.pdf import ReportData, write_report
+    from fetalview.report.pdf import write_report
 
     ellipse = Ellipse(100, 80, 60, 40, 0)
-    data = ReportData("a.png", np.zeros((160, 200), np.uint8), ellipse, measure(ellipse, None),
-                      edited=False, model_version="m")
-    text = page_text(write_report(tmp_path / "r.pdf", data))
+    result = result_of("a.png", ellipse, None)
+    text = page_text(write_report(tmp_path / "r.pdf", result, np.zeros((160, 200), np.uint8)))
     assert "no pixel size" in text and "No gestational age or percentile" in text
     assert "automatic (not reviewed)" in text
 

@@ -19,31 +19,25 @@ from typing import TYPE_CHECKING, TextIO
 import cv2
 from tqdm import tqdm
 
-from fetalview.core.record.calipers import caliper_marks
-from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.io.dicom import DicomError, looks_like_dicom
-from fetalview.core.measure.growth import growth_lines
 from fetalview.core.io.hc18 import read_pixel_size_csv
-from fetalview.core.io.scans import Scan, ScanLoadError, list_scans, load_scan
-from fetalview.core.measure.biometry import OUTER_OUTER, Measurement, measure
 from fetalview.core.io.outputs import GrowingFile, OutputPlan, output_name, write_atomic
-from fetalview.core.results.overlay import CONFIDENCE_NAME, caption_lines, render_overlay, state_text
 from fetalview.core.io.ownfiles import mark_png
-from fetalview.core.measure.pixelsize import PixelSize, PixelSizeError
 from fetalview.core.io.safetext import csv_line, display_name, printable
+from fetalview.core.io.scans import Scan, ScanLoadError, list_scans, load_scan
+from fetalview.core.measure.pixelsize import PixelSize, PixelSizeError
 from fetalview.core.model.segmentation import Segmentation
+from fetalview.core.record.model_result import with_model_result
+from fetalview.core.record.result import ScanResult, build_result
 from fetalview.core.record.sidecar import Annotation
+from fetalview.core.results.overlay import annotated_image
+from fetalview.core.results.tables import CSV_COLUMNS, empty_row, result_row
 
 if TYPE_CHECKING:  # the network (and torch) is only needed by whoever builds the segmenter
     from fetalview.core.model.segmenter import Segmenter
 
-#: Exactly the columns the batch command's contract names (gestational age goes in overlays and
-#: reports, where its formula and valid range can be stated).
-CSV_COLUMNS = ["filename", "pixel_size_mm", "center_x_px", "center_y_px", "semi_axis_a_px",
-               "semi_axis_b_px", "angle_deg", "hc_mm", "bpd_mm", "ofd_mm", "confidence", "status"]
-
 #: Writes one scan's report to a path; the CLI passes one so that the core never imports Qt.
-ReportWriter = Callable[[Path, Scan, Segmentation, Measurement], None]
+ReportWriter = Callable[[Path, Scan, ScanResult], None]
 #: Called with a scan's file name and its SR and SC just written (the CLI's ``--send``); it
 #: reports its own failures, so that one refused scan does not stop the batch.
 DicomSender = Callable[[str, list[Path]], None]
@@ -184,42 +178,15 @@ def output_stems(paths: list[Path]) -> list[str]:
     return stems
 
 
-def _fmt(v: float | None, digits: int = 3) -> str:
-    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
-
-
-def result_row(filename: str, ellipse: Ellipse | None, pixel_size: PixelSize | None,
-               confidence: float | None, status: str) -> dict[str, str]:
-    """One CSV row in ``CSV_COLUMNS``; shared with the app's folder export so both agree.
-
-    Millimetre columns stay empty without a pixel size: never a guessed figure.
-    """
-    row = {c: "" for c in CSV_COLUMNS}
-    row.update(filename=filename, confidence=_fmt(confidence), status=status,
-               pixel_size_mm=_fmt(pixel_size.mm_per_pixel, 6) if pixel_size else "")
-    if ellipse is None:
-        return row
-    e = ellipse
-    row.update(center_x_px=_fmt(e.cx), center_y_px=_fmt(e.cy), semi_axis_a_px=_fmt(e.a),
-               semi_axis_b_px=_fmt(e.b), angle_deg=_fmt(e.angle_deg))
-    m = measure(e, pixel_size)
-    if m.in_mm:
-        row.update(hc_mm=_fmt(m.hc, 2), bpd_mm=_fmt(m.bpd, 2), ofd_mm=_fmt(m.ofd, 2))
-    return row
-
-
 def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
                 outputs: Outputs, frame: int = 0, stem: str | None = None) -> dict[str, str]:
     """One scan's CSV row; its mask, overlay and report are named after ``stem`` (default: the
     scan's own stem). The file name in the row is text (``display_name``); ``path`` keeps the
     real bytes of a name that is not UTF-8."""
-    row = {c: "" for c in CSV_COLUMNS}
-    row["filename"] = display_name(path)
     try:
         scan = load_scan(path, frame if looks_like_dicom(path) else 0)
     except ScanLoadError as exc:
-        row["status"] = f"error: {exc}"
-        return row
+        return empty_row(display_name(path), f"error: {exc}")
     notes = list(scan.notes)
     try:
         pixel_size = book.lookup(path, scan.pixel_size)
@@ -236,47 +203,41 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
     if at_head != pixel_size:
         pixel_size = at_head
         result = replace(result, pixel_size=at_head)
-    row = result_row(display_name(path), result.ellipse, pixel_size, result.confidence,
-                     result.status)
+    record = batch_result(display_name(path), scan, result)
     if result.ellipse is None:
-        return row
+        return result_row(record)
     try:
-        _write_extras(scan, result, measure(result.ellipse, pixel_size), outputs,
-                      stem or path.stem)
+        _write_extras(scan, result, record, outputs, stem or path.stem)
     except (OSError, ValueError, DicomError) as exc:  # the measurement stays; a file is missing
-        row["status"] = f"{NOT_WRITTEN} ({exc})"
-    return row
+        return result_row(record, f"{NOT_WRITTEN} ({exc})")
+    return result_row(record)
 
 
-def _write_extras(scan: Scan, result: Segmentation, m: Measurement, outputs: Outputs,
+def batch_result(name: str, scan: Scan, result: Segmentation) -> ScanResult:
+    """The record of a model result that no person has seen: built as the app builds it from
+    the annotation the model's result makes, so both say the same. The BPD is outer-to-outer
+    (a batch places no calipers)."""
+    annotation = with_model_result(Annotation(scan.path.name, pixel_size=result.pixel_size,
+                                              frame=scan.metadata.get("frame", 0)), result)
+    return build_result(name, annotation, scan.pixels,
+                        frame_count=scan.metadata.get("frames", 1), outline=result.outline)
+
+
+def _write_extras(scan: Scan, result: Segmentation, record: ScanResult, outputs: Outputs,
                   stem: str) -> None:
     """The mask, overlay, report and DICOM files asked for, named ``output_name(stem, ...)``
     and ``stem`` + _SR.dcm / _SC.dcm. A batch result is automatic: its SR says it was not
     reviewed."""
     if outputs.masks:
         _write_png(outputs.masks / output_name(stem, "mask", ".png"), result.mask, "mask")
-    model = f"{result.model_version}, {CONFIDENCE_NAME} {result.confidence:.2f}"
-    lines = caption_lines(m, edited=False, model_version=model,
-                          extra=growth_lines(m.hc if m.in_mm else None,
-                                             review_first=bool(result.review_reason)))
-    warnings = ([result.review_reason] if result.review_reason else []) + m.warnings()
     if outputs.overlays:
-        marks = caliper_marks(Annotation(scan.path.name, ellipse=result.ellipse), scan.pixels,
-                              OUTER_OUTER)
         _write_png(outputs.overlays / output_name(stem, "overlay", ".png"),
-                   render_overlay(scan.pixels, result.ellipse, lines, result.outline, marks,
-                                  warnings, state_text(edited=False),
-                                  doubtful=bool(result.review_reason)), "overlay")
+                   annotated_image(record, scan.pixels), "overlay")
     if outputs.reports and outputs.write_report:
-        outputs.write_report(outputs.reports / output_name(stem, "report", ".pdf"), scan,
-                             result, m)
-    if outputs.dicom and m.in_mm:  # an SR holds millimetres only
+        outputs.write_report(outputs.reports / output_name(stem, "report", ".pdf"), scan, record)
+    if outputs.dicom and record.in_mm:  # an SR holds millimetres only
         from fetalview.core.results.dicom_results import make_results
-        from fetalview.core.results.dicom_sr import Review
-        written = make_results(scan, result.ellipse, m, Review(), result.model_version,
-                               warnings + lines,
-                               outline=result.outline, review_note=result.review_reason,
-                               patient=outputs.patient).write(outputs.dicom, stem)
+        written = make_results(scan, record, patient=outputs.patient).write(outputs.dicom, stem)
         if outputs.send_dicom:
             outputs.send_dicom(display_name(scan.path), written)
 
@@ -388,8 +349,7 @@ def measure_batch(batch: Batch, segmenter: Segmenter, frame: int = 0,
         try:
             row = measure_one(segmenter, path, batch.book, outputs, frame, stem)
         except Exception as exc:  # one scan's failure must not end the batch
-            row = {**{c: "" for c in CSV_COLUMNS}, "filename": display_name(path),
-                   "status": f"error: {type(exc).__name__}: {exc}"}
+            row = empty_row(display_name(path), f"error: {type(exc).__name__}: {exc}")
         rows.append(row)
         for f in files:
             f.add(f.line(row))

@@ -14,14 +14,13 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QVBoxLayout, QWidget
 
-from fetalview.core.record.calipers import CALIPER_KEYS, caliper_marks, measure_annotation
-from fetalview.core.measure.growth import PREGNANCY_KEY, saved_ga
+from fetalview.core.record.calipers import CALIPER_KEYS
+from fetalview.core.measure.growth import PREGNANCY_KEY
 from fetalview.core.io.scans import ScanLoadError, load_scan
-from fetalview.core.measure.biometry import measure
 from fetalview.core.io.outputs import output_name
 from fetalview.gui.view.cine import FrameSlider
-from fetalview.gui.document import RESULT_KEYS, ScanDocument, review_needed
-from fetalview.gui.export import review_words
+from fetalview.gui.document import ScanDocument
+from fetalview.core.record.model_result import RESULT_KEYS
 from fetalview.gui.panels.pregnancy_panel import PATIENT_KEYS, PregnancyPanel
 from fetalview.gui.folder.review_order import ReviewQueueBar, review_order, shown_by_filter
 
@@ -113,14 +112,14 @@ class ClinicFeatures(QObject):
         self._shown_frame = (d, frame)
         self.frames.show_frames(d.scan.metadata.get("frames", 1), frame)
         self.pregnancy.show_scan(d.scan.metadata, d.annotation.extra.get(PREGNANCY_KEY, {}),
-                                 d.measurement(), review_first=bool(review_needed(d.annotation)))
+                                 d.result())
         self.act_report.setEnabled(d.annotation.ellipse is not None)
 
     def _on_preview(self, ellipse) -> None:
         d = self.session.current
         if d is not None:
-            self.pregnancy.show_measurement(measure(ellipse, d.annotation.pixel_size),
-                                            review_first=bool(review_needed(d.annotation)))
+            self.pregnancy.show_measurement(
+                d.result(annotation=replace(d.annotation, ellipse=ellipse)))
 
     def _on_record(self, record: dict) -> None:
         d = self.session.current
@@ -223,7 +222,7 @@ class ClinicFeatures(QObject):
             self.export_report(path)
 
     def export_report(self, path: Path) -> bool:
-        from fetalview.report.pdf import ReportData, write_report
+        from fetalview.report.pdf import write_report
 
         d = self.session.current
         a = d.annotation if d else None
@@ -232,21 +231,11 @@ class ClinicFeatures(QObject):
             return False
         if not self.window.allows_burned_in():
             return False
-        ga = saved_ga(a.extra)
-        reasons = review_needed(a)
         patient = ({k: d.scan.metadata[k] for k, _ in PATIENT_KEYS if d.scan.metadata.get(k)}
                    if self.include_patient_fields else {})
-        convention = self.window.settings.bpd_convention
-        data = ReportData(d.path.name, d.scan.pixels, a.ellipse,
-                          measure_annotation(a, d.scan.pixels, convention),
-                          a.edited, a.model_version or "none (drawn by hand)", ga=ga,
-                          review_note="Review: " + ", ".join(reasons) if reasons else None,
-                          frame=a.frame if d.scan.metadata.get("frames", 1) > 1 else None,
-                          patient=patient,
-                          calipers=tuple(caliper_marks(a, d.scan.pixels, convention)),
-                          confidence=a.confidence, review=review_words(a))
+        result = d.result(self.window.settings.bpd_convention)
         try:
-            write_report(path, data)
+            write_report(path, result, d.scan.pixels, patient)
         except OSError as exc:
             self.window.message_bar.show_message(f"Cannot write {path}: {exc}. Nothing was "
                                                  "changed; choose another folder.")

@@ -10,75 +10,24 @@ another program changed meanwhile; the merged result is then what the document s
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from fetalview.core.batch import PixelSizeBook
-from fetalview.core.record.calipers import measure_annotation
+from fetalview.core.io.safetext import display_name
+from fetalview.core.record.result import ScanResult, build_result
 from fetalview.core.io.scans import Scan, ScanLoadError, load_scan
 from fetalview.core.measure.biometry import OUTER_OUTER, Measurement
 from fetalview.core.measure.pixelsize import PixelSize
-from fetalview.core.record.review import AUTO, EDITED, LOW_CONFIDENCE, NOT_MEASURED, standing_signoff
-from fetalview.core.model.segmentation import review_reasons
+from fetalview.core.record.model_result import outline_of, scan_state
 from fetalview.core.record.sidecar import (Annotation, Found, SidecarError, SidecarStore, identity_of,
                              load_annotation, mismatch)
 from fetalview.gui.commands import AnnotationCommand
-
-#: ``Annotation.extra`` key of the model's unsure band (px), kept so that the review flag can be
-#: re-judged in millimetres whenever the pixel size changes.
-UNSURE_BAND_KEY = "unsure_band_px"
-#: ``Annotation.extra`` key of the model's raw outline (a polygon in scan pixels), so that it can
-#: still be shown after the scan is reopened. Frame-specific, like the unsure band.
-OUTLINE_KEY = "model_outline"
-#: Keys of ``Annotation.extra`` that describe one model result and go when the frame changes.
-RESULT_KEYS = (UNSURE_BAND_KEY, OUTLINE_KEY)
-#: The saved outline follows the model's within this many pixels (a few hundred points).
-OUTLINE_TOLERANCE_PX = 0.5
-#: More points than a whole-scan outline could need: a longer saved list is not an outline.
-MAX_OUTLINE_POINTS = 20000
-
-
-def outline_record(outline: np.ndarray) -> list[list[float]]:
-    """The model's outline as a compact polygon for the sidecar."""
-    points = cv2.approxPolyDP(np.asarray(outline, np.float32).reshape(-1, 1, 2),
-                              OUTLINE_TOLERANCE_PX, True).reshape(-1, 2)
-    return [[round(float(x), 1), round(float(y), 1)] for x, y in points]
-
-
-
-def outline_of(annotation: Annotation, shape: tuple[int, int]) -> np.ndarray | None:
-    """The saved outline as (N, 2) points on a scan of ``shape``; None when there is none or it
-    is damaged (it is a display aid only, so a bad entry is ignored rather than refused)."""
-    raw = annotation.extra.get(OUTLINE_KEY)
-    if not isinstance(raw, list) or not 3 <= len(raw) <= MAX_OUTLINE_POINTS:
-        return None
-    try:
-        points = np.asarray(raw, np.float32)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    rows, cols = shape
-    if points.shape != (len(raw), 2) or not np.isfinite(points).all() \
-            or not ((points >= -1) & (points <= (cols, rows))).all():
-        return None
-    return points
-
-
-def with_model_result(annotation: Annotation, result) -> Annotation:
-    """``annotation`` holding the model's ``result`` (a ``Segmentation`` that found a head) as
-    both the contour and the model's own, with what the review flag and display need."""
-    extra = {**annotation.extra, UNSURE_BAND_KEY: result.unsure_band_px}
-    extra.pop(OUTLINE_KEY, None)
-    if result.outline is not None:
-        extra[OUTLINE_KEY] = outline_record(result.outline)
-    return replace(annotation, ellipse=result.ellipse, auto_ellipse=result.ellipse, edited=False,
-                   model_version=result.model_version, confidence=result.confidence,
-                   extra=extra)
-
 
 def with_pixel_size(annotation: Annotation, scan: Scan,
                     folder: PixelSize | None = None) -> tuple[Annotation, str | None]:
@@ -95,31 +44,6 @@ def with_pixel_size(annotation: Annotation, scan: Scan,
                     f"({exc}); values stay in pixels until you give one.")
         ps = ps or folder
     return replace(annotation, pixel_size=scan.pixel_size_for(annotation.ellipse, ps)), note
-
-
-def review_needed(annotation: Annotation | None) -> list[str]:
-    """Why an automatic contour needs a clinician's look, in words; empty when it does not
-    (or when a person already edited or confirmed it)."""
-    if annotation is None or annotation.ellipse is None or annotation.edited \
-            or standing_signoff(annotation) is not None:
-        return []
-    return review_reasons(annotation.confidence, annotation.extra.get(UNSURE_BAND_KEY),
-                          annotation.pixel_size)
-
-
-def scan_state(annotation: Annotation | None) -> str:
-    """The state a scan list shows for a saved (or missing) annotation (``core.review``).
-
-    A confirmation that no longer covers the contour (edited since, or another pixel size)
-    leaves the scan "edited" until it is confirmed again."""
-    if annotation is None or annotation.ellipse is None:
-        return NOT_MEASURED
-    signoff = standing_signoff(annotation)
-    if signoff is not None:
-        return signoff.state
-    if annotation.edited or annotation.confirmed is not None:
-        return EDITED
-    return LOW_CONFIDENCE if review_needed(annotation) else AUTO
 
 
 def saved_state(path: Path, data_dir: Path) -> str:
@@ -161,11 +85,18 @@ class ScanDocument(QObject):
         """The model's raw outline of the current result, for display."""
         return outline_of(self.annotation, self.scan.pixels.shape[:2])
 
+    def result(self, convention: str = OUTER_OUTER, annotation: Annotation | None = None,
+               when: datetime | None = None) -> ScanResult:
+        """The record of the shown annotation (or of ``annotation``, e.g. during a drag) with
+        BPD in ``convention``: what the panel shows and every export renders."""
+        return build_result(display_name(self.path), annotation or self.annotation,
+                            self.scan.pixels, convention, when=when,
+                            frame_count=self.scan.metadata.get("frames", 1))
+
     def measurement(self, convention: str = OUTER_OUTER,
                     annotation: Annotation | None = None) -> Measurement | None:
-        """The shown annotation's (or ``annotation``'s, e.g. during a drag) measurement with
-        BPD in ``convention``."""
-        return measure_annotation(annotation or self.annotation, self.scan.pixels, convention)
+        """The figures of ``result``: for live values while a handle is dragged."""
+        return self.result(convention, annotation).measurement
 
     def push(self, after: Annotation, text: str) -> None:
         """Make ``after`` current as one undo step (applied and saved at once)."""

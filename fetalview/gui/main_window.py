@@ -31,7 +31,7 @@ from fetalview.gui.pacs.features import install as install_pacs_features
 from fetalview.gui.panels.empty_state import EmptyState
 from fetalview.gui.dialogs import (SettingsDialog, ask_export_folder, ask_number, ask_operator,
                       shortcuts_dialog)
-from fetalview.gui.document import review_needed
+from fetalview.core.record.model_result import review_needed
 from fetalview.gui.export import ExportError, annotated_image, free_path, save_png
 from fetalview.gui.folder.csv_export import FolderCsvExport
 from fetalview.gui.folder.panel import FolderPanel
@@ -312,8 +312,7 @@ class MainWindow(QMainWindow):
         self.view.ellipse_item.set_doubtful(bool(review_needed(a)))
         self.view.set_outline(d.outline if d else None)
         self._show_calipers()
-        self.panel.show_annotation(a, d.measurement(convention) if d else None,
-                                   d.state if d else "not measured")
+        self.panel.show_result(d.result(convention) if d else None)
         has_scan, has_contour = d is not None, a is not None and a.ellipse is not None
         for action in (self.act_segment, self.act_manual, self.act_type_ps, self.act_calibrate,
                        self.act_distance, self.act_zoom_in, self.act_zoom_out, self.act_fit,

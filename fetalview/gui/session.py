@@ -26,8 +26,8 @@ from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.review import SIGNED_OFF, UNREADABLE, sign_off, standing_signoff
 from fetalview.core.io.safetext import display_name
 from fetalview.core.record.sidecar import Annotation
-from fetalview.gui.document import (ScanDocument, open_document, review_needed, saved_state, scan_state,
-                       with_model_result)
+from fetalview.gui.document import ScanDocument, open_document, saved_state
+from fetalview.core.record.model_result import review_needed, scan_state, with_model_result
 from fetalview.gui.folder.listing import FolderLister
 from fetalview.gui.folder.queue import FolderQueue, Outcome
 from fetalview.gui.settings import AppSettings

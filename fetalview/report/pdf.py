@@ -14,8 +14,6 @@ caller (e.g. ``fetalview measure --reports``) has none, so it works without a di
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -24,55 +22,14 @@ from PySide6.QtGui import (QColor, QFont, QGuiApplication, QImage, QPageLayout, 
                            QPainter, QPdfWriter)
 from PySide6.QtWidgets import QApplication
 
-from fetalview.core.measure.geometry import Ellipse
-from fetalview.core.measure.growth import GestationalAge, growth_lines
-from fetalview.core.measure.biometry import Measurement
 from fetalview.core.io.outputs import write_atomic
-from fetalview.core.results.overlay import CONFIDENCE_NAME, caption_lines, render_overlay, state_text
+from fetalview.core.record.result import ScanResult
+from fetalview.core.results.overlay import render_overlay
 
 DISCLAIMER = "Decision support only: to be confirmed by a clinician."
 PATIENT_LABELS = {"patient_name": "Patient", "patient_id": "Patient ID", "exam_date": "Exam date"}
 RESOLUTION_DPI = 300
 MARGIN_MM = 15.0
-
-
-@dataclass(frozen=True)
-class ReportData:
-    """What one report shows. ``patient`` holds name/ID/exam date only if the user opted in."""
-
-    scan_name: str
-    pixels: np.ndarray  # uint8 gray, the scan (or frame) measured
-    ellipse: Ellipse
-    measurement: Measurement
-    edited: bool
-    model_version: str
-    when: datetime = field(default_factory=datetime.now)
-    ga: GestationalAge | None = None  # the pregnancy's known GA, for the percentile
-    review_note: str | None = None  # e.g. "flagged for review: HC uncertainty 5.1 mm"
-    frame: int | None = None  # the frame of a cine loop
-    patient: dict[str, str] = field(default_factory=dict)
-    #: Labelled caliper pairs to draw, (label, end, end) in scan pixels (see core.calipers).
-    calipers: tuple = ()
-    confidence: float | None = None
-    review: str | None = None  # the app's review state in words (who confirmed it, when)
-
-    def lines(self) -> list[str]:
-        """The text block: measurements, growth, provenance (shared wording with exports)."""
-        m = self.measurement
-        growth = growth_lines(m.hc if m.in_mm else None, self.ga,
-                              review_first=bool(self.review_note))
-        if self.ga is not None:
-            growth.insert(0, f"Gestational age given: {self.ga}")
-        if not m.in_mm:
-            growth.append("No gestational age or percentile without a pixel size")
-        model = self.model_version + (f", {CONFIDENCE_NAME} {self.confidence:.2f}"
-                                      if self.confidence is not None else "")
-        return caption_lines(m, edited=self.edited, model_version=model, when=self.when,
-                             extra=growth, state=self.review)
-
-    def warnings(self) -> list[str]:
-        """What the report highlights before its figures."""
-        return ([self.review_note] if self.review_note else []) + self.measurement.warnings()
 
 
 def ensure_gui_application() -> QGuiApplication:
@@ -95,9 +52,12 @@ def _qimage(bgr: np.ndarray) -> QImage:
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-def write_report(path: Path, data: ReportData) -> Path:
-    """Write the one-page PDF to ``path``: made in memory, then written atomically, so never
-    half a report and never another writer's temporary file."""
+def write_report(path: Path, result: ScanResult, pixels: np.ndarray,
+                 patient: dict[str, str] | None = None) -> Path:
+    """Write the one-page PDF of ``result`` on the scan's ``pixels`` (uint8 gray, the scan or
+    frame measured) to ``path``: made in memory, then written atomically, so never half a
+    report and never another writer's temporary file. ``patient`` holds name/ID/exam date
+    (``PATIENT_LABELS``) only if the user opted in."""
     ensure_gui_application()
     path = Path(path)
     buffer = QBuffer()
@@ -108,13 +68,13 @@ def write_report(path: Path, data: ReportData) -> Path:
                                      QPageLayout.Orientation.Portrait,
                                      QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
                                      QPageLayout.Unit.Millimeter))
-    writer.setTitle(f"fetalview report: {data.scan_name}")
+    writer.setTitle(f"fetalview report: {result.name}")
     writer.setCreator("fetalview")
     painter = QPainter()
     if not painter.begin(writer):
         raise OSError(f"cannot write {path}")
     try:
-        _paint(painter, writer.width(), writer.height(), data)
+        _paint(painter, writer.width(), writer.height(), result, pixels, patient or {})
     finally:
         painter.end()
     del painter, writer  # the PDF is complete in the buffer once its writer is gone
@@ -122,7 +82,8 @@ def write_report(path: Path, data: ReportData) -> Path:
     return path
 
 
-def _paint(p: QPainter, width: int, height: int, data: ReportData) -> None:
+def _paint(p: QPainter, width: int, height: int, result: ScanResult, pixels: np.ndarray,
+           patient: dict[str, str]) -> None:
     dots_per_pt = RESOLUTION_DPI / 72.0
     y = 0.0
 
@@ -139,22 +100,22 @@ def _paint(p: QPainter, width: int, height: int, data: ReportData) -> None:
         y += line_h
 
     text("Fetal head biometry", 18, bold=True)
-    scan = data.scan_name + (f", frame {data.frame}" if data.frame is not None else "")
+    scan = result.name + (f", frame {result.frame}" if result.frame is not None else "")
     text(f"Scan: {scan}", 10)
     for key, label in PATIENT_LABELS.items():
-        if data.patient.get(key):
-            text(f"{label}: {data.patient[key]}", 10)
+        if patient.get(key):
+            text(f"{label}: {patient[key]}", 10)
     y += 8 * dots_per_pt
 
-    image = _qimage(render_overlay(data.pixels, data.ellipse, [], calipers=data.calipers,
-                                   doubtful=bool(data.review_note)))
+    image = _qimage(render_overlay(pixels, result.ellipse, [], calipers=result.marks,
+                                   doubtful=result.flagged))
     box_h = height * 0.45
     scale = min(width / image.width(), box_h / image.height())
     target = QRectF(0, y, image.width() * scale, image.height() * scale)
     p.drawImage(target, image)
     y += target.height() + 10 * dots_per_pt
 
-    warnings = data.warnings()
+    warnings = result.warnings
     if warnings:
         line_h = 11 * 1.45 * dots_per_pt
         p.fillRect(QRectF(0, y, width, line_h * len(warnings) + 4 * dots_per_pt),
@@ -163,9 +124,8 @@ def _paint(p: QPainter, width: int, height: int, data: ReportData) -> None:
         for warning in warnings:
             text(warning, 11, bold=True, color="#b00020")
         y += 6 * dots_per_pt
-    state = state_text(data.edited)
-    for i, line in enumerate(data.lines()):
-        if line == state:  # the review state stands out, as on the exported image
+    for i, line in enumerate(result.caption()):
+        if line == result.state_words:  # the review state stands out, as on the exported image
             text(line, 11, bold=True, color="#1a5f95")
         else:
             text(line, 12 if i < 3 else 10, bold=i < 3)

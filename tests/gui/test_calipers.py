@@ -156,7 +156,7 @@ def test_flagged_scan_withholds_ga_and_percentile_until_reviewed(qtbot, make_win
     from fetalview.gui.export import caption, warnings
     text = "\n".join(caption(document))
     assert "review the contour first" in text and "percentile," not in text
-    assert warnings(document)[0].startswith("REVIEW: model confidence 0.50")
+    assert warnings(document)[0].startswith("Review: model confidence 0.50")
     window.session.edit_ellipse(document.annotation.ellipse, "Reviewed")  # a person's edit
     result = window.clinic.pregnancy.result.text()
     assert "Hadlock" in result and "z " in result

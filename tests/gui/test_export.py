@@ -60,10 +60,10 @@ def test_a_flagged_contour_is_exported_amber_until_confirmed(qtbot, make_window,
 
 
 def test_export_names_unit_source_and_state(qtbot, window, scans, monkeypatch):
-    import fetalview.gui.export as export
+    import fetalview.core.results.overlay as overlay
     seen = {}
-    real = export.render_overlay
-    monkeypatch.setattr(export, "render_overlay",
+    real = overlay.render_overlay
+    monkeypatch.setattr(overlay, "render_overlay",
                         lambda pixels, e, lines, *rest, **kw: seen.setdefault("lines", lines)
                         and real(pixels, e, lines, *rest, **kw))
     open_and_wait(qtbot, window, scans / "050_HC.png")
@@ -161,10 +161,10 @@ def test_without_pixel_size_exports_say_pixels_and_give_no_mm(qtbot, window, sca
                                                               monkeypatch):
     import re
 
-    import fetalview.gui.export as export
+    import fetalview.core.results.overlay as overlay
     seen = {}
-    real = export.render_overlay
-    monkeypatch.setattr(export, "render_overlay",
+    real = overlay.render_overlay
+    monkeypatch.setattr(overlay, "render_overlay",
                         lambda pixels, e, lines, *rest, **kw: seen.setdefault("lines", lines)
                         and real(pixels, e, lines, *rest, **kw))
     folder = tmp_path / "no_csv"

@@ -159,19 +159,18 @@ def test_stray_spaces_in_the_name_dialog_keep_the_offered_name(qtbot, window, sc
 
 def test_the_dicom_report_states_who_confirmed_it_while_the_confirmation_stands(qtbot, window,
                                                                                scans, jones):
-    from fetalview.core.results.dicom_sr import ReviewState
-    from fetalview.gui.pacs.features import review_of
+    from fetalview.core.results.dicom_sr import ReviewState, review_of
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
-    assert review_of(document.annotation, "").state == ReviewState.AUTOMATIC
+    assert review_of(document.result(), "").state == ReviewState.AUTOMATIC
     window.confirm_contour()
-    review = review_of(document.annotation, "Clinic")
+    review = review_of(document.result(), "Clinic")
     signoff = document.annotation.confirmed
     assert (review.state, review.operator) == (ReviewState.CONFIRMED, "A. Jones")
     assert review.when == datetime.fromisoformat(signoff.at).astimezone().replace(tzinfo=None)
     _drag_axis_end_outward(window, "a+", 30)
-    assert review_of(document.annotation, "").state == ReviewState.EDITED
+    assert review_of(document.result(), "").state == ReviewState.EDITED
     window.confirm_contour()
-    assert review_of(document.annotation, "").state == ReviewState.CORRECTED
+    assert review_of(document.result(), "").state == ReviewState.CORRECTED
 
 
 def test_the_end_of_the_list_is_said_with_what_is_left_to_confirm(qtbot, window, scans, jones):

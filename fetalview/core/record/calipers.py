@@ -1,5 +1,5 @@
-"""Caliper pairs a person places or confirms, kept in the sidecar's ``extra``, and the
-measurement of a saved annotation that takes them into account.
+"""Caliper pairs a person places or confirms, kept in the sidecar's ``extra`` (the result
+record, ``core.record.result``, measures and draws them).
 
 Two kinds: the outer-to-inner BPD pair (suggested from the image by ``core.skull_edges`` until
 a person moves or confirms it; only then is it saved) and any number of two-point distance
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fetalview.core.measure.biometry import OUTER_INNER, Measurement, measure
 from fetalview.core.record.sidecar import Annotation
 from fetalview.core.measure.skull_edges import suggest_bpd_outer_inner
 
@@ -116,34 +115,3 @@ def bpd_pair(annotation: Annotation,
         return None, False
     found = suggest_bpd_outer_inner(pixels, annotation.ellipse)
     return (None if found is None else Calipers(*found)), False
-
-
-def measure_annotation(annotation: Annotation, pixels: np.ndarray | None,
-                       convention: str) -> Measurement | None:
-    """The measurement of a saved annotation in the chosen BPD ``convention``; outer-to-inner
-    falls back to outer-to-outer (and says so, by its label) where no pair can be placed."""
-    e = annotation.ellipse
-    if e is None:
-        return None
-    pair, confirmed = bpd_pair(annotation, pixels) if convention == OUTER_INNER else (None, True)
-    return measure(e, annotation.pixel_size, None if pair is None else (pair.p, pair.q),
-                   confirmed, tuple(c.length for c in saved_calipers(annotation.extra)))
-
-
-def caliper_marks(annotation: Annotation, pixels: np.ndarray,
-                  convention: str) -> list[tuple[str, Point, Point]]:
-    """The labelled caliper pairs an export draws: BPD (in ``convention``), OFD, D1, D2..."""
-    e = annotation.ellipse
-    if e is None:
-        return []
-    (a0, a1), (b0, b1) = e.axis_endpoints()
-    short, long = ((a0, a1), (b0, b1)) if e.a < e.b else ((b0, b1), (a0, a1))
-    near, far = sorted(short, key=lambda p: (p[1], p[0]))
-    bpd = ("BPD", tuple(near), tuple(far))
-    if convention == OUTER_INNER:
-        pair, confirmed = bpd_pair(annotation, pixels)
-        if pair is not None:
-            bpd = ("BPD" if confirmed else "BPD suggested", pair.p, pair.q)
-    marks = [bpd, ("OFD", tuple(long[0]), tuple(long[1]))]
-    marks += [(f"D{i}", c.p, c.q) for i, c in enumerate(saved_calipers(annotation.extra), 1)]
-    return marks

@@ -12,18 +12,15 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from pydicom.dataset import Dataset
 
 from fetalview.core.io import dicom
 from fetalview.core.results.dicom_sc import build_sc, new_study
-from fetalview.core.results.dicom_sr import Review, SourceImage, build_sr
-from fetalview.core.measure.geometry import Ellipse
-from fetalview.core.measure.growth import GestationalAge
-from fetalview.core.io.scans import Scan
-from fetalview.core.measure.biometry import Measurement
 from fetalview.core.io.outputs import write_atomic
-from fetalview.core.results.overlay import render_overlay
+from fetalview.core.io.scans import Scan
+from fetalview.core.record.result import ScanResult
+from fetalview.core.results.dicom_sr import SourceImage, build_sr
+from fetalview.core.results.overlay import annotated_image
 
 SR_SUFFIX = "_SR.dcm"
 SC_SUFFIX = "_SC.dcm"
@@ -56,16 +53,15 @@ def to_bytes(ds: Dataset) -> bytes:
     return buffer.getvalue()
 
 
-def make_results(scan: Scan, ellipse: Ellipse, measurement: Measurement, review: Review,
-                 model_version: str, caption: list[str], *, outline: np.ndarray | None = None,
-                 ga: GestationalAge | None = None, review_note: str | None = None,
-                 patient: dict[str, str] | None = None) -> DicomResults:
-    """The SR and SC of ``scan`` measured as ``ellipse``; ``caption`` is the annotated image's
-    text, ``patient`` the typed fields for a scan that is not DICOM. Raises ValueError without a
-    pixel size and ``dicom.DicomError`` when the source DICOM can no longer be read."""
-    if not measurement.in_mm:
+def make_results(scan: Scan, result: ScanResult, *, organization: str = "",
+                 patient: dict[str, str] | None = None, named: bool = False) -> DicomResults:
+    """The SR and SC of ``scan``'s ``result``: the SC is the annotated image (``named`` as the
+    app's own exports are), the SR its figures and review; ``patient`` the typed fields for a
+    scan that is not DICOM. Raises ValueError without a pixel size and ``dicom.DicomError``
+    when the source DICOM can no longer be read."""
+    if not result.in_mm:
         raise ValueError("no pixel size: nothing in mm to report")
-    image = render_overlay(scan.pixels, ellipse, caption, outline, doubtful=bool(review_note))
+    image = annotated_image(result, scan.pixels, named=named)
     header = dicom.read_header(scan.path) if dicom.looks_like_dicom(scan.path) else None
     if header is not None and all(k in header for k in _IDENTITY):
         for keyword in _TYPE2:
@@ -78,6 +74,4 @@ def make_results(scan: Scan, ellipse: Ellipse, measurement: Measurement, review:
         study = new_study(fields, f"fetalview measurement of {scan.path.name}")
         sc = build_sc(image, study)
         evidence, source = sc, SourceImage.of(sc)
-    sr = build_sr(evidence, source, ellipse, measurement, review, model_version, ga=ga,
-                  review_note=review_note)
-    return DicomResults(sr, sc)
+    return DicomResults(build_sr(evidence, source, result, organization), sc)

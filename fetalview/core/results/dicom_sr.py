@@ -31,9 +31,9 @@ from pydicom.uid import generate_uid
 
 from fetalview import __version__
 from fetalview.core.measure.geometry import Ellipse
-from fetalview.core.measure.growth import (HADLOCK_NAME, INTERGROWTH_NAME, GestationalAge, OutOfRange, hadlock_ga,
-                     hc_centile)
-from fetalview.core.measure.biometry import Measurement
+from fetalview.core.measure.growth import GestationalAge, OutOfRange, hadlock_ga, hc_centile
+from fetalview.core.record.result import ScanResult
+from fetalview.core.record.review import EDITED
 
 # PS3.16 codes. Tables are those of PS3.16 2025; LOINC check digits verified by the mod-10 rule.
 #: CID 12024 "OB-GYN Ultrasound Report Document Title" (TID 5000 row 1).
@@ -138,22 +138,38 @@ def device_uid(model_version: str) -> str:
     return generate_uid(entropy_srcs=[MANUFACTURER, model_version])
 
 
-def build_sr(evidence: Dataset, source: SourceImage, ellipse: Ellipse, measurement: Measurement,
-             review: Review, model_version: str, *, ga: GestationalAge | None = None,
-             review_note: str | None = None) -> hd.sr.ComprehensiveSR:
-    """The Comprehensive SR of one measured scan, in ``evidence``'s patient and study.
+def review_of(result: ScanResult, organization: str = "") -> Review:
+    """The review the report states for ``result``: who confirmed it and when while the
+    confirmation stands; edited since (or never confirmed) otherwise."""
+    signoff = result.signoff
+    if signoff is not None:
+        return Review(ReviewState.CORRECTED if signoff.corrected else ReviewState.CONFIRMED,
+                      operator=signoff.by, when=dt.datetime.fromisoformat(signoff.at),
+                      organization=organization)
+    return Review(ReviewState.EDITED if result.state == EDITED else ReviewState.AUTOMATIC,
+                  organization=organization)
+
+
+def build_sr(evidence: Dataset, source: SourceImage, result: ScanResult,
+             organization: str = "") -> hd.sr.ComprehensiveSR:
+    """The Comprehensive SR of one measured scan's ``result``, in ``evidence``'s patient and
+    study.
 
     Args:
         evidence: the dataset whose patient and study the report belongs to, and which holds
             the image referenced by ``source`` (the source DICOM, or for a PNG/JPEG scan the
             Secondary Capture made of it).
-        ellipse: the head ellipse in that image's pixel coordinates.
-        ga: the pregnancy's age on the exam day when known (for the percentile).
-        review_note: the review flag's reason, if the result was flagged.
+        result: the record; its ellipse is in that image's pixel coordinates, and HC, BPD and
+            OFD are reported as measured on the ellipse's axes (BPD outer-to-outer).
+        organization: the clinic, as DICOM's Verifying Organization.
 
     Raises ValueError for a measurement without a pixel size: a report holds millimetres only.
     """
-    if not measurement.in_mm:
+    measurement, ellipse, ga = result.ellipse_measurement, result.ellipse, result.ga
+    review = review_of(result, organization)
+    model_version = result.model_version or "drawn by hand"
+    review_note = ", ".join(result.review_reasons)
+    if measurement is None or not measurement.in_mm:
         raise ValueError("no pixel size: a structured report holds millimetres, not pixels")
     section = hd.sr.ContainerContentItem(FETAL_BIOMETRY, template_id="5005",
                                          relationship_type="CONTAINS")

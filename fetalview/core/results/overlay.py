@@ -8,13 +8,11 @@ warnings (a flagged contour, an unusual shape) open the caption in a highlighted
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import cv2
 import numpy as np
 
 from fetalview.core.measure.geometry import Ellipse
-from fetalview.core.measure.biometry import Measurement
+from fetalview.core.record.result import ScanResult
 from fetalview.core.io.safetext import printable
 
 ELLIPSE_BGR = (80, 220, 80)
@@ -25,8 +23,6 @@ TEXT_BGR = (255, 255, 255)
 WARNING_BGR = (48, 160, 240)  # the app's amber warning colour, #f0a030
 BAND_BGR = (24, 22, 20)
 ACCENT_BGR = (224, 163, 79)  # the app's accent, #4fa3e0: the review state
-#: The name of ``Annotation.confidence`` wherever it is shown: screen, PNG, PDF, CSV docs.
-CONFIDENCE_NAME = "model confidence"
 #: Half the span of a caliper's cross mark, in image pixels.
 CROSS_PX = 5
 _SHIFT = 4  # OpenCV's fixed-point sub-pixel bits
@@ -39,30 +35,14 @@ def contour_bgr(doubtful: bool) -> tuple[int, int, int]:
     return WARNING_BGR if doubtful else ELLIPSE_BGR
 
 
-def state_text(edited: bool, state: str | None = None) -> str:
-    """The review state as an export words it (highlighted wherever it is printed)."""
-    return state or ("edited by a clinician" if edited else "automatic (not reviewed)")
-
-
-def caption_lines(measurement: Measurement, *, edited: bool, model_version: str,
-                  when: datetime | None = None, extra: list[str] | None = None,
-                  state: str | None = None) -> list[str]:
-    """The text block of an export, shared by images, reports and the app's panel.
-
-    ``state`` is the review state in words; by default "edited by a clinician" or "automatic
-    (not reviewed)" from ``edited``.
-    """
-    ps = measurement.pixel_size
-    lines = list(measurement.lines())
-    if ps is not None:
-        lines.append(f"pixel size {ps.mm_per_pixel:.4f} mm/pixel ({ps.source})")
-    else:
-        lines.append("pixel size unknown: values in pixels, not mm")
-    lines += extra or []
-    lines.append(state_text(edited, state))
-    lines.append(f"model {model_version}")
-    lines.append((when or datetime.now()).strftime("%Y-%m-%d %H:%M"))
-    return lines
+def annotated_image(result: ScanResult, pixels: np.ndarray, *, named: bool = False) -> np.ndarray:
+    """The annotated image of ``result`` (PNG export, clipboard, the DICOM Secondary Capture):
+    the scan at full resolution with its contour, the model's outline and the labelled
+    calipers, and below it the warnings, then the caption, the review state standing out.
+    ``named`` puts the scan's name first (the app's exports of the scan it shows)."""
+    lines = ([result.name] if named else []) + result.caption()
+    return render_overlay(pixels, result.ellipse, lines, result.outline, result.marks,
+                          result.warnings, result.state_words, doubtful=result.flagged)
 
 
 def render_overlay(pixels: np.ndarray, ellipse: Ellipse, lines: list[str],

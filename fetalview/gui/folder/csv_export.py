@@ -21,8 +21,8 @@ from PySide6.QtCore import QObject, Signal
 
 from fetalview.core.record.review import NOT_MEASURED, STATE_WORDS
 from fetalview.core.io.safetext import display_name
-from fetalview.gui.export import (SET_ASIDE_STATUS, ExportError, csv_row, free_path, save_csv,
-                     unmeasured_row)
+from fetalview.core.results.tables import unmeasured_row
+from fetalview.gui.export import SET_ASIDE_STATUS, ExportError, csv_row, free_path, save_csv
 from fetalview.gui.folder.queue import Outcome, measure_job
 from fetalview.gui.session import Session
 
@@ -92,10 +92,10 @@ class FolderCsvExport(QObject):
                 rows.append(csv_row(path, annotation))
                 measured += 1
             elif path in self._set_aside:
-                rows.append(unmeasured_row(path, SET_ASIDE_STATUS))
+                rows.append(unmeasured_row(display_name(path), SET_ASIDE_STATUS))
             else:  # not measured (yet), unreadable, no head found: listed, with its state
                 state = self.session.states.get(path, NOT_MEASURED)
-                rows.append(unmeasured_row(path, STATE_WORDS.get(state, state), state))
+                rows.append(unmeasured_row(display_name(path), STATE_WORDS.get(state, state), state))
         # a file that appeared there while the scans were checked is not replaced
         target, self._path = free_path(self._path) if self._total else self._path, None
         self.progress.emit(0, 0)

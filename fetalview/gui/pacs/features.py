@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,19 +19,16 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, Q
                                QProgressBar)
 
 from fetalview.core.io.dicom import looks_like_dicom
-from fetalview.core.measure.growth import saved_ga
 from fetalview.core.io.scans import load_scan
-from fetalview.core.measure.biometry import measure
-from fetalview.core.record.review import SIGNED_OFF, standing_signoff
+from fetalview.core.io.safetext import display_name
+from fetalview.core.record.result import build_result
+from fetalview.core.record.review import SIGNED_OFF
 from fetalview.core.record.sidecar import Annotation, check_belongs, load_annotation
 from fetalview.gui.background import Job
-from fetalview.gui.document import outline_of, review_needed
-from fetalview.gui.export import caption_of, warnings_of
 from fetalview.gui.pacs.dialogs import OpenFromPacsDialog, PacsSettings, PacsSettingsDialog
 
 if TYPE_CHECKING:  # highdicom and pynetdicom take seconds to import: only when sending
     from fetalview.core.results.dicom_results import DicomResults
-    from fetalview.core.results.dicom_sr import Review
 
 #: ``Annotation.extra`` key of the patient fields typed for a scan that is not DICOM.
 PATIENT_KEY = "patient"
@@ -40,34 +36,15 @@ UNCONFIRMED_QUESTION = ("This result is not confirmed by a clinician. Send it ma
                         "preliminary and not reviewed?")
 
 
-def review_of(annotation: Annotation, organization: str) -> Review:
-    """The review state the report states for a saved annotation: who confirmed it and when
-    while the confirmation stands (``core.review``)."""
-    from fetalview.core.results.dicom_sr import Review, ReviewState
-    signoff = standing_signoff(annotation)
-    if signoff is not None:
-        return Review(ReviewState.CORRECTED if signoff.corrected else ReviewState.CONFIRMED,
-                      operator=signoff.by, when=datetime.fromisoformat(signoff.at),
-                      organization=organization)
-    edited = annotation.edited or annotation.confirmed is not None  # changed since confirmed
-    return Review(ReviewState.EDITED if edited else ReviewState.AUTOMATIC,
-                  organization=organization)
-
-
 def results_of(path: Path, annotation: Annotation, organization: str) -> DicomResults:
     """The SR and annotated image of a scan's saved annotation (reads the scan from disk)."""
     from fetalview.core.results.dicom_results import make_results
     scan = load_scan(path, annotation.frame or 0)
     check_belongs(annotation, path.name, scan.pixels, annotation.frame or 0)
-    reasons = review_needed(annotation)
-    return make_results(
-        scan, annotation.ellipse, measure(annotation.ellipse, annotation.pixel_size),
-        review_of(annotation, organization), annotation.model_version or "drawn by hand",
-        warnings_of(path.name, annotation, scan.pixels) + caption_of(path.name, annotation,
-                                                                     pixels=scan.pixels),
-        outline=outline_of(annotation, scan.pixels.shape[:2]),
-        ga=saved_ga(annotation.extra), review_note=", ".join(reasons) or None,
-        patient=annotation.extra.get(PATIENT_KEY))
+    result = build_result(display_name(path), annotation, scan.pixels,
+                          frame_count=scan.metadata.get("frames", 1))
+    return make_results(scan, result, organization=organization,
+                        patient=annotation.extra.get(PATIENT_KEY), named=True)
 
 
 def send_scans(items: list[tuple[Path, Annotation | None]], settings: PacsSettings,

@@ -19,10 +19,8 @@ from PySide6.QtWidgets import (QFormLayout, QGridLayout, QGroupBox, QLabel, QPus
 
 from fetalview.core.measure.growth import REVIEW_FIRST
 from fetalview.core.measure.biometry import Measurement
-from fetalview.core.results.overlay import CONFIDENCE_NAME
-from fetalview.core.record.review import standing_signoff
-from fetalview.core.record.sidecar import Annotation
-from fetalview.gui.document import review_needed
+from fetalview.core.record.result import CONFIDENCE_NAME, ScanResult
+from fetalview.core.record.review import NOT_MEASURED
 from fetalview.gui.theme import WARNING
 
 STATE_TEXT = {
@@ -121,9 +119,9 @@ class MeasurementPanel(QWidget):
         layout.addWidget(self._levels_box())
         layout.addStretch(1)
         self.show_confidence = False
-        self._annotation: Annotation | None = None
+        self._result: ScanResult | None = None
         self._review_first = False
-        self.show_annotation(None, None)
+        self.show_result(None)
 
     def _levels_box(self) -> QGroupBox:
         box = QGroupBox("Display (does not change the scan)")
@@ -148,28 +146,28 @@ class MeasurementPanel(QWidget):
 
     # --- showing -------------------------------------------------------------------------
 
-    def show_annotation(self, annotation: Annotation | None, measurement: Measurement | None,
-                        state: str = "not measured") -> None:
-        self._annotation = annotation
+    def show_result(self, result: ScanResult | None) -> None:
+        """Show a scan's record: its state and who confirmed it, its figures, warnings, the
+        model and the pixel size with its source (None: no scan open)."""
+        self._result = result
+        state = result.state if result is not None else NOT_MEASURED
         text, colour = STATE_TEXT.get(state, (state, "#a0a0a0"))
-        reasons = review_needed(annotation)
-        self._review_first = bool(reasons)  # said here too: the growth box may be scrolled away
-        if reasons:
-            text += "\n(" + ", ".join(reasons) + ")"
-        signoff = standing_signoff(annotation) if annotation is not None else None
-        if signoff is not None:
-            text += f"\nby {signoff.by}, {signoff.when_text}"
-        self.state_label.setText(text if annotation is not None else "No scan open")
+        self._review_first = result is not None and result.flagged  # the growth box may scroll
+        if self._review_first:
+            text += "\n(" + ", ".join(result.review_reasons) + ")"
+        if result is not None and result.signoff is not None:
+            text += f"\nby {result.signoff.by}, {result.signoff.when_text}"
+        self.state_label.setText(text if result is not None else "No scan open")
         self.state_label.setToolTip(self.state_label.text())
         self.state_label.setStyleSheet(f"color: {colour};")
-        self.show_measurement(measurement)
+        self.show_measurement(result.measurement if result is not None else None)
         self._show_details()
-        ps = annotation.pixel_size if annotation else None
+        ps = result.pixel_size if result else None
         self.pixel_label.setText(
             f"{ps.mm_per_pixel:.4f} mm/pixel\nsource: {ps.source}" if ps else
-            "unknown: type it in or calibrate on a known distance" if annotation else "–")
+            "unknown: type it in or calibrate on a known distance" if result else "–")
         self.pixel_label.setToolTip(self.pixel_label.text())
-        self.pixel_label.setStyleSheet("" if ps or annotation is None else f"color: {WARNING};")
+        self.pixel_label.setStyleSheet("" if ps or result is None else f"color: {WARNING};")
 
     def show_measurement(self, measurement: Measurement | None) -> None:
         """Also called on every move of a handle or caliper drag, for live values."""
@@ -194,10 +192,10 @@ class MeasurementPanel(QWidget):
         self._show_details()
 
     def _show_details(self) -> None:
-        a = self._annotation
+        r = self._result
         parts = []
-        if a is not None and self.show_confidence and a.confidence is not None:
-            parts.append(f"{CONFIDENCE_NAME} {a.confidence:.2f}")
-        if a is not None and a.model_version:
-            parts.append(f"model {a.model_version}")
+        if r is not None and self.show_confidence and r.confidence is not None:
+            parts.append(f"{CONFIDENCE_NAME} {r.confidence:.2f}")
+        if r is not None and r.model_version:
+            parts.append(f"model {r.model_version}")
         self.details.setText("\n".join(parts))

@@ -15,8 +15,8 @@ from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QFormLayout, QGroupBox, QLabel,
                                QLineEdit, QVBoxLayout, QWidget)
 
-from fetalview.core.measure.growth import REVIEW_FIRST, ga_from_record, growth_lines
-from fetalview.core.measure.biometry import Measurement
+from fetalview.core.measure.growth import REVIEW_FIRST, ga_from_record
+from fetalview.core.record.result import ScanResult
 from fetalview.gui.theme import WARNING
 
 #: Combo box entries -> ``record["method"]`` (see ``core.growth.ga_from_record``).
@@ -86,10 +86,9 @@ class PregnancyPanel(QWidget):
 
     # --- showing -------------------------------------------------------------------------
 
-    def show_scan(self, metadata: dict, record: dict, measurement: Measurement | None,
-                  review_first: bool = False) -> None:
-        """Show a scan's patient fields, its saved pregnancy record and its HC (growth figures
-        withheld, with ``review_first``, while its contour awaits review)."""
+    def show_scan(self, metadata: dict, record: dict, result: ScanResult | None) -> None:
+        """Show a scan's patient fields, its saved pregnancy record and its result's growth
+        lines (withheld while its contour awaits review)."""
         fields = [f"{label}: {metadata[key]}" for key, label in PATIENT_KEYS if metadata.get(key)]
         self.patient_label.setText("\n".join(fields) or "No patient fields in this scan.")
         try:
@@ -110,11 +109,10 @@ class PregnancyPanel(QWidget):
         for w in widgets:
             w.blockSignals(False)
         self._show_inputs()
-        self.show_measurement(measurement, review_first)
+        self.show_measurement(result)
 
-    def show_measurement(self, measurement: Measurement | None, review_first: bool = False) -> None:
-        """Also called during a drag, for live values."""
-        hc = measurement.hc if measurement is not None and measurement.in_mm else None
+    def show_measurement(self, result: ScanResult | None) -> None:
+        """The record's gestational age and growth lines (also during a drag, live)."""
         record = self._record
         if record.get("method") in ("weeks+days", "dating scan") \
                 and not (record.get("ga") or record.get("scan_ga")):
@@ -124,14 +122,12 @@ class PregnancyPanel(QWidget):
         except ValueError as exc:
             self._set_result([f"Gestational age not understood: {exc}"], warn=True)
             return
-        if measurement is None:
-            self._set_result([f"Gestational age {ga}"] if ga else [], warn=False)
-        elif hc is None:
-            self._set_result(["No gestational age or percentile without a pixel size."], True)
-        else:
-            lines = ([f"Gestational age {ga}"] if ga else []) + growth_lines(hc, ga, review_first)
-            self._set_result(lines, warn=any("outside" in line or "BEYOND" in line
-                                             or line == REVIEW_FIRST for line in lines))
+        if result is None or not result.measured:
+            self._set_result([f"Gestational age given: {ga}"] if ga else [], warn=False)
+            return
+        lines = result.growth
+        self._set_result(lines, warn=not result.in_mm or any(
+            "outside" in line or "BEYOND" in line or line == REVIEW_FIRST for line in lines))
 
     def _set_result(self, lines: list[str], warn: bool) -> None:
         self.result.setText("\n".join(lines))

@@ -1,0 +1,195 @@
+"""One scan's result, built once: everything a result says, for every output to render.
+
+The app's panel, the annotated PNG, the PDF report, the batch's and the app's CSVs, the DICOM
+Structured Report and the Secondary Capture all take their figures and their words from a
+``ScanResult``; none of them measures, judges or words a fact itself. So a figure on screen is
+the figure in every file, with the same convention, and a new output (an HL7 message, say)
+needs only a renderer of this record.
+
+``build_result`` makes one from a scan's ``Annotation`` (the app's saved record, or the batch's
+model result turned into one with ``model_result.with_model_result``) and the scan's pixels,
+which an outer-to-inner BPD that nobody placed is suggested from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from fetalview.core.measure.biometry import OUTER_INNER, OUTER_OUTER, Measurement, measure
+from fetalview.core.measure.geometry import Ellipse
+from fetalview.core.measure.growth import GestationalAge, growth_lines, saved_ga
+from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.record.calipers import Calipers, bpd_pair, saved_bpd_pair, saved_calipers
+from fetalview.core.record.model_result import outline_of, review_needed, scan_state
+from fetalview.core.record.review import LOW_CONFIDENCE, STATE_WORDS, SignOff, standing_signoff
+from fetalview.core.record.sidecar import Annotation
+
+#: The name of ``Annotation.confidence`` wherever it is shown: screen, PNG, PDF, CSV docs.
+CONFIDENCE_NAME = "model confidence"
+#: The model line of a contour that no model drew.
+HAND_DRAWN = "none (drawn by hand)"
+#: Said where gestational age and percentile would be, when there is no pixel size.
+NO_GROWTH_WITHOUT_MM = "No gestational age or percentile without a pixel size"
+#: A caliper mark as drawn: (label, end, end), ends as (x, y) scan pixels.
+Mark = tuple[str, tuple[float, float], tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What one scan's result says. Build with ``build_result``; render, never recompute."""
+
+    name: str  # the scan's file name as text (``safetext.display_name``)
+    ellipse: Ellipse | None
+    pixel_size: PixelSize | None
+    model_version: str | None  # None for a contour drawn by hand
+    confidence: float | None
+    edited: bool
+    state: str  # ``core.review``'s state: auto, low confidence, edited, confirmed, ...
+    signoff: SignOff | None  # the confirmation that covers this contour, if any
+    review_reasons: tuple[str, ...]  # why the model's contour needs a look; () once reviewed
+    #: HC, BPD, OFD as shown: the BPD in the chosen convention (outer-to-inner from its
+    #: calipers, saying whether a person confirmed them).
+    measurement: Measurement | None
+    #: HC, BPD, OFD straight from the ellipse (BPD outer-to-outer): the batch contract's
+    #: columns and the SR's values, which are drawn on the ellipse's axes.
+    ellipse_measurement: Measurement | None
+    ga: GestationalAge | None  # the pregnancy's gestational age given for this scan
+    marks: tuple[Mark, ...]  # BPD (in its convention), OFD, D1, D2... as drawn on exports
+    bpd_outer_inner: tuple[Calipers, bool] | None  # the saved pair and whether confirmed
+    calipers: tuple[Calipers, ...]  # the distance calipers D1, D2...
+    outline: np.ndarray | None = field(default=None, compare=False)  # the model's raw outline
+    frame: int | None = None  # the frame of a cine loop; None for a still image
+    when: datetime = field(default_factory=datetime.now)  # when this result is reported
+
+    # --- what it says -----------------------------------------------------------------------
+
+    @property
+    def measured(self) -> bool:
+        return self.measurement is not None
+
+    @property
+    def in_mm(self) -> bool:
+        return self.measurement is not None and self.measurement.in_mm
+
+    @property
+    def flagged(self) -> bool:
+        """The model's contour awaits a clinician's look (drawn amber, figures withheld)."""
+        return bool(self.review_reasons)
+
+    @property
+    def review_note(self) -> str | None:
+        """The flag in words, e.g. "Review: model confidence 0.91 (below 0.95)"."""
+        return "Review: " + ", ".join(self.review_reasons) if self.review_reasons else None
+
+    @property
+    def status(self) -> str:
+        """The batch contract's status: ``ok``, ``low_confidence`` (flagged, not reviewed) or
+        ``no_head``."""
+        if self.ellipse is None:
+            return "no_head"
+        return "low_confidence" if self.state == LOW_CONFIDENCE else "ok"
+
+    @property
+    def state_words(self) -> str:
+        """The review state in full, with who confirmed it and when."""
+        return self.signoff.words() if self.signoff else STATE_WORDS[self.state]
+
+    @property
+    def model_text(self) -> str:
+        """The model and its confidence, e.g. "resunet-v1, model confidence 0.98"."""
+        text = self.model_version or HAND_DRAWN
+        if self.confidence is not None:
+            text += f", {CONFIDENCE_NAME} {self.confidence:.2f}"
+        return text
+
+    @property
+    def growth(self) -> list[str]:
+        """Gestational age given, GA from HC and the HC percentile, each naming its model, or
+        why they are withheld (a flagged contour, no pixel size)."""
+        m = self.measurement
+        if m is None:
+            return []
+        lines = growth_lines(m.hc if m.in_mm else None, self.ga, review_first=self.flagged)
+        if self.ga is not None:
+            lines.insert(0, f"Gestational age given: {self.ga}")
+        if not m.in_mm:
+            lines.append(NO_GROWTH_WITHOUT_MM)
+        return lines
+
+    @property
+    def warnings(self) -> list[str]:
+        """What every output highlights before the figures: the review flag, then what in the
+        figures looks wrong."""
+        if self.measurement is None:
+            return []
+        return ([self.review_note] if self.review_note else []) + self.measurement.warnings()
+
+    @property
+    def pixel_size_line(self) -> str:
+        ps = self.pixel_size
+        if ps is None:
+            return "pixel size unknown: values in pixels, not mm"
+        return f"pixel size {ps.mm_per_pixel:.4f} mm/pixel ({ps.source})"
+
+    @property
+    def when_text(self) -> str:
+        return self.when.strftime("%Y-%m-%d %H:%M")
+
+    def caption(self) -> list[str]:
+        """The text block of every export: the figures with their conventions, the pixel size
+        and its source, growth, the review state, the model, the date. Empty when unmeasured."""
+        if self.measurement is None:
+            return []
+        return (self.measurement.lines() + [self.pixel_size_line] + self.growth
+                + [self.state_words, f"model {self.model_text}", self.when_text])
+
+
+def build_result(name: str, annotation: Annotation, pixels: np.ndarray | None,
+                 convention: str = OUTER_OUTER, *, when: datetime | None = None,
+                 frame_count: int = 1, outline: np.ndarray | None = None) -> ScanResult:
+    """The result of ``annotation`` on the scan's ``pixels`` in the BPD ``convention``.
+
+    Without ``pixels`` an outer-to-inner BPD that nobody placed cannot be suggested and the BPD
+    stays outer-to-outer (and says so, by its label). ``outline`` is the model's raw outline
+    when the caller has it; otherwise the one saved in the annotation, if any.
+    """
+    a = annotation
+    e = a.ellipse
+    calipers = tuple(saved_calipers(a.extra))
+    measurement = ellipse_measurement = None
+    marks: tuple[Mark, ...] = ()
+    if e is not None:
+        pair, confirmed = (bpd_pair(a, pixels) if convention == OUTER_INNER else (None, True))
+        lengths = tuple(c.length for c in calipers)
+        measurement = measure(e, a.pixel_size, None if pair is None else (pair.p, pair.q),
+                              confirmed, lengths)
+        ellipse_measurement = measure(e, a.pixel_size)
+        marks = _marks(e, pair, confirmed, calipers)
+        if outline is None and pixels is not None:
+            outline = outline_of(a, pixels.shape[:2])
+    return ScanResult(
+        name=name, ellipse=e, pixel_size=a.pixel_size, model_version=a.model_version,
+        confidence=a.confidence, edited=a.edited, state=scan_state(a),
+        signoff=standing_signoff(a), review_reasons=tuple(review_needed(a)),
+        measurement=measurement, ellipse_measurement=ellipse_measurement,
+        ga=saved_ga(a.extra), marks=marks, bpd_outer_inner=saved_bpd_pair(a.extra),
+        calipers=calipers, outline=outline,
+        frame=(a.frame or 0) if frame_count > 1 else None, when=when or datetime.now())
+
+
+def _marks(e: Ellipse, pair: Calipers | None, confirmed: bool,
+           calipers: tuple[Calipers, ...]) -> tuple[Mark, ...]:
+    """The labelled caliper pairs an export draws: BPD (outer-to-outer on the ellipse's short
+    axis, or the outer-to-inner pair, "BPD suggested" until confirmed), OFD, D1, D2..."""
+    (a0, a1), (b0, b1) = e.axis_endpoints()
+    short, long = ((a0, a1), (b0, b1)) if e.a < e.b else ((b0, b1), (a0, a1))
+    near, far = sorted(short, key=lambda p: (p[1], p[0]))
+    bpd: Mark = ("BPD", tuple(near), tuple(far))
+    if pair is not None:
+        bpd = ("BPD" if confirmed else "BPD suggested", pair.p, pair.q)
+    marks = [bpd, ("OFD", tuple(long[0]), tuple(long[1]))]
+    marks += [(f"D{i}", c.p, c.q) for i, c in enumerate(calipers, 1)]
+    return tuple(marks)

@@ -6,23 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from fetalview.app_args import app_parser
 from fetalview.core.io.safetext import csv_table, printable
-
-
-def app_parser() -> argparse.ArgumentParser:
-    """``fetalview [SCAN|FOLDER...]``; its help names the ``measure`` command too."""
-    p = argparse.ArgumentParser(
-        prog="fetalview",
-        usage="fetalview [SCAN|FOLDER ...]\n       fetalview measure PATH [PATH ...] [options]",
-        description="Measure the fetal head (HC, BPD, OFD) in 2-D ultrasound scans.",
-        epilog="commands:\n"
-               "  fetalview [SCAN|FOLDER ...]   open the desktop app with these scans\n"
-               "  fetalview measure PATH ...    measure scans without a window: CSV, overlays,\n"
-               "                                reports, DICOM ('fetalview measure --help')",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("paths", nargs="*", type=Path, metavar="SCAN|FOLDER",
-                   help="scans or folders of scans to open")
-    return p
 
 
 def _measure_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fetalview.cli import _measure_parser, app_parser, main
+from fetalview.app_args import app_parser
+from fetalview.cli import _measure_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
 

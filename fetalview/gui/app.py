@@ -9,8 +9,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from fetalview.app_args import app_parser
 from fetalview.bundled import app_icon
-from fetalview.cli import app_parser
 from fetalview.gui.main_window import MainWindow
 from fetalview.gui.settings import AppSettings
 from fetalview.gui.theme import apply_dark_theme

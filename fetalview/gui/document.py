@@ -103,7 +103,7 @@ class ScanDocument(QObject):
         after = replace(after, pixel_size=self.scan.pixel_size_for(after.ellipse,
                                                                    after.pixel_size))
         if after != self.annotation:
-            self.undo_stack.push(AnnotationCommand(self, self.annotation, after, text))
+            self.undo_stack.push(AnnotationCommand(self.apply, self.annotation, after, text))
 
     def edit_ellipse(self, ellipse, text: str) -> None:
         self.push(replace(self.annotation, ellipse=ellipse, edited=True), text)

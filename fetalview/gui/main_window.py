@@ -1,58 +1,44 @@
 """The main window: wires the session, the scan view, the side panels and the menus together.
 
 It holds no measurement logic: the session decides, the core computes, and this file shows
-the result and turns menu choices and keys into calls.
+the result and turns menu choices and keys into calls. The actions, menus and toolbar are made
+in ``menus.py``, opening and exporting are ``files.py`` (a mixin of the window), and the clinic
+and PACS features are installed onto the built window (``clinic.py``, ``pacs/features.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
-from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QFrame,
-                               QLabel, QLineEdit, QMainWindow, QMessageBox,
-                               QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtGui import QAction, QUndoGroup
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFrame, QLabel, QLineEdit, QMainWindow,
+                               QMessageBox, QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
 
-from fetalview.bundled import sample_scans_dir
 from fetalview.core.record.calipers import (Calipers, bpd_pair, saved_bpd_pair, saved_calipers, with_bpd_pair,
                              with_calipers)
 from fetalview.core.measure.ellipse_edit import calibrated_pixel_size
-from fetalview.core.io.scans import IMAGE_SUFFIXES
 from fetalview.core.measure.biometry import OUTER_INNER
-from fetalview.core.io.outputs import output_name
 from fetalview.core.measure.pixelsize import PixelSize, PixelSizeError
 from fetalview.core.io.safetext import printable
 from fetalview.core.measure.skull_edges import short_axis_ends
 from fetalview.gui.clinic import install as install_clinic_features
 from fetalview.gui.pacs.features import install as install_pacs_features
 from fetalview.gui.panels.empty_state import EmptyState
-from fetalview.gui.dialogs import (SettingsDialog, ask_export_folder, ask_number, ask_operator,
-                      shortcuts_dialog)
+from fetalview.gui.dialogs import SettingsDialog, ask_number, ask_operator, shortcuts_dialog
 from fetalview.core.record.model_result import review_needed
-from fetalview.gui.export import ExportError, annotated_image, free_path, save_png
+from fetalview.gui.files import FileCommands
 from fetalview.gui.folder.csv_export import FolderCsvExport
 from fetalview.gui.folder.panel import FolderPanel
-from fetalview.gui.view.images import bgr_qimage
+from fetalview.gui.menus import build_actions, build_menus, window_action
 from fetalview.gui.panels.measurement_panel import MeasurementPanel
 from fetalview.gui.panels.message_bar import MessageBar
 from fetalview.gui.view.scan_view import ScanView
 from fetalview.gui.session import Session
-from fetalview.gui.settings import AppSettings, default_export_folder, default_operator
-from fetalview.gui.panels.toolbar import build_toolbar
+from fetalview.gui.settings import AppSettings, default_operator
 from fetalview.gui.view.tools import calibration_tool, distance_tool, manual_tool
 from fetalview.gui.worker import SegmentationService, SegmenterFactory
-
-#: Asked before an image of a scan whose file says patient details are burned into its pixels
-#: leaves the app (PNG, clipboard, report): the explicit opt-in ``--allow-burned-in`` is in the
-#: batch.
-BURNED_IN_QUESTION = ("The file of this scan says patient details are burned into its pixels "
-                      "(DICOM Burned In Annotation YES): the exported image will show them. "
-                      "Export it anyway?")
-SCAN_FILTER = "Scans (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES + (".dcm",)) + ");;All files (*)"
-
 
 #: The scan list's first width: a sixth of the window, within these bounds (px).
 SCANS_DOCK_MIN, SCANS_DOCK_MAX = 255, 400
@@ -60,7 +46,7 @@ SCANS_DOCK_MIN, SCANS_DOCK_MAX = 255, 400
 FIRST_SIZE = QSize(1360, 860)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileCommands, QMainWindow):
     """Args:
         settings: where preferences and the sidecar fallback folder live.
         segmenter_factory: builds the Segmenter in the worker thread (tests share one).
@@ -77,9 +63,9 @@ class MainWindow(QMainWindow):
         self.session = Session(settings, self.service, confirm or self._ask, self)
         self.csv_export = FolderCsvExport(self.session, self)
         self.undo_group = QUndoGroup(self)
-        self._build_actions()
+        build_actions(self)
         self._build_widgets()
-        self._build_menus()
+        build_menus(self)
         self._connect()
         self.clinic = install_clinic_features(self)
         self.pacs = install_pacs_features(self)
@@ -95,79 +81,9 @@ class MainWindow(QMainWindow):
 
     def _action(self, text: str, slot, keys=(), tip: str = "", checkable: bool = False,
                 canvas: bool = False) -> QAction:
-        """A window action; ``canvas`` ones answer their keys only while the scan has the focus
-        (Return in a text field must stay that field's own)."""
-        action = QAction(text, self)
-        action.setShortcuts([QKeySequence(k) for k in keys])
-        action.setStatusTip(tip)
-        action.setToolTip(f"{text.replace('&', '').rstrip('.')}"
-                          + (f" ({QKeySequence(keys[0]).toString(QKeySequence.NativeText)})"
-                             if keys else ""))
-        action.setCheckable(checkable)
-        (action.toggled if checkable else action.triggered).connect(slot)
-        if canvas:
-            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
-            self._canvas_actions.append(action)
-        else:
-            self.addAction(action)  # shortcuts work even while a dock has the focus
-        return action
-
-    def _build_actions(self) -> None:
-        s = self.session
-        a = self._action
-        self._canvas_actions: list[QAction] = []
-        self.act_open = a("&Open scans...", self.open_files_dialog, [QKeySequence.Open])
-        self.act_open_folder = a("Open &folder...", self.open_folder_dialog, ["Ctrl+Shift+O"])
-        self.act_samples = a("Open &sample scans", self.open_samples, [],
-                             "Open the bundled example ultrasound scans")
-        self.act_export = a("&Export annotated PNG...", self.export_png_dialog, ["Ctrl+E"])
-        self.act_copy = a("&Copy annotated image", self.copy_image, [QKeySequence.Copy])
-        self.act_csv = a("Export folder &CSV...", self.export_csv_dialog, ["Ctrl+Shift+E"])
-        self.act_export_folder = a("Export fol&der...", self.choose_export_folder, [],
-                                   "Where exported images, reports and CSV files go")
-        self.act_settings = a("Se&ttings...", self.open_settings, [QKeySequence.Preferences])
-        self.act_quit = a("&Quit", self.close, [QKeySequence.Quit])
-        self.act_undo = self.undo_group.createUndoAction(self, "&Undo")
-        self.act_undo.setShortcuts(QKeySequence.Undo)
-        self.act_redo = self.undo_group.createRedoAction(self, "&Redo")
-        redo_keys = QKeySequence.keyBindings(QKeySequence.Redo)
-        redo_keys += [k for k in map(QKeySequence, ("Ctrl+Y", "Ctrl+Shift+Z"))
-                      if k not in redo_keys]  # both, whatever this platform's own
-        self.act_redo.setShortcuts(redo_keys)
-        self.addActions([self.act_undo, self.act_redo])
-        self.act_segment = a("&Run the model", s.segment, ["R"],
-                             "Segment the head automatically on this scan")
-        self.act_manual = a("Draw by &hand", self.start_manual, ["M"],
-                            "Two clicks for the ends of the long axis, a third for the width")
-        self.act_reset = a("Reset to &model", s.reset_to_model, ["Ctrl+Shift+R"])
-        self.act_distance = a("Measure a &distance", self.start_distance, ["D"],
-                              "Two clicks: a caliper pair for any other distance (Delete "
-                              "removes the selected one)")
-        self.act_confirm_bpd = a("Confirm &BPD calipers", s.confirm_bpd_calipers, ["B"],
-                                 "Accept the outer-to-inner BPD calipers where they are")
-        self.act_confirm = a("&Confirm contour", self.confirm_contour, ["Return", "Enter"],
-                             "Sign the contour off as correct: saved with your name and the time",
-                             canvas=True)
-        self.act_confirm_next = a("Confirm and &next", self.confirm_and_next, ["Space"],
-                                  "Confirm this contour and show the next scan", canvas=True)
-        self.act_type_ps = a("&Type pixel size...", self.type_pixel_size, ["Ctrl+Shift+P"])
-        self.act_calibrate = a("&Calibrate on a line...", self.start_calibration, ["L"],
-                               "Draw a line over a known distance and type its length")
-        self.act_next = a("&Next scan", lambda: s.step(1), [QKeySequence.MoveToNextPage, "N"])
-        self.act_prev = a("&Previous scan", lambda: s.step(-1),
-                          [QKeySequence.MoveToPreviousPage, "P"])
-        self.act_zoom_in = a("Zoom &in", lambda: self.view.zoom_by(1.25),
-                             [QKeySequence.ZoomIn, "+", "="])
-        self.act_zoom_out = a("Zoom &out", lambda: self.view.zoom_by(0.8),
-                              [QKeySequence.ZoomOut, "-"])
-        self.act_fit = a("&Fit to window", lambda: self.view.fit(), ["F", "Ctrl+0"])
-        self.act_outline = a("Show model &outline", self._set_outline_visible, ["O"],
-                             checkable=True)
-        self.act_confidence = a("Show model &confidence", self._set_confidence_visible, ["C"],
-                                checkable=True)
-        self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts,
-                               [QKeySequence.HelpContents])
-        self.act_about = a("&About fetalview", self.show_about)
+        """A window action (``menus.window_action``); the clinic and PACS features add theirs
+        with it."""
+        return window_action(self, text, slot, keys, tip, checkable, canvas)
 
     def _build_widgets(self) -> None:
         self.view = ScanView()
@@ -214,39 +130,6 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.device_label)
         self.act_outline.setChecked(self.settings.show_outline)
         self.view.outline_item.setVisible(self.settings.show_outline)
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addActions([self.act_open, self.act_open_folder])
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu.addAction(self.act_samples)
-        file_menu.addSeparator()
-        file_menu.addActions([self.act_export, self.act_copy, self.act_csv,
-                              self.act_export_folder])
-        file_menu.addSeparator()
-        file_menu.addActions([self.act_settings, self.act_quit])
-        bar.addMenu("&Edit").addActions([self.act_undo, self.act_redo])
-        contour_menu = bar.addMenu("C&ontour")
-        contour_menu.addActions([self.act_confirm, self.act_confirm_next])
-        contour_menu.addSeparator()
-        contour_menu.addActions([self.act_segment, self.act_manual, self.act_reset,
-                                 self.act_distance, self.act_confirm_bpd,
-                                 self.act_type_ps, self.act_calibrate])
-        bar.addMenu("&View").addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit,
-                                         self.act_outline, self.act_confidence])
-        bar.addMenu("&Go").addActions([self.act_next, self.act_prev])
-        bar.addMenu("&Help").addActions([self.act_shortcuts, self.act_about])
-        self.toolbar = build_toolbar(self, [
-            [("open", "Open", self.act_open), ("folder", "Folder", self.act_open_folder),
-             ("previous", "Previous", self.act_prev), ("next", "Next", self.act_next)],
-            [("confirm", "Confirm", self.act_confirm),
-             ("confirm-next", "OK, next", self.act_confirm_next)],
-            [("run", "Run model", self.act_segment), ("draw", "Draw", self.act_manual),
-             ("distance", "Distance", self.act_distance), ("undo", "Undo", self.act_undo),
-             ("redo", "Redo", self.act_redo)],
-            [("export", "Export", self.act_export), ("fit", "Fit", self.act_fit)]])
 
     def _connect(self) -> None:
         s = self.session
@@ -401,40 +284,6 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().clearMessage()
 
-    # --- opening -----------------------------------------------------------------------
-
-    def open_files_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Open scans", self.settings.last_folder,
-                                                SCAN_FILTER)
-        if files:
-            self.session.open_paths([Path(f) for f in files])
-
-    def open_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of scans",
-                                                  self.settings.last_folder)
-        if folder:
-            self.session.open_paths([Path(folder)])
-
-    def open_samples(self) -> None:
-        self.session.open_paths([sample_scans_dir()])
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for entry in self.settings.recent:
-            self.recent_menu.addAction(entry, lambda p=entry: self.session.open_paths([Path(p)]))
-        if self.recent_menu.isEmpty():
-            self.recent_menu.addAction("(none yet)").setEnabled(False)
-
-    def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            self.session.open_paths(paths)
-            event.acceptProposedAction()
-
     # --- tools -------------------------------------------------------------------------
 
     def start_manual(self) -> None:
@@ -503,111 +352,6 @@ class MainWindow(QMainWindow):
         so Space just moves on (the list keeps it marked unreadable)."""
         if self._shows_unreadable() or self.confirm_contour():
             self.session.step(1)
-
-    # --- export ------------------------------------------------------------------------
-
-    def export_folder(self) -> Path | None:
-        """Where exports go: asked the first time (a folder beside the scan folder offered,
-        never inside it), then remembered; None when the user cancelled."""
-        chosen = Path(self.settings.export_folder) if self.settings.export_folder else None
-        if chosen is not None and chosen.is_dir():
-            return chosen
-        return self.choose_export_folder()
-
-    def choose_export_folder(self) -> Path | None:
-        d = self.session.current
-        scan_folder = d.path.parent if d else Path(self.settings.last_folder or Path.home())
-        remembered = self.settings.export_folder
-        folder = ask_export_folder(self, Path(remembered) if remembered
-                                   else default_export_folder(scan_folder))
-        self.view.setFocus()
-        if folder is None:
-            return None
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            self.message_bar.show_message(f"Cannot make the export folder {folder}: "
-                                          f"{exc.strerror or exc}. Choose another with "
-                                          "File > Export folder.")
-            return None
-        self.settings.export_folder = str(folder)
-        return folder
-
-    def export_target(self, name: str) -> Path | None:
-        """A new file ``name`` in the export folder (numbered when taken: nothing replaced)."""
-        folder = self.export_folder()
-        return None if folder is None else free_path(folder / name)
-
-    def export_png_dialog(self) -> None:
-        d = self.session.current
-        path = self.export_target(output_name(d.path.stem, "image", ".png")) if d else None
-        if path is not None:
-            self.export_png(path)
-
-    def allows_burned_in(self) -> bool:
-        """Whether an image of the shown scan may be exported: yes, unless its pixels hold
-        patient details and the user, asked, says no."""
-        d = self.session.current
-        if d is None or not d.scan.burned_in or self.session.confirm(BURNED_IN_QUESTION):
-            return True
-        self.message_bar.show_message("Not exported: the scan has patient details burned into "
-                                      "its pixels.")
-        return False
-
-    def export_png(self, path: Path) -> bool:
-        if not self.allows_burned_in():
-            return False
-        try:
-            save_png(annotated_image(self.session.current,
-                                     convention=self.settings.bpd_convention), path)
-        except ExportError as exc:
-            self.message_bar.show_message(str(exc))
-            return False
-        self.statusBar().showMessage(f"Saved {path}", 8000)
-        return True
-
-    def copy_image(self) -> None:
-        if not self.allows_burned_in():
-            return
-        try:
-            image = annotated_image(self.session.current,
-                                    convention=self.settings.bpd_convention)
-        except ExportError as exc:
-            self.message_bar.show_message(str(exc))
-            return
-        QApplication.clipboard().setImage(bgr_qimage(image))
-        self.statusBar().showMessage("Annotated image copied to the clipboard", 5000)
-
-    def export_csv_dialog(self) -> None:
-        folder = self.session.current.path.parent if self.session.current else None
-        stem = folder.name if folder else "scans"
-        path = self.export_target(output_name(stem, "measurements", ".csv"))
-        if path is not None:
-            self.export_csv(path)
-
-    def export_csv(self, path: Path) -> bool:
-        """Export the listed scans' measurements to ``path`` (``folder_csv``): the scans not
-        checked yet are checked in the worker first. False when that failed at once, or while
-        an export is still under way."""
-        if self.csv_export.running:
-            self.message_bar.show_message("The folder CSV is still being exported: its scans "
-                                          "are being checked (see the status bar).")
-            return False
-        return self.csv_export.start(path)
-
-    def _on_csv_written(self, path: Path, rows: int, count: int, set_aside: list[str]) -> None:
-        text = f"Saved {count} measured scans to {path}"
-        if rows > count:
-            text += (f", and {rows - count} listed without a measurement (not measured or "
-                     "unreadable: see their status)")
-        if set_aside:  # must be read: shown until dismissed
-            self.message_bar.show_message(
-                f"{text}. Not measured there: {', '.join(set_aside)}, whose saved measurement "
-                "was made on other pixels (the scan replaced, or the measurement copied from "
-                "another scan); it is set aside, renamed, never deleted. Open the scan to "
-                "measure it.")
-        else:
-            self.statusBar().showMessage(text, 8000)
 
     # --- dialogs and closing -----------------------------------------------------------
 

@@ -162,11 +162,11 @@ def test_a_30_scan_folder_is_signed_off_by_keyboard_alone(qtbot, make_window, tm
 
 def test_exports_go_to_a_folder_asked_once_beside_the_scans_and_replace_nothing(
         qtbot, window, scans, settings, monkeypatch):
-    import fetalview.gui.main_window as main_window
+    import fetalview.gui.files as files
     from fetalview.core.io.scans import list_scans
     from fetalview.core.io.ownfiles import is_own_output
     asked = []
-    monkeypatch.setattr(main_window, "ask_export_folder",
+    monkeypatch.setattr(files, "ask_export_folder",
                         lambda parent, suggested: asked.append(suggested) or suggested)
     open_and_wait(qtbot, window, scans / "050_HC.png")
     window.act_export.trigger()

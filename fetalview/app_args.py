@@ -1,0 +1,27 @@
+"""The app's command line, ``fetalview [SCAN|FOLDER...]``: its argument parser alone.
+
+Both ``fetalview.cli`` (which parses it first, so that ``--help`` and bad options end before
+Qt is imported) and ``fetalview.gui.app`` (which reads the paths to open) use it; it imports
+nothing from fetalview, so the GUI never needs the command line module.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def app_parser() -> argparse.ArgumentParser:
+    """``fetalview [SCAN|FOLDER...]``; its help names the ``measure`` command too."""
+    p = argparse.ArgumentParser(
+        prog="fetalview",
+        usage="fetalview [SCAN|FOLDER ...]\n       fetalview measure PATH [PATH ...] [options]",
+        description="Measure the fetal head (HC, BPD, OFD) in 2-D ultrasound scans.",
+        epilog="commands:\n"
+               "  fetalview [SCAN|FOLDER ...]   open the desktop app with these scans\n"
+               "  fetalview measure PATH ...    measure scans without a window: CSV, overlays,\n"
+               "                                reports, DICOM ('fetalview measure --help')",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="*", type=Path, metavar="SCAN|FOLDER",
+                   help="scans or folders of scans to open")
+    return p

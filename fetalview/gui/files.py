@@ -1,0 +1,174 @@
+"""Opening scans and exporting results from the main window: the File menu's dialogs, the
+recent list, drag and drop, the export folder, and the PNG, clipboard and folder CSV exports.
+
+A mixin of ``MainWindow`` rather than a feature ``install``ed onto it (as ``clinic.py`` and
+``pacs/features.py`` are): these are the window's own File commands, made with its other
+actions (``menus.py``), and the clinic and PACS features, the app and the tests call them as
+the window's methods (``window.export_png``, ``window.export_target``...). It uses the window's
+``session``, ``settings``, ``csv_export``, ``view``, ``message_bar`` and status bar.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication, QFileDialog
+
+from fetalview.bundled import sample_scans_dir
+from fetalview.core.io.outputs import output_name
+from fetalview.core.io.scans import IMAGE_SUFFIXES
+from fetalview.gui.dialogs import ask_export_folder
+from fetalview.gui.export import ExportError, annotated_image, free_path, save_png
+from fetalview.gui.settings import default_export_folder
+from fetalview.gui.view.images import bgr_qimage
+
+#: Asked before an image of a scan whose file says patient details are burned into its pixels
+#: leaves the app (PNG, clipboard, report): the explicit opt-in ``--allow-burned-in`` is in the
+#: batch.
+BURNED_IN_QUESTION = ("The file of this scan says patient details are burned into its pixels "
+                      "(DICOM Burned In Annotation YES): the exported image will show them. "
+                      "Export it anyway?")
+SCAN_FILTER = "Scans (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES + (".dcm",)) + ");;All files (*)"
+
+
+class FileCommands:
+    """Opening and exporting, as methods of ``MainWindow``."""
+
+    # --- opening -----------------------------------------------------------------------
+
+    def open_files_dialog(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Open scans", self.settings.last_folder,
+                                                SCAN_FILTER)
+        if files:
+            self.session.open_paths([Path(f) for f in files])
+
+    def open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of scans",
+                                                  self.settings.last_folder)
+        if folder:
+            self.session.open_paths([Path(folder)])
+
+    def open_samples(self) -> None:
+        self.session.open_paths([sample_scans_dir()])
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for entry in self.settings.recent:
+            self.recent_menu.addAction(entry, lambda p=entry: self.session.open_paths([Path(p)]))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.session.open_paths(paths)
+            event.acceptProposedAction()
+
+    # --- export ------------------------------------------------------------------------
+
+    def export_folder(self) -> Path | None:
+        """Where exports go: asked the first time (a folder beside the scan folder offered,
+        never inside it), then remembered; None when the user cancelled."""
+        chosen = Path(self.settings.export_folder) if self.settings.export_folder else None
+        if chosen is not None and chosen.is_dir():
+            return chosen
+        return self.choose_export_folder()
+
+    def choose_export_folder(self) -> Path | None:
+        d = self.session.current
+        scan_folder = d.path.parent if d else Path(self.settings.last_folder or Path.home())
+        remembered = self.settings.export_folder
+        folder = ask_export_folder(self, Path(remembered) if remembered
+                                   else default_export_folder(scan_folder))
+        self.view.setFocus()
+        if folder is None:
+            return None
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.message_bar.show_message(f"Cannot make the export folder {folder}: "
+                                          f"{exc.strerror or exc}. Choose another with "
+                                          "File > Export folder.")
+            return None
+        self.settings.export_folder = str(folder)
+        return folder
+
+    def export_target(self, name: str) -> Path | None:
+        """A new file ``name`` in the export folder (numbered when taken: nothing replaced)."""
+        folder = self.export_folder()
+        return None if folder is None else free_path(folder / name)
+
+    def export_png_dialog(self) -> None:
+        d = self.session.current
+        path = self.export_target(output_name(d.path.stem, "image", ".png")) if d else None
+        if path is not None:
+            self.export_png(path)
+
+    def allows_burned_in(self) -> bool:
+        """Whether an image of the shown scan may be exported: yes, unless its pixels hold
+        patient details and the user, asked, says no."""
+        d = self.session.current
+        if d is None or not d.scan.burned_in or self.session.confirm(BURNED_IN_QUESTION):
+            return True
+        self.message_bar.show_message("Not exported: the scan has patient details burned into "
+                                      "its pixels.")
+        return False
+
+    def export_png(self, path: Path) -> bool:
+        if not self.allows_burned_in():
+            return False
+        try:
+            save_png(annotated_image(self.session.current,
+                                     convention=self.settings.bpd_convention), path)
+        except ExportError as exc:
+            self.message_bar.show_message(str(exc))
+            return False
+        self.statusBar().showMessage(f"Saved {path}", 8000)
+        return True
+
+    def copy_image(self) -> None:
+        if not self.allows_burned_in():
+            return
+        try:
+            image = annotated_image(self.session.current,
+                                    convention=self.settings.bpd_convention)
+        except ExportError as exc:
+            self.message_bar.show_message(str(exc))
+            return
+        QApplication.clipboard().setImage(bgr_qimage(image))
+        self.statusBar().showMessage("Annotated image copied to the clipboard", 5000)
+
+    def export_csv_dialog(self) -> None:
+        folder = self.session.current.path.parent if self.session.current else None
+        stem = folder.name if folder else "scans"
+        path = self.export_target(output_name(stem, "measurements", ".csv"))
+        if path is not None:
+            self.export_csv(path)
+
+    def export_csv(self, path: Path) -> bool:
+        """Export the listed scans' measurements to ``path`` (``folder_csv``): the scans not
+        checked yet are checked in the worker first. False when that failed at once, or while
+        an export is still under way."""
+        if self.csv_export.running:
+            self.message_bar.show_message("The folder CSV is still being exported: its scans "
+                                          "are being checked (see the status bar).")
+            return False
+        return self.csv_export.start(path)
+
+    def _on_csv_written(self, path: Path, rows: int, count: int, set_aside: list[str]) -> None:
+        text = f"Saved {count} measured scans to {path}"
+        if rows > count:
+            text += (f", and {rows - count} listed without a measurement (not measured or "
+                     "unreadable: see their status)")
+        if set_aside:  # must be read: shown until dismissed
+            self.message_bar.show_message(
+                f"{text}. Not measured there: {', '.join(set_aside)}, whose saved measurement "
+                "was made on other pixels (the scan replaced, or the measurement copied from "
+                "another scan); it is set aside, renamed, never deleted. Open the scan to "
+                "measure it.")
+        else:
+            self.statusBar().showMessage(text, 8000)

@@ -25,8 +25,8 @@ from fetalview.core.measure.biometry import OUTER_OUTER, Measurement
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.review import AUTO, EDITED, LOW_CONFIDENCE, NOT_MEASURED, standing_signoff
 from fetalview.core.model.segmentation import review_reasons
-from fetalview.core.record.sidecar import (Annotation, Found, SidecarError, SidecarStore, identity_of,
-                             load_annotation, mismatch)
+from fetalview.core.record.sidecar import Annotation, SidecarError, identity_of, mismatch
+from fetalview.core.record.sidecar_store import Found, SidecarStore, load_annotation
 from fetalview.gui.commands import AnnotationCommand
 
 #: ``Annotation.extra`` key of the model's unsure band (px), kept so that the review flag can be

@@ -24,7 +24,8 @@ from fetalview.core.measure.growth import saved_ga
 from fetalview.core.io.scans import load_scan
 from fetalview.core.measure.biometry import measure
 from fetalview.core.record.review import SIGNED_OFF, standing_signoff
-from fetalview.core.record.sidecar import Annotation, check_belongs, load_annotation
+from fetalview.core.record.sidecar import Annotation, check_belongs
+from fetalview.core.record.sidecar_store import load_annotation
 from fetalview.gui.background import Job
 from fetalview.gui.document import outline_of, review_needed
 from fetalview.gui.export import caption_of, warnings_of

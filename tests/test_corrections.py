@@ -11,7 +11,8 @@ import torch
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.review import sign_off
-from fetalview.core.record.sidecar import Annotation, identity_of, save_annotation, sidecar_path
+from fetalview.core.record.sidecar import Annotation, identity_of, sidecar_path
+from fetalview.core.record.sidecar_store import save_annotation
 from fetalview.core.model.weights import load_model
 from training.corrections import build_correction_cache, find_corrections
 from training.dataset import Cache

@@ -11,8 +11,8 @@ from fetalview.core.measure.biometry import measure
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.review import (HC_TOLERANCE_MM, OUTLINE_TOLERANCE_PX, is_correction,
                                    outline_distance_px, sign_off, standing_signoff)
-from fetalview.core.record.sidecar import (Annotation, SidecarError, load_annotation, save_annotation,
-                                    sidecar_path)
+from fetalview.core.record.sidecar import Annotation, SidecarError, sidecar_path
+from fetalview.core.record.sidecar_store import load_annotation, save_annotation
 
 MODEL = Ellipse(300, 200, 150, 110, 20)
 PS = PixelSize(0.1, "HC18 CSV")

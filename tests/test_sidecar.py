@@ -11,9 +11,9 @@ import pytest
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.sidecar import (MAX_BYTES, MAX_ITEMS, Annotation, SidecarError,
-                                    SidecarStore, alternate_path, fallback_path, identity_of,
-                                    load_annotation, mismatch, read_sidecar, save_annotation,
-                                    sidecar_path, to_json)
+                                           alternate_path, fallback_path, identity_of, mismatch,
+                                           read_sidecar, sidecar_path, to_json)
+from fetalview.core.record.sidecar_store import SidecarStore, load_annotation, save_annotation
 
 FULL = Annotation(
     scan="001_HC.png",
@@ -115,17 +115,17 @@ def test_read_only_folder_falls_back_to_app_data_posix(scan, appdata):
 
 
 def _read_only_folder(scan, monkeypatch, writer: str) -> None:
-    """The sidecar module's ``writer`` refuses the scan's folder, as in a read-only one (the
+    """The sidecar store's ``writer`` refuses the scan's folder, as in a read-only one (the
     test may run as root, which ignores permissions)."""
-    import fetalview.core.record.sidecar as sidecar
-    real = getattr(sidecar, writer)
+    import fetalview.core.record.sidecar_store as store
+    real = getattr(store, writer)
 
     def refuse_beside_scan(path, data):
         if Path(path).parent == scan.parent:
             raise PermissionError(13, "Permission denied")
         real(path, data)
 
-    monkeypatch.setattr(sidecar, writer, refuse_beside_scan)
+    monkeypatch.setattr(store, writer, refuse_beside_scan)
 
 
 def test_unwritable_folder_falls_back_to_app_data(scan, appdata, monkeypatch):
@@ -141,11 +141,11 @@ def test_fallback_keeps_same_names_in_different_folders_apart(tmp_path, appdata)
 
 
 def test_newest_copy_wins(scan, appdata, monkeypatch):
-    import fetalview.core.record.sidecar as sidecar
+    import fetalview.core.record.sidecar_store as store
     save_annotation(scan, FULL, appdata)  # beside the scan, older
     newer = Annotation(scan=scan.name, ellipse=Ellipse(1, 2, 30, 20, 0), edited=True)
-    real = sidecar.write_atomic
-    monkeypatch.setattr(sidecar, "write_atomic", lambda p, d: (
+    real = store.write_atomic
+    monkeypatch.setattr(store, "write_atomic", lambda p, d: (
         (_ for _ in ()).throw(PermissionError(13, "denied")) if Path(p).parent == scan.parent
         else real(p, d)))
     save_annotation(scan, newer, appdata)
@@ -239,7 +239,8 @@ import sys
 from dataclasses import replace
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
 from fetalview.core.measure.geometry import Ellipse
-from fetalview.core.record.sidecar import Annotation, save_annotation
+from fetalview.core.record.sidecar import Annotation
+from fetalview.core.record.sidecar_store import save_annotation
 scan, appdata = sys.argv[1], sys.argv[2]
 base = Annotation(scan="001_HC.png", extra={{"padding": "x" * 200000}})
 i = 0

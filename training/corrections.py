@@ -18,8 +18,9 @@ from pathlib import Path
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.io.scans import ScanLoadError, list_scans, load_scan
 from fetalview.core.record.review import standing_signoff
-from fetalview.core.record.sidecar import (Annotation, SidecarError, SidecarMismatch, check_belongs,
-                                   load_annotation, read_sidecar, sidecar_path)
+from fetalview.core.record.sidecar import (Annotation, SidecarError, SidecarMismatch,
+                                           check_belongs, read_sidecar, sidecar_path)
+from fetalview.core.record.sidecar_store import load_annotation
 
 from .dataset import write_cache
 

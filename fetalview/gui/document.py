@@ -25,8 +25,8 @@ from fetalview.core.io.scans import Scan, ScanLoadError, load_scan
 from fetalview.core.measure.biometry import OUTER_OUTER, Measurement
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.model_result import outline_of, scan_state
-from fetalview.core.record.sidecar import (Annotation, Found, SidecarError, SidecarStore, identity_of,
-                             load_annotation, mismatch)
+from fetalview.core.record.sidecar import Annotation, SidecarError, identity_of, mismatch
+from fetalview.core.record.sidecar_store import Found, SidecarStore, load_annotation
 from fetalview.gui.commands import AnnotationCommand
 
 def with_pixel_size(annotation: Annotation, scan: Scan,

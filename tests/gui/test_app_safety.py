@@ -171,7 +171,8 @@ def test_the_window_answers_while_a_large_folder_is_listed(qtbot, window, tmp_pa
 def test_a_measurement_made_on_other_pixels_is_never_sent_to_the_pacs(tmp_path):
     """'Send every confirmed scan' builds reports from sidecars of scans not open in the app:
     each passes the identity check first (a replaced scan is reported as not sent)."""
-    from fetalview.core.record.sidecar import SidecarMismatch, load_annotation
+    from fetalview.core.record.sidecar import SidecarMismatch
+    from fetalview.core.record.sidecar_store import load_annotation
     from fetalview.gui.pacs.features import results_of
     traps = sidecar_traps(tmp_path / "traps")
     stale = load_annotation(traps["replaced_scan"], tmp_path / "appdata")

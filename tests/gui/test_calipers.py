@@ -16,7 +16,7 @@ from fetalview.core.record.calipers import saved_bpd_pair, saved_calipers
 from fetalview.core.measure.ellipse_edit import handle_positions
 from fetalview.core.measure.geometry import fit_ellipse
 from fetalview.core.measure.biometry import OUTER_INNER
-from fetalview.core.record.sidecar import load_annotation
+from fetalview.core.record.sidecar_store import load_annotation
 
 from .conftest import SAMPLES, FakeSegmenter, drag, open_and_wait
 

@@ -9,7 +9,7 @@ from dicomfiles import make_dicom, region
 
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.measure.pixelsize import PixelSize
-from fetalview.core.record.sidecar import load_annotation
+from fetalview.core.record.sidecar_store import load_annotation
 
 from .conftest import FakeSegmenter, SAMPLES, open_and_wait, open_folder
 

@@ -10,7 +10,7 @@ from PySide6.QtTest import QTest
 from fetalview.core.measure.ellipse_edit import drag_handle, ellipse_from_clicks, handle_positions
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.measure.biometry import measure
-from fetalview.core.record.sidecar import load_annotation
+from fetalview.core.record.sidecar_store import load_annotation
 
 from .conftest import drag, mouse, open_and_wait
 

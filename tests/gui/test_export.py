@@ -124,13 +124,13 @@ def test_folder_csv_has_batch_columns_then_the_review(qtbot, window, scans, tmp_
 
 
 def test_unsaveable_sidecar_keeps_the_contour_and_says_so(qtbot, window, scans, monkeypatch):
-    import fetalview.core.record.sidecar as sidecar
+    import fetalview.core.record.sidecar_store as store
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
 
     def disk_full(path, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(sidecar, "write_atomic", disk_full)
+    monkeypatch.setattr(store, "write_atomic", disk_full)
     window.session.draw_from_clicks([(200, 250), (500, 250), (350, 380)])
     assert document.annotation.edited and document.unsaved
     assert "Not saved" in window.message_bar.text and "No space left" in window.message_bar.text
@@ -142,17 +142,18 @@ def test_unsaveable_sidecar_keeps_the_contour_and_says_so(qtbot, window, scans, 
 
 def test_read_only_scan_folder_saves_in_app_data_and_says_so(qtbot, window, scans, settings,
                                                              monkeypatch):
-    import fetalview.core.record.sidecar as sidecar
-    real = sidecar.write_atomic
+    import fetalview.core.record.sidecar_store as store
+    from fetalview.core.record.sidecar import fallback_path
+    real = store.write_atomic
 
     def read_only_scan_folder(path, data):
         if path.parent == scans:
             raise PermissionError(13, "Permission denied")
         real(path, data)
 
-    monkeypatch.setattr(sidecar, "write_atomic", read_only_scan_folder)
+    monkeypatch.setattr(store, "write_atomic", read_only_scan_folder)
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
-    assert document.saved_to == sidecar.fallback_path(document.path, settings.data_dir)
+    assert document.saved_to == fallback_path(document.path, settings.data_dir)
     assert "read-only" in window.statusBar().currentMessage()
     assert not sidecar_path(document.path).exists() and not document.unsaved
 

@@ -11,7 +11,8 @@ import fetalview.gui.document as document_module
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.io.scans import load_scan
 from fetalview.core.measure.pixelsize import PixelSize
-from fetalview.core.record.sidecar import Annotation, identity_of, save_annotation, sidecar_path
+from fetalview.core.record.sidecar import Annotation, identity_of, sidecar_path
+from fetalview.core.record.sidecar_store import save_annotation
 from fetalview.gui.export import SET_ASIDE_STATUS
 
 from .conftest import SAMPLES, open_and_wait, open_folder

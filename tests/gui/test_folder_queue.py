@@ -10,12 +10,12 @@ import cv2
 import pytest
 from PySide6.QtCore import QTimer
 
-import fetalview.core.record.sidecar as sidecar
+import fetalview.core.record.sidecar_store as sidecar_store
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.io.scans import load_scan
 from fetalview.core.record.review import sign_off
-from fetalview.core.record.sidecar import (Annotation, SidecarStore, identity_of, load_annotation,
-                                    read_sidecar, save_annotation, sidecar_path)
+from fetalview.core.record.sidecar import Annotation, identity_of, read_sidecar, sidecar_path
+from fetalview.core.record.sidecar_store import SidecarStore, load_annotation, save_annotation
 from fetalview.gui.folder import queue as folder_queue
 
 from .conftest import SAMPLES, FakeSegmenter, open_folder
@@ -231,8 +231,8 @@ def test_background_sidecars_are_written_in_the_worker_thread(qtbot, make_window
     paths = _real_folder(tmp_path, 3)
     writes = []
     for name in ("write_atomic", "create_atomic"):
-        real = getattr(sidecar, name)
-        monkeypatch.setattr(sidecar, name, lambda path, data, real=real: (
+        real = getattr(sidecar_store, name)
+        monkeypatch.setattr(sidecar_store, name, lambda path, data, real=real: (
             writes.append((path, threading.current_thread())), real(path, data))[1])
     window = make_window(segmenter)
     open_folder(qtbot, window, paths[0].parent)

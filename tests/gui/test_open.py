@@ -243,12 +243,12 @@ def test_a_message_about_one_scan_goes_when_the_next_is_shown(qtbot, window, fak
     window.session.step(-1)
     assert window.message_bar.text == ""
 
-    import fetalview.core.record.sidecar as sidecar
+    import fetalview.core.record.sidecar_store as store
 
     def disk_full(path, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(sidecar, "write_atomic", disk_full)
+    monkeypatch.setattr(store, "write_atomic", disk_full)
     window.session.draw_from_clicks([(200, 250), (500, 250), (350, 380)])
     window.session.step(-1)  # an unsaved contour left behind: its warning stays
     assert "Not saved" in window.message_bar.text

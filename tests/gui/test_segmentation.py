@@ -6,7 +6,7 @@ import time
 
 from PySide6.QtCore import QTimer
 
-from fetalview.core.record.sidecar import load_annotation
+from fetalview.core.record.sidecar_store import load_annotation
 
 from .conftest import FakeSegmenter, open_and_wait, open_folder
 

@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
 
 from fetalview.core.measure.biometry import measure
-from fetalview.core.record.sidecar import load_annotation
+from fetalview.core.record.sidecar_store import load_annotation
 
 from .conftest import FakeSegmenter, open_and_wait, open_folder
 from .test_editing import _drag_axis_end_outward

@@ -11,7 +11,7 @@ from PySide6.QtGui import QPalette, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from fetalview.core.record.sidecar import load_annotation, save_annotation
+from fetalview.core.record.sidecar_store import load_annotation, save_annotation
 
 from .conftest import drag, open_and_wait, open_folder
 

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QDialog, QMessageBox, QPushButton
 
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.measure.pixelsize import PixelSize
-from fetalview.core.record.sidecar import Annotation, load_annotation, save_annotation
+from fetalview.core.record.sidecar import Annotation
+from fetalview.core.record.sidecar_store import load_annotation, save_annotation
 from fetalview.gui.dialogs import NumberDialog
 from fetalview.gui.settings import FOLDER_SOURCE
 

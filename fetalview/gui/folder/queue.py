@@ -27,7 +27,8 @@ from PySide6.QtCore import QObject, Signal
 
 from fetalview.core.io.scans import ScanLoadError
 from fetalview.core.measure.pixelsize import PixelSize
-from fetalview.core.record.sidecar import Annotation, SidecarError, SidecarStore, identity_of, mismatch
+from fetalview.core.record.sidecar import Annotation, SidecarError, identity_of, mismatch
+from fetalview.core.record.sidecar_store import SidecarStore
 from fetalview.gui.document import load_saved, with_pixel_size
 from fetalview.core.record.model_result import with_model_result
 from fetalview.gui.worker import SegmentationService

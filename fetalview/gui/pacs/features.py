@@ -23,7 +23,8 @@ from fetalview.core.io.scans import load_scan
 from fetalview.core.io.safetext import display_name
 from fetalview.core.record.result import build_result
 from fetalview.core.record.review import SIGNED_OFF
-from fetalview.core.record.sidecar import Annotation, check_belongs, load_annotation
+from fetalview.core.record.sidecar import Annotation, check_belongs
+from fetalview.core.record.sidecar_store import load_annotation
 from fetalview.gui.background import Job
 from fetalview.gui.pacs.dialogs import OpenFromPacsDialog, PacsSettings, PacsSettingsDialog
 

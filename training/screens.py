@@ -47,8 +47,10 @@ def _settings_lines(rng: np.random.Generator) -> list[str]:
             f"Frq {rng.uniform(2.0, 5.0):.1f} MHz  PWR {int(rng.integers(80, 101))}%"]
 
 
-def draw_screen(scan: np.ndarray, pixel_size_mm: float, rng: np.random.Generator) -> Screen:
-    """``scan`` (uint8 grayscale) inside a scanner screen; ``rng`` makes every choice."""
+def draw_screen(scan: np.ndarray, pixel_size_mm: float, rng: np.random.Generator,
+                mark_inside: bool = True) -> Screen:
+    """``scan`` (uint8 grayscale) inside a scanner screen; ``rng`` makes every choice. Without
+    ``mark_inside`` the scan's own pixels are left whole (no caliper mark burned into them)."""
     rows, cols = SCREEN_SHAPE
     h, w = scan.shape
     background = int(rng.integers(30, 75))
@@ -85,6 +87,8 @@ def draw_screen(scan: np.ndarray, pixel_size_mm: float, rng: np.random.Generator
         if k % 2 == 0 and k:
             _text(canvas, str(k), tx + 14, y + 5, 0.45, level)
 
+    if not mark_inside:
+        return Screen(canvas, image, pixel_size_mm)
     # a stray caliper mark with its number, burned into the image
     cx = x0 + int(rng.integers(w // 8, w - w // 8))
     cy = y0 + int(rng.integers(h // 8, h - h // 8))

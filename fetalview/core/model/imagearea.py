@@ -7,11 +7,14 @@ give the head fewer pixels and let the UI compete with it, so the model sees onl
 area; everything outside it is blanked. Nothing is resized here: the area is a rectangle of the
 scan's own pixels, so results map back to them exactly.
 
-- DICOM: the file says where the image is (the Sequence of Ultrasound Regions' calibrated 2-D
-  regions); their bounding rectangle is the area (both halves of a split screen).
-- Anything else: the area is found from the pixels. Speckle is texture everywhere; a UI is flat
-  colour with thin things drawn on it (text strokes, bars, ticks, lines). So the area is the
-  bounding rectangle of the largest region that stays textured after thin things are removed.
+- The area is found from the pixels. Speckle is texture everywhere; a UI is flat colour with
+  thin things drawn on it (text strokes, bars, ticks, lines). So the area is the bounding
+  rectangle of the largest region that stays textured after thin things are removed.
+- DICOM: the Sequence of Ultrasound Regions says where calibration holds; scanners write the
+  sector's bounding box or the whole frame, black margins included. So the regions' bounding
+  rectangle (both halves of a split screen) only bounds the search: the area is still found in
+  the pixels inside it, and the same pixels give the same area, and the same head, whether
+  they come as a PNG, as a DICOM with a whole-frame region or with a tight one.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ MIN_AREA_SHARE = 0.05
 #: smooth dark stretches (fluid, a low-gain scan) cut a scan's texture into parts, and a split
 #: screen has two images. A body-mark pictogram (about 40x40 px) stays below it.
 PART_SHARE = 0.02
+_SQUARE_5 = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 
 
 @dataclass(frozen=True)
@@ -89,27 +93,61 @@ def textured(pixels: np.ndarray) -> np.ndarray:
     return (var > FLAT_STD * FLAT_STD).view(np.uint8)
 
 
-def find_image_area(pixels: np.ndarray) -> Box:
-    """The ultrasound image's rectangle in a uint8 grayscale frame (the whole frame when no
-    clear image area stands out, e.g. a bare scan that is speckle up to its edges)."""
-    shape = pixels.shape[:2]
-    mask = cv2.morphologyEx(textured(pixels), cv2.MORPH_CLOSE,
-                            cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+def find_image_area(pixels: np.ndarray, within: Box | None = None) -> Box:
+    """The ultrasound image's rectangle in a uint8 grayscale frame, searched for inside
+    ``within`` when given (all of it when no clear image area stands out, e.g. a bare scan
+    that is speckle up to its edges).
+
+    Only the pixels inside ``within`` are looked at, in a margin of black: so a rectangle that
+    cuts only black margins off (a scanner's region around its sector, or the scan's own
+    rectangle inside a screen) finds the very area the whole frame finds.
+    """
+    given = within or Box.whole(pixels.shape[:2])
+    bound = given if within is None else _grown_into_black(pixels, within)
+    inside = pixels[bound.y0:bound.y1, bound.x0:bound.x1]
+    rows, cols = inside.shape[:2]
+    pad = THIN_PX
+    framed = cv2.copyMakeBorder(inside, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    mask = cv2.morphologyEx(textured(framed), cv2.MORPH_CLOSE, _SQUARE_5)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN,
                             cv2.getStructuringElement(cv2.MORPH_RECT, (THIN_PX, THIN_PX)))
+    mask = np.ascontiguousarray(mask[pad:pad + rows, pad:pad + cols])
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
-        return Box.whole(shape)
+        return given
     areas = stats[1:, cv2.CC_STAT_AREA]
     parts = stats[1:][areas >= PART_SHARE * areas.max()]
-    box = Box(int(parts[:, 0].min()), int(parts[:, 1].min()),
-              int((parts[:, 0] + parts[:, 2]).max()), int((parts[:, 1] + parts[:, 3]).max()))
-    if box.width * box.height < MIN_AREA_SHARE * shape[0] * shape[1]:
-        return Box.whole(shape)
+    box = Box(bound.x0 + int(parts[:, 0].min()), bound.y0 + int(parts[:, 1].min()),
+              bound.x0 + int((parts[:, 0] + parts[:, 2]).max()),
+              bound.y0 + int((parts[:, 1] + parts[:, 3]).max()))
+    if box.width * box.height < MIN_AREA_SHARE * pixels.shape[0] * pixels.shape[1]:
+        return given
     return box
+
+
+def _grown_into_black(pixels: np.ndarray, box: Box, reach: int = THIN_PX) -> Box:
+    """``box`` grown, by up to ``reach`` pixels a side, over rows and columns of the frame that
+    are wholly black: a scanner's region drawn tight around its sector then leaves the search
+    the same black margin that the whole frame has, and so the same area."""
+    rows, cols = pixels.shape[:2]
+    x0, y0, x1, y1 = box.x0, box.y0, box.x1, box.y1
+    for _ in range(reach):
+        grew = False
+        if x0 > 0 and not pixels[y0:y1, x0 - 1].any():
+            x0, grew = x0 - 1, True
+        if x1 < cols and not pixels[y0:y1, x1].any():
+            x1, grew = x1 + 1, True
+        if y0 > 0 and not pixels[y0 - 1, x0:x1].any():
+            y0, grew = y0 - 1, True
+        if y1 < rows and not pixels[y1, x0:x1].any():
+            y1, grew = y1 + 1, True
+        if not grew:
+            break
+    return Box(x0, y0, x1, y1)
 
 
 def image_area(pixels: np.ndarray,
                regions: tuple[CalibratedRegion, ...] | list[CalibratedRegion] = ()) -> Box:
-    """The DICOM regions' rectangle when the file gives one, else the one found in the pixels."""
-    return regions_area(regions, pixels.shape[:2]) or find_image_area(pixels)
+    """The image area found in the pixels, inside the DICOM regions' rectangle when the file
+    gives one."""
+    return find_image_area(pixels, regions_area(regions, pixels.shape[:2]))

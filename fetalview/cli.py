@@ -152,19 +152,19 @@ def measure_main(argv: list[str]) -> int:
         print(f"fetalview: results of {len(sender.sent)} scans sent to {args.send}"
               + (f"; {len(sender.failed)} not sent (see above)" if sender.failed else ""),
               file=sys.stderr)
-        if sender.failed:
-            return 1
-    return 0 if measured else 1
+    # every output asked for was written (and sent), or the run failed
+    return 0 if measured and not unwritten and not (sender and sender.failed) else 1
 
 
 def _report_writer(with_patient_fields: bool):
     """The batch's report hook; Qt is imported only here, when reports were asked for."""
-    from fetalview.report.pdf import PATIENT_LABELS, write_report
+    from fetalview.core.io.outputs import write_outputs
+    from fetalview.report.pdf import PATIENT_LABELS, report_pdf
 
     def write(path, scan, result):
         patient = ({k: scan.metadata[k] for k in PATIENT_LABELS if k in scan.metadata}
                    if with_patient_fields else {})
-        write_report(path, result, scan.pixels, patient)
+        write_outputs([(path, report_pdf(result, scan.pixels, patient))])
     return write
 
 

@@ -679,11 +679,12 @@ def test_two_writers_of_one_report_never_share_a_temporary_file(tmp_path):
 
 
 def test_a_read_only_output_folder_is_reported_as_not_written(tmp_path, monkeypatch, capsys):
-    """The summary once said such results "could not be read"."""
+    """The summary once said such results "could not be read"; and the run once ended with
+    exit code 0 though the masks asked for were not written."""
     monkeypatch.setattr(outputs.tempfile, "mkstemp", lambda *a, **k: (_ for _ in ()).throw(
         PermissionError(errno.EACCES, "Permission denied")))
     assert fetalview(["measure", str(GOOD_SAMPLE), "--masks", str(tmp_path / "masks"),
-                      "--out", str(tmp_path / "out.csv"), "--device", "cpu"]) == 0
+                      "--out", str(tmp_path / "out.csv"), "--device", "cpu"]) == 1
     err = capsys.readouterr().err
     assert "could not be written" in err and "could not be read" not in err
     row, = _read_csv(tmp_path / "out.csv")

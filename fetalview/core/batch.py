@@ -12,7 +12,7 @@ import math
 import sys
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -21,7 +21,8 @@ from tqdm import tqdm
 
 from fetalview.core.io.dicom import DicomError, looks_like_dicom
 from fetalview.core.io.hc18 import read_pixel_size_csv
-from fetalview.core.io.outputs import GrowingFile, OutputPlan, output_name, write_atomic
+from fetalview.core.io.outputs import (GrowingFile, OutputPlan, output_name, reason,
+                                       write_outputs)
 from fetalview.core.io.ownfiles import mark_png
 from fetalview.core.io.safetext import csv_line, display_name, printable
 from fetalview.core.io.scans import Scan, ScanLoadError, list_scans, load_scan
@@ -126,6 +127,8 @@ class Batch:
     stems: list[str]
     book: PixelSizeBook
     outputs: Outputs
+    #: What the user should know before the rows (temporary files of a killed run removed).
+    notes: list[str] = field(default_factory=list)
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
@@ -161,7 +164,11 @@ def plan_batch(paths: list[Path], book: PixelSizeBook, outputs: Outputs) -> Batc
         plan.folder(outputs.dicom, "--dicom-out",
                     [s + suffix for s in stems for suffix in (SR_SUFFIX, SC_SUFFIX)])
     plan.make_folders()
-    return Batch(scans, stems, book, outputs)
+    removed = plan.remove_stale_temporaries()
+    notes = [f"removed {len(removed)} temporary files left by a fetalview run that was killed "
+             f"({', '.join(display_name(p) for p in removed[:3])}"
+             f"{', ...' if len(removed) > 3 else ''})"] if removed else []
+    return Batch(scans, stems, book, outputs, notes)
 
 
 def output_stems(paths: list[Path]) -> list[str]:
@@ -206,10 +213,9 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
     record = batch_result(display_name(path), scan, result)
     if result.ellipse is None:
         return result_row(record)
-    try:
-        _write_extras(scan, result, record, outputs, stem or path.stem)
-    except (OSError, ValueError, DicomError) as exc:  # the measurement stays; a file is missing
-        return result_row(record, f"{NOT_WRITTEN} ({exc})")
+    failed = _write_extras(scan, result, record, outputs, stem or path.stem)
+    if failed:  # the measurement stays; a file is missing
+        return result_row(record, f"{NOT_WRITTEN} ({'; '.join(failed)})")
     return result_row(record)
 
 
@@ -224,31 +230,51 @@ def batch_result(name: str, scan: Scan, result: Segmentation) -> ScanResult:
 
 
 def _write_extras(scan: Scan, result: Segmentation, record: ScanResult, outputs: Outputs,
-                  stem: str) -> None:
+                  stem: str) -> list[str]:
     """The mask, overlay, report and DICOM files asked for, named ``output_name(stem, ...)``
-    and ``stem`` + _SR.dcm / _SC.dcm. A batch result is automatic: its SR says it was not
-    reviewed."""
+    and ``stem`` + _SR.dcm / _SC.dcm, each tried even when another failed; what was not
+    written, as 'option: why'. A batch result is automatic: its SR says it was not reviewed."""
+    writes = []
     if outputs.masks:
-        _write_png(outputs.masks / output_name(stem, "mask", ".png"), result.mask, "mask")
+        writes.append(("--masks", lambda: _write_png(
+            outputs.masks / output_name(stem, "mask", ".png"), result.mask, "mask")))
     if outputs.overlays:
-        _write_png(outputs.overlays / output_name(stem, "overlay", ".png"),
-                   annotated_image(record, scan.pixels), "overlay")
+        writes.append(("--overlays", lambda: _write_png(
+            outputs.overlays / output_name(stem, "overlay", ".png"),
+            annotated_image(record, scan.pixels), "overlay")))
     if outputs.reports and outputs.write_report:
-        outputs.write_report(outputs.reports / output_name(stem, "report", ".pdf"), scan, record)
+        writes.append(("--reports", lambda: outputs.write_report(
+            outputs.reports / output_name(stem, "report", ".pdf"), scan, record)))
     if outputs.dicom and record.in_mm:  # an SR holds millimetres only
-        from fetalview.core.results.dicom_results import make_results
-        written = make_results(scan, record, patient=outputs.patient).write(outputs.dicom, stem)
-        if outputs.send_dicom:
-            outputs.send_dicom(display_name(scan.path), written)
+        writes.append(("--dicom-out", lambda: _write_dicom(scan, record, outputs, stem)))
+    failed = []
+    for option, write in writes:
+        try:
+            write()
+        except (OSError, ValueError, DicomError) as exc:
+            unsent = ", not sent" if option == "--dicom-out" and outputs.send_dicom else ""
+            failed.append(f"{option}: {reason(exc) if isinstance(exc, OSError) else exc}"
+                          f"{unsent}")
+    return failed
+
+
+def _write_dicom(scan: Scan, record: ScanResult, outputs: Outputs, stem: str) -> None:
+    """The SR and SC (both or neither), then, with ``--send``, to the PACS; results that
+    could not be written are not sent, and the row says so."""
+    from fetalview.core.results.dicom_results import make_results
+    written = make_results(scan, record, patient=outputs.patient).write(outputs.dicom, stem)
+    if outputs.send_dicom:
+        outputs.send_dicom(display_name(scan.path), written)
 
 
 def _write_png(path: Path, image, role: str) -> None:
     """Encode in memory, mark as fetalview's own and write atomically: an interrupted run or a
-    full disk leaves the previous file (or none), never half a PNG."""
+    full disk leaves the previous file (or none), never half a PNG, and a link planted at the
+    name is never written through."""
     ok, data = cv2.imencode(".png", image)
     if not ok:
         raise OSError(f"cannot encode {display_name(path)} as PNG")
-    write_atomic(path, mark_png(data.tobytes(), role))
+    write_outputs([(path, mark_png(data.tobytes(), role))])
 
 
 class OutputError(OSError):
@@ -304,8 +330,9 @@ class _Results:
                 return None
             except OSError as exc:
                 self.error = exc
-        kept = f" (the rows so far are in {self.file.partial})" if self.file.partial else ""
-        return f"cannot write {self.path}: {self.error.strerror or self.error}{kept}"
+        kept = (f" (the rows up to the failure are in {self.file.partial})"
+                if self.file.partial else "")
+        return f"cannot write {self.path}: {reason(self.error)}{kept}"
 
 
 def echo_csv(stream: TextIO, data: bytes) -> None:
@@ -317,6 +344,13 @@ def echo_csv(stream: TextIO, data: bytes) -> None:
         stream.flush()
         buffer.write(data)
         buffer.flush()
+
+
+def _leftovers_note(file: GrowingFile) -> str:
+    return (f"{', '.join(display_name(p) for p in file.leftovers)} beside "
+            f"{display_name(file.path)} hold the rows of earlier runs that were killed or "
+            f"could not finish (or of one still running); they are kept, this run writes "
+            f"{display_name(file.partial)}. Delete them once their rows are no longer needed")
 
 
 def measure_batch(batch: Batch, segmenter: Segmenter, frame: int = 0,
@@ -340,7 +374,9 @@ def measure_batch(batch: Batch, segmenter: Segmenter, frame: int = 0,
             if f.file.partial:
                 f.file.partial.unlink()
         raise OutputError(f"cannot write results to {exc.filename or ''}: "
-                          f"{exc.strerror or exc}; nothing was measured", []) from exc
+                          f"{reason(exc)}; nothing was measured", []) from exc
+    for note in batch.notes + [_leftovers_note(f.file) for f in files if f.file.leftovers]:
+        tqdm.write(printable(f"fetalview: {note}"), file=sys.stderr)
     if echo is not None:
         echo_csv(echo, csv_line(CSV_COLUMNS))
     rows = []

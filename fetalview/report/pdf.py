@@ -54,12 +54,20 @@ def _qimage(bgr: np.ndarray) -> QImage:
 
 def write_report(path: Path, result: ScanResult, pixels: np.ndarray,
                  patient: dict[str, str] | None = None) -> Path:
-    """Write the one-page PDF of ``result`` on the scan's ``pixels`` (uint8 gray, the scan or
-    frame measured) to ``path``: made in memory, then written atomically, so never half a
-    report and never another writer's temporary file. ``patient`` holds name/ID/exam date
-    (``PATIENT_LABELS``) only if the user opted in."""
-    ensure_gui_application()
+    """Write ``report_pdf`` to ``path``, a file the user chose: made in memory, then written
+    atomically, so never half a report and never another writer's temporary file. (The batch
+    writes its per-scan reports with ``outputs.write_outputs`` instead.)"""
     path = Path(path)
+    write_atomic(path, report_pdf(result, pixels, patient))
+    return path
+
+
+def report_pdf(result: ScanResult, pixels: np.ndarray,
+               patient: dict[str, str] | None = None) -> bytes:
+    """The one-page PDF of ``result`` on the scan's ``pixels`` (uint8 gray, the scan or frame
+    measured). ``patient`` holds name/ID/exam date (``PATIENT_LABELS``) only if the user opted
+    in."""
+    ensure_gui_application()
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     writer = QPdfWriter(buffer)
@@ -72,14 +80,13 @@ def write_report(path: Path, result: ScanResult, pixels: np.ndarray,
     writer.setCreator("fetalview")
     painter = QPainter()
     if not painter.begin(writer):
-        raise OSError(f"cannot write {path}")
+        raise OSError("cannot paint the report")
     try:
         _paint(painter, writer.width(), writer.height(), result, pixels, patient or {})
     finally:
         painter.end()
     del painter, writer  # the PDF is complete in the buffer once its writer is gone
-    write_atomic(path, bytes(buffer.data()))
-    return path
+    return bytes(buffer.data())
 
 
 def _paint(p: QPainter, width: int, height: int, result: ScanResult, pixels: np.ndarray,

@@ -13,18 +13,31 @@ never replace each other. So:
   (``OutputRefused``, a message naming the option and the file) an output that is an input, a
   scan, a pixel-size CSV or a sidecar, one that another output of the run already claims, and an
   existing file at a per-scan output name that fetalview did not write;
-- ``write_atomic`` (whole files) and ``GrowingFile`` (rows as they come) write *through* a
-  symbolic link (the link stays, its target gets the data) and straight into a pipe or a
-  character device such as ``/dev/stdout``; a folder, a block device or a socket is refused,
-  never replaced. ``create_atomic`` writes a file only where nothing is (an automatic result
-  that must never replace what a person saved a moment before).
+- a file the user named (``--out``, ``--hc18-submission``, a file chosen in the app's save
+  dialog) is written by ``write_atomic`` (whole files) or ``GrowingFile`` (rows as they come)
+  *through* a symbolic link (the link stays, its target gets the data; the plan has checked the
+  target) and straight into a pipe or a character device such as ``/dev/stdout``; a folder, a
+  block device or a socket is refused, never replaced. ``GrowingFile`` resolves the name once,
+  when the run starts. ``create_atomic`` writes a file only where nothing is (an automatic
+  result that must never replace what a person saved a moment before);
+- a per-scan output in an output folder (mask, overlay, report, SR and SC) is written by
+  ``write_outputs`` and *never* through a link: the name is checked again just before the
+  rename, when a symbolic link there (planted during the run, or a link to another patient's
+  overlay) or a file fetalview did not write refuses the write (``OutputTaken``); a link made
+  after that check is replaced by the rename itself, never followed. One scan's SR and SC are
+  written together: both or neither;
+- every temporary file is ``.<name>.<random>.tmp`` beside its name and locked while its writer
+  lives; a run removes those of its own output names that a killed writer left (unlocked and
+  over an hour old, ``remove_stale_temporaries``), and nothing else. ``.partial`` files hold a
+  failed or killed batch's rows and are never removed: a run names the ones it finds
+  (``GrowingFile.leftovers``).
 
 A new output plugs into the same rule in two lines, as ``--dicom-out DIR`` does in
 ``batch.plan_batch`` (one file per scan, checked before any work, written atomically)::
 
     plan.folder(outputs.dicom, "--dicom-out", [stem + "_SR.dcm" for stem in stems])
     ...
-    write_atomic(outputs.dicom / (stem + "_SR.dcm"), dataset_bytes)
+    write_outputs([(outputs.dicom / (stem + "_SR.dcm"), dataset_bytes)])
 
 and a single named file with ``plan.file(path, "--option")``. A file written into a folder the
 app or the batch lists must also be recognisable as fetalview's own by its content
@@ -35,10 +48,17 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, so no temporary file is ever judged stale
+    fcntl = None
 
 from fetalview.core.io.scans import IMAGE_SUFFIXES, is_scan_file
 from fetalview.core.io.ownfiles import is_own_output
@@ -47,6 +67,31 @@ from fetalview.core.io.safetext import display_name
 
 class OutputRefused(ValueError):
     """An output would replace an input or another output; nothing has been done yet."""
+
+
+class OutputTaken(FileExistsError):
+    """At write time, a per-scan output's name holds a symbolic link or a file fetalview did
+    not write: it is left as it is, and this output is not written."""
+
+    def __init__(self, path: Path, why: str):
+        super().__init__(errno.EEXIST, why, str(path))
+
+    def __str__(self) -> str:
+        return f"{display_name(Path(self.filename))}: {self.strerror}"
+
+
+#: A temporary file older than this, and not locked, was left by a writer that was killed (a
+#: live writer holds its lock and keeps its file for seconds at most).
+STALE_TEMPORARY_SECONDS = 3600
+
+
+def reason(exc: OSError) -> str:
+    """Why a write failed, in plain words: a full disk says so."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the disk is full ({exc.strerror})"
+    if exc.errno == errno.EROFS:
+        return f"the disk is read-only ({exc.strerror})"
+    return exc.strerror or str(exc)
 
 
 def output_name(stem: str, role: str, ext: str) -> str:
@@ -82,6 +127,7 @@ class OutputPlan:
         self.inputs = {_key(p): Path(p) for p in protected}
         self.claimed: dict[str, str] = {}
         self.folders: dict[Path, str] = {}
+        self.names: dict[Path, set[str]] = {}  # per output folder, the names this run writes
 
     def file(self, path: Path, what: str) -> None:
         """A file the user named (``--out results.csv``): it may replace an earlier results
@@ -111,8 +157,12 @@ class OutputPlan:
         for name in names:
             path = folder / name
             self._claim(path, what)
-            if (path.exists() or path.is_symlink()) and not (
-                    Path(_key(path)).is_file() and is_own_output(path)):
+            self.names.setdefault(folder, set()).add(name)
+            if path.is_symlink():
+                raise OutputRefused(f"{what}: {display_name(path)} in {folder} is a symbolic "
+                                    "link; fetalview never writes through a link in an output "
+                                    "folder. Remove it or choose another folder")
+            if path.exists() and not (path.is_file() and is_own_output(path)):
                 raise OutputRefused(f"{what}: {display_name(path)} in {folder} exists and was "
                                     "not written by fetalview; it is left alone. Choose "
                                     "another folder")
@@ -126,6 +176,21 @@ class OutputPlan:
                 raise OutputRefused(f"{what} {folder}: cannot make the folder "
                                     f"({exc.strerror or exc})") from None
 
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Remove, in the output folders, the temporary files of this run's output names that
+        a killed writer left (``_remove_if_stale``); the removed files."""
+        removed = []
+        for folder, names in self.names.items():
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                match = _TEMPORARY.fullmatch(entry.name)
+                if match and match[1] in names and _remove_if_stale(entry.path):
+                    removed.append(Path(entry.path))
+        return removed
+
     def _claim(self, path: Path, what: str) -> None:
         key = _key(path)
         if key in self.inputs:
@@ -138,14 +203,17 @@ class OutputPlan:
         self.claimed[key] = what
 
 
-def _file_mode(path: Path) -> int:
+def _file_mode(path: Path, follow_links: bool = True) -> int:
     """The replaced file's permissions, or what a plain ``open`` would give a new file."""
     try:
-        return path.stat().st_mode & 0o777
+        st = os.stat(path, follow_symlinks=follow_links)
+        if stat.S_ISREG(st.st_mode):
+            return st.st_mode & 0o777
     except OSError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _target(path: Path) -> Path:
@@ -163,33 +231,92 @@ def _target(path: Path) -> Path:
     return path if _stream(path) else Path(_key(path))
 
 
-def _flushed_copy(path: Path, data: bytes) -> str:
+#: The name of a temporary file (``_flushed_copy``): its final name is the first group.
+_TEMPORARY = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp", re.DOTALL)
+
+
+def _flushed_copy(path: Path, data: bytes, mode: int | None = None) -> tuple[int, str]:
     """A temporary file holding ``data``, flushed to disk, with a unique name (two writers of
     one file never share it) in ``path``'s folder (a rename or link is only atomic within one
-    file system) and the permissions ``path`` has or a new file would get."""
+    file system), permissions ``mode`` (default: ``path``'s, or a new file's), and locked (``_remove_if_stale`` leaves it alone) until
+    its descriptor, returned with its name, is closed."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; others may need to read it
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.fchmod(fd, _file_mode(path) if mode is None else mode)  # mkstemp makes 0600
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
     except BaseException:
+        os.close(fd)
         _remove(tmp)
         raise
-    return tmp
+    return fd, tmp
 
 
-def _remove(tmp: str) -> None:
+def _remove_if_stale(path: str) -> bool:
+    """Remove ``path`` only if it certainly is a temporary file whose writer is gone: a regular
+    file (not a link), untouched for ``STALE_TEMPORARY_SECONDS`` and not locked by its writer.
+    Where locks are unknown (Windows) nothing is removed. True if removed."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or time.time() - st.st_mtime < STALE_TEMPORARY_SECONDS:
+            return False
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: its writer lives
+        now = os.lstat(path)
+        if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            return False
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _remove(tmp: str | Path) -> None:
     try:
         os.unlink(tmp)
     except OSError:
         pass
 
 
+def _place(files: list[tuple[Path, bytes, int]], check=None) -> None:
+    """Each (path, data, mode) flushed to a temporary file, then all renamed to their names in
+    order, ``check(path)`` just before each rename; when one fails, those already renamed are
+    removed again (all or none) and no temporary file stays."""
+    copies: list[tuple[int, str]] = []
+    placed: list[Path] = []
+    try:
+        for path, data, mode in files:
+            copies.append(_flushed_copy(path, data, mode))
+        for (path, _, _), (_, tmp) in zip(files, copies):
+            if check is not None:
+                check(path)
+            os.replace(tmp, path)
+            placed.append(path)
+    except BaseException:
+        for path in placed:
+            _remove(path)
+        for _, tmp in copies[len(placed):]:
+            _remove(tmp)
+        raise
+    finally:
+        for fd, _ in copies:
+            os.close(fd)
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves the old file or the new, never a mix
-    (the data is flushed to disk before it takes the name).
+    """Write ``data`` to ``path``, a file the user named, so that a crash leaves the old file or
+    the new, never a mix (the data is flushed to disk before it takes the name).
 
     A symbolic link is written through; a pipe or a character device (``/dev/stdout``) is
     written into.
@@ -199,12 +326,30 @@ def write_atomic(path: Path, data: bytes) -> None:
         with open(path, "ab") as f:
             f.write(data)
         return
-    tmp = _flushed_copy(path, data)
+    _place([(path, data, _file_mode(path))])
+
+
+def _own_place(path: Path) -> None:
+    """Refuse (``OutputTaken``) a per-scan output's name that holds a link or a file fetalview
+    did not write, whatever was there when the run was planned."""
     try:
-        os.replace(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(mode):
+        raise OutputTaken(path, "a symbolic link is at that name, and fetalview never writes "
+                                "through a link in an output folder; it is left as it is")
+    if not (stat.S_ISREG(mode) and is_own_output(path)):
+        raise OutputTaken(path, "a file fetalview did not write is at that name; it is left "
+                                "as it is")
+
+
+def write_outputs(files: Iterable[tuple[Path, bytes]]) -> None:
+    """Write one scan's files in output folders atomically, all or none (an SR never without
+    its SC), never through a symbolic link and never over a file fetalview did not write
+    (``OutputTaken``, checked at the rename)."""
+    _place([(Path(path), data, _file_mode(path, follow_links=False)) for path, data in files],
+           _own_place)
 
 
 def create_atomic(path: Path, data: bytes) -> None:
@@ -220,7 +365,7 @@ def create_atomic(path: Path, data: bytes) -> None:
     path = Path(path)
     if os.path.lexists(path):
         raise FileExistsError(errno.EEXIST, "the name is taken", str(path))
-    tmp = _flushed_copy(path, data)
+    fd, tmp = _flushed_copy(path, data)
     try:
         try:
             os.link(tmp, path)
@@ -231,50 +376,85 @@ def create_atomic(path: Path, data: bytes) -> None:
                 raise FileExistsError(errno.EEXIST, "the name is taken", str(path)) from None
             os.rename(tmp, path)
     finally:
+        os.close(fd)
         _remove(tmp)  # linked: a second name of the file; renamed: gone already
+
+
+def _partial_names(name: str) -> re.Pattern:
+    """``<name>.partial`` and ``<name>.<n>.partial``: a batch's rows while it runs."""
+    return re.compile(re.escape(name) + r"(\.[0-9]+)?\.partial", re.DOTALL)
 
 
 class GrowingFile:
     """A file written piece by piece that a kill leaves useful: the pieces go, flushed as they
     come, to ``<name>.partial`` beside it, which becomes ``<name>`` atomically at ``finish``.
     A pipe or device gets the pieces directly. An existing ``.partial`` (another batch's, or a
-    killed one's) is never reused: the next free ``<name>.<n>.partial`` is taken."""
+    killed one's) is never reused: the next free ``<name>.<n>.partial`` is taken, and
+    ``leftovers`` names those found. A piece that fails (a full disk) is cut off again, so
+    the partial file always ends on a whole piece."""
 
     def __init__(self, path: Path):
         self.path = _target(Path(path))
+        self.leftovers: list[Path] = []
         if _stream(self.path):
             self.partial = None
             self._file = open(self.path, "ab")
             return
+        pattern = _partial_names(self.path.name)
+        self.leftovers = sorted((p for p in self.path.parent.iterdir()
+                                 if pattern.fullmatch(p.name)),
+                                key=lambda p: (len(p.name), p.name))  # .partial, .2, ... .10
         for n in range(1, 1000):
             suffix = ".partial" if n == 1 else f".{n}.partial"
             self.partial = self.path.with_name(self.path.name + suffix)
             try:
-                fd = os.open(self.partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
-                             _file_mode(self.path))
+                self._fd = os.open(self.partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                                   _file_mode(self.path))
                 break
             except FileExistsError:
                 continue
         else:
             raise FileExistsError(errno.EEXIST, "too many .partial files", str(self.partial))
-        self._file = os.fdopen(fd, "wb")
+        self._file = None
+        self._size = 0
 
     def write(self, data: bytes) -> None:
-        self._file.write(data)
-        self._file.flush()
+        if self._file is not None:
+            self._file.write(data)
+            self._file.flush()
+            return
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view):]
+        except OSError:
+            try:
+                os.ftruncate(self._fd, self._size)  # no half row: back to the last whole one
+            except OSError:
+                pass
+            raise
+        self._size += len(data)
 
     def finish(self) -> None:
         """Everything written: the partial file takes the final name (the old results stay
         until then). On failure the partial file stays, holding every row."""
-        if self.partial is None:
+        if self._file is not None:
             self._file.close()
             return
         try:
-            os.fsync(self._file.fileno())
+            os.fsync(self._fd)
         finally:
-            self._file.close()
+            os.close(self._fd)
+            self._fd = None
         os.replace(self.partial, self.path)
 
     def abandon(self) -> None:
         """Stop without completing: what was written stays in the partial file."""
-        self._file.close()
+        try:
+            if self._file is not None:
+                self._file.close()
+            elif self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+        except OSError:  # a full disk refuses the last flush again: the rows are kept anyway
+            pass

@@ -3,14 +3,21 @@
 Masks and overlays are PNGs like the scans beside them; without a mark, a folder that holds
 both would offer fetalview's own outputs as scans to measure (and a renamed output would pass
 for a scan). PNGs carry a text chunk, reports the PDF creator fetalview, DICOM results
-(``--dicom-out``'s SR and annotated image) Software Versions 'fetalview ...'.
+(``--dicom-out``'s SR and annotated image) Software Versions 'fetalview ...', found by
+parsing the header (however long: a scan's patient and study attributes, copied into the
+results, can fill more than any fixed number of bytes).
 """
 
 from __future__ import annotations
 
 import struct
+import warnings
 import zlib
 from pathlib import Path
+
+from pydicom.filereader import read_partial
+from pydicom.multival import MultiValue
+from pydicom.tag import Tag
 
 from fetalview import __version__
 
@@ -22,9 +29,8 @@ _PDF_CREATOR = (b"/Creator (\xfe\xff" + "fetalview".encode("utf-16-be"), b"/Crea
 #: each end of a PDF to search for its creator (Qt writes the document information at the end).
 _PNG_HEAD_BYTES = 4096
 _PDF_END_BYTES = 65536
-#: DICOM Software Versions (0018,1020), little endian, and how far into a file to look for it.
-_SOFTWARE_VERSIONS = b"\x18\x00\x20\x10"
-_DICOM_HEAD_BYTES = 16384
+#: DICOM Software Versions (0018,1020).
+_SOFTWARE_VERSIONS = Tag(0x0018, 0x1020)
 
 
 def mark_png(data: bytes, role: str) -> bytes:
@@ -50,7 +56,7 @@ def is_own_output(path: Path) -> bool:
         with open(path, "rb") as f:
             head = f.read(_PNG_HEAD_BYTES)
             if head[128:132] == b"DICM":
-                return _dicom_by_fetalview(head + f.read(_DICOM_HEAD_BYTES - len(head)))
+                return _dicom_by_fetalview(f)
             if head.startswith(b"%PDF"):
                 f.seek(max(f.seek(0, 2) - _PDF_END_BYTES, 0))
                 ends = head + f.read(_PDF_END_BYTES)
@@ -70,13 +76,19 @@ def is_own_output(path: Path) -> bool:
     return False
 
 
-def _dicom_by_fetalview(head: bytes) -> bool:
-    """Whether the Software Versions element near the start of a DICOM names fetalview."""
-    at = head.find(_SOFTWARE_VERSIONS, 132)
-    if at < 0 or at + 8 > len(head):
+def _dicom_by_fetalview(f) -> bool:
+    """Whether the Software Versions element of the DICOM file ``f`` names fetalview. The
+    header is parsed up to that element only (elements come in tag order); large values are
+    skipped, not read."""
+    f.seek(0)
+    try:
+        with warnings.catch_warnings():  # a scan's odd header is no concern of this question
+            warnings.simplefilter("ignore")
+            ds = read_partial(f, stop_when=lambda tag, vr, length: tag > _SOFTWARE_VERSIONS,
+                              defer_size=1024, specific_tags=[_SOFTWARE_VERSIONS])
+            value = ds.get("SoftwareVersions", "")
+    except Exception:  # noqa: BLE001 - pydicom raises many kinds; a damaged header is no output
         return False
-    if head[at + 4:at + 6] == b"LO":  # explicit VR: 2-byte length
-        length, start = struct.unpack("<H", head[at + 6:at + 8])[0], at + 8
-    else:  # implicit VR: 4-byte length
-        length, start = struct.unpack("<I", head[at + 4:at + 8])[0], at + 8
-    return head[start:start + length].startswith(b"fetalview")
+    if isinstance(value, MultiValue):
+        value = value[0] if value else ""
+    return str(value or "").startswith("fetalview")

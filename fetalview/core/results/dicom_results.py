@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset
 
 from fetalview.core.io import dicom
 from fetalview.core.results.dicom_sc import build_sc, new_study
-from fetalview.core.io.outputs import write_atomic
+from fetalview.core.io.outputs import write_outputs
 from fetalview.core.io.scans import Scan
 from fetalview.core.record.result import ScanResult
 from fetalview.core.results.dicom_sr import SourceImage, build_sr
@@ -38,13 +38,14 @@ class DicomResults:
     sc: Dataset
 
     def write(self, folder: Path, stem: str) -> list[Path]:
-        """``<stem>_SR.dcm`` and ``<stem>_SC.dcm`` in ``folder``, each written atomically."""
-        paths = []
-        for ds, suffix in ((self.sr, SR_SUFFIX), (self.sc, SC_SUFFIX)):
-            path = Path(folder) / (stem + suffix)
-            write_atomic(path, to_bytes(ds))
-            paths.append(path)
-        return paths
+        """``<stem>_SR.dcm`` and ``<stem>_SC.dcm`` in ``folder``, both or neither (an SR must
+        never point at an image that is not there), never through a link
+        (``outputs.write_outputs``). The SR takes its name first: if the SC then fails, the new
+        SR is removed again, so no SR is left beside an older run's SC."""
+        files = [(Path(folder) / (stem + suffix), to_bytes(ds))
+                 for ds, suffix in ((self.sr, SR_SUFFIX), (self.sc, SC_SUFFIX))]
+        write_outputs(files)
+        return [path for path, _ in files]
 
 
 def to_bytes(ds: Dataset) -> bytes:

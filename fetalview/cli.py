@@ -98,6 +98,12 @@ def measure_main(argv: list[str]) -> int:
         parser.error("--patient-id and --patient-name are for --dicom-out")
     if args.patient_name and not (args.patient_id or "").strip():
         parser.error("--patient-name needs --patient-id")
+    from fetalview.core.results.dicom_values import DicomValueError, person_name, text
+    try:  # refused before any work: DICOM could not hold them as typed (P\1 is two IDs)
+        text("LO", args.patient_id or "", "--patient-id")
+        person_name(args.patient_name or "", "--patient-name")
+    except DicomValueError as exc:
+        parser.error(printable(str(exc)))
     from fetalview.core.pacs.node import check_ae_title
     try:
         calling_aet = check_ae_title(args.calling_aet)

@@ -82,3 +82,22 @@ def jpeg_dicom(path: Path, jpeg: bytes, shape: tuple[int, int]) -> Path:
     ds["PixelData"].VR = "OB"
     ds.save_as(path, enforce_file_format=True)
     return path
+
+
+def edited_dicom(path: Path, pixels: np.ndarray, regions=None, remove=(), raw=None,
+                 **values) -> Path:
+    """``make_dicom`` with attributes set to ``values`` (hostile ones included: pydicom writes
+    what it is given), those in ``remove`` deleted, and each (old, new) pair of ``raw`` bytes
+    replaced in the file as written, for bytes no library would write."""
+    make_dicom(path, pixels, regions=regions)
+    ds = pydicom.dcmread(path)
+    for keyword, value in values.items():
+        setattr(ds, keyword, value)
+    for keyword in remove:
+        del ds[keyword]
+    ds.save_as(path)
+    for old, new in (raw or {}).items():
+        data = path.read_bytes()
+        assert data.count(old) == 1, old
+        path.write_bytes(data.replace(old, new))
+    return path

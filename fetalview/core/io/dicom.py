@@ -226,6 +226,23 @@ def _spacing(value, source: str) -> PixelSize | None:
     return _square(cols_mm, rows_mm, source)
 
 
+def check_character_set(ds: Dataset) -> None:
+    """Refuse a file whose Specific Character Set (0008,0005) names a character set DICOM does
+    not define (PS3.3 C.12.1.1.2): pydicom would read its names as ASCII and replace what it
+    cannot, and a name read wrongly must not be copied into a report. Those DICOM defines,
+    ISO 2022 with its escape sequences (e.g. Japanese ISO 2022 IR 87) included, are decoded
+    by pydicom; bytes that do not match the declared set come out as U+FFFD, which the
+    results' value checks refuse."""
+    from pydicom.charset import python_encoding
+
+    declared = ds.get("SpecificCharacterSet") or []
+    for term in [declared] if isinstance(declared, str) else declared:
+        if term.strip() and term.strip() not in python_encoding:
+            raise DicomError(f"its Specific Character Set {term.strip()[:64]!r} is not a "
+                             "character set DICOM defines, so its patient's name and ID "
+                             "cannot be read reliably; no DICOM results are made from it")
+
+
 def patient_fields(ds: Dataset) -> dict[str, str]:
     """Name, ID and exam date, for display and (only when the user opts in) for reports."""
     fields = {}

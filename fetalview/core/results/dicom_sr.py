@@ -34,6 +34,7 @@ from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.measure.growth import GestationalAge, OutOfRange, hadlock_ga, hc_centile
 from fetalview.core.record.result import ScanResult
 from fetalview.core.record.review import EDITED
+from fetalview.core.results import dicom_values
 
 # PS3.16 codes. Tables are those of PS3.16 2025; LOINC check digits verified by the mod-10 rule.
 #: CID 12024 "OB-GYN Ultrasound Report Document Title" (TID 5000 row 1).
@@ -70,6 +71,17 @@ PERCENT = Code("%", "UCUM", "Percent")
 NO_UNITS = Code("1", "UCUM", "no units")
 
 MANUFACTURER = "fetalview"
+#: The multi-frame image SOP classes a scan may come in (PS3.4 B.5): only their instances may
+#: have a frame referenced.
+MULTI_FRAME_CLASSES = frozenset({
+    "1.2.840.10008.5.1.4.1.1.3.1",   # Ultrasound Multi-frame Image
+    "1.2.840.10008.5.1.4.1.1.6.2",   # Enhanced US Volume
+    "1.2.840.10008.5.1.4.1.1.7.1",   # Multi-frame Single Bit Secondary Capture
+    "1.2.840.10008.5.1.4.1.1.7.2",   # Multi-frame Grayscale Byte Secondary Capture
+    "1.2.840.10008.5.1.4.1.1.7.3",   # Multi-frame Grayscale Word Secondary Capture
+    "1.2.840.10008.5.1.4.1.1.7.4",   # Multi-frame True Color Secondary Capture
+    "1.2.840.10008.5.1.4.1.1.77.1.1.1",  # Video Endoscopic Image
+})
 #: Written as UTF-8 (PS3.3 C.12.1.1.2 "ISO_IR 192"), whatever the source's character set.
 UTF8 = "ISO_IR 192"
 #: Verifying Organization is Type 1 once verified; said plainly when the clinic gave none.
@@ -128,9 +140,19 @@ class SourceImage:
     frame_number: int | None = None
 
     @classmethod
-    def of(cls, ds: Dataset, frame: int = 0) -> SourceImage:
+    def of(cls, ds: Dataset, frame: int = 0, notes: list[str] | None = None) -> SourceImage:
+        """A frame is referenced only in an image of a multi-frame SOP class (PS3.3 C.17.3.2.1
+        forbids it otherwise): a single-frame Ultrasound Image that says it holds frames is
+        referenced whole, and ``notes`` says which frame was measured."""
         frames = int(ds.get("NumberOfFrames", 1) or 1)
-        return cls(str(ds.SOPClassUID), str(ds.SOPInstanceUID), frame + 1 if frames > 1 else None)
+        sop_class = str(ds.SOPClassUID)
+        number = frame + 1 if frames > 1 else None
+        if number is not None and sop_class not in MULTI_FRAME_CLASSES:
+            if notes is not None:
+                notes.append(f"the source is a single-frame image type holding {frames} frames: "
+                             f"the SR points at the image, not at frame {number} measured")
+            number = None
+        return cls(sop_class, str(ds.SOPInstanceUID), number)
 
 
 def device_uid(model_version: str) -> str:
@@ -163,11 +185,17 @@ def build_sr(evidence: Dataset, source: SourceImage, result: ScanResult,
             OFD are reported as measured on the ellipse's axes (BPD outer-to-outer).
         organization: the clinic, as DICOM's Verifying Organization.
 
-    Raises ValueError for a measurement without a pixel size: a report holds millimetres only.
+    Raises ValueError for a measurement without a pixel size: a report holds millimetres only;
+    ``DicomValueError`` for a sign-off name, clinic or model version that DICOM cannot hold as
+    it is (``Dr^Who\\X`` would be two verifying observers): refused, never rewritten.
     """
     measurement, ellipse, ga = result.ellipse_measurement, result.ellipse, result.ga
     review = review_of(result, organization)
-    model_version = result.model_version or "drawn by hand"
+    model_version = dicom_values.text("LO", result.model_version or "drawn by hand",
+                                      "the model version")
+    if review.state.confirmed:  # PN: Dr^Who\X would be read as two verifying observers
+        dicom_values.person_name(review.operator, "the name of whoever confirmed it")
+    dicom_values.text("LO", review.organization, "the clinic's name")
     review_note = ", ".join(result.review_reasons)
     if measurement is None or not measurement.in_mm:
         raise ValueError("no pixel size: a structured report holds millimetres, not pixels")
@@ -199,9 +227,9 @@ def build_sr(evidence: Dataset, source: SourceImage, result: ScanResult,
         institution_name=review.organization.strip() or None,
         verifying_observer_name=review.operator if review.state.confirmed else None,
         verifying_organization=(review.organization.strip() or UNSTATED_ORGANIZATION)
-        if review.state.confirmed else None)
+        if review.state.confirmed else None,
+        specific_character_set=UTF8)  # names typed or copied need not be ASCII
     sr.SeriesDescription = "fetalview head biometry"
-    sr.SpecificCharacterSet = UTF8  # names typed or copied need not be ASCII
     sr.SoftwareVersions = [f"fetalview {__version__}", model_version]
     sr.ContentDate, sr.ContentTime = when.strftime("%Y%m%d"), when.strftime("%H%M%S")
     if review.state.confirmed:
@@ -229,8 +257,11 @@ def _measurement(name: Code, value_mm: float, region) -> hd.sr.NumContentItem:
 
 
 def _group(name: Code, value_mm: float, region, extra=()) -> hd.sr.ContainerContentItem:
+    # SEPARATE: each item is shown with its name ("Head Circumference: 190.49 mm"), not run
+    # together as one sentence of bare numbers (dcmtk's dsr2html, and viewers like it)
     group = hd.sr.ContainerContentItem(BIOMETRY_GROUP, template_id="5008",
-                                       relationship_type="CONTAINS")
+                                       relationship_type="CONTAINS",
+                                       is_content_continuous=False)
     group.ContentSequence = [_measurement(name, value_mm, region), *extra]
     return group
 

@@ -100,3 +100,27 @@ def hostile_get_scp(instances):
         yield PacsNode("HOSTILE", "127.0.0.1", server.server_address[1])
     finally:
         server.shutdown()
+
+
+@contextmanager
+def picky_store_scp(refuse_modality: str, comment: str):
+    """A PACS that stores everything but instances of ``refuse_modality``, which it refuses
+    with status 0xA700 and ``comment`` as ErrorComment (control characters and all)."""
+    from pydicom.dataset import Dataset
+    from pynetdicom import AE, AllStoragePresentationContexts, evt
+
+    def on_store(event):
+        if event.dataset.Modality == refuse_modality:
+            status = Dataset()
+            status.Status, status.ErrorComment = 0xA700, comment
+            return status
+        return 0x0000
+
+    ae = AE("PICKY")
+    ae.supported_contexts = AllStoragePresentationContexts
+    server = ae.start_server(("127.0.0.1", 0), block=False,
+                             evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    try:
+        yield PacsNode("PICKY", "127.0.0.1", server.server_address[1])
+    finally:
+        server.shutdown()

@@ -10,7 +10,7 @@ import pytest
 
 from dicomfiles import make_dicom
 from fetalview.cli import _Sender
-from fetalview.core.pacs.client import PacsUnreachable, echo, find_studies, store
+from fetalview.core.pacs.client import PacsError, PacsUnreachable, echo, find_studies, store
 from fetalview.core.pacs.retrieve import get_study
 from hostilepeers import silent_peer, trickling_peer
 
@@ -64,3 +64,24 @@ def test_send_stops_trying_a_node_after_it_failed_once(results, capsys):
     assert "b.png" not in err and sender.not_tried == ["b.png", "c.png"]
     assert f"{node} is not tried again in this run" in err
     assert sender.summary().endswith(f"1 not sent (see above); 2 not tried after {node} failed")
+
+
+def test_a_store_says_per_instance_what_was_stored_and_what_was_refused(tmp_path):
+    """Issue 23 items 11 and 12: the SR stored and the SC refused was reported only as "not
+    sent", and the PACS's ErrorComment reached the terminal with its ESC and BEL."""
+    from hostilepeers import picky_store_scp
+    sr = make_dicom(tmp_path / "r_SR.dcm", np.zeros((8, 8), np.uint8))
+    sc = make_dicom(tmp_path / "r_SC.dcm", np.zeros((8, 8), np.uint8))
+    for path, modality, sop_class in ((sr, "SR", "1.2.840.10008.5.1.4.1.1.88.33"),
+                                      (sc, "OT", "1.2.840.10008.5.1.4.1.1.7")):
+        ds = pydicom.dcmread(path)
+        ds.Modality, ds.PatientID = modality, "P-1"
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = sop_class
+        ds.save_as(path)
+    with picky_store_scp("OT", "disk \x1b[31mfull\x07") as node:
+        with pytest.raises(PacsError) as caught:
+            store(node, [sr, sc], timeout=5, deadline=10)
+    said = str(caught.value)
+    assert said.startswith("the report (SR) was stored; the annotated image (SC) was not "
+                           f"stored: {node} refused the annotated image (SC) (status 0xA700: ")
+    assert "\x1b" not in said and "\x07" not in said and "full" in said

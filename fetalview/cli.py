@@ -71,22 +71,40 @@ def _pacs_node(text: str):
 
 class _Sender:
     """``--send``: stores each scan's SR and image as soon as they are written, and says on
-    standard error which scans did not reach the PACS and why."""
+    standard error which scans did not reach the PACS and why. After the node itself failed
+    (nothing listening, no answer in time), it is not tried again in this run: each further
+    scan would only wait as long again."""
 
-    def __init__(self, node, calling_aet: str):
-        self.node, self.calling_aet = node, calling_aet
+    def __init__(self, node, calling_aet: str, **deadlines):
+        self.node, self.calling_aet, self.deadlines = node, calling_aet, deadlines
         self.sent: list[str] = []
         self.failed: list[str] = []
+        self.not_tried: list[str] = []
+        self.given_up = False
 
     def __call__(self, name: str, paths: list[Path]) -> None:
-        from fetalview.core.pacs.client import PacsError, store
+        from fetalview.core.pacs.client import PacsError, PacsUnreachable, store
+        if self.given_up:
+            self.not_tried.append(name)
+            return
         try:
-            store(self.node, paths, self.calling_aet)
+            store(self.node, paths, self.calling_aet, **self.deadlines)
         except (PacsError, OSError, ValueError) as exc:
             self.failed.append(name)
-            print(f"fetalview: {name}: not sent: {exc}", file=sys.stderr)
+            print(f"fetalview: {printable(name)}: not sent: {printable(str(exc))}",
+                  file=sys.stderr)
+            if isinstance(exc, PacsUnreachable):
+                self.given_up = True
+                print(f"fetalview: {self.node} is not tried again in this run: the results of "
+                      "the scans after this one are written but not sent", file=sys.stderr)
         else:
             self.sent.append(name)
+
+    def summary(self) -> str:
+        return (f"fetalview: results of {len(self.sent)} scans sent to {self.node}"
+                + (f"; {len(self.failed)} not sent (see above)" if self.failed else "")
+                + (f"; {len(self.not_tried)} not tried after {self.node} failed"
+                   if self.not_tried else ""))
 
 
 def measure_main(argv: list[str]) -> int:
@@ -155,11 +173,10 @@ def measure_main(argv: list[str]) -> int:
           + (f"; for {unwritten} an output file (mask, overlay, report or DICOM) could not be "
              "written (see their status)" if unwritten else ""), file=sys.stderr)
     if sender is not None:
-        print(f"fetalview: results of {len(sender.sent)} scans sent to {args.send}"
-              + (f"; {len(sender.failed)} not sent (see above)" if sender.failed else ""),
-              file=sys.stderr)
+        print(sender.summary(), file=sys.stderr)
     # every output asked for was written (and sent), or the run failed
-    return 0 if measured and not unwritten and not (sender and sender.failed) else 1
+    sent_all = sender is None or not (sender.failed or sender.not_tried)
+    return 0 if measured and not unwritten and sent_all else 1
 
 
 def _report_writer(with_patient_fields: bool):

@@ -15,7 +15,8 @@ from fetalview.core.record.result import build_result
 from fetalview.core.record.review import sign_off
 from fetalview.core.record.sidecar import Annotation
 from fetalview.core.results.dicom_results import make_results
-from fetalview.core.pacs.client import (PacsError, PacsNode, echo, find_studies, get_study, store)
+from fetalview.core.pacs.client import PacsError, PacsNode, echo, find_studies, store
+from fetalview.core.pacs.retrieve import get_study
 from fetalview.core.pacs.node import check_ae_title
 from orthancserver import free_port, running_orthanc
 
@@ -47,8 +48,8 @@ def test_ae_title_rules():
 
 def test_echo_and_refusals(orthanc):
     echo(orthanc)
-    with pytest.raises(PacsError, match="refused"):  # Orthanc checks the called AE title
-        echo(PacsNode("NOT_ORTHANC", orthanc.host, orthanc.port))
+    with pytest.raises(PacsError, match="does not recognise the called AE title NOT_ORTHANC"):
+        echo(PacsNode("NOT_ORTHANC", orthanc.host, orthanc.port))  # Orthanc checks it
     with pytest.raises(PacsError, match="cannot be reached"):
         echo(PacsNode("ORTHANC", "127.0.0.1", free_port()), timeout=2)
 
@@ -80,14 +81,18 @@ def test_round_trip_results_land_in_the_scans_study_and_the_scan_comes_back(orth
     assert find_studies(orthanc, patient_name="Ñandú^Ja", study_date="20260315")  # part of it
     assert find_studies(orthanc, patient_id=source.PatientID, study_date="20000101") == []
 
-    everything = get_study(orthanc, source.StudyInstanceUID, tmp_path / "all", keep=lambda ds: True)
+    everything = get_study(orthanc, source.StudyInstanceUID, tmp_path / "all",
+                           keep=lambda ds: True).saved
     sr = next(pydicom.dcmread(p) for p in everything if pydicom.dcmread(p).Modality == "SR")
     assert num(sr, "11984-2")[0] == pytest.approx(result.measurement.hc, abs=0.01)
 
     cache = tmp_path / "cache"
-    got = get_study(orthanc, source.StudyInstanceUID, cache)  # what the app opens: scans only
+    retrieved = get_study(orthanc, source.StudyInstanceUID, cache)  # what the app opens
+    got = retrieved.saved  # scans only
     assert [p.name for p in got] == [source.SOPInstanceUID + ".dcm"]
-    assert list_scans(cache) == got
+    assert retrieved.folder == cache / source.StudyInstanceUID and retrieved.complete
+    assert retrieved.summary() == "Retrieved 3 of 3 instances. 1 image to open."
+    assert list_scans(retrieved.folder) == got
     reopened = load_scan(got[0])
     assert (reopened.pixels == scan.pixels).all() and reopened.pixel_size == scan.pixel_size
 

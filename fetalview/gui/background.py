@@ -1,13 +1,17 @@
-"""Network and folder work off the GUI thread: one function on Qt's thread pool, its progress
-and outcome back as queued signals, so the window never waits for a PACS that is slow or down.
+"""Network and folder work off the GUI thread: one function on a daemon thread of its own, its
+progress and outcome back as queued signals, so the window never waits for a PACS that is slow
+or down. Not Qt's thread pool: the application waits for the pool's threads when it ends, so a
+job stuck on a peer would keep the app from quitting; a daemon thread still running at quit is
+abandoned (its work is a network call, whose deadline ends it anyway).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +20,7 @@ Progress = Callable[[int, int, str], None]
 
 
 class Job(QObject):
-    """Runs ``work(progress)`` on the global thread pool once ``start`` is called.
+    """Runs ``work(progress)`` on a daemon thread once ``start`` is called.
 
     Its signals arrive on the thread that made the Job (the GUI thread). A failure becomes
     ``failed`` with the exception's text; nothing a job raises ends the app.
@@ -35,25 +39,20 @@ class Job(QObject):
         self.running = True
         self.finished.connect(self._done)
         self.failed.connect(self._done)
-        QThreadPool.globalInstance().start(_Runner(self))
+        threading.Thread(target=_run, args=(self,), name="fetalview-job", daemon=True).start()
 
     def _done(self, *_):
         self.running = False
 
 
-class _Runner(QRunnable):
-    def __init__(self, job: Job):
-        super().__init__()
-        self.job = job
-
-    def run(self) -> None:
+def _run(job: Job) -> None:
+    try:
         try:
-            try:
-                result = self.job._work(self.job.progress.emit)
-            except Exception as exc:  # noqa: BLE001 - every failure goes to the user
-                log.exception("background job failed")
-                self.job.failed.emit(str(exc) or type(exc).__name__)
-            else:
-                self.job.finished.emit(result)
-        except RuntimeError:  # the window (and the Job with it) closed while this ran
-            log.info("a background job finished after its window closed")
+            result = job._work(job.progress.emit)
+        except Exception as exc:  # noqa: BLE001 - every failure goes to the user
+            log.exception("background job failed")
+            job.failed.emit(str(exc) or type(exc).__name__)
+        else:
+            job.finished.emit(result)
+    except RuntimeError:  # the window (and the Job with it) closed while this ran
+        log.info("a background job finished after its window closed")

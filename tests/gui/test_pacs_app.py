@@ -11,7 +11,8 @@ from dicomcheck import num
 from dicomfiles import make_dicom
 from orthancserver import free_port, running_orthanc
 
-from fetalview.core.pacs.client import find_studies, get_study, store
+from fetalview.core.pacs.client import find_studies, store
+from fetalview.core.pacs.retrieve import get_study
 from fetalview.gui.pacs.dialogs import OpenFromPacsDialog, PacsSettings, PacsSettingsDialog
 from fetalview.gui.pacs.features import PatientDialog
 
@@ -79,7 +80,7 @@ def test_sent_dicom_scan_lands_in_its_own_study_with_the_apps_hc(qtbot, window, 
     assert "Sent the report and image of 1 scan" in window.statusBar().currentMessage()
     [hit] = find_studies(orthanc, patient_id=source.PatientID)
     assert hit.study_uid == source.StudyInstanceUID and hit.instances == "3"
-    got = get_study(orthanc, hit.study_uid, tmp_path / "back", keep=lambda ds: ds.Modality == "SR")
+    got = get_study(orthanc, hit.study_uid, tmp_path / "back", keep=lambda ds: ds.Modality == "SR").saved
     sr = pydicom.dcmread(got[0])
     assert num(sr, "11984-2")[0] == pytest.approx(app_hc, abs=0.01)
     assert sr.VerificationFlag == "UNVERIFIED"
@@ -169,7 +170,7 @@ def test_done_when_a_confirmed_dicom_scan_arrives_verified_in_its_study(qtbot, w
     [hit] = find_studies(orthanc, patient_id=source.PatientID)
     assert hit.study_uid == source.StudyInstanceUID and hit.instances == "3"
     back = [pydicom.dcmread(p) for p in get_study(orthanc, hit.study_uid, tmp_path / "back",
-                                                  keep=lambda ds: ds.Modality != "US")]
+                                                  keep=lambda ds: ds.Modality != "US").saved]
     sr = next(ds for ds in back if ds.Modality == "SR")
     sc = next(ds for ds in back if ds.Modality == "OT")
     assert num(sr, "11984-2")[0] == pytest.approx(app_hc, abs=0.01)
@@ -190,3 +191,33 @@ def test_send_all_confirmed_sends_only_the_confirmed_scans(qtbot, window, orthan
     _wait_sent(qtbot, window)
     assert [h.instances for h in find_studies(orthanc, patient_id=first_ds.PatientID)] == ["3"]
     assert [h.instances for h in find_studies(orthanc, patient_id=second_ds.PatientID)] == ["1"]
+
+
+def test_a_peer_that_trickles_ends_test_connection_and_send_by_their_deadline(qtbot, window,
+                                                                              scans):
+    """Issue 23 item 4: the red-team's peer (a PDU header, then a byte every few seconds)
+    held Test connection and Send to PACS for ever; now each ends by its deadline, says what
+    the peer did, and a send of many scans stops trying the node after the first."""
+    from hostilepeers import trickling_peer
+
+    from fetalview.gui.pacs.features import send_scans
+    with trickling_peer() as node:
+        dialog = PacsSettingsDialog(PacsSettings(node.ae_title, node.host, node.port), window)
+        qtbot.addWidget(dialog)
+        dialog.deadlines = dict(timeout=5, deadline=1)
+        dialog.test_connection()
+        qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=8000)
+        assert "accepted the connection but did not answer" in dialog.answer.text()
+
+        _use(window, node)
+        document = open_and_wait(qtbot, window, scans / "249_HC.png")
+        window.pacs.deadlines = dict(timeout=5, deadline=1)
+        window.pacs.ask_patient = lambda fields: {"patient_name": "", "patient_id": "X"}
+        window.pacs.send_current()
+        qtbot.waitUntil(lambda: not window.pacs.job.running, timeout=8000)
+        assert "accepted the connection but did not answer" in window.message_bar.text
+        items = [(document.path, document.annotation)] * 3
+        outcome = send_scans(items, PacsSettings.load(window.settings.store),
+                             window.settings.data_dir, lambda *a: None, timeout=5, deadline=1)
+    assert [why.startswith(f"{node} accepted") for _, why in outcome] == [True, False, False]
+    assert outcome[2][1] == f"not tried after {node} failed"

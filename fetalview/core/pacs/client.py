@@ -1,56 +1,31 @@
-"""Talking to the clinic's PACS over DICOM networking (pynetdicom): echo, store, find, get.
+"""Talking to the clinic's PACS over DICOM networking (pynetdicom): echo, store, find.
 
-Every call opens one association and closes it; a node that refuses the association, cannot be
-reached or refuses an object raises ``PacsError`` with a sentence for the user, so the caller
-(the batch, the app's worker) reports it for that scan and goes on. C-GET, not C-MOVE, brings
-studies back: the PACS sends the objects over the association fetalview opened, so nothing
-needs to be configured on the PACS for fetalview's own address or port.
+Every call opens one association under a deadline (``network.run_bounded``) and closes it; a
+node that refuses the association, cannot be reached, stops answering or refuses an object
+raises ``PacsError`` with a sentence for the user, so the caller (the batch, the app's worker)
+reports it for that scan and goes on; ``PacsUnreachable`` tells it that the node itself did not
+work. ``retrieve`` brings studies back.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian,
-                         ImplicitVRLittleEndian, JPEG2000, JPEG2000Lossless, JPEGBaseline8Bit,
-                         JPEGExtended12Bit, JPEGLossless, JPEGLosslessSV1, RLELossless)
-from pynetdicom import AE, build_role, evt
-from pynetdicom.sop_class import (BasicTextSRStorage, ComprehensiveSRStorage,
-                                  EnhancedSRStorage,
-                                  MultiFrameGrayscaleByteSecondaryCaptureImageStorage,
-                                  MultiFrameTrueColorSecondaryCaptureImageStorage,
-                                  SecondaryCaptureImageStorage,
-                                  StudyRootQueryRetrieveInformationModelFind,
-                                  StudyRootQueryRetrieveInformationModelGet,
-                                  UltrasoundImageStorage, UltrasoundMultiFrameImageStorage,
-                                  Verification)
+from pydicom.uid import ImplicitVRLittleEndian
+from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind, Verification
 
-from fetalview.core.results.dicom_results import to_bytes
-from fetalview.core.io.outputs import write_atomic
-from fetalview.core.pacs.node import DEFAULT_CALLING_AET, PacsNode, check_ae_title
+from fetalview.core.pacs.network import (DEFAULT_DEADLINE_S, DEFAULT_TIMEOUT_S, PacsError,
+                                         PacsUnreachable, association, check_status, peer_text,
+                                         run_bounded, status_problem)
+from fetalview.core.pacs.node import DEFAULT_CALLING_AET, PacsNode
 
-DEFAULT_TIMEOUT_S = 10.0
-#: What a C-GET asks the PACS to send back: ultrasound frames and loops, captures and reports.
-RETRIEVED_CLASSES = (UltrasoundImageStorage, UltrasoundMultiFrameImageStorage,
-                     SecondaryCaptureImageStorage,
-                     MultiFrameGrayscaleByteSecondaryCaptureImageStorage,
-                     MultiFrameTrueColorSecondaryCaptureImageStorage, ComprehensiveSRStorage,
-                     EnhancedSRStorage, BasicTextSRStorage)
-#: Uncompressed first; then the compressions scanners write, so a PACS need not transcode.
-TRANSFER_SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEGBaseline8Bit,
-                     JPEGExtended12Bit, JPEGLossless, JPEGLosslessSV1, JPEG2000Lossless,
-                     JPEG2000, RLELossless, DeflatedExplicitVRLittleEndian)
+__all__ = ["DEFAULT_CALLING_AET", "DEFAULT_TIMEOUT_S", "PacsError", "PacsNode",
+           "PacsUnreachable", "StudyHit", "echo", "find_studies", "store"]
 _PENDING = (0xFF00, 0xFF01)
-
-
-class PacsError(Exception):
-    """The PACS could not do what was asked; the message is for the user."""
+_SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 
 
 @dataclass(frozen=True)
@@ -66,41 +41,29 @@ class StudyHit:
     instances: str
 
 
-@contextmanager
-def _association(node: PacsNode, calling_aet: str, contexts: Iterable[tuple[str, tuple]],
-                 timeout: float, roles=(), handlers=()):
-    ae = AE(ae_title=check_ae_title(calling_aet))
-    for attr in ("acse_timeout", "dimse_timeout", "network_timeout", "connection_timeout"):
-        setattr(ae, attr, timeout)
-    for abstract, syntaxes in contexts:
-        ae.add_requested_context(abstract, list(syntaxes))
-    assoc = ae.associate(node.host, node.port, ae_title=node.ae_title, ext_neg=list(roles),
-                         evt_handlers=list(handlers))
-    if not assoc.is_established:
-        if assoc.is_rejected:
-            raise PacsError(f"{node} refused the connection (is {calling_aet} known to it?)")
-        # pynetdicom reports a refused TCP connection as an abort too
-        raise PacsError(f"{node} cannot be reached (nothing accepted the connection: is it "
-                        "running, and are host and port right?)")
-    try:
-        yield assoc
-    finally:
-        if assoc.is_established:
-            assoc.release()
-
-
 def echo(node: PacsNode, calling_aet: str = DEFAULT_CALLING_AET,
-         timeout: float = DEFAULT_TIMEOUT_S) -> None:
+         timeout: float = DEFAULT_TIMEOUT_S, deadline: float = DEFAULT_DEADLINE_S) -> None:
     """C-ECHO: the app's Test connection."""
-    with _association(node, calling_aet, [(Verification, (ImplicitVRLittleEndian,))],
-                      timeout) as assoc:
-        status = assoc.send_c_echo()
-        _check(status, node, "the echo")
+    def work(line):
+        with association(line, node, calling_aet, [(Verification, (ImplicitVRLittleEndian,))],
+                         timeout) as assoc:
+            check_status(assoc.send_c_echo(), node, "the echo")
+    run_bounded(node, "the echo", deadline, work)
+
+
+def _describe(ds: Dataset, path: Path) -> str:
+    """What a file is, in the words of a message: fetalview's own two, or the file's name."""
+    if str(ds.get("Modality", "")) == "SR":
+        return "the report (SR)"
+    if str(ds.get("SOPClassUID", "")) == _SECONDARY_CAPTURE:
+        return "the annotated image (SC)"
+    return Path(path).name
 
 
 def store(node: PacsNode, paths: list[Path], calling_aet: str = DEFAULT_CALLING_AET,
-          timeout: float = DEFAULT_TIMEOUT_S) -> None:
-    """C-STORE each file, in one association; raises on the first one not stored.
+          timeout: float = DEFAULT_TIMEOUT_S, deadline: float = DEFAULT_DEADLINE_S) -> None:
+    """C-STORE each file, in one association; raises unless every one was stored, saying per
+    file what was stored and what was refused and why.
 
     A file without a Patient ID is refused before anything is sent: the PACS would file it
     under no patient (or under whichever other study has an empty ID), where nobody finds it
@@ -111,17 +74,42 @@ def store(node: PacsNode, paths: list[Path], calling_aet: str = DEFAULT_CALLING_
             raise PacsError(f"{Path(path).name} has no patient ID: the PACS would file it "
                             "under no patient; nothing was sent")
     contexts = {(str(ds.SOPClassUID), str(ds.file_meta.TransferSyntaxUID)) for ds in datasets}
-    with _association(node, calling_aet, [(c, (ts,)) for c, ts in sorted(contexts)],
-                      timeout) as assoc:
-        for path, ds in zip(paths, datasets):
-            _check(assoc.send_c_store(ds), node, Path(path).name)
+    outcome: list[tuple[str, str | None]] = []  # (what, why not stored or None), as it goes
+
+    def work(line):
+        with association(line, node, calling_aet, [(c, (ts,)) for c, ts in sorted(contexts)],
+                         timeout) as assoc:
+            for path, ds in zip(paths, datasets):
+                what = _describe(ds, path)
+                status = assoc.send_c_store(ds)
+                outcome.append((what, status_problem(status, node, what)))
+                if status is None or "Status" not in status:
+                    break  # the connection is gone: the rest cannot go either
+
+    try:
+        run_bounded(node, "the store", deadline, work)
+    except PacsError as exc:
+        stored = [what for what, why in outcome if why is None]
+        if stored:
+            raise type(exc)(f"{exc}; before that, {' and '.join(stored)} "
+                            f"{'was' if len(stored) == 1 else 'were'} stored") from None
+        raise
+    if any(why for _, why in outcome) or len(outcome) < len(paths):
+        said = [f"{what} was stored" if why is None else f"{what} was not stored: {why}"
+                for what, why in outcome]
+        said += [f"{_describe(ds, p)} was not sent" for p, ds in
+                 zip(paths[len(outcome):], datasets[len(outcome):])]
+        cls = PacsUnreachable if len(outcome) < len(paths) else PacsError
+        raise cls("; ".join(said))
 
 
 def find_studies(node: PacsNode, calling_aet: str = DEFAULT_CALLING_AET, *,
                  patient_id: str = "", patient_name: str = "", study_date: str = "",
-                 timeout: float = DEFAULT_TIMEOUT_S) -> list[StudyHit]:
+                 timeout: float = DEFAULT_TIMEOUT_S,
+                 deadline: float = DEFAULT_DEADLINE_S) -> list[StudyHit]:
     """C-FIND at study level. ``patient_name`` matches anywhere in the name (wildcards added);
-    ``study_date`` is YYYYMMDD or a range YYYYMMDD-YYYYMMDD; empty fields match everything."""
+    ``study_date`` is YYYYMMDD or a range YYYYMMDD-YYYYMMDD; empty fields match everything.
+    The hits' texts are the PACS's, made printable; their UIDs are checked when retrieved."""
     query = Dataset()
     query.SpecificCharacterSet = "ISO_IR 192"  # a typed name need not be ASCII
     query.QueryRetrieveLevel = "STUDY"
@@ -132,20 +120,26 @@ def find_studies(node: PacsNode, calling_aet: str = DEFAULT_CALLING_AET, *,
     for keyword in ("StudyInstanceUID", "StudyDescription", "ModalitiesInStudy",
                     "NumberOfStudyRelatedInstances"):
         setattr(query, keyword, "")
-    hits = []
-    with _association(node, calling_aet,
-                      [(StudyRootQueryRetrieveInformationModelFind, (ImplicitVRLittleEndian,))],
-                      timeout) as assoc:
-        for status, found in assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind):
-            _check(status, node, "the search", pending_ok=True)
-            if found is not None and status.Status in _PENDING:
-                hits.append(StudyHit(
-                    str(found.get("StudyInstanceUID", "")),
-                    str(found.get("PatientName", "") or "").replace("^", " ").strip(),
-                    str(found.get("PatientID", "")), str(found.get("StudyDate", "")),
-                    str(found.get("StudyDescription", "")),
-                    ", ".join(_values(found.get("ModalitiesInStudy"))),
-                    str(found.get("NumberOfStudyRelatedInstances", ""))))
+
+    def work(line):
+        hits = []
+        with association(line, node, calling_aet,
+                         [(StudyRootQueryRetrieveInformationModelFind, (ImplicitVRLittleEndian,))],
+                         timeout) as assoc:
+            for status, found in assoc.send_c_find(query,
+                                                   StudyRootQueryRetrieveInformationModelFind):
+                check_status(status, node, "the search", pending_ok=True)
+                if found is not None and status.Status in _PENDING:
+                    hits.append(StudyHit(
+                        str(found.get("StudyInstanceUID", "")),
+                        peer_text(found.get("PatientName", "")).replace("^", " ").strip(),
+                        peer_text(found.get("PatientID", "")),
+                        peer_text(found.get("StudyDate", "")),
+                        peer_text(found.get("StudyDescription", "")),
+                        ", ".join(peer_text(v) for v in _values(found.get("ModalitiesInStudy"))),
+                        peer_text(found.get("NumberOfStudyRelatedInstances", ""))))
+        return hits
+    hits = run_bounded(node, "the search", deadline, work)
     return sorted(hits, key=lambda h: (h.study_date, h.patient_name), reverse=True)
 
 
@@ -154,53 +148,3 @@ def _values(value) -> list[str]:
     if value is None or value == "":
         return []
     return [str(value)] if isinstance(value, str) else [str(v) for v in value]
-
-
-def is_scan_instance(ds: Dataset) -> bool:
-    """An image to open and measure: pixel data, and not one of fetalview's own results."""
-    return "PixelData" in ds and str(ds.get("Manufacturer", "")) != "fetalview"
-
-
-def get_study(node: PacsNode, study_uid: str, folder: Path,
-              calling_aet: str = DEFAULT_CALLING_AET, *,
-              keep: Callable[[Dataset], bool] = is_scan_instance,
-              timeout: float = DEFAULT_TIMEOUT_S) -> list[Path]:
-    """C-GET a whole study; the instances ``keep`` accepts are saved in ``folder`` as
-    ``<SOP Instance UID>.dcm`` (so fetching again replaces only the same object). Returns them."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    saved: list[Path] = []
-
-    def on_store(event):
-        ds = event.dataset
-        ds.file_meta = event.file_meta
-        if keep(ds):
-            path = folder / (re.sub(r"[^0-9.]", "_", str(ds.SOPInstanceUID)) + ".dcm")
-            write_atomic(path, to_bytes(ds))
-            saved.append(path)
-        return 0x0000
-
-    query = Dataset()
-    query.QueryRetrieveLevel = "STUDY"
-    query.StudyInstanceUID = study_uid
-    contexts = [(StudyRootQueryRetrieveInformationModelGet, (ImplicitVRLittleEndian,))]
-    contexts += [(c, TRANSFER_SYNTAXES) for c in RETRIEVED_CLASSES]
-    with _association(node, calling_aet, contexts, timeout,
-                      roles=[build_role(c, scp_role=True) for c in RETRIEVED_CLASSES],
-                      handlers=[(evt.EVT_C_STORE, on_store)]) as assoc:
-        for status, _ in assoc.send_c_get(query, StudyRootQueryRetrieveInformationModelGet):
-            _check(status, node, "the retrieval", pending_ok=True)
-    return saved
-
-
-def _check(status: Dataset | None, node: PacsNode, what: str, pending_ok: bool = False) -> None:
-    """Raise PacsError unless the DIMSE status says success (or warning, or pending)."""
-    if status is None or "Status" not in status:
-        raise PacsError(f"{node} did not answer {what} (timed out or connection lost)")
-    code = int(status.Status)
-    if code == 0x0000 or (code & 0xF000) == 0xB000:  # success, or done with a warning
-        return
-    if pending_ok and code in _PENDING:
-        return
-    comment = str(status.get("ErrorComment", "") or "").strip()
-    raise PacsError(f"{node} refused {what} (status 0x{code:04X}{': ' + comment if comment else ''})")

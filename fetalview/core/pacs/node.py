@@ -1,4 +1,5 @@
-"""A PACS's address and the AE titles fetalview uses, checked without pynetdicom.
+"""A PACS's address, the AE titles fetalview uses and the UIDs it takes from the network,
+checked without pynetdicom.
 
 ``fetalview measure`` checks ``--calling-aet`` on every run and the app reads its PACS
 settings at start-up; importing pynetdicom for that would cost seconds each time, so these
@@ -49,3 +50,13 @@ class PacsNode:
 
     def __str__(self) -> str:
         return f"{self.ae_title}@{self.host}:{self.port}"
+
+
+#: PS3.5 9.1: components of digits separated by dots, no component with a leading zero.
+_UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
+
+
+def is_uid(text: str) -> bool:
+    """A valid DICOM UID (at most 64 characters): safe to name a folder or a file, since
+    it can never be ``.`` or ``..``, hold a separator, or equal another UID's name."""
+    return len(text) <= 64 and bool(_UID.match(text))

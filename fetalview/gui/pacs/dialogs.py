@@ -7,6 +7,7 @@ a PACS that is slow or down never freezes the window.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ from fetalview.gui.theme import WARNING
 
 if TYPE_CHECKING:
     from fetalview.core.pacs.client import StudyHit
+    from fetalview.core.pacs.retrieve import Retrieved
 
 
 def _pacs():
@@ -30,6 +32,12 @@ def _pacs():
     takes seconds to import, which the window's start-up should not wait for."""
     from fetalview.core.pacs import client as pacs
     return pacs
+
+
+def _retrieval():
+    """The C-GET module, imported like ``_pacs`` by the job that needs it."""
+    from fetalview.core.pacs import retrieve
+    return retrieve
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,7 @@ class PacsSettingsDialog(QDialog):
         finish_form(self, form, "The PACS must know fetalview's AE title. Results go to it by "
                     "C-STORE; Open from PACS fetches studies by C-GET over the same connection.")
         self._job: Job | None = None
+        self.deadlines: dict = {}  # the echo's timeout and deadline (tests set short ones)
 
     def chosen(self) -> PacsSettings:
         """What the fields say; raises ValueError naming what is wrong."""
@@ -118,7 +127,9 @@ class PacsSettingsDialog(QDialog):
             return
         self.test_button.setEnabled(False)
         self._say(f"Asking {chosen.node}...", True)
-        self._job = Job(lambda progress: _pacs().echo(chosen.node, chosen.calling_aet), self)
+        deadlines = self.deadlines
+        self._job = Job(lambda progress: _pacs().echo(chosen.node, chosen.calling_aet,
+                                                      **deadlines), self)
         self._job.finished.connect(lambda _: self._tested(f"Connected to {chosen.node}.", True))
         self._job.failed.connect(lambda message: self._tested(message, False))
         self._job.start()
@@ -185,6 +196,10 @@ class OpenFromPacsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         self.open_button = buttons.addButton("Retrieve and open", QDialogButtonBox.AcceptRole)
         self.open_button.clicked.connect(self.retrieve)
+        self.cancel_button = buttons.addButton("Cancel retrieval", QDialogButtonBox.ActionRole)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.hide()
+        self._cancel = threading.Event()
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self._update_buttons()
@@ -241,24 +256,41 @@ class OpenFromPacsDialog(QDialog):
         self._update_buttons()
 
     def retrieve(self) -> None:
+        """C-GET the chosen study into the cache (``core.pacs.retrieve`` checks what arrives);
+        Cancel retrieval (or closing the dialog) stops it and keeps nothing."""
         rows = self.table.selectionModel().selectedRows()
         node = self.settings.node
         if not rows or node is None or (self._job is not None and self._job.running):
             return
         hit = self.hits[rows[0].row()]
-        folder = self.cache / re.sub(r"[^0-9.]", "_", hit.study_uid)
         self._busy(f"Retrieving the study of {hit.patient_name or hit.patient_id}...")
-        self._job = Job(lambda progress: _pacs().get_study(node, hit.study_uid, folder,
-                                                   self.settings.calling_aet), self)
-        self._job.finished.connect(lambda saved: self._retrieved(folder, saved))
+        self._cancel = cancel = threading.Event()
+        self.cancel_button.show()
+        self._job = Job(lambda progress: _retrieval().get_study(
+            node, hit.study_uid, self.cache, self.settings.calling_aet,
+            patient_id=hit.patient_id or None, cancel=cancel), self)
+        self._job.finished.connect(self._retrieved)
         self._job.failed.connect(self._fail)
+        self._job.failed.connect(lambda _: self.cancel_button.hide())
         self._job.start()
 
-    def _retrieved(self, folder: Path, saved: list[Path]) -> None:
-        if not saved:
+    def cancel(self) -> None:
+        self._cancel.set()
+        self.status.setText("Cancelling the retrieval...")
+
+    def reject(self) -> None:
+        self._cancel.set()  # closing the dialog ends a retrieval too
+        super().reject()
+
+    def _retrieved(self, got: Retrieved) -> None:
+        self.cancel_button.hide()
+        if not got.saved:
             self._fail("The study holds no image fetalview can open (only reports or "
-                       "fetalview's own results).")
+                       f"fetalview's own results). {got.summary()}")
             return
-        self.status.setText(f"Retrieved {len(saved)} images.")
-        self.retrieved.emit(folder)
-        self.accept()
+        self.retrieved.emit(got.folder)
+        if got.complete:
+            self.status.setText(got.summary())
+            self.accept()
+        else:  # opened, and the dialog stays to say what is missing
+            self._fail(f"{got.summary()} The study is opened without what is missing.")

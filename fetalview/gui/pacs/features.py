@@ -49,13 +49,19 @@ def results_of(path: Path, annotation: Annotation, organization: str) -> DicomRe
 
 
 def send_scans(items: list[tuple[Path, Annotation | None]], settings: PacsSettings,
-               data_dir: Path, progress) -> list[tuple[str, str | None]]:
+               data_dir: Path, progress, **deadlines) -> list[tuple[str, str | None]]:
     """Build and send each scan's results (an annotation of None is read from its sidecar);
-    returns (scan name, why it was not sent or None) for each. Runs in a background job."""
-    from fetalview.core.pacs.client import store
-    outcome = []
+    returns (scan name, why it was not sent or None) for each. Runs in a background job.
+    Once the node itself failed (nothing listening, no answer in time), the rest are not
+    tried: each would only wait as long again."""
+    from fetalview.core.pacs.client import PacsUnreachable, store
+    outcome: list[tuple[str, str | None]] = []
+    given_up = None
     with tempfile.TemporaryDirectory(prefix="fetalview-send-") as tmp:
         for i, (path, annotation) in enumerate(items):
+            if given_up is not None:
+                outcome.append((path.name, f"not tried after {settings.node} failed"))
+                continue
             progress(i, len(items), f"Sending {path.name} to {settings.node}")
             try:
                 if annotation is None:
@@ -64,9 +70,11 @@ def send_scans(items: list[tuple[Path, Annotation | None]], settings: PacsSettin
                     raise ValueError("no head contour")
                 written = results_of(path, annotation, settings.organization).write(
                     Path(tmp), f"scan{i}")
-                store(settings.node, written, settings.calling_aet)
+                store(settings.node, written, settings.calling_aet, **deadlines)
             except Exception as exc:  # noqa: BLE001 - reported per scan, by name
                 outcome.append((path.name, str(exc) or type(exc).__name__))
+                if isinstance(exc, PacsUnreachable):
+                    given_up = str(exc)
             else:
                 outcome.append((path.name, None))
     progress(len(items), len(items), "")
@@ -110,6 +118,7 @@ class PacsFeatures(QObject):
         self.window = window
         self.session = window.session
         self.job: Job | None = None
+        self.deadlines: dict = {}  # the network's timeout and deadline (tests set short ones)
         self.open_dialog: OpenFromPacsDialog | None = None
         self.ask_patient = lambda fields: _ask_patient(window, fields)  # tests answer directly
         self.progress = QProgressBar()
@@ -186,7 +195,9 @@ class PacsFeatures(QObject):
 
     def _send(self, items: list[tuple[Path, Annotation | None]]) -> None:
         settings, data_dir = self.settings, self.window.settings.data_dir
-        self.job = Job(lambda progress: send_scans(items, settings, data_dir, progress), self)
+        deadlines = self.deadlines
+        self.job = Job(lambda progress: send_scans(items, settings, data_dir, progress,
+                                                   **deadlines), self)
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_sent)
         self.job.failed.connect(self._on_send_failed)

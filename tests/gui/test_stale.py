@@ -9,6 +9,7 @@ import shutil
 from dataclasses import replace
 
 import cv2
+import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -19,7 +20,7 @@ from fetalview.core.record.review import sign_off
 from fetalview.core.record.sidecar import read_sidecar, sidecar_path
 from fetalview.core.record.sidecar_store import SidecarStore
 from fetalview.gui.export import SET_ASIDE_STATUS
-from fetalview.gui.files import ELSEWHERE, RETRY
+from fetalview.gui.files import DISCARD, ELSEWHERE, RETRY, FileCommands
 from fetalview.gui.folder.csv_export import UNSAVED_STATUS
 
 from .conftest import open_and_wait, open_folder
@@ -169,7 +170,8 @@ def test_closing_with_unsaved_work_asks_and_stays_or_discards(qtbot, window, sca
     and the file keeps what it held."""
     document = _unsaved_edit(qtbot, window, scans, monkeypatch)
     on_disk = sidecar_path(document.path).read_bytes()
-    del window.ask_unsaved  # the real question, not the tests' default answer
+    # the real question, not the tests' default answer (back to that at teardown)
+    monkeypatch.setattr(window, "ask_unsaved", FileCommands.ask_unsaved.__get__(window))
     seen = []
     _click_later("Don't close", seen)
     assert not window.close() and window.isVisible() and document.unsaved
@@ -211,3 +213,45 @@ def test_closing_with_unsaved_work_saves_it_elsewhere(qtbot, window, scans, monk
     shutil.copy(copy, sidecar_path(document.path))
     assert SidecarStore(document.path, tmp_path / "x").newest().annotation.ellipse \
         == document.annotation.ellipse
+
+
+def test_on_a_really_full_disk_the_edit_is_marked_and_closing_asks(qtbot, make_window, fake,
+                                                                  tmp_path):
+    """A small tmpfs holds the scan folder and the app data, then is filled: the edit fails
+    to save in both places, the list says so and closing asks (root only: mounting)."""
+    import os
+    import subprocess
+
+    from PySide6.QtCore import QSettings
+
+    from fetalview.gui.settings import AppSettings
+    from .conftest import SAMPLES
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)]).returncode:
+        pytest.skip("tmpfs could not be mounted here")
+    try:
+        (disk / "scans").mkdir()
+        scan = disk / "scans" / "050_HC.png"
+        shutil.copy(SAMPLES / "050_HC.png", scan)
+        settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
+                               data_dir=disk / "appdata")
+        window = make_window(fake, settings=settings)
+        document = open_and_wait(qtbot, window, scan)
+        with open(disk / "filler", "wb", buffering=0) as f:  # the rest, to the last byte
+            for size in (65536, 4096, 1):
+                try:
+                    while f.write(b"\0" * size):
+                        pass
+                except OSError:
+                    pass
+        window.session.draw_from_clicks([(200, 250), (500, 250), (350, 380)])
+        assert document.unsaved and "No space left on device" in window.message_bar.text
+        assert "NOT SAVED" in window.folder_panel._rows[scan].text()
+        asked = []
+        window.ask_unsaved = lambda question: asked.append(question) or DISCARD
+        assert window.close() and asked and "050_HC.png" in asked[0]
+    finally:
+        subprocess.run(["umount", "-l", str(disk)])

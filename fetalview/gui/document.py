@@ -67,7 +67,7 @@ class ScanDocument(QObject):
     note = Signal(object)  # something about the saved file the user must read
 
     def __init__(self, scan: Scan, annotation: Annotation, store: SidecarStore,
-                 stamp: tuple[int, int, int] | None = None):
+                 stamp: tuple[int, ...] | None = None):
         """``stamp``: the scan file's ``scan_stamp`` taken before its pixels were read."""
         super().__init__()
         self.scan = scan

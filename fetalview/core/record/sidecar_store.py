@@ -21,8 +21,8 @@ A clinician's saved work is never written over unless this version read it whole
   merged field by field against what was read (``merge_json``); where both changed the same
   thing, this save wins and the other's whole file is kept aside under a new name, never
   silently dropped.
-- What a result was read from (``OnDisk``: the scan file's size, modification time and inode,
-  and a hash of each sidecar place) is kept with it, so an app that holds a result in memory
+- What a result was read from (``OnDisk``: the scan file's size, times and inode, and a
+  hash of each sidecar place) is kept with it, so an app that holds a result in memory
   can tell, cheaply and before it exports, sends or shows it again, whether another
   workstation changed the sidecar or the scan was replaced since (``on_disk_now``).
 - A result no person has looked at (the folder measured in the background) is saved only
@@ -90,23 +90,23 @@ def _snapshot(path: Path) -> str | None:
 
 @dataclass(frozen=True)
 class OnDisk:
-    """What a scan's files held when its result was read or written: the scan file's size,
-    modification time (ns) and inode (None: no file), and a hash of each sidecar place (None:
-    no file). A result held in memory stands for the files only while they still hold this;
+    """What a scan's files held when its result was read or written: the scan file's
+    ``scan_stamp`` (None: no file), and a hash of each sidecar place (None: no file). A result held in memory stands for the files only while they still hold this;
     otherwise it is read again (and the pixels checked again, when the scan file changed)."""
 
-    scan: tuple[int, int, int] | None
+    scan: tuple[int, ...] | None
     sidecars: tuple[str | None, ...]
 
 
-def scan_stamp(scan_path: Path) -> tuple[int, int, int] | None:
-    """The scan file's size, modification time (ns) and inode: a replaced or rewritten scan
-    changes one of them, without reading the file."""
+def scan_stamp(scan_path: Path) -> tuple[int, int, int, int] | None:
+    """The scan file's size, modification and change times (ns) and inode: a replaced or
+    rewritten scan changes one of them, without reading the file (the change time even when a
+    copy keeps the old modification time, ``cp -p``)."""
     try:
         st = os.stat(scan_path)
     except OSError:
         return None
-    return st.st_size, st.st_mtime_ns, st.st_ino
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
 
 
 def on_disk_now(scan_path: Path, fallback_root: Path) -> OnDisk:
@@ -176,7 +176,7 @@ class SidecarStore:
                 self.found.append(Found(place, annotation))
                 self._base[place] = to_json(annotation)
 
-    def on_disk(self, scan: tuple[int, int, int] | None) -> OnDisk:
+    def on_disk(self, scan: tuple[int, ...] | None) -> OnDisk:
         """What this store last read or wrote in each place, with ``scan``, the scan file's
         ``scan_stamp`` taken before its pixels were read."""
         return OnDisk(scan, tuple(self._digests[place] for place in self.places))

@@ -10,7 +10,7 @@ another program changed meanwhile; the merged result is then what the document s
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -25,8 +25,11 @@ from fetalview.core.io.scans import Scan, ScanLoadError, load_scan
 from fetalview.core.measure.biometry import OUTER_OUTER, Measurement
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.model_result import outline_of, scan_state
-from fetalview.core.record.sidecar import Annotation, SidecarError, identity_of, mismatch
-from fetalview.core.record.sidecar_store import Found, SidecarStore, load_annotation
+from fetalview.core.io.outputs import create_atomic
+from fetalview.core.record.sidecar import (Annotation, SidecarError, encode, identity_of,
+                                           mismatch, sidecar_path)
+from fetalview.core.record.sidecar_store import (Found, OnDisk, SidecarStore, load_annotation,
+                                                 scan_stamp)
 from fetalview.gui.commands import AnnotationCommand
 
 def with_pixel_size(annotation: Annotation, scan: Scan,
@@ -63,11 +66,14 @@ class ScanDocument(QObject):
     save_failed = Signal(object)  # a text (object: see Session.error)
     note = Signal(object)  # something about the saved file the user must read
 
-    def __init__(self, scan: Scan, annotation: Annotation, store: SidecarStore):
+    def __init__(self, scan: Scan, annotation: Annotation, store: SidecarStore,
+                 stamp: tuple[int, ...] | None = None):
+        """``stamp``: the scan file's ``scan_stamp`` taken before its pixels were read."""
         super().__init__()
         self.scan = scan
         self.annotation = annotation
         self.store = store
+        self._stamp = stamp
         self.undo_stack = QUndoStack(self)
         self.unsaved = False
         self.saved_to: Path | None = None
@@ -75,6 +81,12 @@ class ScanDocument(QObject):
     @property
     def path(self) -> Path:
         return self.scan.path
+
+    @property
+    def on_disk(self) -> OnDisk:
+        """What the scan's files held when this document last read or wrote them: while
+        ``on_disk_now`` still says the same, what it shows is what is on disk."""
+        return self.store.on_disk(self._stamp)
 
     @property
     def state(self) -> str:
@@ -117,13 +129,31 @@ class ScanDocument(QObject):
         self.save()
         self.changed.emit()
 
+    def _identified(self) -> Annotation:
+        return replace(self.annotation,
+                       identity=identity_of(self.scan.pixels, self.scan.metadata.get("frame", 0)))
+
+    def save_copy(self, folder: Path) -> Path:
+        """Write the shown annotation into ``folder`` under its sidecar's name (numbered when
+        taken: nothing there is replaced), for when none of the scan's own places can be
+        written (a full disk): put beside the scan, it is found as its sidecar. OSError when
+        it cannot be written there either."""
+        target, n = Path(folder) / sidecar_path(self.path).name, 1
+        while True:
+            try:
+                create_atomic(target, encode(self._identified(),
+                                             datetime.now(timezone.utc).isoformat()))
+                return target
+            except FileExistsError:
+                n += 1
+                target = target.with_name(f"{sidecar_path(self.path).name[:-5]}-{n}.json")
+
     def save(self) -> bool:
         """Save with the identity of the pixels shown; adopts the merge of another program's
         changes when there was one. That is no undo step of this user's, and undoing an
         earlier one would put back the state before the other's change, dropping it without a
         word: so the undo history starts afresh (cleared once the running command is done)."""
-        identity = identity_of(self.scan.pixels, self.scan.metadata.get("frame", 0))
-        ours = replace(self.annotation, identity=identity)
+        ours = self._identified()
         try:
             saved = self.store.save(ours)
         except SidecarError as exc:
@@ -155,6 +185,7 @@ def open_document(path: Path, fallback_root: Path,
     pixel size. Raises ScanLoadError for a bad scan.
     """
     path = Path(path)
+    stamp = scan_stamp(path)  # before anything is read: a change from now on is seen later
     store = SidecarStore(path, fallback_root)
     notes = [_kept(found, store) for found in store.kept]
     scan, saved, stale = load_saved(path, store)
@@ -164,7 +195,7 @@ def open_document(path: Path, fallback_root: Path,
     saved, note = with_pixel_size(saved, scan, folder_pixel_size)
     if note:
         notes.append(note)
-    return ScanDocument(scan, saved, store), " ".join(notes) or None
+    return ScanDocument(scan, saved, store, stamp), " ".join(notes) or None
 
 
 def load_saved(path: Path, store: SidecarStore,

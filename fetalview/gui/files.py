@@ -1,5 +1,7 @@
 """Opening scans and exporting results from the main window: the File menu's dialogs, the
-recent list, drag and drop, the export folder, and the PNG, clipboard and folder CSV exports.
+recent list, drag and drop, the export folder, and the PNG, clipboard and folder CSV exports;
+and, at closing, the scans whose latest change could not be saved (a full disk): the window
+never closes over them without asking (save elsewhere, retry, discard, or stay).
 
 A mixin of ``MainWindow`` rather than a feature ``install``ed onto it (as ``clinic.py`` and
 ``pacs/features.py`` are): these are the window's own File commands, made with its other
@@ -12,10 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from fetalview.bundled import sample_scans_dir
 from fetalview.core.io.outputs import output_name
+from fetalview.core.io.safetext import display_name
 from fetalview.core.io.scans import IMAGE_SUFFIXES
 from fetalview.gui.dialogs import ask_export_folder
 from fetalview.gui.export import ExportError, annotated_image, free_path, save_png
@@ -28,6 +31,12 @@ from fetalview.gui.view.images import bgr_qimage
 BURNED_IN_QUESTION = ("The file of this scan says patient details are burned into its pixels "
                       "(DICOM Burned In Annotation YES): the exported image will show them. "
                       "Export it anyway?")
+UNSAVED_QUESTION = ("{count} not saved: {names}. Its latest change is only on screen{why}; "
+                    "closing now loses it.\n\nSave elsewhere... writes each one into a folder "
+                    "you choose, as <scan>.fetalview.json: put that file beside its scan to "
+                    "use it. Retry saves again where it belongs (once there is room).")
+#: The answers to ``UNSAVED_QUESTION``, as ``ask_unsaved`` returns them.
+ELSEWHERE, RETRY, DISCARD, STAY = "save elsewhere", "retry", "discard", "stay"
 SCAN_FILTER = "Scans (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES + (".dcm",)) + ");;All files (*)"
 
 
@@ -172,3 +181,54 @@ class FileCommands:
                 "measure it.")
         else:
             self.statusBar().showMessage(text, 8000)
+
+    # --- closing with unsaved work -----------------------------------------------------
+
+    def may_close(self) -> bool:
+        """Whether the window may close: yes when every change is on disk, else as the user
+        answers (saved elsewhere or again, or discarded knowingly); asked until it is so."""
+        why = ""
+        while unsaved := [p for p in self.session.scans if self.session.unsaved(p)]:
+            names = ", ".join(display_name(p) for p in unsaved)
+            count = "1 scan is" if len(unsaved) == 1 else f"{len(unsaved)} scans are"
+            answer = self.ask_unsaved(UNSAVED_QUESTION.format(count=count, names=names,
+                                                              why=why))
+            if answer == DISCARD:
+                return True
+            if answer == STAY:
+                return False
+            if answer == RETRY:
+                self.session.retry_saves()
+                why = " (the retry failed: see the message above the scan)"
+            elif answer == ELSEWHERE:
+                failed = self._save_elsewhere(unsaved)
+                if failed is None:
+                    return True
+                why = f" (not written elsewhere either: {failed})" if failed else ""
+        return True
+
+    def _save_elsewhere(self, paths: list[Path]) -> str | None:
+        """Write each unsaved scan's annotation into a folder the user picks; None when all
+        were written, else why not ("" when no folder was picked)."""
+        folder = QFileDialog.getExistingDirectory(self, "Save the unsaved measurements in")
+        if not folder:
+            return ""
+        for path in paths:
+            try:
+                self.session.documents[path].save_copy(Path(folder))
+            except OSError as exc:
+                return f"{folder}: {exc.strerror or exc}"
+        return None
+
+    def ask_unsaved(self, question: str) -> str:
+        """The unsaved-work question; Esc (and closing the box) stays, so nothing is lost
+        by a hurried key."""
+        box = QMessageBox(QMessageBox.Warning, "fetalview", question, parent=self)
+        buttons = {box.addButton("Save elsewhere...", QMessageBox.AcceptRole): ELSEWHERE,
+                   box.addButton("Retry", QMessageBox.ActionRole): RETRY,
+                   box.addButton("Discard", QMessageBox.DestructiveRole): DISCARD}
+        stay = box.addButton("Don't close", QMessageBox.RejectRole)
+        box.setDefaultButton(stay)
+        box.setEscapeButton(stay)
+        box.exec()
+        return buttons.get(box.clickedButton(), STAY)

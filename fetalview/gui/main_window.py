@@ -134,9 +134,10 @@ class MainWindow(FileCommands, QMainWindow):
     def _connect(self) -> None:
         s = self.session
         s.scans_changed.connect(lambda: self.folder_panel.set_scans(
-            {p: (s.states[p], s.results.get(p)) for p in s.scans}))
+            {p: (s.states[p], s.results.get(p)) for p in s.scans},
+            frozenset(p for p in s.scans if s.unsaved(p))))
         s.state_changed.connect(lambda path, state: self.folder_panel.set_state(
-            path, state, s.results.get(path)))
+            path, state, s.results.get(path), s.unsaved(path)))
         s.current_changed.connect(self._on_current_changed)
         s.annotation_changed.connect(self._on_annotation_changed)
         s.error.connect(self.message_bar.show_message)
@@ -405,6 +406,9 @@ class MainWindow(FileCommands, QMainWindow):
         self.resizeDocks([scans], [self._scans_width], Qt.Horizontal)
 
     def closeEvent(self, event) -> None:
+        if not self.may_close():  # unsaved work: the user chose to stay
+            event.ignore()
+            return
         # the window's size and the docks' widths, as the clinician left them
         self.settings.window_layout = (self.saveGeometry(), self.saveState())
         self.view.ellipse_item.end_drag()  # a drag in progress is kept, not lost

@@ -26,6 +26,7 @@ from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.review import SIGNED_OFF, UNREADABLE, sign_off, standing_signoff
 from fetalview.core.io.safetext import display_name
 from fetalview.core.record.sidecar import Annotation
+from fetalview.core.record.sidecar_store import OnDisk, on_disk_now
 from fetalview.gui.document import ScanDocument, open_document, saved_state
 from fetalview.core.record.model_result import review_needed, scan_state, with_model_result
 from fetalview.gui.folder.listing import FolderLister
@@ -87,6 +88,9 @@ class Session(QObject):
         #: The latest known annotation of each listed scan (open, saved or measured in the
         #: background), for the list's HC, the review queue and the CSV.
         self.results: dict[Path, Annotation | None] = {}
+        #: What each scan's files held when its result in ``results`` was read (a document
+        #: keeps its own): unless they still hold it, that result is read again.
+        self.on_disk: dict[Path, OnDisk] = {}
         self.documents: dict[Path, ScanDocument] = {}
         self.current: ScanDocument | None = None
         self.shown: Path | None = None  # the selected scan, even when it could not be opened
@@ -154,7 +158,11 @@ class Session(QObject):
         if self.current is None or not self.current.unsaved:  # "Not saved" must stay in view
             self.leaving.emit()
         self.shown = path
-        document = self.documents.pop(path, None) or self._open(path)
+        document = self.documents.pop(path, None)
+        if document is not None and self._changed_on_disk(document):
+            document.deleteLater()  # shown as its files hold it now
+            document = None
+        document = document or self._open(path)
         if document is not None:
             self.documents[path] = document  # most recently shown last
             self._evict()
@@ -191,7 +199,37 @@ class Session(QObject):
         reopened from their sidecars when shown again, unless they hold an unsaved change."""
         for path in list(self.documents)[:-KEEP_OPEN]:
             if not self.documents[path].unsaved:
+                self.on_disk[path] = self.documents[path].on_disk
                 self.documents.pop(path).deleteLater()
+
+    def _changed_on_disk(self, document: ScanDocument) -> bool:
+        """Whether ``document``'s files changed since it read or wrote them (another
+        workstation's correction, the scan replaced) while it holds no unsaved work: then it
+        is no longer what is on disk and is read again (an unsaved one keeps the user's work,
+        merged with the other's at its next save)."""
+        if document.unsaved or on_disk_now(document.path, self.settings.data_dir) \
+                == document.on_disk:
+            return False
+        self.on_disk.pop(document.path, None)  # what an evicted copy read is older still
+        self.info.emit(f"{display_name(document.path)} changed on disk since it was read here "
+                       "(another workstation, or the scan replaced): it is read again.")
+        return True
+
+    def up_to_date(self, path: Path) -> bool:
+        """Whether the session's result for ``path`` is what its files hold now (a stat and the
+        sidecars' hashes); a saved open document whose files changed is dropped (reopened at
+        once when shown)."""
+        document = self.documents.get(path)
+        if document is None:
+            return self.on_disk.get(path) == on_disk_now(path, self.settings.data_dir)
+        if not self._changed_on_disk(document):
+            return True
+        self.documents.pop(path).deleteLater()
+        if document is self.current:
+            self._forget_request()
+            self.current = None
+            self.go_to(path)
+        return path in self.documents
 
     def step(self, offset: int) -> None:
         """Show the next (+1) or previous (-1) scan of the list that ``in_queue`` lets
@@ -420,8 +458,7 @@ class Session(QObject):
         return path in self.documents or path == self.shown
 
     def known_result(self, path: Path) -> tuple[bool, Annotation | None]:
-        """Whether ``path``'s result was checked against its pixels in this session (opened,
-        or read or measured in the background), and that result (None: not measured)."""
+        """Whether ``path``'s result was read in this session, and that result (None: none)."""
         document = self.documents.get(path)
         if document is not None:
             return True, document.annotation
@@ -435,6 +472,8 @@ class Session(QObject):
             self.error.emit(outcome.note)
         if path not in self.states or path in self.documents:
             return  # no longer listed, or open: the open document speaks for it
+        if outcome.disk is not None:
+            self.on_disk[path] = outcome.disk
         if outcome.unreadable:
             self._set_state(path, "unreadable")
         if outcome.problem:  # said in passing: the scan's own message comes when it is opened
@@ -443,10 +482,19 @@ class Session(QObject):
             return
         self._set_state(path, scan_state(outcome.annotation), outcome.annotation)
 
+    def unsaved(self, path: Path) -> bool:  # its latest change only in memory: a save failed
+        return path in self.documents and self.documents[path].unsaved
+
+    def retry_saves(self) -> list[Path]:
+        """Save each open scan holding unsaved work again; returns those still unsaved."""
+        for document in list(self.documents.values()):
+            if document.unsaved and document.save():
+                self._set_state(document.path, document.state, document.annotation)
+        return [path for path in self.scans if self.unsaved(path)]
+
     def _on_save_failed(self, message: str) -> None:
         self.error.emit(f"Not saved: {message}. Your contour stays on screen; it is saved "
                         "again with your next change.")
 
     def shutdown(self) -> None:
-        """Stop the listing thread (the window is closing)."""
-        self.lister.shutdown()
+        self.lister.shutdown()  # the window is closing

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.model.segmentation import Segmentation
+from fetalview.gui.files import DISCARD
 from fetalview.gui.main_window import MainWindow
 from fetalview.gui.settings import AppSettings
 
@@ -63,6 +64,12 @@ class FakeSegmenter:
         return Segmentation(None, e.points(64), e, self.confidence, self.model_version)
 
 
+def _not_asked_at_teardown(window: MainWindow) -> None:
+    """Closing a window that holds unsaved work asks (a modal box that would wait for ever at
+    the test's end): tests discard; those about that question (test_stale.py) ask again."""
+    window.ask_unsaved = lambda question: DISCARD
+
+
 @pytest.fixture
 def scans(tmp_path) -> Path:
     """Two real HC18 scans and their pixel-size CSV in a writable folder."""
@@ -95,6 +102,7 @@ def make_window(qtbot, settings, answers):
     def make(segmenter, **kwargs) -> MainWindow:
         window = MainWindow(kwargs.get("settings", settings), lambda device: segmenter,
                             confirm=lambda question: answers.pop(0) if answers else True)
+        _not_asked_at_teardown(window)
         qtbot.addWidget(window)
         window.show()
         return window
@@ -112,6 +120,7 @@ def run_app(qtbot, monkeypatch, settings, fake):
 
     def window_for_test(_settings):
         windows.append(MainWindow(settings, lambda device: fake))
+        _not_asked_at_teardown(windows[-1])
         qtbot.addWidget(windows[-1])
         return windows[-1]
 

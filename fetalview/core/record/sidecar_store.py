@@ -21,6 +21,10 @@ A clinician's saved work is never written over unless this version read it whole
   merged field by field against what was read (``merge_json``); where both changed the same
   thing, this save wins and the other's whole file is kept aside under a new name, never
   silently dropped.
+- What a result was read from (``OnDisk``: the scan file's size, times and inode, and a
+  hash of each sidecar place) is kept with it, so an app that holds a result in memory
+  can tell, cheaply and before it exports, sends or shows it again, whether another
+  workstation changed the sidecar or the scan was replaced since (``on_disk_now``).
 - A result no person has looked at (the folder measured in the background) is saved only
   where the scan has no sidecar at all, as a new file that never replaces one made meanwhile
   (``SidecarStore.save_new``): a clinician's save always wins over an automatic one.
@@ -85,6 +89,34 @@ def _snapshot(path: Path) -> str | None:
 
 
 @dataclass(frozen=True)
+class OnDisk:
+    """What a scan's files held when its result was read or written: the scan file's
+    ``scan_stamp`` (None: no file), and a hash of each sidecar place (None: no file). A result held in memory stands for the files only while they still hold this;
+    otherwise it is read again (and the pixels checked again, when the scan file changed)."""
+
+    scan: tuple[int, ...] | None
+    sidecars: tuple[str | None, ...]
+
+
+def scan_stamp(scan_path: Path) -> tuple[int, int, int, int] | None:
+    """The scan file's size, modification and change times (ns) and inode: a replaced or
+    rewritten scan changes one of them, without reading the file (the change time even when a
+    copy keeps the old modification time, ``cp -p``)."""
+    try:
+        st = os.stat(scan_path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+def on_disk_now(scan_path: Path, fallback_root: Path) -> OnDisk:
+    """What the scan's files hold now (a stat of the scan, a hash of each small sidecar)."""
+    places = (sidecar_path(scan_path), alternate_path(scan_path),
+              fallback_path(scan_path, fallback_root))
+    return OnDisk(scan_stamp(scan_path), tuple(_snapshot(place) for place in places))
+
+
+@dataclass(frozen=True)
 class Found:
     """One sidecar file as read: its annotation, or why this version must keep it as it is."""
 
@@ -143,6 +175,11 @@ class SidecarStore:
             else:
                 self.found.append(Found(place, annotation))
                 self._base[place] = to_json(annotation)
+
+    def on_disk(self, scan: tuple[int, ...] | None) -> OnDisk:
+        """What this store last read or wrote in each place, with ``scan``, the scan file's
+        ``scan_stamp`` taken before its pixels were read."""
+        return OnDisk(scan, tuple(self._digests[place] for place in self.places))
 
     @property
     def kept(self) -> list[Found]:

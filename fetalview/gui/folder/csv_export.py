@@ -1,13 +1,20 @@
-"""The folder CSV: every listed scan's measurement, each one checked against its scan's pixels.
+"""The folder CSV: every listed scan's measurement as its files hold it now, each one checked
+against its scan's pixels.
 
-A scan opened, read or measured by the background queue in this session was checked then and
-is not read again. The others (the queue cancelled when another folder opened, or not there
-yet) are checked now as the queue checks them (``measure_job`` reading saved results only),
-one scan per job on the segmentation worker, never the GUI thread: reading, decoding and
-hashing a folder would freeze the window. A saved measurement made on other pixels (the scan
-replaced since, a sidecar copied beside another scan) is set aside as the queue and opening do
+A result the session holds (a scan opened, or read or measured in the background) is exported
+only while the scan's files still hold what it was read from or saved as (``OnDisk``: a stat
+of the scan, a hash of each small sidecar; nothing decoded): another workstation's correction
+of the sidecar, or a scan replaced on disk, makes the scan be read again, never its old figures
+exported. A saved open document whose files changed is dropped (the shown one reopened at
+once). The others (changed, the queue cancelled when another folder opened, or not there yet)
+are checked as the queue checks them (``measure_job`` reading saved results only), one scan
+per job on the segmentation worker, never the GUI thread: reading, decoding and hashing a
+folder would freeze the window. A saved measurement made on other pixels (the scan replaced
+since, a sidecar copied beside another scan) is set aside as the queue and opening do
 (renamed, never deleted) and its scan's row says so without a figure: a stale HC must never
-reach a spreadsheet. The CSV is written once all are checked, atomically, as every export.
+reach a spreadsheet. A scan whose latest change could not be saved has no figure either (what
+is exported is what is on disk) and its row says why. The CSV is written once all are checked,
+atomically, as every export.
 """
 
 from __future__ import annotations
@@ -25,6 +32,12 @@ from fetalview.core.results.tables import unmeasured_row
 from fetalview.gui.export import SET_ASIDE_STATUS, ExportError, csv_row, free_path, save_csv
 from fetalview.gui.folder.queue import Outcome, measure_job
 from fetalview.gui.session import Session
+
+
+#: ``status`` of a scan whose change on screen could not be saved: no figure leaves for it.
+UNSAVED_STATUS = ("not exported: its latest change on screen could not be saved; it is saved "
+                  "again with its next change, or when the window closes (Retry, or Save "
+                  "elsewhere); then export again")
 
 
 @dataclass(frozen=True)
@@ -58,7 +71,7 @@ class FolderCsvExport(QObject):
         """Export the listed scans to ``path``: written at once when all were checked in this
         session, else once the worker has checked the rest. False when it failed at once."""
         self._path, self._scans, self._set_aside = Path(path), list(self.session.scans), set()
-        self._todo = deque(p for p in self._scans if not self.session.known_result(p)[0])
+        self._todo = deque(p for p in self._scans if not self.session.up_to_date(p))
         self._total = len(self._todo)
         return self._next()
 
@@ -88,7 +101,9 @@ class FolderCsvExport(QObject):
         rows, measured = [], 0
         for path in self._scans:
             _, annotation = self.session.known_result(path)
-            if annotation is not None and annotation.ellipse is not None:
+            if self.session.unsaved(path):  # on screen only: what is on disk is older
+                rows.append(unmeasured_row(display_name(path), UNSAVED_STATUS))
+            elif annotation is not None and annotation.ellipse is not None:
                 rows.append(csv_row(path, annotation))
                 measured += 1
             elif path in self._set_aside:

@@ -7,7 +7,8 @@ to open the file) and shows the name with a replacement character for each undec
 The list is narrow (a side dock, 250 px at 1366x768) and file names from scanners are long:
 each row is fitted to the list's width when painted, the name elided in its middle and the
 sign-off's name at its end (both whole in the tooltip), so the state and the HC, what the
-list is read for, are never cut.
+list is read for, are never cut. A scan whose latest change could not be saved (a full disk)
+says "NOT SAVED" there, in red, until it is: closing the window asks about each one.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from fetalview.gui.theme import WARNING
 STATE_COLOURS = {"not measured": "#a0a0a0", "auto": "#9fd0ff", "low confidence": WARNING,
                  "edited": "#e0e080", "confirmed": "#80e080", "corrected": "#80e080",
                  "unreadable": "#ff7070"}
+UNSAVED_MARK, UNSAVED_COLOUR = "NOT SAVED", "#ff7070"
 _STATE_ROLE = Qt.UserRole + 1
 _LINES_ROLE = Qt.UserRole + 2  # (name, state and HC, who confirmed), for fitting the row
 SEPARATOR = "  ·  "
@@ -101,8 +103,10 @@ class FolderPanel(QListWidget):
         self.setItemDelegate(_RowDelegate(self))
         self.currentItemChanged.connect(self._on_current)
 
-    def set_scans(self, scans: dict[Path, tuple[str, Annotation | None]]) -> None:
-        """Replace the list: scan path -> (state, latest annotation). The selected scan stays
+    def set_scans(self, scans: dict[Path, tuple[str, Annotation | None]],
+                  unsaved: frozenset[Path] = frozenset()) -> None:
+        """Replace the list: scan path -> (state, latest annotation), ``unsaved`` the scans
+        whose latest change is not on disk. The selected scan stays
         selected and the list scrolled where it was (a new order is no reason to move)."""
         current = self.currentItem().data(Qt.UserRole) if self.currentItem() else None
         top = self.verticalScrollBar().value()
@@ -116,22 +120,27 @@ class FolderPanel(QListWidget):
             self.addItem(item)
             self._rows[path] = item
         for path, (state, annotation) in scans.items():
-            self.set_state(path, state, annotation)
+            self.set_state(path, state, annotation, path in unsaved)
         if current in self._rows:
             self.setCurrentItem(self._rows[current])
         self.blockSignals(False)
         self.doItemsLayout()  # now, so the old place is in the scroll bar's new range
         self.verticalScrollBar().setValue(top)  # back where it was, even if selecting scrolled
 
-    def set_state(self, path: Path, state: str, annotation: Annotation | None = None) -> None:
+    def set_state(self, path: Path, state: str, annotation: Annotation | None = None,
+                  unsaved: bool = False) -> None:
         item = self._rows.get(path)
         if item is not None:
             line, by, tip = summary(state, annotation)
+            if unsaved:
+                line += SEPARATOR + UNSAVED_MARK
+                tip += "\nIts latest change is not saved (see the message above the scan)."
             name = printable(self._label(path))
             item.setText(name + "\n" + printable(INDENT + SEPARATOR.join(filter(None, (line, by)))))
             item.setData(_LINES_ROLE, (name, printable(line), printable(by)))
             item.setData(_STATE_ROLE, state)
-            item.setForeground(QBrush(QColor(STATE_COLOURS.get(state, "#e0e0e0"))))
+            colour = UNSAVED_COLOUR if unsaved else STATE_COLOURS.get(state, "#e0e0e0")
+            item.setForeground(QBrush(QColor(colour)))
             item.setToolTip(printable(f"{path}\n{tip}"))
 
     def _label(self, path: Path) -> str:

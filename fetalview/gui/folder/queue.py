@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -28,7 +28,7 @@ from PySide6.QtCore import QObject, Signal
 from fetalview.core.io.scans import ScanLoadError
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.sidecar import Annotation, SidecarError, identity_of, mismatch
-from fetalview.core.record.sidecar_store import SidecarStore
+from fetalview.core.record.sidecar_store import OnDisk, SidecarStore, scan_stamp
 from fetalview.gui.document import load_saved, with_pixel_size
 from fetalview.core.record.model_result import with_model_result
 from fetalview.gui.worker import SegmentationService
@@ -45,6 +45,7 @@ class Outcome:
     problem: str | None = None  # why it could not be measured
     unreadable: bool = False  # the scan itself cannot be read
     note: str | None = None  # a saved measurement set aside, for the user to read
+    disk: OnDisk | None = None  # what the scan's files held when this was read or written
 
 
 def measure_unvisited(path: Path, fallback_root: Path, segment,
@@ -54,8 +55,16 @@ def measure_unvisited(path: Path, fallback_root: Path, segment,
     model's (``segment(pixels, dicom_regions)``; None to read saved results only) saved as
     automatic, with the pixel size opening it would give. Runs in the worker thread;
     ``is_open()`` (callable from it) says whether the scan has been opened in the app
-    meanwhile: then its document alone sets aside or saves."""
+    meanwhile: then its document alone sets aside or saves. The outcome carries what the
+    files held (``OnDisk``, the scan's stamp taken before it was read)."""
+    stamp = scan_stamp(path)
     store = SidecarStore(path, fallback_root)
+    outcome = _measure(path, store, fallback_root, segment, folder_pixel_size, is_open)
+    return replace(outcome, disk=store.on_disk(stamp))
+
+
+def _measure(path: Path, store: SidecarStore, fallback_root: Path, segment,
+             folder_pixel_size: PixelSize | None, is_open: Callable[[], bool]) -> Outcome:
     try:
         scan, saved, notes = load_saved(path, store, lambda: not is_open())
     except ScanLoadError as exc:

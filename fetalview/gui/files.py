@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QFileDialog
 
-from fetalview.bundled import sample_scans_dir
+from fetalview.bundled import copy_samples
 from fetalview.core.io.outputs import output_name
 from fetalview.core.io.scans import IMAGE_SUFFIXES
 from fetalview.gui.dialogs import ask_export_folder
@@ -28,6 +28,8 @@ from fetalview.gui.view.images import bgr_qimage
 BURNED_IN_QUESTION = ("The file of this scan says patient details are burned into its pixels "
                       "(DICOM Burned In Annotation YES): the exported image will show them. "
                       "Export it anyway?")
+#: Under the app's data folder: where "Try a sample scan" copies the bundled samples to.
+SAMPLES_FOLDER = "sample scans"
 SCAN_FILTER = "Scans (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES + (".dcm",)) + ");;All files (*)"
 
 
@@ -49,7 +51,14 @@ class FileCommands:
             self.session.open_paths([Path(folder)])
 
     def open_samples(self) -> None:
-        self.session.open_paths([sample_scans_dir()])
+        """The bundled samples, opened from a copy in the app's data folder (see
+        ``bundled.copy_samples``)."""
+        folder = self.settings.data_dir.parent / SAMPLES_FOLDER
+        try:
+            self.session.open_paths([copy_samples(folder)])
+        except OSError as exc:
+            self.message_bar.show_message(f"The sample scans cannot be copied to {folder} "
+                                          f"({exc.strerror or exc}), so they are not opened.")
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()

@@ -98,4 +98,4 @@ def calibrated_pixel_size(p1: tuple[float, float], p2: tuple[float, float],
     if not length_mm > 0:
         raise ValueError("the known length must be a positive number of millimetres")
     return PixelSize(length_mm / pixels,
-                     f"calibrated: {length_mm:g} mm line over {pixels:.0f} px")
+                     f"{CALIBRATED} {length_mm:g} mm line over {pixels:.0f} px")

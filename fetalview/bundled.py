@@ -7,6 +7,8 @@ under ``sys._MEIPASS``.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +32,32 @@ def default_weights() -> Path:
 
 def sample_scans_dir() -> Path:
     return resources_dir() / "samples"
+
+
+#: A file the app saves beside a scan (``core.record.sidecar.SUFFIX``): never one of the
+#: samples, even where an old build left one in the bundled folder.
+_SAVED_BY_THE_APP = ".fetalview.json"
+
+
+def copy_samples(folder: Path) -> Path:
+    """The bundled samples copied into ``folder`` (made if missing), which is returned: the app
+    opens them there, so what it saves for them (automatic results, a clinician's edits) goes
+    into a folder of the user's and never into the installed package or a source checkout,
+    where the next user would see it and a wheel would ship it. A copy already there is kept
+    unless its bytes differ from the bundled file's (a newer version's sample); what was saved
+    beside it stays, and the identity check sets aside a result that no longer fits."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in sorted(sample_scans_dir().iterdir()):
+        if not source.is_file() or _SAVED_BY_THE_APP in source.name:
+            continue
+        target = folder / source.name
+        if target.is_file() and target.read_bytes() == source.read_bytes():
+            continue
+        partial = target.with_name(target.name + ".copying")
+        shutil.copyfile(source, partial)
+        os.replace(partial, target)
+    return folder
 
 
 def app_icon() -> Path:

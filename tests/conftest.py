@@ -1,3 +1,5 @@
+"""Fixtures for every test, and the guard that the suite leaves the checkout as it found it."""
+
 import os
 from pathlib import Path
 
@@ -5,7 +7,12 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "resources" / "samples"
+#: Folders the suite may write anywhere under the checkout: Python's and pytest's caches.
+CACHES = {"__pycache__", ".pytest_cache", ".git"}
+#: Top-level folders it may write: packaging/build.sh's work and its bundle (the slow test).
+BUILD_OUTPUTS = {"build", "dist"}
 
 
 def pytest_addoption(parser):
@@ -32,3 +39,33 @@ def segmenter(request):
 @pytest.fixture
 def samples_dir():
     return SAMPLES
+
+
+def _files(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``root`` (caches and build outputs left out) with its size and
+    modification time."""
+    files = {}
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in CACHES
+                   and not (Path(folder) == root and d in BUILD_OUTPUTS)]
+        for name in names:
+            path = Path(folder, name)
+            try:
+                stat = path.lstat()
+            except FileNotFoundError:
+                continue
+            files[str(path.relative_to(root))] = (stat.st_size, stat.st_mtime_ns)
+    return files
+
+
+@pytest.fixture(scope="session", autouse=True)
+def checkout_left_as_found():
+    """Fails the run when a test wrote, changed or removed a file of the checkout: a result
+    saved beside a bundled sample scan (with the tests' fake model) was shown by the real app
+    afterwards, and a wheel built from the checkout shipped it."""
+    before = _files(ROOT)
+    yield
+    after = _files(ROOT)
+    changed = sorted(name for name in before.keys() | after.keys()
+                     if before.get(name) != after.get(name))
+    assert not changed, f"the tests changed files in the checkout {ROOT}: {changed[:20]}"

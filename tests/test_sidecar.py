@@ -420,14 +420,15 @@ def test_an_automatic_result_is_saved_only_where_the_scan_has_no_sidecar(scan, a
     assert SidecarStore(scan, appdata).save_new(auto) is None
     assert not alternate_path(scan).exists() and not appdata.exists()
     sidecar_path(scan).unlink()
-    saved = SidecarStore(scan, appdata).save_new(auto)
+    saved = SidecarStore(scan, appdata, automatic_beside=True).save_new(auto)
     assert saved.path == sidecar_path(scan) and load_annotation(scan, appdata) == saved.annotation
 
 
 def test_an_automatic_result_of_a_scan_in_a_read_only_folder_goes_to_app_data(scan, appdata,
                                                                               monkeypatch):
     _read_only_folder(scan, monkeypatch, "create_atomic")
-    assert SidecarStore(scan, appdata).save_new(FULL).path == fallback_path(scan, appdata)
+    store = SidecarStore(scan, appdata, automatic_beside=True)
+    assert store.save_new(FULL).path == fallback_path(scan, appdata)
     assert SidecarStore(scan, appdata).save_new(FULL) is None  # saved there now
 
 

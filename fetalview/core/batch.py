@@ -155,9 +155,9 @@ def plan_batch(paths: list[Path], book: PixelSizeBook, outputs: Outputs) -> Batc
     for path, what in ((outputs.csv, "--out"), (outputs.hc18_submission, "--hc18-submission")):
         if path:
             plan.file(path, what)
-    for option, field, role, ext in PER_SCAN:
-        folder = getattr(outputs, field)
-        if folder and (field != "reports" or outputs.write_report):
+    for option, name, role, ext in PER_SCAN:
+        folder = getattr(outputs, name)
+        if folder and (name != "reports" or outputs.write_report):
             plan.folder(folder, option, [output_name(s, role, ext) for s in stems])
     if outputs.dicom:
         from fetalview.core.results.dicom_results import SC_SUFFIX, SR_SUFFIX  # imports highdicom (~1 s): only now

@@ -50,6 +50,13 @@ class SettingsDialog(QDialog):
             self.bpd.addItem(name, key)
         self.bpd.setCurrentIndex(list(BPD_NAMES).index(settings.bpd_convention))
         form.addRow("Measure BPD", self.bpd)
+        self.automatic_beside = QCheckBox("Save automatic results beside the scans too")
+        self.automatic_beside.setChecked(settings.automatic_beside)
+        self.automatic_beside.setToolTip(
+            "Off: the model's results that nobody has edited or confirmed stay in this "
+            f"computer's app data folder ({settings.data_dir}); edits and confirmations are "
+            "saved beside the scan either way.")
+        form.addRow(self.automatic_beside)
         self.operator = QLineEdit(settings.operator)
         self.operator.setPlaceholderText("asked at the first confirmation")
         form.addRow("Your name (recorded with confirmations)", self.operator)
@@ -60,6 +67,7 @@ class SettingsDialog(QDialog):
         self._settings.device = self.device.currentData()
         self._settings.segment_on_open = self.on_open.isChecked()
         self._settings.bpd_convention = self.bpd.currentData()
+        self._settings.automatic_beside = self.automatic_beside.isChecked()
         self._settings.operator = self.operator.text()
         super().accept()
 

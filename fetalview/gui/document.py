@@ -172,8 +172,8 @@ class ScanDocument(QObject):
         return True
 
 
-def open_document(path: Path, fallback_root: Path,
-                  folder_pixel_size: PixelSize | None = None) -> tuple[ScanDocument, str | None]:
+def open_document(path: Path, fallback_root: Path, folder_pixel_size: PixelSize | None = None,
+                  automatic_beside: bool = False) -> tuple[ScanDocument, str | None]:
     """Load a scan and its saved state; returns the document and a warning, if any.
 
     Pixel size comes, in order, from the sidecar, the file itself (e.g. DICOM), an HC18-style
@@ -182,11 +182,12 @@ def open_document(path: Path, fallback_root: Path,
     this version cannot read is kept as it is, and one made on other pixels (or naming a frame
     the file does not have) is set aside; the scan then opens unmeasured and the warning says
     so. The warning also carries the scan's notes (``Scan.notes``) and an implausible CSV
-    pixel size. Raises ScanLoadError for a bad scan.
+    pixel size. ``automatic_beside``: the model's results are saved beside the scan too (else
+    in ``fallback_root``, see ``SidecarStore``). Raises ScanLoadError for a bad scan.
     """
     path = Path(path)
     stamp = scan_stamp(path)  # before anything is read: a change from now on is seen later
-    store = SidecarStore(path, fallback_root)
+    store = SidecarStore(path, fallback_root, automatic_beside)
     notes = [_kept(found, store) for found in store.kept]
     scan, saved, stale = load_saved(path, store)
     notes += stale

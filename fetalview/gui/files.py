@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
-from fetalview.bundled import sample_scans_dir
+from fetalview.bundled import copy_samples
 from fetalview.core.io.outputs import output_name
 from fetalview.core.io.safetext import display_name
 from fetalview.core.io.scans import IMAGE_SUFFIXES
@@ -37,6 +37,8 @@ UNSAVED_QUESTION = ("{count} not saved: {names}. Its latest change is only on sc
                     "use it. Retry saves again where it belongs (once there is room).")
 #: The answers to ``UNSAVED_QUESTION``, as ``ask_unsaved`` returns them.
 ELSEWHERE, RETRY, DISCARD, STAY = "save elsewhere", "retry", "discard", "stay"
+#: Under the app's data folder: where "Try a sample scan" copies the bundled samples to.
+SAMPLES_FOLDER = "sample scans"
 SCAN_FILTER = "Scans (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES + (".dcm",)) + ");;All files (*)"
 
 
@@ -58,7 +60,14 @@ class FileCommands:
             self.session.open_paths([Path(folder)])
 
     def open_samples(self) -> None:
-        self.session.open_paths([sample_scans_dir()])
+        """The bundled samples, opened from a copy in the app's data folder (see
+        ``bundled.copy_samples``)."""
+        folder = self.settings.data_dir.parent / SAMPLES_FOLDER
+        try:
+            self.session.open_paths([copy_samples(folder)])
+        except OSError as exc:
+            self.message_bar.show_message(f"The sample scans cannot be copied to {folder} "
+                                          f"({exc.strerror or exc}), so they are not opened.")
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()

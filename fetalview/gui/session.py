@@ -28,7 +28,8 @@ from fetalview.core.io.safetext import display_name
 from fetalview.core.record.sidecar import Annotation
 from fetalview.core.record.sidecar_store import OnDisk, on_disk_now
 from fetalview.gui.document import ScanDocument, open_document, saved_state
-from fetalview.core.record.model_result import review_needed, scan_state, with_model_result
+from fetalview.core.record.model_result import (automatic_only, review_needed, scan_state,
+                                                with_model_result)
 from fetalview.gui.folder.listing import FolderLister
 from fetalview.gui.folder.queue import FolderQueue, Outcome
 from fetalview.gui.settings import AppSettings
@@ -147,7 +148,8 @@ class Session(QObject):
         if entries and show:
             self.go_to(entries[0][0])
         self.queue.add([path for path, _ in entries], self.settings.data_dir,
-                       self.settings.device, self.settings.segment_on_open)
+                       self.settings.device, self.settings.segment_on_open,
+                       self.settings.automatic_beside)
 
     def go_to(self, path: Path) -> None:
         path = Path(path)
@@ -178,7 +180,8 @@ class Session(QObject):
     def _open(self, path: Path) -> ScanDocument | None:
         try:
             document, warning = open_document(path, self.settings.data_dir,
-                                              self.settings.folder_pixel_size(path.parent))
+                                              self.settings.folder_pixel_size(path.parent),
+                                              self.settings.automatic_beside)
         except Exception as exc:  # noqa: BLE001 - no file may end the app: say it, go on
             if not isinstance(exc, ScanLoadError):  # a documented refusal needs no trace
                 log.exception("opening %s failed", path)
@@ -446,7 +449,9 @@ class Session(QObject):
 
     def _on_document_changed(self, document: ScanDocument) -> None:
         self._set_state(document.path, document.state, document.annotation)
-        if document.saved_to is not None and document.saved_to.parent != document.path.parent:
+        if document.saved_to is not None and document.saved_to.parent != document.path.parent \
+                and (self.settings.automatic_beside  # else an automatic result is there by choice
+                     or not automatic_only(document.annotation)):
             self.info.emit(f"{document.path.name}'s folder is read-only: its measurement is "
                            f"saved in {document.saved_to.parent}")
         if document is self.current:

@@ -23,8 +23,8 @@ class AppSettings:
     Args:
         store: where settings live; default the platform's usual place. Tests pass an INI
             file under a temporary folder so they never touch the user's settings.
-        data_dir: where sidecars go when a scan's folder is read-only; default the platform's
-            application-data folder.
+        data_dir: where sidecars go when a scan's folder is read-only, and automatic results
+            unless ``automatic_beside``; default under the platform's application-data folder.
     """
 
     def __init__(self, store: QSettings | None = None, data_dir: Path | None = None):
@@ -56,6 +56,18 @@ class AppSettings:
     @segment_on_open.setter
     def segment_on_open(self, value: bool) -> None:
         self.store.setValue("segmentation/on_open", bool(value))
+
+    @property
+    def automatic_beside(self) -> bool:
+        """Whether the model's results that no person has worked on are saved beside each
+        scan, like a clinician's edits and sign-offs; by default (False) they stay in
+        ``data_dir``, so that opening a shared folder does not write a file beside every scan
+        (docs/clinic.md says why)."""
+        return self._bool("sidecars/automatic_beside", False)
+
+    @automatic_beside.setter
+    def automatic_beside(self, value: bool) -> None:
+        self.store.setValue("sidecars/automatic_beside", bool(value))
 
     @property
     def bpd_convention(self) -> str:

@@ -152,6 +152,7 @@ def test_read_only_scan_folder_saves_in_app_data_and_says_so(qtbot, window, scan
         real(path, data)
 
     monkeypatch.setattr(store, "write_atomic", read_only_scan_folder)
+    settings.automatic_beside = True  # else the model's result goes there by choice, unsaid
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
     assert document.saved_to == fallback_path(document.path, settings.data_dir)
     assert "read-only" in window.statusBar().currentMessage()

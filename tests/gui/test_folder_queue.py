@@ -229,6 +229,7 @@ def test_background_sidecars_are_written_in_the_worker_thread(qtbot, make_window
     recorded with the thread it ran on (the shown scan's own document saves on the GUI
     thread, as every edit of the user does)."""
     paths = _real_folder(tmp_path, 3)
+    settings.automatic_beside = True  # automatic results beside the scans, as before
     writes = []
     for name in ("write_atomic", "create_atomic"):
         real = getattr(sidecar_store, name)
@@ -299,10 +300,11 @@ def test_a_clinicians_edit_made_while_the_background_measures_that_scan_stands(
     the edit is merged by the open document, where the edit wins and the automatic file is
     kept aside."""
     paths = _real_folder(tmp_path, 3)
+    settings.automatic_beside = True  # the job's file beside the scan, as the edit's
     if race != "seen open":
         real = folder_queue.measure_unvisited
         monkeypatch.setattr(folder_queue, "measure_unvisited",
-                            lambda *args: real(*args[:4], lambda: False))
+                            lambda *args: real(*args[:4], lambda: False, *args[5:]))
     held = HeldSegmenter(segmenter, holds=(2, 3))  # 2: scan1's job; 3: scan1's own request
     window = make_window(held)
     notes = []

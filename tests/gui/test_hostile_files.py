@@ -11,7 +11,7 @@ import stat
 from hostilefiles import bad_sidecars, sidecar_traps, write_corpus
 
 from fetalview.core.measure.pixelsize import PixelSize
-from fetalview.core.record.sidecar import alternate_path, sidecar_path
+from fetalview.core.record.sidecar import alternate_path, fallback_path, sidecar_path
 
 from .conftest import SAMPLES, open_and_wait, open_folder
 
@@ -71,7 +71,8 @@ def test_a_sidecar_that_cannot_be_trusted_is_never_written_over(qtbot, window, t
             assert "does not belong to this scan" in message, name
             aside, = scan.parent.glob(f"{scan.name}.fetalview.other-scan-*.json")
             assert aside.name in message and _fingerprint(aside) == before[name], name
-            assert document.saved_to == sidecar_path(scan), name
+            # measured afresh: an automatic result, kept in the app's data folder
+            assert document.saved_to == fallback_path(scan, window.settings.data_dir), name
 
 
 def test_fields_of_a_readable_sidecar_this_version_does_not_know_survive(qtbot, window,

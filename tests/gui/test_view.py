@@ -154,15 +154,14 @@ def test_brightness_and_contrast_leave_exports_and_sidecar_alone(qtbot, window, 
                                                                  settings):
     from datetime import datetime
 
-    from fetalview.core.record.sidecar import sidecar_path
     from fetalview.gui.export import annotated_image
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
     when = datetime(2026, 1, 2, 3, 4)
     plain = annotated_image(document, when)
-    saved = sidecar_path(document.path).read_bytes()
+    saved = document.saved_to.read_bytes()
     window.panel.brightness.setValue(-60)
     window.panel.contrast.setValue(70)
     assert window.view.levels == (-60, 70)
     assert (annotated_image(document, when) == plain).all()
-    assert sidecar_path(document.path).read_bytes() == saved
+    assert document.saved_to.read_bytes() == saved
     assert document.undo_stack.count() == 1

@@ -54,6 +54,31 @@ def test_first_launch_shows_the_ways_in_and_disables_what_needs_a_scan(qtbot, wi
     assert window.panel.brightness.isEnabled() and window.clinic.pregnancy.isEnabled()
 
 
+def test_sample_scans_open_from_a_copy_in_the_data_folder_and_the_package_stays_as_shipped(
+        qtbot, window, settings, monkeypatch, tmp_path):
+    """An old build's result left beside a bundled sample is not copied, and what the app saves
+    for the samples (the model's results, an edit) goes beside the copies, never into the
+    bundled folder."""
+    bundled = tmp_path / "bundled"
+    bundled.mkdir()
+    for name in ("050_HC.png", "249_HC.png", "samples_pixel_size_and_HC.csv"):
+        (bundled / name).write_bytes((SAMPLES / name).read_bytes())
+    (bundled / "050_HC.png.fetalview.json").write_text("{}")
+    monkeypatch.setattr("fetalview.bundled.sample_scans_dir", lambda: bundled)
+    shipped = {p.name: p.read_bytes() for p in bundled.iterdir()}
+
+    window.act_samples.trigger()
+    qtbot.waitUntil(lambda: _measured(window) and window.session.current is not None
+                    and window.session.current.annotation.ellipse is not None)
+    copies = settings.data_dir.parent / "sample scans"
+    assert {p.parent for p in window.session.scans} == {copies}
+    assert (copies / "050_HC.png").read_bytes() == shipped["050_HC.png"]
+    window.session.edit_ellipse(Ellipse(200, 150, 80, 60, 0), "a person's edit")
+    edited = window.session.current.path
+    assert load_annotation(edited, settings.data_dir).edited
+    assert {p.name: p.read_bytes() for p in bundled.iterdir()} == shipped
+
+
 def test_a_number_dialog_starts_empty_and_enter_on_it_accepts_nothing(qtbot):
     dialog = NumberDialog(None, "Pixel size", "Millimetres per pixel:", True)
     qtbot.addWidget(dialog)

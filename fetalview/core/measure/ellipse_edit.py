@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from fetalview.core.measure.geometry import Ellipse
-from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.measure.pixelsize import CALIBRATED, PixelSize
 
 #: No semi-axis gets shorter than this while dragging: a zero-size ellipse has no handles left.
 MIN_SEMI_AXIS = 2.0
@@ -98,4 +98,4 @@ def calibrated_pixel_size(p1: tuple[float, float], p2: tuple[float, float],
     if not length_mm > 0:
         raise ValueError("the known length must be a positive number of millimetres")
     return PixelSize(length_mm / pixels,
-                     f"calibrated: {length_mm:g} mm line over {pixels:.0f} px")
+                     f"{CALIBRATED} {length_mm:g} mm line over {pixels:.0f} px")

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 #: it is a slip of units (a region in mm where cm are due, Pixel Spacing of 150 for 0.150 mm)
 #: and would put a head circumference off by orders of magnitude.
 PLAUSIBLE_MM = (0.01, 2.0)
+#: The source of a pixel size a person typed for one scan.
+TYPED = "typed by user"
+#: How the source of a pixel size calibrated on a line a person drew on the scan begins.
+CALIBRATED = "calibrated:"
 
 
 class PixelSizeError(ValueError):
@@ -42,6 +46,14 @@ class PixelSize:
             shown = f"{mm:g}" if math.isfinite(mm) else repr(self.mm_per_pixel)
             raise PixelSizeError(f"{self.source} gives {shown} mm per pixel, implausible for "
                                  f"ultrasound ({lo:g} to {hi:g} mm)")
+
+
+def given_for_the_scan(pixel_size: PixelSize | None) -> bool:
+    """Whether a person gave ``pixel_size`` for this one scan (typed, or calibrated on it):
+    their work, unlike a size from the file, a CSV or one typed for a whole folder (which the
+    app keeps in its settings)."""
+    return pixel_size is not None and (pixel_size.source == TYPED
+                                       or pixel_size.source.startswith(CALIBRATED))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ model's own), the model version and confidence, and in ``extra`` the unsure band
 review flag can be judged again in millimetres whenever the pixel size changes) and the raw
 outline (a display aid). ``review_needed`` and ``scan_state`` say what that means for the
 clinician; the app, the batch and every output ask them, so a flag reads the same everywhere.
+``automatic_only`` tells such a result from one a person has worked on.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
+from fetalview.core.measure.pixelsize import given_for_the_scan
 from fetalview.core.model.segmentation import review_reasons
 from fetalview.core.record.review import (AUTO, EDITED, LOW_CONFIDENCE, NOT_MEASURED,
                                           standing_signoff)
@@ -68,6 +70,17 @@ def with_model_result(annotation: Annotation, result) -> Annotation:
     return replace(annotation, ellipse=result.ellipse, auto_ellipse=result.ellipse, edited=False,
                    model_version=result.model_version, confidence=result.confidence,
                    extra=extra)
+
+
+def automatic_only(annotation: Annotation) -> bool:
+    """Whether ``annotation`` holds nothing a person did: the model's contour (or none),
+    neither edited nor confirmed, with no calipers, gestational age or other entry of a
+    person's and no pixel size given for this scan. Where such a result is saved is the
+    user's choice (``sidecar_store.SidecarStore``); a person's work goes beside the scan."""
+    return (not annotation.edited and annotation.confirmed is None
+            and annotation.ellipse == annotation.auto_ellipse
+            and set(annotation.extra) <= set(RESULT_KEYS)
+            and not given_for_the_scan(annotation.pixel_size))
 
 
 def review_needed(annotation: Annotation | None) -> list[str]:

@@ -28,6 +28,15 @@ A clinician's saved work is never written over unless this version read it whole
 - A result no person has looked at (the folder measured in the background) is saved only
   where the scan has no sidecar at all, as a new file that never replaces one made meanwhile
   (``SidecarStore.save_new``): a clinician's save always wins over an automatic one.
+
+Where a save goes: a clinician's work (``model_result.automatic_only`` says when an annotation
+holds none) beside the scan, where every workstation opening the folder finds it. An automatic
+result goes to the app-data folder (unless the user chose ``automatic_beside``), so that
+opening a shared folder does not fill it with one file per scan; beside the scan only when the
+app-data folder cannot be written, or when the scan already has a sidecar there (a later save
+follows it, so an older file beside the scan never outlives a newer one elsewhere). Reading
+finds a result in any place, and an automatic result in the app-data folder never outranks a
+clinician's work beside the scan (another workstation's clock may be behind this one's).
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from fetalview.core.io.outputs import create_atomic, write_atomic
+from fetalview.core.record.model_result import automatic_only
 from fetalview.core.record.sidecar import (FORMAT, MAX_BYTES, VERSION, Annotation, SidecarError,
                                            alternate_path, encode, fallback_path, from_json,
                                            read_sidecar, sidecar_path, to_json)
@@ -155,8 +165,9 @@ class SidecarStore:
     Not thread-safe: one store per open scan (or per background job).
     """
 
-    def __init__(self, scan_path: Path, fallback_root: Path):
+    def __init__(self, scan_path: Path, fallback_root: Path, automatic_beside: bool = False):
         self.scan_path = Path(scan_path)
+        self.automatic_beside = automatic_beside  # automatic results beside the scan too
         self.places = (sidecar_path(scan_path), alternate_path(scan_path),
                        fallback_path(scan_path, fallback_root))
         self.found: list[Found] = []
@@ -187,8 +198,13 @@ class SidecarStore:
         return [f for f in self.found if f.error is not None]
 
     def newest(self) -> Found | None:
-        """The most recently saved readable annotation (the one beside the scan on a tie)."""
+        """The most recently saved readable annotation (the one beside the scan on a tie); an
+        automatic result in the app-data folder only where no clinician's work lies beside
+        the scan."""
         readable = [f for f in self.found if f.annotation is not None]
+        if any(not automatic_only(f.annotation) for f in readable if f.path in self.beside):
+            readable = [f for f in readable if f.path in self.beside
+                        or not automatic_only(f.annotation)]
         return max(readable, key=lambda f: _saved_time(f.annotation), default=None)
 
     def set_aside(self, found: Found, why: str) -> Path | None:
@@ -207,6 +223,11 @@ class SidecarStore:
         self._base.pop(found.path, None)
         return target
 
+    @property
+    def beside(self) -> tuple[Path, Path]:
+        """The places beside the scan (the usual name, and ``alternate_path``)."""
+        return self.places[:2]
+
     def places_to_save(self) -> list[Path]:
         """Where a save may go, in order: a place holding a file this version must keep is
         skipped (its content is someone else's work)."""
@@ -218,7 +239,7 @@ class SidecarStore:
         (which is how the newest of several copies is found). SidecarError when none can."""
         stamp = _now()
         failures, notes = [], []
-        for place in self.places_to_save():
+        for place in self._order(annotation):
             try:
                 self._make_folder(place)
                 saved = self._save_to(place, annotation, stamp)
@@ -232,16 +253,28 @@ class SidecarStore:
         why = ", nor ".join(failures + notes) or "every place holds a file to keep"
         raise SidecarError(f"cannot save the measurement of {self.scan_path.name}: {why}")
 
+    def _order(self, annotation: Annotation) -> list[Path]:
+        """``places_to_save`` in the order a save of ``annotation`` tries them: the app-data
+        folder first for an automatic result, unless the user keeps those beside the scan or
+        the scan has a sidecar there, one to keep included (module docstring)."""
+        places = self.places_to_save()
+        if self.automatic_beside or not automatic_only(annotation) or any(
+                f.path in self.beside for f in self.found):
+            return places
+        return sorted(places, key=lambda place: place in self.beside)
+
     def save_new(self, annotation: Annotation) -> Saved | None:
         """Write ``annotation`` (a result no person has looked at) only while this scan has no
         sidecar at all; None when one is there, also when it was made after this store read
         the places (by the user's open document, by another fetalview): the file is created,
-        never replaced, so whatever a person saved a moment before stands. SidecarError when
-        no place can be written."""
+        never replaced, so whatever a person saved a moment before stands. It goes to the
+        app-data folder only, unless ``automatic_beside`` (a result not saved is measured
+        again when the scan is opened: nothing of a person's is lost). SidecarError when no
+        place can be written."""
         stamp = _now()
         data = encode(annotation, stamp)
         failures = []
-        for place in self.places:
+        for place in self.places if self.automatic_beside else self.places[2:]:
             if self.found or any(os.path.lexists(p) for p in self.places):
                 return None
             try:

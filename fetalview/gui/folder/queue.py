@@ -50,15 +50,18 @@ class Outcome:
 
 def measure_unvisited(path: Path, fallback_root: Path, segment,
                       folder_pixel_size: PixelSize | None = None,
-                      is_open: Callable[[], bool] = lambda: False) -> Outcome:
+                      is_open: Callable[[], bool] = lambda: False,
+                      automatic_beside: bool = False) -> Outcome:
     """The saved measurement of the scan at ``path`` that belongs to its pixels, else the
     model's (``segment(pixels, dicom_regions)``; None to read saved results only) saved as
     automatic, with the pixel size opening it would give. Runs in the worker thread;
     ``is_open()`` (callable from it) says whether the scan has been opened in the app
-    meanwhile: then its document alone sets aside or saves. The outcome carries what the
-    files held (``OnDisk``, the scan's stamp taken before it was read)."""
+    meanwhile: then its document alone sets aside or saves. ``automatic_beside``: the result
+    is saved beside the scan, else in ``fallback_root`` (``SidecarStore.save_new``). The
+    outcome carries what the files held (``OnDisk``, the scan's stamp taken before it was
+    read)."""
     stamp = scan_stamp(path)
-    store = SidecarStore(path, fallback_root)
+    store = SidecarStore(path, fallback_root, automatic_beside)
     outcome = _measure(path, store, fallback_root, segment, folder_pixel_size, is_open)
     return replace(outcome, disk=store.on_disk(stamp))
 
@@ -104,14 +107,16 @@ def _save_new(store: SidecarStore, fresh: Annotation, fallback_root: Path,
 
 
 def measure_job(path: Path, fallback_root: Path, device: str, segment: bool,
-                folder_pixel_size: PixelSize | None, is_open: Callable[[], bool]):
+                folder_pixel_size: PixelSize | None, is_open: Callable[[], bool],
+                automatic_beside: bool = False):
     """``measure_unvisited`` as a worker job (``segment`` False: saved results read and
     checked only); whatever it raises becomes the scan's problem."""
     def job(worker) -> Outcome:
         try:
             return measure_unvisited(path, fallback_root,
                                      (lambda px, regions: worker.segmenter(device).segment(px, regions=regions))
-                                     if segment else None, folder_pixel_size, is_open)
+                                     if segment else None, folder_pixel_size, is_open,
+                                     automatic_beside)
         except Exception as exc:  # any failure is this scan's, never the queue's end
             log.exception("measuring %s in the background failed", path)
             return Outcome(path, None, problem=f"{type(exc).__name__}: {exc}")
@@ -133,7 +138,7 @@ class FolderQueue(QObject):
         self.service = service
         self._is_open = is_open
         self._folder_pixel_size = folder_pixel_size
-        self._todo: deque[tuple[Path, Path, str, bool]] = deque()
+        self._todo: deque[tuple[Path, Path, str, bool, bool]] = deque()
         self._in_flight: Path | None = None
         self._done = self._total = 0
         service.background_done.connect(self._on_done)
@@ -144,10 +149,12 @@ class FolderQueue(QObject):
     def running(self) -> bool:
         return self._in_flight is not None or bool(self._todo)
 
-    def add(self, paths: list[Path], fallback_root: Path, device: str, segment: bool) -> None:
+    def add(self, paths: list[Path], fallback_root: Path, device: str, segment: bool,
+            automatic_beside: bool = False) -> None:
         """Measure ``paths`` after those queued (a scan open in the app is skipped when its
         turn comes: its document measures and saves it)."""
-        self._todo.extend((Path(p), fallback_root, device, segment) for p in paths)
+        self._todo.extend((Path(p), fallback_root, device, segment, automatic_beside)
+                          for p in paths)
         self._total += len(paths)
         self.progress.emit(self._done, self._total)
         self._feed()
@@ -162,14 +169,14 @@ class FolderQueue(QObject):
 
     def _feed(self, *_) -> None:
         while self._in_flight is None and self._todo and not self.service.busy:
-            path, root, device, segment = self._todo.popleft()
+            path, root, device, segment, beside = self._todo.popleft()
             if self._is_open(path):  # its document measures and saves it
                 self._count()
                 continue
             self._in_flight = path
             self.service.submit_background(measure_job(path, root, device, segment,
                                                        self._folder_pixel_size(path.parent),
-                                                       partial(self._is_open, path)))
+                                                       partial(self._is_open, path), beside))
 
     def _on_done(self, _generation: int, outcome) -> None:
         if not isinstance(outcome, Outcome) or outcome.path != self._in_flight:  # not ours

@@ -327,8 +327,12 @@ class SidecarStore:
                            "unchanged") from None
         if theirs is None:
             return ours, f"{who}: it was removed, this save writes it again"
-        # A place that held nothing when read merges against an empty measurement.
-        base = self._base.get(place) or to_json(Annotation(scan=theirs.scan))
+        # A place that held nothing when read merges against what this store showed: the
+        # newest copy it read elsewhere (an automatic result in the app-data folder), else an
+        # empty measurement.
+        shown = self.newest()
+        base = self._base.get(place) or (to_json(shown.annotation) if shown is not None
+                                         else to_json(Annotation(scan=theirs.scan)))
         merged, clash = merge_json(base, to_json(ours), to_json(theirs))
         try:
             merged_annotation = from_json({**merged, "format": FORMAT, "version": VERSION})

@@ -10,7 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "resources" / "samples"
 #: Folders the suite may write anywhere under the checkout: Python's and pytest's caches.
-CACHES = {"__pycache__", ".pytest_cache", ".git"}
+CACHES = {"__pycache__", ".pytest_cache", ".hypothesis", ".git"}
 #: Top-level folders it may write: packaging/build.sh's work and its bundle (the slow test).
 BUILD_OUTPUTS = {"build", "dist"}
 

@@ -24,7 +24,7 @@ from fetalview.core.record.result import ScanResult, build_result
 from fetalview.core.io.scans import Scan, ScanLoadError, load_scan
 from fetalview.core.measure.biometry import OUTER_OUTER, Measurement
 from fetalview.core.measure.pixelsize import PixelSize
-from fetalview.core.record.model_result import outline_of, scan_state
+from fetalview.core.record.model_result import automatic_only, outline_of, scan_state
 from fetalview.core.io.outputs import create_atomic
 from fetalview.core.record.sidecar import (Annotation, SidecarError, encode, identity_of,
                                            mismatch, sidecar_path)
@@ -96,6 +96,16 @@ class ScanDocument(QObject):
     def outline(self) -> np.ndarray | None:
         """The model's raw outline of the current result, for display."""
         return outline_of(self.annotation, self.scan.pixels.shape[:2])
+
+    def saved_elsewhere_note(self, automatic_beside: bool) -> str | None:
+        """What the user is told when the last save went to the app's data folder because the
+        scan's folder refused it; None when it went beside the scan, or when it is an
+        automatic result kept in the data folder by choice (``automatic_beside`` off)."""
+        if self.saved_to is None or self.saved_to.parent == self.path.parent \
+                or (not automatic_beside and automatic_only(self.annotation)):
+            return None
+        return (f"{self.path.name}'s folder is read-only: its measurement is saved in "
+                f"{self.saved_to.parent}")
 
     def result(self, convention: str = OUTER_OUTER, annotation: Annotation | None = None,
                when: datetime | None = None) -> ScanResult:

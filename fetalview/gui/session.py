@@ -23,15 +23,15 @@ from fetalview.core.measure.ellipse_edit import ellipse_from_clicks
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.io.scans import ScanLoadError
 from fetalview.core.measure.pixelsize import PixelSize
-from fetalview.core.record.review import SIGNED_OFF, UNREADABLE, sign_off, standing_signoff
+from fetalview.core.record.review import sign_off, standing_signoff
 from fetalview.core.io.safetext import display_name
 from fetalview.core.record.sidecar import Annotation
 from fetalview.core.record.sidecar_store import OnDisk, on_disk_now
 from fetalview.gui.document import ScanDocument, open_document, saved_state
-from fetalview.core.record.model_result import (automatic_only, review_needed, scan_state,
-                                                with_model_result)
+from fetalview.core.record.model_result import review_needed, scan_state, with_model_result
 from fetalview.gui.folder.listing import FolderLister
 from fetalview.gui.folder.queue import FolderQueue, Outcome
+from fetalview.gui.folder.review_order import end_of_list
 from fetalview.gui.settings import AppSettings
 from fetalview.gui.worker import SegmentationService
 
@@ -246,22 +246,7 @@ class Session(QObject):
         if target is not None:
             self.go_to(target)
         elif self.scans:  # else Space or N at an end would seem to do nothing
-            self.info.emit(self._end_of_list(offset))
-
-    def _end_of_list(self, offset: int) -> str:
-        """What the clinician needs at the last scan: whether any scan is still unconfirmed."""
-        if offset < 0:
-            return "First scan of the list"
-        states = [self.states.get(path) for path in self.scans]
-        unreadable = states.count(UNREADABLE)
-        left = len(states) - unreadable - sum(state in SIGNED_OFF for state in states)
-        if left:
-            note = f"{left} scan{'s' if left != 1 else ''} not confirmed yet"
-        else:
-            done = len(states) - unreadable
-            note = f"all {done} {'readable ' if unreadable else ''}scans confirmed"
-        return f"Last scan of the list: {note}" + (f", {unreadable} unreadable" if unreadable
-                                                   else "")
+            self.info.emit(end_of_list(offset, [self.states.get(p) for p in self.scans]))
 
     # --- the model ---------------------------------------------------------------------
 
@@ -449,11 +434,9 @@ class Session(QObject):
 
     def _on_document_changed(self, document: ScanDocument) -> None:
         self._set_state(document.path, document.state, document.annotation)
-        if document.saved_to is not None and document.saved_to.parent != document.path.parent \
-                and (self.settings.automatic_beside  # else an automatic result is there by choice
-                     or not automatic_only(document.annotation)):
-            self.info.emit(f"{document.path.name}'s folder is read-only: its measurement is "
-                           f"saved in {document.saved_to.parent}")
+        note = document.saved_elsewhere_note(self.settings.automatic_beside)
+        if note:
+            self.info.emit(note)
         if document is self.current:
             self.annotation_changed.emit()
 

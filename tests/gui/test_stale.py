@@ -28,6 +28,13 @@ from .conftest import open_and_wait, open_folder
 CORRECTED = Ellipse(380, 260, 170, 120, 5.0)  # workstation B's contour
 
 
+@pytest.fixture(autouse=True)
+def _results_beside_the_scans(settings):
+    """These tests read and plant sidecars beside the scans, as two workstations sharing a
+    folder do; where automatic results are kept is tests/gui/test_saved_where.py's subject."""
+    settings.automatic_beside = True
+
+
 def _listed_and_measured(qtbot, window, scans):
     """The folder listed and measured by the queue (automatic sidecars saved), 050 shown."""
     open_folder(qtbot, window, scans)

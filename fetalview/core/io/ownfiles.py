@@ -15,10 +15,6 @@ import warnings
 import zlib
 from pathlib import Path
 
-from pydicom.filereader import read_partial
-from pydicom.multival import MultiValue
-from pydicom.tag import Tag
-
 from fetalview import __version__
 
 #: The PNG text keyword that marks fetalview's own images (its value is the role: mask, ...).
@@ -30,7 +26,7 @@ _PDF_CREATOR = (b"/Creator (\xfe\xff" + "fetalview".encode("utf-16-be"), b"/Crea
 _PNG_HEAD_BYTES = 4096
 _PDF_END_BYTES = 65536
 #: DICOM Software Versions (0018,1020).
-_SOFTWARE_VERSIONS = Tag(0x0018, 0x1020)
+_SOFTWARE_VERSIONS = 0x00181020  # the tag (0018,1020), as pydicom's tags compare
 
 
 def mark_png(data: bytes, role: str) -> bytes:
@@ -79,7 +75,11 @@ def is_own_output(path: Path) -> bool:
 def _dicom_by_fetalview(f) -> bool:
     """Whether the Software Versions element of the DICOM file ``f`` names fetalview. The
     header is parsed up to that element only (elements come in tag order); large values are
-    skipped, not read."""
+    skipped, not read. pydicom is imported here, when a DICOM is met: listing a folder of
+    PNGs, the window and the batch start without it."""
+    from pydicom.filereader import read_partial
+    from pydicom.multival import MultiValue
+
     f.seek(0)
     try:
         with warnings.catch_warnings():  # a scan's odd header is no concern of this question

@@ -12,6 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 
 from fetalview.core.model.segmentation import hc_uncertainty_mm
+from fetalview.core.record.review import SIGNED_OFF, UNREADABLE
 from fetalview.core.record.sidecar import Annotation
 
 #: Which states come first in "Doubtful first": flagged, then unmeasured, then automatic
@@ -75,3 +76,19 @@ class ReviewQueueBar(QWidget):
         layout.addWidget(self.filter, 1)
         self.sort.currentTextChanged.connect(self.sort_changed)
         self.filter.currentTextChanged.connect(self.filter_changed)
+
+
+def end_of_list(offset: int, states: list[str | None]) -> str:
+    """What the clinician needs at an end of the list (``offset`` -1: the first scan): at the
+    last, whether any of the listed scans' ``states`` is still unconfirmed."""
+    if offset < 0:
+        return "First scan of the list"
+    unreadable = states.count(UNREADABLE)
+    left = len(states) - unreadable - sum(state in SIGNED_OFF for state in states)
+    if left:
+        note = f"{left} scan{'s' if left != 1 else ''} not confirmed yet"
+    else:
+        done = len(states) - unreadable
+        note = f"all {done} {'readable ' if unreadable else ''}scans confirmed"
+    return f"Last scan of the list: {note}" + (f", {unreadable} unreadable" if unreadable
+                                               else "")

@@ -21,15 +21,13 @@ def _shifted(box, dx, dy):
 @pytest.mark.parametrize("index", range(4))
 def test_area_in_a_screen_is_the_scans_own_area_shifted(samples_dir, index):
     """Text, the grey-scale bar, depth ticks and the flat frame are left out: the area found in
-    the screen is the one found in the bare scan, moved by where the scan was pasted."""
+    the screen is the very one found in the bare scan, moved by where the scan was pasted. (The
+    texture window once spilt two pixels of flat grey UI into it, and the model, seeing them,
+    moved HC by up to 5.3 mm on a validation scan.)"""
     scan = _scan(samples_dir, index)
     screen = draw_screen(scan, 0.15, np.random.default_rng(index))
-    bare = find_image_area(scan)
     found = find_image_area(screen.pixels)
-    expected = _shifted(bare, screen.image.x0, screen.image.y0)
-    for got, want in zip((found.x0, found.y0, found.x1, found.y1),
-                         (expected.x0, expected.y0, expected.x1, expected.y1)):
-        assert abs(got - want) <= 3
+    assert found == _shifted(find_image_area(scan), screen.image.x0, screen.image.y0)
 
 
 def test_a_bare_scan_keeps_its_textured_part(samples_dir):

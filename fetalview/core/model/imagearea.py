@@ -100,8 +100,21 @@ def find_image_area(pixels: np.ndarray, within: Box | None = None) -> Box:
 
     Only the pixels inside ``within`` are looked at, in a margin of black: so a rectangle that
     cuts only black margins off (a scanner's region around its sector, or the scan's own
-    rectangle inside a screen) finds the very area the whole frame finds.
+    rectangle inside a screen) finds the very area the whole frame finds. A screenshot's
+    flat grey UI around the scan is one such margin: once the first look finds its rim, the
+    area is looked for again inside the rim, as in the bare scan.
     """
+    given = within or Box.whole(pixels.shape[:2])
+    box = _textured_area(pixels, within)
+    if box is None:
+        return given
+    trimmed = _without_flat_rim(pixels, box)
+    return box if trimmed == box else _textured_area(pixels, trimmed) or trimmed
+
+
+def _textured_area(pixels: np.ndarray, within: Box | None) -> Box | None:
+    """The bounding rectangle of the thick textured parts inside ``within`` (see
+    ``find_image_area``); None when no clear area stands out."""
     given = within or Box.whole(pixels.shape[:2])
     bound = given if within is None else _grown_into_black(pixels, within)
     inside = pixels[bound.y0:bound.y1, bound.x0:bound.x1]
@@ -114,15 +127,38 @@ def find_image_area(pixels: np.ndarray, within: Box | None = None) -> Box:
     mask = np.ascontiguousarray(mask[pad:pad + rows, pad:pad + cols])
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
-        return given
+        return None
     areas = stats[1:, cv2.CC_STAT_AREA]
     parts = stats[1:][areas >= PART_SHARE * areas.max()]
     box = Box(bound.x0 + int(parts[:, 0].min()), bound.y0 + int(parts[:, 1].min()),
               bound.x0 + int((parts[:, 0] + parts[:, 2]).max()),
               bound.y0 + int((parts[:, 1] + parts[:, 3]).max()))
     if box.width * box.height < MIN_AREA_SHARE * pixels.shape[0] * pixels.shape[1]:
-        return given
+        return None
     return box
+
+
+def _flat_grey(line: np.ndarray) -> bool:
+    """A line of pixels of one grey that is not black: a screen's UI, never a scan's speckle
+    (black is a scan's own margin, part of what the model was trained to see)."""
+    return line.size > 0 and int(line.max()) - int(line.min()) <= 2 and int(line.max()) > 2
+
+
+def _without_flat_rim(pixels: np.ndarray, box: Box) -> Box:
+    """``box`` less the rim of flat grey that the 5x5 texture window spills into around a
+    scan pasted on a screen's UI (up to two pixels a side): the area a PNG screenshot gives is
+    then the scan's own, as in the bare scan and the screen's DICOM."""
+    x0, y0, x1, y1 = box.x0, box.y0, box.x1, box.y1
+    for _ in range(2):
+        if x1 - x0 > 2 and _flat_grey(pixels[y0:y1, x0]):
+            x0 += 1
+        if x1 - x0 > 2 and _flat_grey(pixels[y0:y1, x1 - 1]):
+            x1 -= 1
+        if y1 - y0 > 2 and _flat_grey(pixels[y0, x0:x1]):
+            y0 += 1
+        if y1 - y0 > 2 and _flat_grey(pixels[y1 - 1, x0:x1]):
+            y1 -= 1
+    return Box(x0, y0, x1, y1)
 
 
 def _grown_into_black(pixels: np.ndarray, box: Box, reach: int = THIN_PX) -> Box:

@@ -102,9 +102,11 @@ def evaluate(data_dir: Path, weights: Path | None = None, val_fraction: float = 
                          "hc_mm": float("nan"), "hc_diff_mm": float("nan"),
                          "hc_abs_diff_mm": float("inf"),
                          "hausdorff_mm": float("inf"), "confidence": 0.0,
-                         "hc_uncertainty_mm": float("nan"), "status": "no_head"})
+                         "hc_uncertainty_mm": float("nan"), "cephalic_index": float("nan"),
+                         "status": "no_head"})
             continue
-        hc = measure(result.ellipse, PixelSize(mm, "HC18 CSV")).hc
+        figures = measure(result.ellipse, PixelSize(mm, "HC18 CSV"))
+        hc = figures.hc
         rows.append({
             "filename": item.scan.name,
             "dice": dice(result.mask, truth),
@@ -115,6 +117,7 @@ def evaluate(data_dir: Path, weights: Path | None = None, val_fraction: float = 
             "hausdorff_mm": hausdorff_px(result.mask, truth) * mm,
             "confidence": result.confidence,
             "hc_uncertainty_mm": result.hc_uncertainty_mm,
+            "cephalic_index": figures.cephalic_index,
             "status": result.status,
         })
     diffs = np.array([r["hc_abs_diff_mm"] for r in rows])

@@ -25,7 +25,7 @@ from fetalview.core.io.outputs import (GrowingFile, OutputPlan, output_name, rea
                                        write_outputs)
 from fetalview.core.io.ownfiles import mark_png
 from fetalview.core.io.safetext import csv_line, display_name, printable
-from fetalview.core.io.scans import Scan, ScanLoadError, list_scans, load_scan
+from fetalview.core.io.scans import NOT_OBSTETRIC, Scan, ScanLoadError, list_scans, load_scan
 from fetalview.core.measure.pixelsize import PixelSize, PixelSizeError
 from fetalview.core.model.segmentation import Segmentation
 from fetalview.core.record.model_result import with_model_result
@@ -213,10 +213,32 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
     record = batch_result(display_name(path), scan, result)
     if result.ellipse is None:
         return result_row(record)
+    other = scan.metadata.get(NOT_OBSTETRIC)  # measured, but flagged
+    held = withheld(scan, record) if outputs.dicom else None
+    note = held or other
+    status = ("low_confidence" if other else record.status) + (f"; {note}" if note else "")
+    if held:
+        tqdm.write(printable(f"fetalview: {display_name(path)}: {held}"), file=sys.stderr)
+        outputs = replace(outputs, dicom=None)
     failed = _write_extras(scan, result, record, outputs, stem or path.stem)
     if failed:  # the measurement stays; a file is missing
-        return result_row(record, f"{NOT_WRITTEN} ({'; '.join(failed)})")
-    return result_row(record)
+        return result_row(record, f"{NOT_WRITTEN} ({'; '.join(failed)})"
+                          + (f"; {held}" if held else ""))
+    return result_row(record, status)
+
+
+def withheld(scan: Scan, record: ScanResult) -> str | None:
+    """Why no SR or annotated image of this automatic result may leave on its own, in words;
+    None when it may. A result the model itself doubts, or of an image that is not an
+    obstetric ultrasound (a cardiac echo measured 'HC 174 mm'), would reach a reporting system
+    as a head circumference: it waits for a clinician, who confirms it in the app and sends
+    it from there."""
+    why = scan.metadata.get(NOT_OBSTETRIC) or (
+        f"flagged for review ({', '.join(record.review_reasons)})" if record.flagged else None)
+    if why is None:
+        return None
+    return (f"no DICOM SR or image written or sent: {why}; open it in fetalview, confirm it "
+            "and send it from there")
 
 
 def batch_result(name: str, scan: Scan, result: Segmentation) -> ScanResult:

@@ -96,7 +96,7 @@ class Session(QObject):
         self.current: ScanDocument | None = None
         self.shown: Path | None = None  # the selected scan, even when it could not be opened
         #: Which scans Next / Previous visit: the review queue narrows it to its filter, so
-        #: stepping through "Needs review" never lands on a scan the list hides.
+        #: stepping through "Flagged only" never lands on a scan the list hides.
         self.in_queue: Callable[[Path], bool] = lambda path: True
         self._request: _Request | None = None
         self._show_listed = False  # show the first scan a listing brings (an Open of folders)

@@ -128,7 +128,7 @@ def test_doubtful_scans_first_and_filtered(qtbot, make_window, scans):
     panel = window.folder_panel
     hidden = {panel.item(i).text().split()[0]: panel.item(i).isHidden() for i in range(2)}
     assert hidden == {"249_HC.png": False, "050_HC.png": False}  # the shown scan stays
-    queue.filter.setCurrentText("Needs review")
+    queue.filter.setCurrentText("Flagged only")
     hidden = {panel.item(i).text().split()[0]: panel.item(i).isHidden() for i in range(2)}
     assert hidden == {"249_HC.png": False, "050_HC.png": True}
     assert document.state == "edited"
@@ -147,7 +147,7 @@ def test_next_and_previous_follow_the_review_filter(qtbot, make_window, scans):
         if path.name == "249_HC.png":
             session.edit_ellipse(Ellipse(300, 250, 120, 90, 0), "edit")
 
-    window.clinic.queue.filter.setCurrentText("Needs review")
+    window.clinic.queue.filter.setCurrentText("Flagged only")
     session.go_to(scans / "050_HC.png")
     session.step(1)
     assert session.shown.name == "673_HC.png"  # the edited scan is skipped

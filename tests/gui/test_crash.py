@@ -32,7 +32,7 @@ CHILD = textwrap.dedent("""
         device_label, model_version, fallback_reason = "CPU", "fake-crash", None
         def segment(self, pixels, pixel_size=None, regions=()):
             h, w = pixels.shape
-            e = Ellipse(w / 2, h / 2, w / 4, h / 5, 10.0)
+            e = Ellipse(w / 2, h / 2, w / 4, w / 5, 10.0)
             return Segmentation(None, e.points(64), e, 0.95, self.model_version)
 
     scan, ini, appdata = map(Path, sys.argv[1:4])

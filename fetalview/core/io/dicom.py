@@ -28,11 +28,13 @@ long before (or without) reading a DICOM file.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fetalview.core.io.safetext import printable
 from fetalview.core.measure.pixelsize import CalibratedRegion, PixelSize, region_pixel_size
 
 if TYPE_CHECKING:
@@ -258,6 +260,31 @@ def patient_fields(ds: Dataset) -> dict[str, str]:
             fields["exam_date"] = date.isoformat()
             break
     return fields
+
+
+#: Words of a BodyPartExamined or ProtocolName that name an organ no fetal head is scanned
+#: for (an echocardiogram, a thyroid, a kidney...): such a file is not an obstetric scan.
+OTHER_ORGANS = frozenset((
+    "HEART", "CARDIAC", "ECHO", "ECHOCARDIOGRAPHY", "CHEST", "THORAX", "LUNG", "BREAST",
+    "THYROID", "NECK", "CAROTID", "KIDNEY", "RENAL", "LIVER", "GALLBLADDER", "SPLEEN",
+    "PANCREAS", "PROSTATE", "TESTIS", "SCROTUM", "BLADDER", "KNEE", "SHOULDER", "HIP", "ELBOW",
+    "WRIST", "ANKLE", "EXTREMITY", "ARM", "LEG", "HAND", "FOOT", "VASCULAR", "ARTERY", "VEIN",
+    "EYE", "ORBIT", "TESTICLE", "MUSCLE"))
+
+
+def not_obstetric(ds: Dataset) -> str | None:
+    """Why the file is not an obstetric ultrasound image, in words (None when nothing says so):
+    its Modality is not US, or its BodyPartExamined or ProtocolName names another organ. Such
+    a file is still measured, but flagged, and no result of it leaves automatically."""
+    modality = printable(str(ds.get("Modality", "") or "")).strip().upper()
+    if modality != "US":
+        return ("not an obstetric ultrasound image (Modality "
+                f"{modality[:16] or 'not given'}, not US)")
+    for keyword, label in (("BodyPartExamined", "body part"), ("ProtocolName", "protocol")):
+        text = printable(str(ds.get(keyword, "") or "")).strip()
+        if OTHER_ORGANS & set(re.split(r"[^A-Z]+", text.upper())):
+            return f"not an obstetric ultrasound image ({label} {text[:64]!r})"
+    return None
 
 
 def _date(value) -> dt.date | None:

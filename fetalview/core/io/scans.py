@@ -28,6 +28,9 @@ from fetalview.core.io.pngdata import image_data_complete
 #: Refuse images above this many pixels before decoding them (a 30000x30000 header would
 #: otherwise allocate gigabytes). Ultrasound frames are well under a megapixel.
 MAX_PIXELS = 40_000_000
+#: ``Scan.metadata`` key: why a DICOM is not an obstetric ultrasound image
+#: (``dicom.not_obstetric``).
+NOT_OBSTETRIC = "not_obstetric"
 MIN_SIDE = 16
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif") + dicom.DICOM_SUFFIXES
 #: Formats whose extra frames are an animation (the first frame is the picture); in any other
@@ -165,6 +168,9 @@ def _load_dicom_file(path: Path, frame: int) -> Scan:
     except (dicom.DicomError, ImageShapeError) as exc:
         raise ScanLoadError(f"{path.name}: {exc}") from None
     metadata = {**dicom.patient_fields(ds), "frames": frames, "frame": frame}
+    other = dicom.not_obstetric(ds)
+    if other is not None:  # measured, but flagged: nothing of it leaves automatically
+        metadata[NOT_OBSTETRIC] = other
     return Scan(path, pixels, dicom.describe(ds, frames), size, metadata, tuple(regions),
                 tuple(notes), dicom.burned_in(ds))
 

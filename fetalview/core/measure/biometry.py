@@ -30,6 +30,13 @@ CEPHALIC_INDEX_USUAL = (70.0, 86.0)
 #: reference ellipses range from 66.0 to 96.2 (median 79.5), measured by fitting an ellipse to
 #: each ``*_Annotation.png`` of /work/shared/data/hc18/training_set and taking minor/major x 100.
 CEPHALIC_INDEX_PLAUSIBLE = (60.0, 97.0)
+#: Hadlock's standard deviation of the cephalic index: how far outside the usual range an
+#: index lies is counted in these, to raise a scan's doubt (``core.model.segmentation``).
+CEPHALIC_INDEX_SD = 4.4
+#: Beyond Hadlock's mean +/- 3 SD a model's contour is flagged for review: a head this shape is
+#: rare (6 of the 801 HC18 training reference ellipses, measured as above), a contour that
+#: follows a shadow or a wall instead of the skull is not.
+CEPHALIC_INDEX_REVIEW = (65.0, 91.5)
 #: The note on an outer-to-inner BPD that no person has confirmed yet.
 SUGGESTED = "suggested: confirm it"
 

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from fetalview.core.measure.pixelsize import given_for_the_scan
-from fetalview.core.model.segmentation import review_reasons
+from fetalview.core.model.segmentation import relative_doubt, review_reasons
 from fetalview.core.record.review import (AUTO, EDITED, LOW_CONFIDENCE, NOT_MEASURED,
                                           standing_signoff)
 from fetalview.core.record.sidecar import Annotation
@@ -90,7 +90,15 @@ def review_needed(annotation: Annotation | None) -> list[str]:
             or standing_signoff(annotation) is not None:
         return []
     return review_reasons(annotation.confidence, annotation.extra.get(UNSURE_BAND_KEY),
-                          annotation.pixel_size)
+                          annotation.pixel_size, annotation.ellipse)
+
+
+def review_doubt(annotation: Annotation | None) -> float:
+    """How doubtful the model's contour is, to rank scans for review (``relative_doubt``): 0
+    when there is none."""
+    if annotation is None or annotation.ellipse is None:
+        return 0.0
+    return relative_doubt(annotation.extra.get(UNSURE_BAND_KEY), annotation.ellipse)
 
 
 def scan_state(annotation: Annotation | None) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 
-from fetalview.core.model.segmentation import hc_uncertainty_mm
+from fetalview.core.record.model_result import review_doubt
 from fetalview.core.record.review import SIGNED_OFF, UNREADABLE
 from fetalview.core.record.sidecar import Annotation
 
@@ -23,7 +23,7 @@ STATE_RANK = {"low confidence": 0, "not measured": 1, "auto": 2, "edited": 3, "u
 SORTS = ("Folder order", "Doubtful first", "Name")
 FILTERS = {
     "All scans": None,
-    "Needs review": {"low confidence"},
+    "Flagged only": {"low confidence"},
     "Not confirmed": {"low confidence", "auto", "edited", "not measured"},
     "Not measured": {"not measured"},
     "Edited": {"edited"},
@@ -33,13 +33,13 @@ FILTERS = {
 
 
 def doubt_key(state: str, annotation: Annotation | None) -> tuple:
-    """Sort key: by state, then the larger HC uncertainty first, then the lower confidence."""
-    uncertainty, confidence = 0.0, 1.0
-    if annotation is not None:
-        u = hc_uncertainty_mm(annotation.extra.get("unsure_band_px"), annotation.pixel_size)
-        uncertainty = u or 0.0
-        confidence = annotation.confidence if annotation.confidence is not None else 1.0
-    return STATE_RANK.get(state, 6), -uncertainty, confidence
+    """Sort key: by state, then the more doubtful contour first (the HC uncertainty as a share
+    of HC, raised by an unusual head shape: millimetres would put every large head ahead of
+    a small head's worse error), then the lower confidence."""
+    confidence = 1.0
+    if annotation is not None and annotation.confidence is not None:
+        confidence = annotation.confidence
+    return STATE_RANK.get(state, 6), -review_doubt(annotation), confidence
 
 
 def review_order(paths: list[Path], sort: str, states: dict[Path, str],

@@ -221,3 +221,42 @@ def test_a_peer_that_trickles_ends_test_connection_and_send_by_their_deadline(qt
                              window.settings.data_dir, lambda *a: None, timeout=5, deadline=1)
     assert [why.startswith(f"{node} accepted") for _, why in outcome] == [True, False, False]
     assert outcome[2][1] == f"not tried after {node} failed"
+
+
+def _row_of(dialog, patient_id):
+    return next((r for r in range(dialog.table.rowCount())
+                 if dialog.table.item(r, 1).text() == patient_id), None)
+
+
+def test_open_from_pacs_searches_at_once_and_its_buttons_come_back(qtbot, window, orthanc,
+                                                                   scans):
+    """Issue 20 walkthrough 7: the dialog opened saying "Searching..." and found nothing until
+    Search was pressed; after a search both Search and Retrieve stayed grey (the job still
+    counted as running when its answer arrived), and a study holding only fetalview's SR and
+    image could not be tried. Now it searches today's studies on opening, the buttons come
+    back with the answer, and retrieving such a study says why nothing opens."""
+    _use(window, orthanc)
+    open_and_wait(qtbot, window, scans / "249_HC.png")
+    window.pacs.ask_patient = lambda fields: {"patient_name": "Today^Only",
+                                              "patient_id": "TODAY-1"}
+    window.pacs.send_current()
+    _wait_sent(qtbot, window)
+    dialog = OpenFromPacsDialog(PacsSettings.load(window.settings.store), window.pacs.cache,
+                                window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: _row_of(dialog, "TODAY-1") is not None, timeout=10000)
+    assert "studies found" in dialog.status.text()
+    assert dialog.search_button.isEnabled() and dialog.open_button.isEnabled()
+    dialog.table.selectRow(_row_of(dialog, "TODAY-1"))
+    dialog.retrieve()
+    assert not dialog.open_button.isEnabled() and dialog.open_button.toolTip()
+    qtbot.waitUntil(lambda: dialog.search_button.isEnabled(), timeout=20000)
+    assert "no image fetalview can open" in dialog.status.text()
+    assert dialog.open_button.isEnabled()
+    dialog.patient_id.setText("NOBODY-HERE")
+    dialog.search()
+    qtbot.waitUntil(lambda: dialog.search_button.isEnabled(), timeout=10000)
+    assert dialog.table.rowCount() == 0 and "Clear the date" in dialog.status.text()
+    assert not dialog.open_button.isEnabled()
+    assert dialog.open_button.toolTip() == "Choose a study in the list first"

@@ -325,3 +325,20 @@ def test_sending_is_cancelled_with_the_patients_dialog(qtbot, window, orthanc, s
     window.pacs.ask_patients = lambda rows: None
     window.pacs.act_send_confirmed.trigger()
     assert window.pacs.job is None and not window.message_bar.text
+
+
+def test_a_new_search_supersedes_the_one_running(qtbot, window, orthanc, tmp_path):
+    path, source = _scan_in_pacs(tmp_path, orthanc, "d.dcm")
+    _use(window, orthanc)
+    dialog = OpenFromPacsDialog(PacsSettings.load(window.settings.store), window.pacs.cache,
+                                window)
+    qtbot.addWidget(dialog)
+    dialog.show()  # today's search starts
+    dialog.date.setText("20260315")
+    dialog.patient_id.setText(source.PatientID)
+    qtbot.waitUntil(lambda: not dialog.search_button.isEnabled(), timeout=5000)
+    dialog.search()  # Return typed in a field before today's answer came
+    qtbot.waitUntil(lambda: dialog.search_button.isEnabled(), timeout=10000)
+    qtbot.wait(300)  # the first answer, if it came later, must not replace this one
+    assert dialog.table.rowCount() == 1
+    assert dialog.table.item(0, 1).text() == source.PatientID

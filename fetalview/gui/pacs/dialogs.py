@@ -248,12 +248,15 @@ class OpenFromPacsDialog(QDialog):
             return
         query = dict(patient_id=self.patient_id.text(), patient_name=self.patient_name.text(),
                      study_date=date)
-        if self._job is not None and self._job.running:
-            return  # one question at a time; its answer re-enables Search
+        if self._job is not None and self._job.running and self._job.objectName() != "search":
+            return  # retrieving: Cancel retrieval first
+        # A new search (Return typed while today's search runs) supersedes the one running:
+        # only the latest search's answer is shown
         job = Job(lambda progress: _pacs().find_studies(
             node, self.settings.calling_aet, **query), self)
-        job.finished.connect(self._show_hits)
-        job.failed.connect(self._fail)
+        job.setObjectName("search")
+        job.finished.connect(lambda hits: job is self._job and self._show_hits(hits))
+        job.failed.connect(lambda message: job is self._job and self._fail(message))
         self._busy(f"Searching {node}" + (f" for studies of {date}..." if date else "..."), job)
 
     def _show_hits(self, hits: list[StudyHit]) -> None:

@@ -59,7 +59,7 @@ def results_of(path: Path, annotation: Annotation, organization: str,
 #: One scan's send: (scan name, why it was not sent in a few words or None, the whole story).
 Outcome = tuple[str, str | None, str]
 NO_CONTOUR = "no head contour"
-UNSAVED = "unsaved work (save it first: what is sent is what is on disk)"
+UNSAVED = "unsaved work"
 
 
 def _why(exc: Exception) -> str:
@@ -126,15 +126,17 @@ def summary(outcome: list[Outcome], node) -> str:
 
 
 class SendDetails(QDialog):
-    """Each scan of the last send and what happened to it, word for word; not modal, so the
-    scans can be looked at beside it."""
+    """Each scan of the last send and what happened to it, word for word, those not sent
+    first; not modal, so the scans can be looked at beside it."""
 
     def __init__(self, outcome: list[Outcome], parent=None):
         super().__init__(parent)
         self.setWindowTitle("Send to PACS: details")
         layout = QVBoxLayout(self)
+        not_sent = [o for o in outcome if o[1] is not None]  # first: what needs doing
         self.text = QPlainTextEdit("\n".join(
-            f"{name}: {detail}" for name, _, detail in outcome))
+            f"{name}: {detail}" for name, _, detail in
+            not_sent + [o for o in outcome if o[1] is None]))
         self.text.setReadOnly(True)
         layout.addWidget(self.text)
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
@@ -248,7 +250,8 @@ class PacsFeatures(QObject):
         for path in paths:
             self.session.up_to_date(path)
             if self.session.unsaved(path):
-                refused.append((display_name(path), UNSAVED, "holds unsaved work: " + UNSAVED))
+                refused.append((display_name(path), UNSAVED, "holds unsaved work: save it first, "
+                                "as what is sent is what is on disk"))
                 continue
             d = self.session.documents.get(path)
             items.append((path, d.annotation if d is not None else None, None))

@@ -1,6 +1,7 @@
 """The SR and the annotated Secondary Capture of a measured scan: codes, values, identity,
 review state, and dciodvfy's verdict on every file written."""
 
+import dataclasses
 import datetime as dt
 
 import cv2
@@ -151,8 +152,42 @@ def test_png_scan_gets_a_new_study_with_the_typed_patient(png_scan, tmp_path):
     refs = {i.ReferencedSOPSequence[0].ReferencedSOPInstanceUID for _, i in sr_items(sr)
             if i.ValueType == "IMAGE"}
     assert refs == {sc.SOPInstanceUID}  # the measured image in PACS is the capture
-    _, other = _results(png_scan, patient=patient)
-    assert other.sr.StudyInstanceUID != sr.StudyInstanceUID  # never merged into another study
+    # never merged into another scan's or patient's study; the same scan's again joins it
+    _, again = _results(png_scan, patient=patient)
+    assert again.sr.StudyInstanceUID == sr.StudyInstanceUID
+    _, other = _results(png_scan, patient={**patient, "patient_id": "MR-8"})
+    assert other.sr.StudyInstanceUID != sr.StudyInstanceUID
+    darker = load_scan(_written(png_scan.path.parent / "other.png", _image() // 2))
+    _, other = _results(darker, patient=patient)
+    assert other.sr.StudyInstanceUID != sr.StudyInstanceUID
+
+
+def _written(path, pixels):
+    cv2.imwrite(str(path), pixels)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["dicom", "png"])
+def test_an_unchanged_result_gets_the_same_uids_and_a_changed_one_new_ones(
+        kind, dicom_scan, png_scan):
+    """Issue 23 item 12: every re-send added another SR and SC series. Now the UIDs come
+    from the source and the result: the same result is the same instances again."""
+    scan = dicom_scan if kind == "dicom" else png_scan
+    patient = {"patient_name": "Roe^Mary", "patient_id": "MR-7"}
+
+    def uids(review=CONFIRMED):
+        result = _record(scan, review)
+        result = dataclasses.replace(result, when=dt.datetime.now())  # built again, later
+        r = make_results(scan, result, patient=patient, organization="Clinic X")
+        return [(ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
+                for ds in (r.sr, r.sc)]
+    first = uids()
+    assert uids() == first
+    changed = uids(Review("confirmed", "Jones^Ben", dt.datetime(2026, 3, 16, 9, 0), "Clinic X"))
+    assert changed[0][0] == first[0][0]  # the same study
+    assert changed[0][1:] != first[0][1:] and changed[1][1:] != first[1][1:]
+    for (_, series, sop), (_, series2, sop2) in zip(first, changed):
+        assert len({series, sop, series2, sop2}) == 4
 
 
 def test_confirmed_result_is_verified_by_its_person_observer(dicom_scan):

@@ -115,3 +115,39 @@ def test_a_file_without_patient_id_is_refused_and_nothing_of_the_batch_is_sent(o
     with pytest.raises(PacsError, match="orphan.dcm has no patient ID"):
         store(orthanc, [good, orphan])
     assert find_studies(orthanc, patient_id=pydicom.dcmread(good).PatientID) == []
+
+
+def test_a_resent_unchanged_result_does_not_pile_up_and_a_changed_one_adds_a_report(orthanc,
+                                                                                   tmp_path):
+    """Issue 23 item 12: 4 sends of one result left 4 SR series in the study. Now the same
+    result sent twice is one SR and one SC series; a changed result is a second SR."""
+    img = np.full((300, 400), 30, np.uint8)
+    cv2.ellipse(img, (200, 150), (120, 90), 20, 0, 360, 220, 3)
+    source_path = make_dicom(tmp_path / "src.dcm", img, regions=[region(0, 0, 399, 299, 0.05)])
+    source = pydicom.dcmread(source_path)
+    source.PatientID = "RS-" + source.StudyInstanceUID[-8:]
+    source.save_as(source_path)
+    scan = load_scan(source_path)
+
+    def send(ellipse, folder):
+        annotation = Annotation("src.dcm", ellipse=ellipse, auto_ellipse=ellipse,
+                                pixel_size=scan.pixel_size, model_version="resunet-test",
+                                confidence=0.99)
+        results = make_results(scan, build_result("src.dcm", annotation, scan.pixels))
+        store(orthanc, results.write(tmp_path / folder, "src"))
+
+    def series():
+        back = get_study(orthanc, source.StudyInstanceUID, tmp_path / "back",
+                         keep=lambda ds: True).saved
+        found = [pydicom.dcmread(p) for p in back]
+        return sorted((ds.Modality, ds.SeriesInstanceUID) for ds in found)
+
+    for folder in ("first", "second"):
+        (tmp_path / folder).mkdir()
+    send(Ellipse(200, 150, 120, 90, 20), "first")
+    send(Ellipse(200, 150, 120, 90, 20), "second")
+    once = series()
+    assert [m for m, _ in once] == ["OT", "SR"]
+    (tmp_path / "changed").mkdir()
+    send(Ellipse(200, 150, 118, 90, 20), "changed")
+    assert [m for m, _ in series()] == ["OT", "OT", "SR", "SR"]

@@ -34,11 +34,13 @@ class Job(QObject):
         super().__init__(parent)
         self._work = work
         self.running = False
+        # Connected before anyone else's slots, so they see the job ended: a dialog that
+        # enables its buttons when the answer arrives must not find it still "running"
+        self.finished.connect(self._done)
+        self.failed.connect(self._done)
 
     def start(self) -> None:
         self.running = True
-        self.finished.connect(self._done)
-        self.failed.connect(self._done)
         threading.Thread(target=_run, args=(self,), name="fetalview-job", daemon=True).start()
 
     def _done(self, *_):

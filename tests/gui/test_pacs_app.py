@@ -14,7 +14,8 @@ from orthancserver import free_port, running_orthanc
 from fetalview.core.pacs.client import find_studies, store
 from fetalview.core.pacs.retrieve import get_study
 from fetalview.gui.pacs.dialogs import OpenFromPacsDialog, PacsSettings, PacsSettingsDialog
-from fetalview.gui.pacs.features import PatientDialog
+from fetalview.gui.pacs.features import SendDetails
+from fetalview.gui.pacs.patients import PatientsDialog
 
 from .conftest import SAMPLES, open_and_wait
 
@@ -90,7 +91,8 @@ def test_png_scan_is_sent_to_a_new_study_under_the_typed_patient(qtbot, window, 
                                                                   scans):
     _use(window, orthanc)
     open_and_wait(qtbot, window, scans / "249_HC.png")
-    window.pacs.ask_patient = lambda fields: {"patient_name": "Roe^Mary", "patient_id": "PNG-77"}
+    window.pacs.ask_patients = lambda rows: {
+        p: {"patient_name": "Roe^Mary", "patient_id": "PNG-77"} for p in rows}
     window.pacs.send_current()
     _wait_sent(qtbot, window)
     [hit] = find_studies(orthanc, patient_id="PNG-77")
@@ -98,26 +100,39 @@ def test_png_scan_is_sent_to_a_new_study_under_the_typed_patient(qtbot, window, 
     assert window.session.current.annotation.extra["patient"]["patient_id"] == "PNG-77"
 
 
-def test_the_patient_dialog_needs_a_patient_id(qtbot):
-    dialog = PatientDialog({"patient_name": "Roe^Mary"})
+def test_the_patients_dialog_needs_a_valid_patient_id_for_every_scan(qtbot, tmp_path):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    dialog = PatientsDialog({a: {"patient_name": "Roe^Mary"}, b: {}})
     qtbot.addWidget(dialog)
     assert not dialog.ok.isEnabled()  # a name alone would file the study under no patient
-    dialog.patient_id.setText("   ")
-    assert not dialog.ok.isEnabled()
-    dialog.patient_id.setText(" MR-7 ")
+    assert dialog.reason.text() == "a.png: no patient ID (and 1 more)."
+    dialog.all_id.setText(" MR-7 ")
+    dialog.apply_all.click()
+    assert dialog.ok.isEnabled() and dialog.reason.text() == ""
+    dialog.table.item(1, 2).setText("MR\\8")  # DICOM would read two IDs
+    assert not dialog.ok.isEnabled() and "b.png: the patient ID" in dialog.reason.text()
+    assert "backslash" in dialog.reason.text()
+    dialog.table.item(1, 2).setText("X" * 65)
+    assert "longer than the 64 characters" in dialog.reason.text()
+    dialog.table.item(1, 2).setText("MR-8")
     assert dialog.ok.isEnabled()
-    assert dialog.fields() == {"patient_name": "Roe^Mary", "patient_id": "MR-7"}
+    assert dialog.fields() == {a: {"patient_name": "", "patient_id": "MR-7"},
+                               b: {"patient_name": "", "patient_id": "MR-8"}}
 
 
 def test_a_stopped_pacs_is_reported_and_nothing_is_lost(qtbot, window, scans):
     PacsSettings("ORTHANC", "127.0.0.1", free_port()).save(window.settings.store)
     document = open_and_wait(qtbot, window, scans / "249_HC.png")
     before = document.annotation.ellipse
-    window.pacs.ask_patient = lambda fields: {"patient_name": "", "patient_id": "X"}
+    window.pacs.ask_patients = lambda rows: {p: {"patient_id": "X"} for p in rows}
     window.pacs.send_current()
     _wait_sent(qtbot, window)
-    assert "Not sent: 249_HC.png" in window.message_bar.text
-    assert "cannot be reached" in window.message_bar.text
+    assert "Sent 0 of 1 scan to" in window.message_bar.text
+    assert "Not sent: 1 the PACS did not answer" in window.message_bar.text
+    window.pacs.details_button.click()
+    details = window.findChild(SendDetails)
+    assert "249_HC.png: " in details.text.toPlainText()
+    assert "cannot be reached" in details.text.toPlainText()
     assert document.annotation.ellipse == before
 
 
@@ -212,12 +227,118 @@ def test_a_peer_that_trickles_ends_test_connection_and_send_by_their_deadline(qt
         _use(window, node)
         document = open_and_wait(qtbot, window, scans / "249_HC.png")
         window.pacs.deadlines = dict(timeout=5, deadline=1)
-        window.pacs.ask_patient = lambda fields: {"patient_name": "", "patient_id": "X"}
+        window.pacs.ask_patients = lambda rows: {p: {"patient_id": "X"} for p in rows}
         window.pacs.send_current()
         qtbot.waitUntil(lambda: not window.pacs.job.running, timeout=8000)
-        assert "accepted the connection but did not answer" in window.message_bar.text
-        items = [(document.path, document.annotation)] * 3
+        assert "the PACS did not answer" in window.message_bar.text
+        assert "accepted the connection but did not answer" in window.pacs.outcome[0][2]
+        items = [(document.path, document.annotation, {"patient_id": "X"})] * 3
         outcome = send_scans(items, PacsSettings.load(window.settings.store),
                              window.settings.data_dir, lambda *a: None, timeout=5, deadline=1)
-    assert [why.startswith(f"{node} accepted") for _, why in outcome] == [True, False, False]
-    assert outcome[2][1] == f"not tried after {node} failed"
+    assert [detail.startswith(f"{node} accepted") for _, _, detail in outcome] \
+        == [True, False, False]
+    assert outcome[2][2] == f"not tried after {node} failed"
+
+
+def _row_of(dialog, patient_id):
+    return next((r for r in range(dialog.table.rowCount())
+                 if dialog.table.item(r, 1).text() == patient_id), None)
+
+
+def test_open_from_pacs_searches_at_once_and_its_buttons_come_back(qtbot, window, orthanc,
+                                                                   scans):
+    """Issue 20 walkthrough 7: the dialog opened saying "Searching..." and found nothing until
+    Search was pressed; after a search both Search and Retrieve stayed grey (the job still
+    counted as running when its answer arrived), and a study holding only fetalview's SR and
+    image could not be tried. Now it searches today's studies on opening, the buttons come
+    back with the answer, and retrieving such a study says why nothing opens."""
+    _use(window, orthanc)
+    open_and_wait(qtbot, window, scans / "249_HC.png")
+    window.pacs.ask_patients = lambda rows: {p: {"patient_name": "Today^Only",
+                                              "patient_id": "TODAY-1"} for p in rows}
+    window.pacs.send_current()
+    _wait_sent(qtbot, window)
+    dialog = OpenFromPacsDialog(PacsSettings.load(window.settings.store), window.pacs.cache,
+                                window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: _row_of(dialog, "TODAY-1") is not None, timeout=10000)
+    assert "studies found" in dialog.status.text()
+    assert dialog.search_button.isEnabled() and dialog.open_button.isEnabled()
+    dialog.table.selectRow(_row_of(dialog, "TODAY-1"))
+    dialog.retrieve()
+    assert not dialog.open_button.isEnabled() and dialog.open_button.toolTip()
+    qtbot.waitUntil(lambda: dialog.search_button.isEnabled(), timeout=20000)
+    assert "no image fetalview can open" in dialog.status.text()
+    assert dialog.open_button.isEnabled()
+    dialog.patient_id.setText("NOBODY-HERE")
+    dialog.search()
+    qtbot.waitUntil(lambda: dialog.search_button.isEnabled(), timeout=10000)
+    assert dialog.table.rowCount() == 0 and "Clear the date" in dialog.status.text()
+    assert not dialog.open_button.isEnabled()
+    assert dialog.open_button.toolTip() == "Choose a study in the list first"
+
+
+def test_send_all_confirmed_asks_once_for_the_png_patients_and_sums_up(qtbot, window, orthanc,
+                                                                       scans, tmp_path,
+                                                                       monkeypatch):
+    """Issue 20 walkthrough 2: Send all confirmed failed for every PNG scan ("has no patient
+    ID"), asked nothing, wrote a red wall of internal file names (scan0_SR.dcm) and left
+    "Sending ... (N of N)" in the status bar. Now the PNG/JPEG scans' patients are asked once
+    for the list, each scan is taken as its files hold it now (one with unsaved work is not
+    sent), and one short summary counts what went and why not, details on demand."""
+    dicom, dicom_ds = _scan_in_pacs(tmp_path, orthanc, "c.dcm")
+    _use(window, orthanc)
+    pngs = [scans / "050_HC.png", scans / "249_HC.png"]
+    for path in (*pngs, dicom):
+        open_and_wait(qtbot, window, path)
+        assert window.session.sign_off("Smith^Anna")
+    asked = []
+    window.pacs.ask_patients = lambda rows: asked.append(dict(rows)) or {
+        p: {"patient_name": "Roe^Mary", "patient_id": "ALL-1"} for p in rows}
+    checked = []
+    real_up_to_date = window.session.up_to_date
+    monkeypatch.setattr(window.session, "up_to_date",
+                        lambda p: checked.append(p) or real_up_to_date(p))
+    monkeypatch.setattr(window.session, "unsaved", lambda p: p == pngs[0])
+    window.pacs.act_send_confirmed.trigger()
+    _wait_sent(qtbot, window)
+    assert [sorted(rows) for rows in asked] == [[pngs[1]]]  # once; not the unsaved one
+    assert sorted(checked) == sorted([*pngs, dicom])
+    [hit] = find_studies(orthanc, patient_id="ALL-1")
+    assert hit.instances == "2" and hit.patient_name == "Roe Mary"
+    assert [h.instances for h in find_studies(orthanc, patient_id=dicom_ds.PatientID)] == ["3"]
+    text = window.message_bar.text
+    assert text.startswith("Sent 2 of 3 scans to") and "1 unsaved work" in text
+    assert "_SR.dcm" not in text and "050_HC.png" not in text  # details on demand
+    assert not window.statusBar().currentMessage().startswith("Sending")
+    assert window.pacs.details_button.isVisible()
+    window.pacs.details_button.click()
+    details = window.findChild(SendDetails).text.toPlainText()
+    assert "050_HC.png: holds unsaved work" in details and "249_HC.png: sent" in details
+
+
+def test_sending_is_cancelled_with_the_patients_dialog(qtbot, window, orthanc, scans):
+    _use(window, orthanc)
+    open_and_wait(qtbot, window, scans / "249_HC.png")
+    assert window.session.sign_off("Smith^Anna")
+    window.pacs.ask_patients = lambda rows: None
+    window.pacs.act_send_confirmed.trigger()
+    assert window.pacs.job is None and not window.message_bar.text
+
+
+def test_a_new_search_supersedes_the_one_running(qtbot, window, orthanc, tmp_path):
+    path, source = _scan_in_pacs(tmp_path, orthanc, "d.dcm")
+    _use(window, orthanc)
+    dialog = OpenFromPacsDialog(PacsSettings.load(window.settings.store), window.pacs.cache,
+                                window)
+    qtbot.addWidget(dialog)
+    dialog.show()  # today's search starts
+    dialog.date.setText("20260315")
+    dialog.patient_id.setText(source.PatientID)
+    qtbot.waitUntil(lambda: not dialog.search_button.isEnabled(), timeout=5000)
+    dialog.search()  # Return typed in a field before today's answer came
+    qtbot.waitUntil(lambda: dialog.search_button.isEnabled(), timeout=10000)
+    qtbot.wait(300)  # the first answer, if it came later, must not replace this one
+    assert dialog.table.rowCount() == 1
+    assert dialog.table.item(0, 1).text() == source.PatientID

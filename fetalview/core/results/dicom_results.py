@@ -4,11 +4,18 @@ Both go in the scan's own study when the scan is DICOM (same Study Instance UID,
 series), so the reporting system and the viewer find them beside the scan; a PNG/JPEG scan
 gets one new study holding both, the SR pointing at the Secondary Capture as its image.
 Used by ``fetalview measure --dicom-out`` and by the app's Send to PACS alike.
+
+Their UIDs are not random: they are derived from the source's identity and a digest of the
+result (``ResultUids``), so sending an unchanged result again gives the PACS the same
+instances (which it keeps once) instead of another SR and image series each time, while a
+changed result gets new ones: a new report beside the old.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import hashlib
 import io
 import logging
 from dataclasses import dataclass
@@ -16,6 +23,7 @@ from pathlib import Path
 
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+from pydicom.uid import generate_uid
 
 from fetalview.core.io import dicom
 from fetalview.core.io.outputs import write_outputs
@@ -69,6 +77,55 @@ class DicomResults:
         return [path for path, _ in files]
 
 
+@dataclass(frozen=True)
+class ResultUids:
+    """The UIDs of one result's SR and SC: the same for the same source and result.
+
+    ``source`` names the scan (a DICOM's study and SOP Instance UIDs and frame; for a PNG/JPEG
+    scan its pixels and the patient typed for it), ``result`` is a digest of everything the
+    record says (``result_digest``) and of who it is reported for. A PNG/JPEG scan's new study
+    hangs on ``source`` only, so a corrected result joins the study of the first."""
+
+    source: str
+    result: str
+
+    def _uid(self, *parts: str) -> str:
+        return generate_uid(entropy_srcs=["fetalview", *parts])
+
+    @property
+    def study(self) -> str:
+        return self._uid("study", self.source)
+
+    @property
+    def sr(self) -> tuple[str, str]:
+        return self._uid("sr series", self.source, self.result), \
+            self._uid("sr", self.source, self.result)
+
+    @property
+    def sc(self) -> tuple[str, str]:
+        return self._uid("sc series", self.source, self.result), \
+            self._uid("sc", self.source, self.result)
+
+
+def result_digest(result: ScanResult, *context: str) -> str:
+    """A digest of what ``result`` states, and of ``context`` (the clinic, ...): every field of
+    the record but when it was built (a re-send an hour later is the same result) and the
+    model's raw outline (not stated; the ellipse is)."""
+    facts = [(f.name, repr(getattr(result, f.name))) for f in dataclasses.fields(result)
+             if f.name not in ("when", "outline")]
+    return hashlib.sha256(repr((facts, context)).encode()).hexdigest()
+
+
+def _source_identity(scan: Scan, header: Dataset | None, patient: dict | None) -> str:
+    """What names the scan the result is of, in words a digest can take: its pixels and frame,
+    and whose they are (a source's UIDs and patient, or the patient typed for a PNG/JPEG), so
+    two scans never share a study fetalview made, even without UIDs of their own."""
+    pixels = hashlib.sha256(scan.pixels.tobytes()).hexdigest()
+    said = [_value(header, k) for k in (*_IDENTITY, *_IDENTIFYING)] if header is not None \
+        else sorted((patient or {}).items())
+    return repr((pixels, scan.pixels.shape, scan.metadata.get("frame", 0), said))
+
+
 def to_bytes(ds: Dataset) -> bytes:
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
@@ -95,21 +152,25 @@ def make_results(scan: Scan, result: ScanResult, *, organization: str = "",
     header = dicom.read_header(scan.path) if dicom.looks_like_dicom(scan.path) else None
     notes: list[str] = []
     description = f"fetalview measurement of {display_name(scan.path)}"
+    uids = ResultUids(_source_identity(scan, header, patient),
+                      result_digest(result, organization, str(named)))
     if header is None:
-        study = new_study(typed_study(patient or {}), description)
+        study = new_study(typed_study(patient or {}), description, uids.study)
         joined = None
     else:
         study = _source_study(header, notes)
         joined = _joined(header, study, notes)
     if joined is not None:
-        sc = build_sc(image, joined)
+        sc = build_sc(image, joined, uids.sc)
         evidence, source = joined, SourceImage.of(joined, scan.metadata.get("frame", 0), notes)
     else:  # no study to join: a new one, with the patient, the SR pointing at the capture
-        sc = build_sc(image, study if header is None else new_study(study, description))
+        sc = build_sc(image, study if header is None else new_study(study, description,
+                                                                    uids.study), uids.sc)
         evidence, source = sc, SourceImage.of(sc)
     for note in notes:
         log.warning("%s: %s", display_name(scan.path), note)
-    return DicomResults(build_sr(evidence, source, result, organization), sc, tuple(notes))
+    return DicomResults(build_sr(evidence, source, result, organization, uids.sr), sc,
+                        tuple(notes))
 
 
 def _source_study(header: Dataset, notes: list[str]) -> Dataset:

@@ -16,7 +16,6 @@ import cv2
 import highdicom as hd
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.uid import generate_uid
 
 from fetalview import __version__
 from fetalview.core.io.safetext import printable
@@ -51,22 +50,25 @@ def typed_study(patient: dict[str, str], when: dt.datetime | None = None) -> Dat
     return ds
 
 
-def new_study(study: Dataset, description: str) -> Dataset:
-    """``study``'s patient and study attributes under a new Study Instance UID, so the results
-    never merge into somebody else's study. ``description`` is fetalview's own words (a file
-    name in it may hold anything): made a valid LO."""
+def new_study(study: Dataset, description: str, study_uid: str) -> Dataset:
+    """``study``'s patient and study attributes under a study UID of fetalview's own, so the
+    results never merge into somebody else's study (``study_uid``: derived from the scan and
+    patient by ``dicom_results``, so a re-send joins the same study). ``description`` is
+    fetalview's own words (a file name in it may hold anything): made a valid LO."""
     ds = copy.deepcopy(study)
-    ds.StudyInstanceUID = generate_uid()
+    ds.StudyInstanceUID = study_uid
     ds.StudyDescription = _UNWRITABLE.sub("_", printable(description))[:64]
     return ds
 
 
-def build_sc(annotated_bgr: np.ndarray, study: Dataset) -> hd.sc.SCImage:
-    """An 8-bit RGB Secondary Capture of ``annotated_bgr`` in ``study``'s patient and study."""
+def build_sc(annotated_bgr: np.ndarray, study: Dataset,
+             uids: tuple[str, str]) -> hd.sc.SCImage:
+    """An 8-bit RGB Secondary Capture of ``annotated_bgr`` in ``study``'s patient and study;
+    ``uids`` its Series and SOP Instance UIDs (as ``dicom_sr.build_sr``'s)."""
     rgb = np.ascontiguousarray(cv2.cvtColor(annotated_bgr, cv2.COLOR_BGR2RGB))
     sc = hd.sc.SCImage.from_ref_dataset(
-        study, rgb, "RGB", 8, "PATIENT", hd.UID(), SC_SERIES_NUMBER,
-        hd.UID(), 1, MANUFACTURER, patient_orientation=("A", "F"),
+        study, rgb, "RGB", 8, "PATIENT", uids[0], SC_SERIES_NUMBER,
+        uids[1], 1, MANUFACTURER, patient_orientation=("A", "F"),
         transfer_syntax_uid="1.2.840.10008.1.2.1",
         specific_character_set=UTF8)  # names typed or copied need not be ASCII
     sc.PatientOrientation = ""  # unknown for a free-hand probe: empty (Type 2C), not made up

@@ -173,7 +173,7 @@ def review_of(result: ScanResult, organization: str = "") -> Review:
 
 
 def build_sr(evidence: Dataset, source: SourceImage, result: ScanResult,
-             organization: str = "") -> hd.sr.ComprehensiveSR:
+             organization: str, uids: tuple[str, str]) -> hd.sr.ComprehensiveSR:
     """The Comprehensive SR of one measured scan's ``result``, in ``evidence``'s patient and
     study.
 
@@ -184,6 +184,8 @@ def build_sr(evidence: Dataset, source: SourceImage, result: ScanResult,
         result: the record; its ellipse is in that image's pixel coordinates, and HC, BPD and
             OFD are reported as measured on the ellipse's axes (BPD outer-to-outer).
         organization: the clinic, as DICOM's Verifying Organization.
+        uids: the SR's Series and SOP Instance UIDs (``dicom_results`` derives them from the
+            result, so a re-send of the same result is the same instance again).
 
     Raises ValueError for a measurement without a pixel size: a report holds millimetres only;
     ``DicomValueError`` for a sign-off name, clinic or model version that DICOM cannot hold as
@@ -221,8 +223,8 @@ def build_sr(evidence: Dataset, source: SourceImage, result: ScanResult,
     when = review.when or dt.datetime.now()
     sr = hd.sr.ComprehensiveSR(
         evidence=[evidence], content=root,
-        series_instance_uid=hd.UID(), series_number=9101,
-        sop_instance_uid=hd.UID(), instance_number=1, manufacturer=MANUFACTURER,
+        series_instance_uid=uids[0], series_number=9101,
+        sop_instance_uid=uids[1], instance_number=1, manufacturer=MANUFACTURER,
         is_complete=True, is_final=review.state.confirmed, is_verified=review.state.confirmed,
         institution_name=review.organization.strip() or None,
         verifying_observer_name=review.operator if review.state.confirmed else None,

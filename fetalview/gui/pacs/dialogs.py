@@ -6,13 +6,14 @@ a PACS that is slow or down never freezes the window.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
                                QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -153,7 +154,10 @@ COLUMNS = ("Patient", "Patient ID", "Date", "Description", "Modalities", "Images
 
 class OpenFromPacsDialog(QDialog):
     """Find studies by patient ID, name or date (C-FIND) and fetch one (C-GET) into
-    ``cache/<Study Instance UID>``; ``retrieved`` then carries that folder."""
+    ``cache/<Study Instance UID>``; ``retrieved`` then carries that folder.
+
+    Shown, it searches at once for today's studies (the ones a sonographer most often wants,
+    and a bounded answer on a PACS holding years); the fields then narrow or widen it."""
 
     retrieved = Signal(object)  # Path of the folder holding the study's scans
 
@@ -169,7 +173,7 @@ class OpenFromPacsDialog(QDialog):
         self.patient_id.setPlaceholderText("Patient ID")
         self.patient_name = QLineEdit()
         self.patient_name.setPlaceholderText("Name (part of it)")
-        self.date = QLineEdit()
+        self.date = QLineEdit(dt.date.today().strftime("%Y%m%d"))
         self.date.setPlaceholderText("Date YYYYMMDD or a range A-B")
         self.search_button = QPushButton("Search")
         self.search_button.setDefault(True)
@@ -189,7 +193,7 @@ class OpenFromPacsDialog(QDialog):
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.doubleClicked.connect(lambda _: self.retrieve())
         layout.addWidget(self.table, 1)
-        self.status = QLabel(f"Searching {settings.node}." if settings.node
+        self.status = QLabel("" if settings.node
                              else "Set up the PACS first (File > PACS settings).")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
@@ -203,24 +207,36 @@ class OpenFromPacsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self._update_buttons()
+        self._searched_on_show = False
         self.resize(900, 480)
 
-    def _busy(self, text: str) -> None:
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._searched_on_show:  # once: the answer, not an empty table, greets
+            self._searched_on_show = True
+            QTimer.singleShot(0, self.search)
+
+    def _busy(self, text: str, job: Job) -> None:
+        """Start ``job``, saying ``text`` until its answer comes."""
         self.status.setText(text)
         self.status.setStyleSheet("")
-        self.search_button.setEnabled(False)
-        self.open_button.setEnabled(False)
+        self._job = job
+        job.start()
+        self._update_buttons()
 
     def _fail(self, text: str) -> None:
         self.status.setText(text)
         self.status.setStyleSheet(f"color: {WARNING}")
-        self.search_button.setEnabled(True)
         self._update_buttons()
 
     def _update_buttons(self) -> None:
         idle = self._job is None or not self._job.running
+        chosen = bool(self.table.selectionModel().selectedRows())
         self.search_button.setEnabled(idle and self.settings.node is not None)
-        self.open_button.setEnabled(idle and bool(self.table.selectionModel().selectedRows()))
+        self.open_button.setEnabled(idle and chosen)
+        # a grey button says why
+        self.open_button.setToolTip("" if idle and chosen else "Wait for the PACS's answer"
+                                    if not idle else "Choose a study in the list first")
 
     def search(self) -> None:
         node = self.settings.node
@@ -232,12 +248,16 @@ class OpenFromPacsDialog(QDialog):
             return
         query = dict(patient_id=self.patient_id.text(), patient_name=self.patient_name.text(),
                      study_date=date)
-        self._busy(f"Searching {node}...")
-        self._job = Job(lambda progress: _pacs().find_studies(
+        if self._job is not None and self._job.running and self._job.objectName() != "search":
+            return  # retrieving: Cancel retrieval first
+        # A new search (Return typed while today's search runs) supersedes the one running:
+        # only the latest search's answer is shown
+        job = Job(lambda progress: _pacs().find_studies(
             node, self.settings.calling_aet, **query), self)
-        self._job.finished.connect(self._show_hits)
-        self._job.failed.connect(self._fail)
-        self._job.start()
+        job.setObjectName("search")
+        job.finished.connect(lambda hits: job is self._job and self._show_hits(hits))
+        job.failed.connect(lambda message: job is self._job and self._fail(message))
+        self._busy(f"Searching {node}" + (f" for studies of {date}..." if date else "..."), job)
 
     def _show_hits(self, hits: list[StudyHit]) -> None:
         self.hits = hits
@@ -249,8 +269,11 @@ class OpenFromPacsDialog(QDialog):
                                         h.modalities, h.instances)):
                 self.table.setItem(row, col, QTableWidgetItem(text))
         self.status.setStyleSheet("")
-        self.status.setText(f"{len(hits)} studies found." if hits
-                            else "No study matches. Fields left empty match everything.")
+        date = self.date.text().strip()
+        self.status.setText(f"{len(hits)} studies found." if hits else
+                            f"No study of {date} matches. Clear the date, or give a range, to "
+                            "search other days." if date else
+                            "No study matches. Fields left empty match everything.")
         if hits:
             self.table.selectRow(0)
         self._update_buttons()
@@ -263,16 +286,15 @@ class OpenFromPacsDialog(QDialog):
         if not rows or node is None or (self._job is not None and self._job.running):
             return
         hit = self.hits[rows[0].row()]
-        self._busy(f"Retrieving the study of {hit.patient_name or hit.patient_id}...")
         self._cancel = cancel = threading.Event()
         self.cancel_button.show()
-        self._job = Job(lambda progress: _retrieval().get_study(
+        job = Job(lambda progress: _retrieval().get_study(
             node, hit.study_uid, self.cache, self.settings.calling_aet,
             patient_id=hit.patient_id or None, cancel=cancel), self)
-        self._job.finished.connect(self._retrieved)
-        self._job.failed.connect(self._fail)
-        self._job.failed.connect(lambda _: self.cancel_button.hide())
-        self._job.start()
+        job.finished.connect(self._retrieved)
+        job.failed.connect(self._fail)
+        job.failed.connect(lambda _: self.cancel_button.hide())
+        self._busy(f"Retrieving the study of {hit.patient_name or hit.patient_id}...", job)
 
     def cancel(self) -> None:
         self._cancel.set()

@@ -3,20 +3,24 @@ confirmed scan of the list) and Open from PACS.
 
 What is sent is built from the saved annotation, the same for one scan or many: the
 Structured Report and the annotated image of ``core.dicom_results``, in the scan's own study.
-Building, reading other scans from disk and the network all run as a ``background.Job``; the
-window shows progress in the status bar and says per scan what did not go.
+Before a send, each scan is taken as its files hold it now (a scan with unsaved work is not
+sent) and the patient of every PNG/JPEG scan is asked once, for the whole list
+(``patients.PatientsDialog``). Building, reading other scans from disk and the network all run
+as a ``background.Job``; the window shows progress in the status bar and, at the end, one short
+summary (how many sent, how many not and why), each scan's story behind Send details.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit,
-                               QProgressBar)
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QPlainTextEdit, QProgressBar,
+                               QToolButton, QVBoxLayout)
 
 from fetalview.core.io.dicom import looks_like_dicom
 from fetalview.core.io.scans import load_scan
@@ -25,8 +29,10 @@ from fetalview.core.record.result import build_result
 from fetalview.core.record.review import SIGNED_OFF
 from fetalview.core.record.sidecar import Annotation, check_belongs
 from fetalview.core.record.sidecar_store import load_annotation
+from fetalview.core.results.dicom_values import DicomValueError
 from fetalview.gui.background import Job
 from fetalview.gui.pacs.dialogs import OpenFromPacsDialog, PacsSettings, PacsSettingsDialog
+from fetalview.gui.pacs.patients import PatientsDialog
 
 if TYPE_CHECKING:  # highdicom and pynetdicom take seconds to import: only when sending
     from fetalview.core.results.dicom_results import DicomResults
@@ -37,77 +43,106 @@ UNCONFIRMED_QUESTION = ("This result is not confirmed by a clinician. Send it ma
                         "preliminary and not reviewed?")
 
 
-def results_of(path: Path, annotation: Annotation, organization: str) -> DicomResults:
-    """The SR and annotated image of a scan's saved annotation (reads the scan from disk)."""
+def results_of(path: Path, annotation: Annotation, organization: str,
+               patient: dict | None = None) -> DicomResults:
+    """The SR and annotated image of a scan's saved annotation (reads the scan from disk);
+    ``patient`` the fields asked for a PNG/JPEG scan, else those it was last sent with."""
     from fetalview.core.results.dicom_results import make_results
     scan = load_scan(path, annotation.frame or 0)
     check_belongs(annotation, path.name, scan.pixels, annotation.frame or 0)
     result = build_result(display_name(path), annotation, scan.pixels,
                           frame_count=scan.metadata.get("frames", 1))
     return make_results(scan, result, organization=organization,
-                        patient=annotation.extra.get(PATIENT_KEY), named=True)
+                        patient=patient or annotation.extra.get(PATIENT_KEY), named=True)
 
 
-def send_scans(items: list[tuple[Path, Annotation | None]], settings: PacsSettings,
-               data_dir: Path, progress, **deadlines) -> list[tuple[str, str | None]]:
-    """Build and send each scan's results (an annotation of None is read from its sidecar);
-    returns (scan name, why it was not sent or None) for each. Runs in a background job.
-    Once the node itself failed (nothing listening, no answer in time), the rest are not
-    tried: each would only wait as long again."""
+#: One scan's send: (scan name, why it was not sent in a few words or None, the whole story).
+Outcome = tuple[str, str | None, str]
+NO_CONTOUR = "no head contour"
+UNSAVED = "unsaved work"
+
+
+def _why(exc: Exception) -> str:
+    """A failure in the few words the summary counts it under; the details say the rest."""
+    from fetalview.core.pacs.client import PacsError, PacsUnreachable
+    if isinstance(exc, PacsUnreachable):
+        return "the PACS did not answer"
+    if "has no patient ID" in str(exc):
+        return "no patient ID"
+    if isinstance(exc, PacsError):
+        return "refused by the PACS"
+    if isinstance(exc, DicomValueError):
+        return "a value DICOM cannot hold"
+    return NO_CONTOUR if str(exc) == NO_CONTOUR else "the report could not be made"
+
+
+def send_scans(items: list[tuple[Path, Annotation | None, dict | None]],
+               settings: PacsSettings, data_dir: Path, progress,
+               **deadlines) -> list[Outcome]:
+    """Build and send each scan's results (an annotation of None is read from its sidecar;
+    the dict is the patient asked for a PNG/JPEG scan); returns each scan's ``Outcome``. Runs
+    in a background job. Once the node itself failed (nothing listening, no answer in time),
+    the rest are not tried: each would only wait as long again."""
     from fetalview.core.pacs.client import PacsUnreachable, store
-    outcome: list[tuple[str, str | None]] = []
+    outcome: list[Outcome] = []
     given_up = None
     with tempfile.TemporaryDirectory(prefix="fetalview-send-") as tmp:
-        for i, (path, annotation) in enumerate(items):
+        for i, (path, annotation, patient) in enumerate(items):
+            name = display_name(path)
             if given_up is not None:
-                outcome.append((path.name, f"not tried after {settings.node} failed"))
+                outcome.append((name, "not tried after the PACS failed",
+                                f"not tried after {settings.node} failed"))
                 continue
-            progress(i, len(items), f"Sending {path.name} to {settings.node}")
+            progress(i, len(items), f"Sending {name} to {settings.node}")
             try:
                 if annotation is None:
                     annotation = load_annotation(path, data_dir)
                 if annotation is None or annotation.ellipse is None:
-                    raise ValueError("no head contour")
-                written = results_of(path, annotation, settings.organization).write(
-                    Path(tmp), f"scan{i}")
+                    raise ValueError(NO_CONTOUR)
+                folder = Path(tmp) / str(i)  # the scan's own name, never another's file
+                folder.mkdir()
+                written = results_of(path, annotation, settings.organization,
+                                     patient).write(folder, path.stem)
                 store(settings.node, written, settings.calling_aet, **deadlines)
             except Exception as exc:  # noqa: BLE001 - reported per scan, by name
-                outcome.append((path.name, str(exc) or type(exc).__name__))
+                outcome.append((name, _why(exc), str(exc) or type(exc).__name__))
                 if isinstance(exc, PacsUnreachable):
                     given_up = str(exc)
             else:
-                outcome.append((path.name, None))
+                outcome.append((name, None, "sent"))
     progress(len(items), len(items), "")
     return outcome
 
 
-class PatientDialog(QDialog):
-    """Patient name and ID for a scan without them (PNG/JPEG), for the report's new study."""
+def summary(outcome: list[Outcome], node) -> str:
+    """One short paragraph: how many were sent, how many not and why (counted by reason)."""
+    sent = sum(why is None for _, why, _ in outcome)
+    reasons = Counter(why for _, why, _ in outcome if why is not None)
+    if not reasons:
+        return f"Sent the report and image of {sent} scan{'s' * (sent != 1)} to {node}."
+    return (f"Sent {sent} of {len(outcome)} scan{'s' * (len(outcome) != 1)} to {node}. "
+            "Not sent: " + "; ".join(f"{count} {why}" for why, count in reasons.items())
+            + ". Send details (status bar) names each scan.")
 
-    def __init__(self, fields: dict, parent=None):
+
+class SendDetails(QDialog):
+    """Each scan of the last send and what happened to it, word for word, those not sent
+    first; not modal, so the scans can be looked at beside it."""
+
+    def __init__(self, outcome: list[Outcome], parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Patient for the report")
-        form = QFormLayout(self)
-        form.addRow(QLabel("This scan is not DICOM: the report and image go to a new study "
-                           "under this patient."))
-        self.name = QLineEdit(fields.get("patient_name", ""))
-        self.name.setPlaceholderText("Family^Given")
-        self.patient_id = QLineEdit(fields.get("patient_id", ""))
-        form.addRow("Patient name", self.name)
-        form.addRow("Patient ID", self.patient_id)
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        buttons.accepted.connect(self.accept)
+        self.setWindowTitle("Send to PACS: details")
+        layout = QVBoxLayout(self)
+        not_sent = [o for o in outcome if o[1] is not None]  # first: what needs doing
+        self.text = QPlainTextEdit("\n".join(
+            f"{name}: {detail}" for name, _, detail in
+            not_sent + [o for o in outcome if o[1] is None]))
+        self.text.setReadOnly(True)
+        layout.addWidget(self.text)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
         buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-        # The PACS files a study by its patient ID: without one it would belong to nobody.
-        self.ok = buttons.button(QDialogButtonBox.Ok)
-        self.patient_id.textChanged.connect(
-            lambda text: self.ok.setEnabled(bool(text.strip())))
-        self.ok.setEnabled(bool(self.patient_id.text().strip()))
-
-    def fields(self) -> dict:
-        return {"patient_name": self.name.text().strip(),
-                "patient_id": self.patient_id.text().strip()}
+        layout.addWidget(buttons)
+        self.resize(720, 360)
 
 
 class PacsFeatures(QObject):
@@ -120,11 +155,20 @@ class PacsFeatures(QObject):
         self.job: Job | None = None
         self.deadlines: dict = {}  # the network's timeout and deadline (tests set short ones)
         self.open_dialog: OpenFromPacsDialog | None = None
-        self.ask_patient = lambda fields: _ask_patient(window, fields)  # tests answer directly
+        # {path: fields so far} -> {path: fields}, or None for Cancel; tests answer directly
+        self.ask_patients = lambda rows: _ask_patients(window, rows)
+        self.outcome: list[Outcome] = []  # the last send's, for Send details
+        self.refused: list[Outcome] = []  # not sent for unsaved work, added to the summary
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(160)
         self.progress.hide()
         window.statusBar().addPermanentWidget(self.progress)
+        self.details_button = QToolButton()
+        self.details_button.setText("Send details")
+        self.details_button.setToolTip("Which scans of the last send were not sent, and why")
+        self.details_button.clicked.connect(self.show_details)
+        self.details_button.hide()
+        window.statusBar().addPermanentWidget(self.details_button)
         a = window._action
         self.act_send = a("Send to &PACS", self.send_current, ["Ctrl+Shift+S"],
                           "Send this scan's report and annotated image to the PACS")
@@ -176,12 +220,15 @@ class PacsFeatures(QObject):
         if self.session.states.get(d.path) not in SIGNED_OFF \
                 and not self.session.confirm(UNCONFIRMED_QUESTION):
             return
-        if not looks_like_dicom(d.path):
-            fields = self.ask_patient(a.extra.get(PATIENT_KEY, {}))
-            if fields is None:
-                return
-            d.push(replace(a, extra={**a.extra, PATIENT_KEY: fields}), "Set patient")
-        self._send([(d.path, d.annotation)])
+        items = self._on_disk_now([d.path])
+        if items is None or not items:
+            return
+        path, annotation, patient = items[0]
+        d = self.session.documents.get(path)
+        if patient is not None and d is not None:  # kept with the scan for the next send
+            d.push(replace(d.annotation, extra={**d.annotation.extra, PATIENT_KEY: patient}),
+                   "Set patient")
+        self._send(items)
 
     def send_confirmed(self) -> None:
         paths = [p for p in self.session.scans if self.session.states.get(p) in SIGNED_OFF]
@@ -190,10 +237,42 @@ class PacsFeatures(QObject):
             return
         if not self._ready():
             return
-        documents = self.session.documents
-        self._send([(p, documents[p].annotation if p in documents else None) for p in paths])
+        items = self._on_disk_now(paths)
+        if items is not None:
+            self._send(items)
 
-    def _send(self, items: list[tuple[Path, Annotation | None]]) -> None:
+    def _on_disk_now(self, paths: list[Path]) -> list | None:
+        """What to send for ``paths``: each scan as its files hold it now (another workstation's
+        change read again, ``session.up_to_date``), with the patient asked, once for all, for
+        the PNG/JPEG ones. A scan holding unsaved work is not sent: the report would differ
+        from what is on disk; it is said in the send's summary. None: the user cancelled."""
+        items, refused = [], []
+        for path in paths:
+            self.session.up_to_date(path)
+            if self.session.unsaved(path):
+                refused.append((display_name(path), UNSAVED, "holds unsaved work: save it first, "
+                                "as what is sent is what is on disk"))
+                continue
+            d = self.session.documents.get(path)
+            items.append((path, d.annotation if d is not None else None, None))
+        asked = {path: self._patient_of(path) for path, _, _ in items
+                 if not looks_like_dicom(path)}
+        if asked:
+            answer = self.ask_patients(asked)
+            if answer is None:
+                return None
+            items = [(p, a, answer.get(p)) for p, a, _ in items]
+        self.refused = refused
+        if not items:
+            self._on_sent([])
+        return items
+
+    def _patient_of(self, path: Path) -> dict:
+        """The patient a scan was last sent under, to offer again."""
+        _, annotation = self.session.known_result(path)
+        return dict(annotation.extra.get(PATIENT_KEY, {})) if annotation is not None else {}
+
+    def _send(self, items: list[tuple[Path, Annotation | None, dict | None]]) -> None:
         settings, data_dir = self.settings, self.window.settings.data_dir
         deadlines = self.deadlines
         self.job = Job(lambda progress: send_scans(items, settings, data_dir, progress,
@@ -204,6 +283,7 @@ class PacsFeatures(QObject):
         self.progress.setRange(0, len(items))
         self.progress.setValue(0)
         self.progress.show()
+        self.details_button.hide()
         self.job.start()
 
     def _on_progress(self, done: int, total: int, text: str) -> None:
@@ -211,22 +291,26 @@ class PacsFeatures(QObject):
         if text:
             self.window.statusBar().showMessage(f"{text} ({done + 1} of {total})")
 
-    def _on_sent(self, outcome: list[tuple[str, str | None]]) -> None:
+    def _on_sent(self, outcome: list[Outcome]) -> None:
+        """One summary for the whole send; the per-scan story behind Send details."""
         self.progress.hide()
-        failed = [f"{name}: {why}" for name, why in outcome if why]
-        sent = len(outcome) - len(failed)
-        if failed:
-            self.window.message_bar.show_message(
-                f"Sent {sent} of {len(outcome)} scans to {self.settings.node}. Not sent: "
-                + "; ".join(failed))
+        self.window.statusBar().clearMessage()  # "Sending ... (31 of 31)" is over
+        self.outcome = self.refused + outcome
+        self.refused = []
+        text = summary(self.outcome, self.settings.node)
+        if any(why for _, why, _ in self.outcome):
+            self.details_button.show()
+            self.window.message_bar.show_message(text)
         else:
-            self.window.statusBar().showMessage(
-                f"Sent the report and image of {sent} scan{'s' * (sent != 1)} to "
-                f"{self.settings.node}", 10000)
+            self.window.statusBar().showMessage(text, 10000)
 
     def _on_send_failed(self, message: str) -> None:
         self.progress.hide()
+        self.window.statusBar().clearMessage()
         self.window.message_bar.show_message(f"Nothing was sent: {message}")
+
+    def show_details(self) -> None:
+        SendDetails(self.outcome, self.window).show()
 
     # --- opening -----------------------------------------------------------------------
 
@@ -238,8 +322,8 @@ class PacsFeatures(QObject):
         self.open_dialog.show()
 
 
-def _ask_patient(window, fields: dict) -> dict | None:
-    dialog = PatientDialog(fields, window)
+def _ask_patients(window, rows: dict[Path, dict]) -> dict[Path, dict] | None:
+    dialog = PatientsDialog(rows, window)
     return dialog.fields() if dialog.exec() == QDialog.Accepted else None
 
 

@@ -45,7 +45,8 @@ def test_a_contour_drawn_without_the_model_is_a_correction():
     assert is_correction(MODEL, None, PS)
 
 
-def test_confirmation_round_trips_through_the_sidecar_and_stands_only_for_its_contour(tmp_path):
+def test_confirmation_round_trips_through_the_sidecar_and_stands_only_for_its_contour(tmp_path,
+                                                                                     paris):
     scan = tmp_path / "001_HC.png"
     scan.write_bytes(b"")
     when = datetime(2026, 11, 27, 8, 14, 5, tzinfo=timezone.utc)
@@ -64,7 +65,8 @@ def test_confirmation_round_trips_through_the_sidecar_and_stands_only_for_its_co
         "mm_per_pixel": 0.1}
     loaded = load_annotation(scan, tmp_path / "appdata")
     assert loaded.confirmed == signoff and standing_signoff(loaded) == signoff
-    assert signoff.words() == "corrected and confirmed by A. Jones, 2026-11-27 08:14 UTC"
+    assert signoff.words() == ("corrected and confirmed by A. Jones, "
+                               "2026-11-27 09:14 CET (UTC+01:00)")
     from dataclasses import replace
     assert standing_signoff(replace(loaded, ellipse=MODEL)) is None
     assert standing_signoff(replace(loaded, pixel_size=PixelSize(0.2, "typed"))) is None

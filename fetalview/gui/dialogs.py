@@ -189,13 +189,15 @@ def ask_operator(parent: QWidget, note: str) -> str | None:
     return " ".join(dialog.name.text().split())
 
 
-def ask_export_folder(parent: QWidget, suggested: Path) -> Path | None:
-    """The folder for exports: ``suggested`` (beside the scan folder) or another the user
-    picks; None if cancelled. Asked once: the window remembers the answer."""
+def ask_export_folder(parent: QWidget, suggested: Path, scans: Path) -> Path | None:
+    """The folder for the exports of the scans in ``scans``: ``suggested`` (beside it) or
+    another the user picks; None if cancelled. Asked once per folder of scans: the window
+    remembers the answer for that folder."""
     box = QMessageBox(QMessageBox.Question, "Export folder",
-                      f"Exported images, reports and CSV files go to one folder:\n\n"
-                      f"{suggested}\n\nbeside the scans, never among them. This is asked once; "
-                      "File > Export folder changes it.", parent=parent)
+                      f"Exported images, reports and CSV files of the scans in\n{scans}\n"
+                      f"go to one folder:\n\n{suggested}\n\nbeside the scans, never among "
+                      "them. This is asked once for each folder of scans; File > Export "
+                      "folder changes it.", parent=parent)
     use = box.addButton("Use this folder", QMessageBox.AcceptRole)
     other = box.addButton("Choose another...", QMessageBox.ActionRole)
     box.addButton(QMessageBox.Cancel)

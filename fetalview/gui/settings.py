@@ -118,12 +118,19 @@ class AppSettings:
     def last_folder(self, value: str) -> None:
         self.store.setValue("files/last_folder", value)
 
-    def _folder_sizes(self) -> dict:
+    def _by_folder(self, key: str) -> dict:
+        """A setting kept per folder of scans (a JSON object keyed by the folder's full path:
+        a moved folder asks again, never guesses)."""
         try:
-            sizes = json.loads(str(self.store.value("pixel_size/folders", "{}")))
+            values = json.loads(str(self.store.value(key, "{}")))
         except ValueError:
             return {}
-        return sizes if isinstance(sizes, dict) else {}
+        return values if isinstance(values, dict) else {}
+
+    def _set_by_folder(self, key: str, folder: Path, value) -> None:
+        values = self._by_folder(key)
+        values[str(Path(folder).resolve())] = value
+        self.store.setValue(key, json.dumps(values))
 
     def folder_pixel_size(self, folder: Path) -> PixelSize | None:
         """The pixel size the user gave for every scan of ``folder`` without one of its own.
@@ -131,24 +138,24 @@ class AppSettings:
         Kept in the settings (not in a file in the scan folder, which may be read-only or
         shared), keyed by the folder's full path: a moved folder asks again, never guesses."""
         try:
-            return PixelSize(float(self._folder_sizes()[str(Path(folder).resolve())]),
+            return PixelSize(float(self._by_folder("pixel_size/folders")[
+                str(Path(folder).resolve())]),
                              FOLDER_SOURCE)
         except (KeyError, TypeError, ValueError):
             return None
 
     def set_folder_pixel_size(self, folder: Path, mm_per_pixel: float) -> None:
-        sizes = self._folder_sizes()
-        sizes[str(Path(folder).resolve())] = float(mm_per_pixel)
-        self.store.setValue("pixel_size/folders", json.dumps(sizes))
+        self._set_by_folder("pixel_size/folders", folder, float(mm_per_pixel))
 
-    @property
-    def export_folder(self) -> str:
-        """Where exports go; "" until the user chose (see ``default_export_folder``)."""
-        return str(self.store.value("export/folder", ""))
+    def export_folder_for(self, scans: Path) -> Path | None:
+        """Where the exports of the scans in folder ``scans`` go; None until the user chose
+        (see ``default_export_folder``). One per list, so one patient's or study's exports
+        never land among another's."""
+        chosen = self._by_folder("export/folders").get(str(Path(scans).resolve()))
+        return Path(chosen) if isinstance(chosen, str) and chosen else None
 
-    @export_folder.setter
-    def export_folder(self, value: str) -> None:
-        self.store.setValue("export/folder", value)
+    def set_export_folder_for(self, scans: Path, folder: Path) -> None:
+        self._set_by_folder("export/folders", scans, str(folder))
 
     @property
     def idle_minutes(self) -> int:

@@ -95,8 +95,10 @@ def local_time_text(t: datetime) -> str:
     whether it is UTC. A naive ``t`` is taken as local time already."""
     local = t.astimezone()
     offset = local.strftime("%z")
-    return (f"{local:%Y-%m-%d %H:%M} {local.tzname()} "
-            f"(UTC{offset[:3]}:{offset[3:]})")
+    zone = f"UTC{offset[:3]}:{offset[3:]}"
+    if local.tzname() in ("UTC", zone):  # a computer set to UTC: said once
+        return f"{local:%Y-%m-%d %H:%M} UTC"
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone})"
 
 
 def outline_distance_px(e: Ellipse, f: Ellipse) -> float:

@@ -102,3 +102,17 @@ def test_a_damaged_confirmation_refuses_the_whole_sidecar(tmp_path, change, mess
     sidecar_path(scan).write_text(json.dumps(data).replace("Infinity", "1e999"))
     with pytest.raises(SidecarError, match=message):
         load_annotation(scan, tmp_path / "appdata")
+
+
+def test_a_computer_set_to_utc_says_utc_once(monkeypatch):
+    import time
+
+    from fetalview.core.record.review import local_time_text
+    monkeypatch.setenv("TZ", "UTC0")
+    time.tzset()
+    try:
+        assert local_time_text(datetime(2026, 12, 5, 8, 14, tzinfo=timezone.utc)) == (
+            "2026-12-05 08:14 UTC")
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -69,3 +69,15 @@ def checkout_left_as_found():
     changed = sorted(name for name in before.keys() | after.keys()
                      if before.get(name) != after.get(name))
     assert not changed, f"the tests changed files in the checkout {ROOT}: {changed[:20]}"
+
+
+@pytest.fixture
+def paris(monkeypatch):
+    """This computer's local time is Central European (a POSIX rule: no zone database
+    needed), so a test can say what a time in local time with its zone reads."""
+    import time
+    monkeypatch.setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

@@ -2,7 +2,7 @@
 
 import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timezone
 
 import cv2
 import numpy as np
@@ -38,7 +38,8 @@ def result_of(name, ellipse, pixel_size, *, edited=False, model="m", ga=None, co
 
 
 def test_report_holds_the_numbers_and_the_disclaimer(tmp_path):
-    from fetalview.report.pdf import DISCLAIMER, write_report
+    from fetalview.core.record.result import UNCONFIRMED_NOTE
+    from fetalview.report.pdf import write_report
 
     ellipse = Ellipse(400, 270, 200, 150, 10)
     result = result_of("scan.dcm", ellipse, PixelSize(0.15, "DICOM ultrasound region calibration"),
@@ -52,13 +53,38 @@ def test_report_holds_the_numbers_and_the_disclaimer(tmp_path):
                      "GA from HC 19w+2d (Hadlock 1984", "HC at 20w+0d:", "INTERGROWTH-21st",
                      "0.1500 mm/pixel (DICOM ultrasound region calibration)",
                      "edited, not confirmed yet", "model resunet-0123456789ab",
-                     "2026-03-15 10:30", "scan.dcm, frame 3", DISCLAIMER):
+                     "2026-03-15 10:30", "scan.dcm, frame 3", UNCONFIRMED_NOTE):
         assert expected in text, expected
     assert "Patient" not in text
 
     patient = {"patient_name": "Doe Jane", "patient_id": "PID-7"}
     text = page_text(write_report(tmp_path / "p.pdf", result, pixels, patient))
     assert "Patient: Doe Jane" in text and "Patient ID: PID-7" in text
+
+
+def test_a_confirmed_report_names_its_confirmer_and_the_clinic_heads_it(tmp_path, paris):
+    """A confirmed scan's PDF said "to be confirmed by a clinician", and no report named the
+    clinic."""
+    from dataclasses import replace
+
+    from fetalview.core.record.result import UNCONFIRMED_NOTE
+    from fetalview.core.record.review import sign_off
+    from fetalview.report.pdf import write_report
+
+    ellipse, ps = Ellipse(400, 270, 200, 150, 10), PixelSize(0.15, "typed by user")
+    result = result_of("scan.png", ellipse, ps)
+    signoff = sign_off("A. Jones", ellipse, ellipse, ps, "m",
+                       now=datetime(2026, 12, 5, 8, 14, tzinfo=timezone.utc))
+    confirmed = replace(result, signoff=signoff, state=signoff.state)
+    pixels = np.full((540, 800), 60, np.uint8)
+    text = page_text(write_report(tmp_path / "r.pdf", confirmed, pixels,
+                                  clinic="St Mary's  Fetal\nMedicine"))
+    said = "confirmed by A. Jones on 2026-12-05 09:14 CET (UTC+01:00)"
+    assert said in text and UNCONFIRMED_NOTE not in text
+    assert text.startswith("St Mary's Fetal Medicine Fetal head biometry")
+    text = page_text(write_report(tmp_path / "u.pdf", result, pixels))
+    assert UNCONFIRMED_NOTE in text and "A. Jones" not in text
+    assert text.startswith("Fetal head biometry")
 
 
 def test_flagged_report_withholds_growth_and_highlights_why(tmp_path):

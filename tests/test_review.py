@@ -45,7 +45,8 @@ def test_a_contour_drawn_without_the_model_is_a_correction():
     assert is_correction(MODEL, None, PS)
 
 
-def test_confirmation_round_trips_through_the_sidecar_and_stands_only_for_its_contour(tmp_path):
+def test_confirmation_round_trips_through_the_sidecar_and_stands_only_for_its_contour(tmp_path,
+                                                                                     paris):
     scan = tmp_path / "001_HC.png"
     scan.write_bytes(b"")
     when = datetime(2026, 11, 27, 8, 14, 5, tzinfo=timezone.utc)
@@ -64,7 +65,8 @@ def test_confirmation_round_trips_through_the_sidecar_and_stands_only_for_its_co
         "mm_per_pixel": 0.1}
     loaded = load_annotation(scan, tmp_path / "appdata")
     assert loaded.confirmed == signoff and standing_signoff(loaded) == signoff
-    assert signoff.words() == "corrected and confirmed by A. Jones, 2026-11-27 08:14 UTC"
+    assert signoff.words() == ("corrected and confirmed by A. Jones, "
+                               "2026-11-27 09:14 CET (UTC+01:00)")
     from dataclasses import replace
     assert standing_signoff(replace(loaded, ellipse=MODEL)) is None
     assert standing_signoff(replace(loaded, pixel_size=PixelSize(0.2, "typed"))) is None
@@ -100,3 +102,17 @@ def test_a_damaged_confirmation_refuses_the_whole_sidecar(tmp_path, change, mess
     sidecar_path(scan).write_text(json.dumps(data).replace("Infinity", "1e999"))
     with pytest.raises(SidecarError, match=message):
         load_annotation(scan, tmp_path / "appdata")
+
+
+def test_a_computer_set_to_utc_says_utc_once(monkeypatch):
+    import time
+
+    from fetalview.core.record.review import local_time_text
+    monkeypatch.setenv("TZ", "UTC0")
+    time.tzset()
+    try:
+        assert local_time_text(datetime(2026, 12, 5, 8, 14, tzinfo=timezone.utc)) == (
+            "2026-12-05 08:14 UTC")
+    finally:
+        monkeypatch.undo()
+        time.tzset()

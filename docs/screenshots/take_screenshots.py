@@ -92,8 +92,9 @@ def main() -> int:
     shutil.copytree(sample_scans_dir(), scans, ignore=shutil.ignore_patterns("*.json"))
     settings = AppSettings(QSettings(str(work / "settings.ini"), QSettings.IniFormat),
                            work / "appdata")
-    settings.operator = "A. Sonographer"  # asked once on a real first confirmation
-    settings.export_folder = str(work / "exports")
+    settings.operator = "A. Sonographer"  # asked at a real first confirmation
+    settings.set_export_folder_for(scans, work / "exports")
+    settings.clinic_name = "St Mary's Fetal Medicine"
     (work / "exports").mkdir()
     window = MainWindow(settings, confirm=lambda question: True)
     window.setGeometry(0, 0, screen.width(), screen.height() - TASKBAR)

@@ -235,7 +235,8 @@ class ClinicFeatures(QObject):
                    if self.include_patient_fields else {})
         result = d.result(self.window.settings.bpd_convention)
         try:
-            write_report(path, result, d.scan.pixels, patient)
+            write_report(path, result, d.scan.pixels, patient,
+                         clinic=self.window.settings.clinic_name)
         except OSError as exc:
             self.window.message_bar.show_message(f"Cannot write {path}: {exc}. Nothing was "
                                                  "changed; choose another folder.")

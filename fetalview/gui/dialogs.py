@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QLocale
 from PySide6.QtGui import QAction, QDoubleValidator, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                               QFormLayout, QLabel, QLineEdit, QMessageBox, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+                               QFormLayout, QLabel, QLineEdit, QMessageBox, QSpinBox,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from fetalview.core.measure.biometry import OUTER_INNER, OUTER_OUTER
 from fetalview.gui.settings import AppSettings
@@ -57,9 +57,16 @@ class SettingsDialog(QDialog):
             f"computer's app data folder ({settings.data_dir}); edits and confirmations are "
             "saved beside the scan either way.")
         form.addRow(self.automatic_beside)
-        self.operator = QLineEdit(settings.operator)
-        self.operator.setPlaceholderText("asked at the first confirmation")
-        form.addRow("Your name (recorded with confirmations)", self.operator)
+        self.clinic = QLineEdit(settings.clinic_name)
+        self.clinic.setPlaceholderText("e.g. St Mary's Fetal Medicine")
+        self.clinic.setToolTip("Heads every PDF report; the organisation in DICOM reports.")
+        form.addRow("Clinic name", self.clinic)
+        self.idle = QSpinBox()
+        self.idle.setRange(0, 480)
+        self.idle.setSuffix(" minutes without input")
+        self.idle.setSpecialValueText("never (one person uses this computer)")
+        self.idle.setValue(settings.idle_minutes)
+        form.addRow("Ask who signs again after", self.idle)
         finish_form(self, form, "If the GPU fails, fetalview falls back to the CPU and says so "
                     "in the status bar.")
 
@@ -68,7 +75,8 @@ class SettingsDialog(QDialog):
         self._settings.segment_on_open = self.on_open.isChecked()
         self._settings.bpd_convention = self.bpd.currentData()
         self._settings.automatic_beside = self.automatic_beside.isChecked()
-        self._settings.operator = self.operator.text()
+        self._settings.clinic_name = self.clinic.text()
+        self._settings.idle_minutes = self.idle.value()
         super().accept()
 
 
@@ -150,30 +158,46 @@ def ask_number(parent: QWidget, title: str, label: str,
     return dialog.value, dialog.whole_folder.isChecked()
 
 
-def ask_operator(parent: QWidget, offered: str) -> str | None:
-    """The name to record with each confirmation, ``offered`` filled in; None if cancelled or
-    left empty. The offered name is not selected (cursor at its end): in QInputDialog.getText
-    it was, and a sonographer's stray Space, the confirm-and-next key, replaced it."""
-    dialog = QDialog(parent)
-    dialog.setWindowTitle("Your name")
-    form = QFormLayout(dialog)
-    name = QLineEdit(offered)
-    name.setFocus()  # before showing: focus given on showing would select the whole name
-    form.addRow("Name:", name)
-    finish_form(dialog, form, "Recorded with each contour you confirm. Asked once; Settings "
-                "changes it.")
+class NameDialog(QDialog):
+    """Who signs: a field that starts empty (never the login name, which on a shared
+    workstation names whoever logged in, not who is at the scanner), and OK (and so Enter, or
+    a stray Space then Enter) accepts only a name actually typed."""
+
+    def __init__(self, parent: QWidget | None, note: str):
+        super().__init__(parent)
+        self.setWindowTitle("Who is signing?")
+        form = QFormLayout(self)
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("your name, e.g. A. Jones")
+        form.addRow("Name:", self.name)
+        finish_form(self, form, note)
+        self.ok = self.findChild(QDialogButtonBox).button(QDialogButtonBox.Ok)
+        self.name.textChanged.connect(lambda text: self.ok.setEnabled(bool(text.strip())))
+        self.ok.setEnabled(False)
+
+    def accept(self) -> None:
+        if self.name.text().strip():
+            super().accept()
+
+
+def ask_operator(parent: QWidget, note: str) -> str | None:
+    """The name to record with each confirmation, typed into an empty field; None if
+    cancelled. ``note`` says when it is asked again."""
+    dialog = NameDialog(parent, note)
     if dialog.exec() != QDialog.Accepted:
         return None
-    return name.text().strip() or None
+    return " ".join(dialog.name.text().split())
 
 
-def ask_export_folder(parent: QWidget, suggested: Path) -> Path | None:
-    """The folder for exports: ``suggested`` (beside the scan folder) or another the user
-    picks; None if cancelled. Asked once: the window remembers the answer."""
+def ask_export_folder(parent: QWidget, suggested: Path, scans: Path) -> Path | None:
+    """The folder for the exports of the scans in ``scans``: ``suggested`` (beside it) or
+    another the user picks; None if cancelled. Asked once per folder of scans: the window
+    remembers the answer for that folder."""
     box = QMessageBox(QMessageBox.Question, "Export folder",
-                      f"Exported images, reports and CSV files go to one folder:\n\n"
-                      f"{suggested}\n\nbeside the scans, never among them. This is asked once; "
-                      "File > Export folder changes it.", parent=parent)
+                      f"Exported images, reports and CSV files of the scans in\n{scans}\n"
+                      f"go to one folder:\n\n{suggested}\n\nbeside the scans, never among "
+                      "them. This is asked once for each folder of scans; File > Export "
+                      "folder changes it.", parent=parent)
     use = box.addButton("Use this folder", QMessageBox.AcceptRole)
     other = box.addButton("Choose another...", QMessageBox.ActionRole)
     box.addButton(QMessageBox.Cancel)

@@ -89,19 +89,23 @@ class FileCommands:
     # --- export ------------------------------------------------------------------------
 
     def export_folder(self) -> Path | None:
-        """Where exports go: asked the first time (a folder beside the scan folder offered,
-        never inside it), then remembered; None when the user cancelled."""
-        chosen = Path(self.settings.export_folder) if self.settings.export_folder else None
+        """Where the shown list's exports go: asked the first time for each folder of scans (a
+        folder beside it offered, never inside it), then remembered for that folder; None when
+        the user cancelled."""
+        chosen = self.settings.export_folder_for(self._scans_folder())
         if chosen is not None and chosen.is_dir():
             return chosen
         return self.choose_export_folder()
 
-    def choose_export_folder(self) -> Path | None:
+    def _scans_folder(self) -> Path:
+        """The folder of the list being exported: the shown scan's."""
         d = self.session.current
-        scan_folder = d.path.parent if d else Path(self.settings.last_folder or Path.home())
-        remembered = self.settings.export_folder
-        folder = ask_export_folder(self, Path(remembered) if remembered
-                                   else default_export_folder(scan_folder))
+        return d.path.parent if d else Path(self.settings.last_folder or Path.home())
+
+    def choose_export_folder(self) -> Path | None:
+        scans = self._scans_folder()
+        folder = ask_export_folder(self, self.settings.export_folder_for(scans)
+                                   or default_export_folder(scans), scans)
         self.view.setFocus()
         if folder is None:
             return None
@@ -112,7 +116,7 @@ class FileCommands:
                                           f"{exc.strerror or exc}. Choose another with "
                                           "File > Export folder.")
             return None
-        self.settings.export_folder = str(folder)
+        self.settings.set_export_folder_for(scans, folder)
         return folder
 
     def export_target(self, name: str) -> Path | None:

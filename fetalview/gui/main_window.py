@@ -26,7 +26,7 @@ from fetalview.core.measure.skull_edges import short_axis_ends
 from fetalview.gui.clinic import install as install_clinic_features
 from fetalview.gui.pacs.features import install as install_pacs_features
 from fetalview.gui.panels.empty_state import EmptyState
-from fetalview.gui.dialogs import SettingsDialog, ask_number, ask_operator, shortcuts_dialog
+from fetalview.gui.dialogs import SettingsDialog, ask_number, shortcuts_dialog
 from fetalview.core.record.model_result import review_needed
 from fetalview.gui.files import FileCommands
 from fetalview.gui.folder.csv_export import FolderCsvExport
@@ -36,7 +36,8 @@ from fetalview.gui.panels.measurement_panel import MeasurementPanel
 from fetalview.gui.panels.message_bar import MessageBar
 from fetalview.gui.view.scan_view import ScanView
 from fetalview.gui.session import Session
-from fetalview.gui.settings import AppSettings, default_operator
+from fetalview.gui.panels.signer import install as install_signer
+from fetalview.gui.settings import AppSettings
 from fetalview.gui.view.tools import calibration_tool, distance_tool, manual_tool
 from fetalview.gui.worker import SegmentationService, SegmenterFactory
 
@@ -67,6 +68,7 @@ class MainWindow(FileCommands, QMainWindow):
         self._build_widgets()
         build_menus(self)
         self._connect()
+        self.signer = install_signer(self)  # who signs, in the status bar
         self.clinic = install_clinic_features(self)
         self.pacs = install_pacs_features(self)
         self._return_focus_to_the_scan()
@@ -331,15 +333,11 @@ class MainWindow(FileCommands, QMainWindow):
     # --- sign-off ----------------------------------------------------------------------
 
     def operator(self) -> str | None:
-        """Who is signing off: asked once (the login name offered), then kept in the settings."""
-        if not self.settings.operator:
-            name = ask_operator(self, default_operator())
-            self.view.setFocus()
-            if name is None:
-                self.message_bar.show_message("Not confirmed: a confirmation needs your name.")
-                return None
-            self.settings.operator = name
-        return self.settings.operator
+        """Who is signing off: the status bar's signer, asked for when nobody is signed in."""
+        name = self.signer.name_for_signing()
+        if name is None:
+            self.message_bar.show_message("Not confirmed: a confirmation needs your name.")
+        return name
 
     def confirm_contour(self) -> bool:
         operator = self.operator()
@@ -366,6 +364,7 @@ class MainWindow(FileCommands, QMainWindow):
     def open_settings(self) -> None:
         if SettingsDialog(self.settings, self).exec():
             self.session.annotation_changed.emit()  # the BPD convention may have changed
+            self.signer.refresh()  # the idle time it states may have changed
 
     def show_shortcuts(self) -> None:
         shortcuts_dialog(self.actions(), self).exec()

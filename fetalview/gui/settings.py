@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 
@@ -15,6 +14,12 @@ DEVICES = ("auto", "cpu", "cuda")
 #: How a folder's remembered pixel size names its source next to every mm value.
 FOLDER_SOURCE = "typed by user for this folder"
 MAX_RECENT = 10
+#: Minutes without input after which the next confirmation asks who signs (0: never).
+IDLE_MINUTES = 15
+#: The clinic's name: one setting for the PDF's header and the DICOM report's organisation.
+CLINIC_KEY = "clinic/name"
+#: Where the PACS dialog kept the clinic's name before it was one setting: still read.
+OLD_CLINIC_KEY = "pacs/organization"
 
 
 class AppSettings:
@@ -33,6 +38,10 @@ class AppSettings:
             location = QStandardPaths.writableLocation(QStandardPaths.AppDataLocation)
             data_dir = Path(location or Path.home() / ".fetalview") / "sidecars"
         self.data_dir = Path(data_dir)
+        #: Who signs confirmations now ("" until someone says): held for this run of the app
+        #: only, never stored, so a shared workstation never signs for the last person who
+        #: used it; the status bar shows it and switches it (``panels/signer.py``).
+        self.operator = ""
 
     def _bool(self, key: str, default: bool) -> bool:
         value = self.store.value(key, default)
@@ -109,12 +118,19 @@ class AppSettings:
     def last_folder(self, value: str) -> None:
         self.store.setValue("files/last_folder", value)
 
-    def _folder_sizes(self) -> dict:
+    def _by_folder(self, key: str) -> dict:
+        """A setting kept per folder of scans (a JSON object keyed by the folder's full path:
+        a moved folder asks again, never guesses)."""
         try:
-            sizes = json.loads(str(self.store.value("pixel_size/folders", "{}")))
+            values = json.loads(str(self.store.value(key, "{}")))
         except ValueError:
             return {}
-        return sizes if isinstance(sizes, dict) else {}
+        return values if isinstance(values, dict) else {}
+
+    def _set_by_folder(self, key: str, folder: Path, value) -> None:
+        values = self._by_folder(key)
+        values[str(Path(folder).resolve())] = value
+        self.store.setValue(key, json.dumps(values))
 
     def folder_pixel_size(self, folder: Path) -> PixelSize | None:
         """The pixel size the user gave for every scan of ``folder`` without one of its own.
@@ -122,33 +138,45 @@ class AppSettings:
         Kept in the settings (not in a file in the scan folder, which may be read-only or
         shared), keyed by the folder's full path: a moved folder asks again, never guesses."""
         try:
-            return PixelSize(float(self._folder_sizes()[str(Path(folder).resolve())]),
+            return PixelSize(float(self._by_folder("pixel_size/folders")[
+                str(Path(folder).resolve())]),
                              FOLDER_SOURCE)
         except (KeyError, TypeError, ValueError):
             return None
 
     def set_folder_pixel_size(self, folder: Path, mm_per_pixel: float) -> None:
-        sizes = self._folder_sizes()
-        sizes[str(Path(folder).resolve())] = float(mm_per_pixel)
-        self.store.setValue("pixel_size/folders", json.dumps(sizes))
+        self._set_by_folder("pixel_size/folders", folder, float(mm_per_pixel))
+
+    def export_folder_for(self, scans: Path) -> Path | None:
+        """Where the exports of the scans in folder ``scans`` go; None until the user chose
+        (see ``default_export_folder``). One per list, so one patient's or study's exports
+        never land among another's."""
+        chosen = self._by_folder("export/folders").get(str(Path(scans).resolve()))
+        return Path(chosen) if isinstance(chosen, str) and chosen else None
+
+    def set_export_folder_for(self, scans: Path, folder: Path) -> None:
+        self._set_by_folder("export/folders", scans, str(folder))
 
     @property
-    def export_folder(self) -> str:
-        """Where exports go; "" until the user chose (see ``default_export_folder``)."""
-        return str(self.store.value("export/folder", ""))
+    def idle_minutes(self) -> int:
+        """Minutes without input after which whoever signed is signed out, so the next
+        confirmation asks again (0: never, for a computer only one person uses)."""
+        try:
+            return max(0, int(self.store.value("review/idle_minutes", IDLE_MINUTES)))
+        except (TypeError, ValueError):
+            return IDLE_MINUTES
 
-    @export_folder.setter
-    def export_folder(self, value: str) -> None:
-        self.store.setValue("export/folder", value)
+    @idle_minutes.setter
+    def idle_minutes(self, value: int) -> None:
+        self.store.setValue("review/idle_minutes", max(0, int(value)))
 
     @property
-    def operator(self) -> str:
-        """Who signs off contours on this computer; "" until asked (see ``default_operator``)."""
-        return str(self.store.value("review/operator", "")).strip()
+    def clinic_name(self) -> str:
+        return clinic_name(self.store)
 
-    @operator.setter
-    def operator(self, value: str) -> None:
-        self.store.setValue("review/operator", value.strip())
+    @clinic_name.setter
+    def clinic_name(self, value: str) -> None:
+        self.store.setValue(CLINIC_KEY, " ".join(str(value).split()))
 
     @property
     def window_layout(self) -> tuple[QByteArray, QByteArray] | None:
@@ -165,12 +193,9 @@ class AppSettings:
         self.store.setValue("window/state", value[1])
 
 
-def default_operator() -> str:
-    """The login name, offered as the operator's name the first time one is needed."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no name for this user id (a bare container)
-        return ""
+def clinic_name(store: QSettings) -> str:
+    """The clinic's name ("" when none was set), as Settings and the PACS dialog edit it."""
+    return str(store.value(CLINIC_KEY, store.value(OLD_CLINIC_KEY, "")) or "").strip()
 
 
 def default_export_folder(scan_folder: Path) -> Path:

@@ -3,7 +3,9 @@
 It carries everything the measurement rests on (the scan with its thin contour and labelled
 calipers, HC/BPD/OFD with their conventions, the cephalic index, gestational age and percentile
 with their models, or why they are withheld, pixel-size source, automatic or edited, model
-version and confidence, date) and says plainly that it is decision support. Anything that asks
+version and confidence, date) and says plainly that it is decision support, and who
+confirmed it or that a clinician still must (``ScanResult.responsibility``). The clinic's
+name, when the clinic set one, heads the page. Anything that asks
 for a clinician's look (a flagged contour, an unusual shape) is printed first, highlighted. Patient fields appear only when the caller passes
 them, which the app and the batch command do only when the user opted in.
 
@@ -26,7 +28,6 @@ from fetalview.core.io.outputs import write_atomic
 from fetalview.core.record.result import ScanResult
 from fetalview.core.results.overlay import render_overlay
 
-DISCLAIMER = "Decision support only: to be confirmed by a clinician."
 PATIENT_LABELS = {"patient_name": "Patient", "patient_id": "Patient ID", "exam_date": "Exam date"}
 RESOLUTION_DPI = 300
 MARGIN_MM = 15.0
@@ -53,20 +54,20 @@ def _qimage(bgr: np.ndarray) -> QImage:
 
 
 def write_report(path: Path, result: ScanResult, pixels: np.ndarray,
-                 patient: dict[str, str] | None = None) -> Path:
+                 patient: dict[str, str] | None = None, clinic: str = "") -> Path:
     """Write ``report_pdf`` to ``path``, a file the user chose: made in memory, then written
     atomically, so never half a report and never another writer's temporary file. (The batch
     writes its per-scan reports with ``outputs.write_outputs`` instead.)"""
     path = Path(path)
-    write_atomic(path, report_pdf(result, pixels, patient))
+    write_atomic(path, report_pdf(result, pixels, patient, clinic))
     return path
 
 
 def report_pdf(result: ScanResult, pixels: np.ndarray,
-               patient: dict[str, str] | None = None) -> bytes:
+               patient: dict[str, str] | None = None, clinic: str = "") -> bytes:
     """The one-page PDF of ``result`` on the scan's ``pixels`` (uint8 gray, the scan or frame
     measured). ``patient`` holds name/ID/exam date (``PATIENT_LABELS``) only if the user opted
-    in."""
+    in; ``clinic`` is the clinic's name for the header ("": none set)."""
     ensure_gui_application()
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -82,7 +83,8 @@ def report_pdf(result: ScanResult, pixels: np.ndarray,
     if not painter.begin(writer):
         raise OSError("cannot paint the report")
     try:
-        _paint(painter, writer.width(), writer.height(), result, pixels, patient or {})
+        _paint(painter, writer.width(), writer.height(), result, pixels, patient or {},
+               " ".join(clinic.split()))  # one line, whatever was typed
     finally:
         painter.end()
     del painter, writer  # the PDF is complete in the buffer once its writer is gone
@@ -90,7 +92,7 @@ def report_pdf(result: ScanResult, pixels: np.ndarray,
 
 
 def _paint(p: QPainter, width: int, height: int, result: ScanResult, pixels: np.ndarray,
-           patient: dict[str, str]) -> None:
+           patient: dict[str, str], clinic: str) -> None:
     dots_per_pt = RESOLUTION_DPI / 72.0
     y = 0.0
 
@@ -106,6 +108,8 @@ def _paint(p: QPainter, width: int, height: int, result: ScanResult, pixels: np.
                    | Qt.AlignmentFlag.AlignVCenter, line)
         y += line_h
 
+    if clinic:
+        text(clinic, 12, bold=True, color="#1a5f95")
     text("Fetal head biometry", 18, bold=True)
     scan = result.name + (f", frame {result.frame}" if result.frame is not None else "")
     text(f"Scan: {scan}", 10)
@@ -138,4 +142,4 @@ def _paint(p: QPainter, width: int, height: int, result: ScanResult, pixels: np.
             text(line, 12 if i < 3 else 10, bold=i < 3)
 
     y = height - 14 * dots_per_pt
-    text(DISCLAIMER, 11, bold=True)
+    text(result.responsibility, 11, bold=True)

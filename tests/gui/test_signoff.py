@@ -4,9 +4,8 @@ follow, who and when in the sidecar, and edits after a confirmation."""
 from datetime import datetime, timezone
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
 
 from fetalview.core.measure.biometry import measure
 from fetalview.core.record.sidecar_store import load_annotation
@@ -104,57 +103,30 @@ def test_a_confident_contour_is_drawn_as_sure(qtbot, make_window, scans):
     assert document.state == "auto" and not window.view.ellipse_item.doubtful
 
 
-def test_the_operator_is_asked_once_with_the_login_name_offered(qtbot, window, scans, settings,
-                                                               monkeypatch):
+def test_the_operator_is_asked_once_per_sitting(qtbot, window, scans, settings, monkeypatch):
     asked = []
 
-    def ask_operator(parent, offered):
-        asked.append(offered)
+    def ask_operator(parent, note):
+        asked.append(note)
         return "Dr B. Smith"
 
-    monkeypatch.setattr("fetalview.gui.main_window.ask_operator", ask_operator)
-    monkeypatch.setattr("fetalview.gui.main_window.default_operator", lambda: "bsmith")
+    monkeypatch.setattr("fetalview.gui.panels.signer.ask_operator", ask_operator)
     open_folder(qtbot, window, scans)
     qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
     window.confirm_and_next()
     qtbot.waitUntil(lambda: window.session.current.annotation.ellipse is not None)
     window.confirm_contour()
-    assert asked == ["bsmith"] and settings.operator == "Dr B. Smith"
+    assert len(asked) == 1 and settings.operator == "Dr B. Smith"
     assert {window.session.results[p].confirmed.by for p in window.session.scans} == {
         "Dr B. Smith"}
 
 
 def test_no_name_no_confirmation(qtbot, window, scans, monkeypatch):
-    monkeypatch.setattr("fetalview.gui.main_window.ask_operator", lambda *args: None)
+    monkeypatch.setattr("fetalview.gui.panels.signer.ask_operator", lambda *args: None)
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
     assert not window.confirm_contour()
     assert document.annotation.confirmed is None
     assert "needs your name" in window.message_bar.text
-
-
-def test_stray_spaces_in_the_name_dialog_keep_the_offered_name(qtbot, window, scans, settings,
-                                                              monkeypatch):
-    """The walkthrough: Space (confirm and next) twice on a fresh install, then Return. The
-    first Space opened the name dialog with the login name selected, the second replaced it
-    with a space and Return was refused for want of a name."""
-    monkeypatch.setattr("fetalview.gui.main_window.default_operator", lambda: "bsmith")
-    document = open_and_wait(qtbot, window, scans / "050_HC.png")
-    typed = []
-
-    def type_space_then_return(tries=200):
-        dialog, focus = QApplication.activeModalWidget(), QApplication.focusWidget()
-        if not isinstance(dialog, QDialog) or focus is None or focus.window() is not dialog:
-            if tries:  # not shown and focused yet
-                return QTimer.singleShot(10, lambda: type_space_then_return(tries - 1))
-            return dialog.reject() if dialog else None  # the test fails, rather than hangs
-        QTest.keyClick(focus, Qt.Key_Space)  # where the keys go: the name field
-        typed.append(dialog.findChild(QLineEdit).text())
-        QTest.keyClick(focus, Qt.Key_Return)
-
-    QTimer.singleShot(0, type_space_then_return)
-    assert window.confirm_contour()
-    assert typed == ["bsmith "]
-    assert settings.operator == "bsmith" and document.annotation.confirmed.by == "bsmith"
 
 
 def test_the_dicom_report_states_who_confirmed_it_while_the_confirmation_stands(qtbot, window,

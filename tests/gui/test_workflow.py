@@ -193,17 +193,46 @@ def test_exports_go_to_a_folder_asked_once_beside_the_scans_and_replace_nothing(
     from fetalview.core.io.ownfiles import is_own_output
     asked = []
     monkeypatch.setattr(files, "ask_export_folder",
-                        lambda parent, suggested: asked.append(suggested) or suggested)
+                        lambda parent, suggested, scans: asked.append(suggested) or suggested)
     open_and_wait(qtbot, window, scans / "050_HC.png")
     window.act_export.trigger()
     window.act_export.trigger()  # again: a second file, the first kept
     window.clinic.act_report.trigger()
     window.act_csv.trigger()
     out = scans.parent / "scans fetalview exports"
-    assert asked == [out] and settings.export_folder == str(out)
+    assert asked == [out] and settings.export_folder_for(scans) == out
     assert sorted(p.name for p in out.iterdir()) == [
         "050_HC_fetalview_image-2.png", "050_HC_fetalview_image.png",
         "050_HC_fetalview_report.pdf", "scans_fetalview_measurements.csv"]
     assert all(is_own_output(p) for p in out.glob("*.png"))
     assert [p.name for p in list_scans(scans)] == ["050_HC.png", "249_HC.png"]
     assert window.focusWidget() is window.view
+
+
+def test_each_list_exports_to_its_own_folder_offered_beside_it(qtbot, window, scans, tmp_path,
+                                                               settings, monkeypatch):
+    """The walkthrough: exports from every folder (and from PACS studies) landed in the first
+    folder's export folder, mixing patients."""
+    import shutil
+
+    import fetalview.gui.files as files
+    other = tmp_path / "patient B"
+    other.mkdir()
+    shutil.copy(scans / "249_HC.png", other / "249_HC.png")
+    asked = []
+    monkeypatch.setattr(files, "ask_export_folder", lambda parent, suggested, folder:
+                        asked.append((suggested, folder)) or suggested)
+    open_and_wait(qtbot, window, scans / "050_HC.png")
+    window.act_export.trigger()
+    open_and_wait(qtbot, window, other / "249_HC.png")
+    window.act_export.trigger()
+    window.clinic.act_report.trigger()
+    open_and_wait(qtbot, window, scans / "050_HC.png")
+    window.act_export.trigger()  # back to the first list: its folder, not asked again
+    first = scans.parent / "scans fetalview exports"
+    second = tmp_path / "patient B fetalview exports"
+    assert asked == [(first, scans), (second, other)]
+    assert sorted(p.name for p in first.iterdir()) == [
+        "050_HC_fetalview_image-2.png", "050_HC_fetalview_image.png"]
+    assert sorted(p.name for p in second.iterdir()) == [
+        "249_HC_fetalview_image.png", "249_HC_fetalview_report.pdf"]

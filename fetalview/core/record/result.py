@@ -24,7 +24,8 @@ from fetalview.core.measure.growth import GestationalAge, growth_lines, saved_ga
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.calipers import Calipers, bpd_pair, saved_bpd_pair, saved_calipers
 from fetalview.core.record.model_result import outline_of, review_needed, scan_state
-from fetalview.core.record.review import LOW_CONFIDENCE, STATE_WORDS, SignOff, standing_signoff
+from fetalview.core.record.review import (LOW_CONFIDENCE, STATE_WORDS, SignOff, local_time_text,
+                                          standing_signoff)
 from fetalview.core.record.sidecar import Annotation
 
 #: The name of ``Annotation.confidence`` wherever it is shown: screen, PNG, PDF, CSV docs.
@@ -33,6 +34,8 @@ CONFIDENCE_NAME = "model confidence"
 HAND_DRAWN = "none (drawn by hand)"
 #: Said where gestational age and percentile would be, when there is no pixel size.
 NO_GROWTH_WITHOUT_MM = "No gestational age or percentile without a pixel size"
+#: A report's last line while no clinician's confirmation covers the contour.
+UNCONFIRMED_NOTE = "Decision support only: to be confirmed by a clinician."
 #: A caliper mark as drawn: (label, end, end), ends as (x, y) scan pixels.
 Mark = tuple[str, tuple[float, float], tuple[float, float]]
 
@@ -136,7 +139,17 @@ class ScanResult:
 
     @property
     def when_text(self) -> str:
-        return self.when.strftime("%Y-%m-%d %H:%M")
+        """When this result is reported, in local time with its zone."""
+        return local_time_text(self.when)
+
+    @property
+    def responsibility(self) -> str:
+        """Who answers for the figures, as a report's last line: the clinician who confirmed
+        them, from the confirmation that covers this contour, else that one still must."""
+        if self.signoff is None:
+            return UNCONFIRMED_NOTE
+        return (f"Decision support, confirmed by {self.signoff.by} on "
+                f"{self.signoff.when_text}.")
 
     def caption(self) -> list[str]:
         """The text block of every export: the figures with their conventions, the pixel size

@@ -1,6 +1,7 @@
 """Sign-off: a clinician confirming a contour, and the review state that follows from it.
 
-A confirmation (``SignOff``) records who, when (UTC), the model version and the HC/BPD/OFD
+A confirmation (``SignOff``) records who, when (stored as UTC, said in local time with its
+zone: a UTC time on a report reads as an hour off in most clinics), the model version and the HC/BPD/OFD
 confirmed, with the ellipse and pixel size they rest on. It stands only while the scan still
 shows exactly that ellipse at that pixel size: any later edit (or another pixel size) makes the
 scan "edited" again until it is confirmed anew, without anyone having to remember to clear it,
@@ -78,14 +79,26 @@ class SignOff:
         return ellipse is not None and ellipse == self.ellipse and mm == self.mm_per_pixel
 
     def words(self) -> str:
-        """e.g. "corrected and confirmed by A. Jones, 2026-11-27 08:14 UTC"."""
+        """e.g. "corrected and confirmed by A. Jones, 2026-11-27 09:14 CET (UTC+01:00)"."""
         return f"{STATE_WORDS[self.state]} by {self.by}, {self.when_text}"
 
     @property
     def when_text(self) -> str:
+        """When, in this computer's local time with its zone (``local_time_text``)."""
         t = datetime.fromisoformat(self.at)
-        t = t.astimezone(timezone.utc) if t.tzinfo else t
-        return t.strftime("%Y-%m-%d %H:%M UTC")
+        return local_time_text(t if t.tzinfo else t.replace(tzinfo=timezone.utc))
+
+
+def local_time_text(t: datetime) -> str:
+    """``t`` in local time with the zone's name and offset, e.g. "2026-12-05 09:14 CET
+    (UTC+01:00)": the one way every output states a time, so a reader never has to guess
+    whether it is UTC. A naive ``t`` is taken as local time already."""
+    local = t.astimezone()
+    offset = local.strftime("%z")
+    zone = f"UTC{offset[:3]}:{offset[3:]}"
+    if local.tzname() in ("UTC", zone):  # a computer set to UTC: said once
+        return f"{local:%Y-%m-%d %H:%M} UTC"
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone})"
 
 
 def outline_distance_px(e: Ellipse, f: Ellipse) -> float:

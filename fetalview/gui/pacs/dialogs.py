@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFo
 from fetalview.core.pacs.node import DEFAULT_CALLING_AET, PacsNode, check_ae_title
 from fetalview.gui.background import Job
 from fetalview.gui.dialogs import finish_form
+from fetalview.gui.settings import CLINIC_KEY, clinic_name
 from fetalview.gui.theme import WARNING
 
 if TYPE_CHECKING:
@@ -60,11 +61,12 @@ class PacsSettings:
         except ValueError:
             port = 104
         return cls(text("ae_title"), text("host"), port,
-                   text("calling_aet", DEFAULT_CALLING_AET), text("organization"))
+                   text("calling_aet", DEFAULT_CALLING_AET), clinic_name(store))
 
     def save(self, store: QSettings) -> None:
-        for key in ("ae_title", "host", "port", "calling_aet", "organization"):
+        for key in ("ae_title", "host", "port", "calling_aet"):
             store.setValue(f"pacs/{key}", getattr(self, key))
+        store.setValue(CLINIC_KEY, self.organization)  # the one clinic name, as in Settings
 
     @property
     def node(self) -> PacsNode | None:

@@ -11,9 +11,10 @@ from datetime import date
 
 import pytest
 
-from fetalview.core.measure.growth import (GestationalAge, OutOfRange, ga_from_dating_scan, ga_from_lmp,
-                                   growth_lines, hadlock_ga, hc_centile, intergrowth_hc_mean_sd,
-                                   parse_ga)
+from fetalview.core.measure.growth import (GestationalAge, OutOfRange, dated_ga, dates_question,
+                                           ga_from_dating_scan, ga_from_lmp, growth_lines,
+                                           hadlock_ga, hc_centile, intergrowth_hc_mean_sd,
+                                           parse_date, parse_ga)
 
 
 @pytest.mark.parametrize("text", ["20+3", "20w+3d", "20w3d", "20 weeks 3 days", " 20 + 3 "])
@@ -126,3 +127,37 @@ def test_z_beyond_two_is_marked():
     mean, sd = intergrowth_hc_mean_sd(parse_ga("20+0"))
     assert "BEYOND +/-2 SD" in hc_centile(mean - 2.5 * sd, parse_ga("20+0")).line()
     assert "BEYOND" not in hc_centile(mean + 1.5 * sd, parse_ga("20+0")).line()
+
+
+@pytest.mark.parametrize("text, expected", [("2026-01-20", date(2026, 1, 20)),
+                                            (" 2026-1-5 ", date(2026, 1, 5))])
+def test_dates_are_read_whole_as_year_month_day(text, expected):
+    assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize("text, words", [("20/01/2026", "year-month-day"),
+                                         ("05 01 2026", "year-month-day"),
+                                         ("20260120", "year-month-day"), ("", "year-month-day"),
+                                         ("2026-02-30", "not a calendar date")])
+def test_dates_in_another_form_are_refused_in_words(text, words):
+    with pytest.raises(ValueError, match=words):
+        parse_date(text, "LMP")
+
+
+def test_an_age_outside_10_to_43_weeks_or_far_from_hc_is_questioned():
+    hc_20_weeks = 175.0  # Hadlock: about 20 weeks
+    assert dates_question(parse_ga("20+0"), hc_20_weeks) is None
+    assert dates_question(parse_ga("23+0"), hc_20_weeks) is None
+    assert "weeks from the age by HC" in dates_question(parse_ga("25+0"), hc_20_weeks)
+    assert "outside 10-43 weeks" in dates_question(parse_ga("9+6"), None)
+    assert "outside 10-43 weeks" in dates_question(parse_ga("43+1"), None)
+    assert dates_question(parse_ga("0+0"), None) is not None  # the old default LMP: today
+    assert dates_question(parse_ga("12+0"), None) is None  # no HC in mm: the range only
+
+
+def test_a_questioned_age_is_not_used_until_the_dates_are_confirmed():
+    record = {"method": "weeks+days", "ga": "30+0"}
+    ga, question = dated_ga({"pregnancy": record}, 175.0)
+    assert ga is None and "no percentile until they are confirmed" in question
+    ga, question = dated_ga({"pregnancy": {**record, "dates_checked": True}}, 175.0)
+    assert ga == parse_ga("30+0") and question is None

@@ -21,6 +21,7 @@ from fetalview.core.io.outputs import output_name
 from fetalview.gui.view.cine import FrameSlider
 from fetalview.gui.document import ScanDocument
 from fetalview.core.record.model_result import RESULT_KEYS
+from fetalview.gui.panels.inputs import guard_wheel
 from fetalview.gui.panels.pregnancy_panel import PATIENT_KEYS, PregnancyPanel
 from fetalview.gui.folder.review_order import ReviewQueueBar, review_order, shown_by_filter
 
@@ -66,6 +67,8 @@ class ClinicFeatures(QObject):
         layout.addWidget(self.queue)
         layout.addWidget(w.folder_panel, 1)
         dock.setWidget(box)
+        # the wheel scrolls the panels; an input takes it only once clicked into
+        guard_wheel(w.panel, self.queue, self.frames)
         self.act_report = w._action("Export &report (PDF)...", self.export_report_dialog,
                                     ["Ctrl+P"],
                                     "One-page clinical report of this scan")

@@ -164,9 +164,9 @@ def test_flagged_scan_withholds_ga_and_percentile_until_reviewed(qtbot, make_win
 
 
 def test_z_beyond_two_is_highlighted_in_the_panel(qtbot, window, scans):
-    document = open_and_wait(qtbot, window, scans / "050_HC.png")  # HC ~ 160 mm here
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")  # HC ~ 160 mm: 19 weeks
     document.push(replace(document.annotation, extra={
-        **document.annotation.extra, "pregnancy": {"method": "weeks+days", "ga": "30+0"}}),
+        **document.annotation.extra, "pregnancy": {"method": "weeks+days", "ga": "22+0"}}),
         "GA")
     result = window.clinic.pregnancy.result
     assert "BEYOND +/-2 SD" in result.text() and "color" in result.styleSheet()

@@ -77,13 +77,13 @@ def test_gestational_age_gives_a_percentile_and_is_saved(qtbot, window, scans, s
     document = open_and_wait(qtbot, window, scans / "249_HC.png")
     panel = window.clinic.pregnancy
     panel.method.setCurrentText("Weeks+days today")
-    panel.ga_text.setText("20+0")
+    panel.ga_text.setText("16+0")  # the fake model's head: 14w+6d by HC
     panel.ga_text.editingFinished.emit()
     text = panel.result.text()
     assert "GA from HC" in text and "Hadlock 1984" in text
-    assert "HC at 20w+0d" in text and "INTERGROWTH-21st" in text
+    assert "HC at 16w+0d" in text and "INTERGROWTH-21st" in text
     saved = load_annotation(scans / "249_HC.png", settings.data_dir)
-    assert saved.extra["pregnancy"] == {"method": "weeks+days", "ga": "20+0"}
+    assert saved.extra["pregnancy"] == {"method": "weeks+days", "ga": "16+0"}
     window.act_undo.trigger()  # back to the method chosen, nothing typed: no error shown
     assert document.annotation.extra["pregnancy"] == {"method": "weeks+days", "ga": ""}
     assert "not understood" not in panel.result.text() and "HC at" not in panel.result.text()
@@ -91,6 +91,7 @@ def test_gestational_age_gives_a_percentile_and_is_saved(qtbot, window, scans, s
     panel.method.setCurrentText("Weeks+days today")
     panel.ga_text.setText("42+0")
     panel.ga_text.editingFinished.emit()
+    panel.confirm_dates.click()  # questioned (27 weeks from the age by HC), then confirmed
     assert "outside the INTERGROWTH-21st HC standard" in panel.result.text()
     panel.ga_text.setText("twenty")
     panel.ga_text.editingFinished.emit()

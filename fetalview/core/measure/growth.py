@@ -17,7 +17,9 @@ functions raise ``OutOfRange`` with a sentence for the user, never an extrapolat
   SD at each GA (the paper's centiles are mean + z * SD), so percentile = Phi(z).
 
 Gestational age is counted in days from the first day of the last menstrual period (LMP), as
-both models do.
+both models do. A given age that is implausible for a scan with a head to measure (outside
+10-43 weeks, or far from the age HC gives) is more often a mistyped date than a fact: it is
+questioned (``dates_question``) and gives no percentile until a person says the dates are right.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ Z_LIMIT = 2.0
 #: What stands in for GA and percentile while a flagged contour waits for a person's review:
 #: a figure computed from a doubtful HC must not look like a result.
 REVIEW_FIRST = "GA and percentile: review the contour first"
+#: Gestational ages a scan of a fetal head can plausibly have (weeks); a given age outside is
+#: questioned before it is used.
+PLAUSIBLE_GA_WEEKS = (10, 43)
+#: A given age this many weeks or more from the age by HC (Hadlock) is questioned: beyond the
+#: spread of GA by HC even late in pregnancy (about +/-3.5 weeks at term), so far more often a
+#: wrong date (a month or a year mistyped) than a head that small or large.
+GA_APART_WEEKS = 4
 
 
 class OutOfRange(ValueError):
@@ -76,6 +85,20 @@ def parse_ga(text: str) -> GestationalAge:
     return GestationalAge(int(m.group(1)) * 7 + int(m.group(2) or 0))
 
 
+def parse_date(text: str, what: str = "date") -> date:
+    """A typed date, taken whole in the one form the app shows: year-month-day ("2026-01-20",
+    also "2026-1-20"). Any other form is refused (ValueError with a sentence for the user),
+    never guessed: "05/01/2026" is the 5th of January in one country and May in another."""
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", (text or "").strip())
+    try:
+        if m:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        raise ValueError(f"{text.strip()!r} is not a calendar date (the {what})") from None
+    raise ValueError(f"type the {what} as year-month-day, e.g. 2026-01-20 "
+                     f"(not {text.strip()!r})")
+
+
 def ga_from_lmp(lmp: date, exam: date) -> GestationalAge:
     """GA on the exam date from the first day of the last menstrual period."""
     if exam < lmp:
@@ -108,11 +131,11 @@ def ga_from_record(record: dict | None) -> GestationalAge | None:
     try:
         if method == "weeks+days":
             return parse_ga(record["ga"])
-        exam = date.fromisoformat(record["exam_date"])
+        exam = parse_date(record["exam_date"], "exam date")
         if method == "lmp":
-            return ga_from_lmp(date.fromisoformat(record["lmp"]), exam)
+            return ga_from_lmp(parse_date(record["lmp"], "LMP"), exam)
         if method == "dating scan":
-            return ga_from_dating_scan(date.fromisoformat(record["scan_date"]),
+            return ga_from_dating_scan(parse_date(record["scan_date"], "dating scan's date"),
                                        parse_ga(record["scan_ga"]), exam)
     except KeyError as exc:
         raise ValueError(f"missing {exc.args[0]} for GA by {method}") from None
@@ -126,6 +149,40 @@ def saved_ga(extra: dict) -> GestationalAge | None:
         return ga_from_record(extra.get(PREGNANCY_KEY))
     except ValueError:
         return None
+
+
+#: ``record`` key: a person said the dates are right although they were questioned.
+DATES_CHECKED = "dates_checked"
+
+
+def dates_question(ga: GestationalAge, hc_mm: float | None) -> str | None:
+    """Why the given ``ga`` should be checked before it is used, for a head of ``hc_mm`` (None:
+    no HC in mm), or None when it is plausible: outside ``PLAUSIBLE_GA_WEEKS``, or
+    ``GA_APART_WEEKS`` or more from the age by HC."""
+    low, high = PLAUSIBLE_GA_WEEKS
+    if not low * 7 <= ga.days <= high * 7:
+        return (f"Check the dates: the gestational age given, {ga}, lies outside "
+                f"{low}-{high} weeks")
+    try:
+        by_hc = hadlock_ga(hc_mm) if hc_mm is not None else None
+    except OutOfRange:
+        by_hc = None
+    if by_hc is not None and abs(ga.days - by_hc.days) >= GA_APART_WEEKS * 7:
+        return (f"Check the dates: the gestational age given, {ga}, is "
+                f"{abs(ga.days - by_hc.days) / 7:.0f} weeks from the age by HC, {by_hc}")
+    return None
+
+
+def dated_ga(extra: dict, hc_mm: float | None) -> tuple[GestationalAge | None, str | None]:
+    """The GA a sidecar's ``extra`` gives for use (None while it is questioned and nobody has
+    said the dates are right), and the question, if any, in words (see ``dates_question``)."""
+    ga = saved_ga(extra)
+    if ga is None:
+        return None, None
+    question = dates_question(ga, hc_mm)
+    if question is None or (extra.get(PREGNANCY_KEY) or {}).get(DATES_CHECKED):
+        return ga, None
+    return None, f"{question}; no percentile until they are confirmed"
 
 
 def hadlock_ga(hc_mm: float) -> GestationalAge:

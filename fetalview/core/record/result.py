@@ -20,7 +20,7 @@ import numpy as np
 
 from fetalview.core.measure.biometry import OUTER_INNER, OUTER_OUTER, Measurement, measure
 from fetalview.core.measure.geometry import Ellipse
-from fetalview.core.measure.growth import GestationalAge, growth_lines, saved_ga
+from fetalview.core.measure.growth import GestationalAge, dated_ga, growth_lines
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.calipers import Calipers, bpd_pair, saved_bpd_pair, saved_calipers
 from fetalview.core.record.model_result import outline_of, review_needed, scan_state
@@ -59,13 +59,17 @@ class ScanResult:
     #: HC, BPD, OFD straight from the ellipse (BPD outer-to-outer): the batch contract's
     #: columns and the SR's values, which are drawn on the ellipse's axes.
     ellipse_measurement: Measurement | None
-    ga: GestationalAge | None  # the pregnancy's gestational age given for this scan
+    #: The pregnancy's gestational age given for this scan, as used: None while its dates are
+    #: questioned (``dates_question``) and nobody has said they are right.
+    ga: GestationalAge | None
     marks: tuple[Mark, ...]  # BPD (in its convention), OFD, D1, D2... as drawn on exports
     bpd_outer_inner: tuple[Calipers, bool] | None  # the saved pair and whether confirmed
     calipers: tuple[Calipers, ...]  # the distance calipers D1, D2...
     outline: np.ndarray | None = field(default=None, compare=False)  # the model's raw outline
     frame: int | None = None  # the frame of a cine loop; None for a still image
     when: datetime = field(default_factory=datetime.now)  # when this result is reported
+    #: Why the given age is not used yet (an implausible GA: a mistyped date, most often).
+    dates_question: str | None = None
 
     # --- what it says -----------------------------------------------------------------------
 
@@ -118,6 +122,8 @@ class ScanResult:
         lines = growth_lines(m.hc if m.in_mm else None, self.ga, review_first=self.flagged)
         if self.ga is not None:
             lines.insert(0, f"Gestational age given: {self.ga}")
+        elif self.dates_question is not None:
+            lines.insert(0, self.dates_question)
         if not m.in_mm:
             lines.append(NO_GROWTH_WITHOUT_MM)
         return lines
@@ -183,12 +189,14 @@ def build_result(name: str, annotation: Annotation, pixels: np.ndarray | None,
         marks = _marks(e, pair, confirmed, calipers)
         if outline is None and pixels is not None:
             outline = outline_of(a, pixels.shape[:2])
+    ga, question = dated_ga(a.extra, measurement.hc if measurement and measurement.in_mm
+                            else None)
     return ScanResult(
         name=name, ellipse=e, pixel_size=a.pixel_size, model_version=a.model_version,
         confidence=a.confidence, edited=a.edited, state=scan_state(a),
         signoff=standing_signoff(a), review_reasons=tuple(review_needed(a)),
         measurement=measurement, ellipse_measurement=ellipse_measurement,
-        ga=saved_ga(a.extra), marks=marks, bpd_outer_inner=saved_bpd_pair(a.extra),
+        ga=ga, dates_question=question, marks=marks, bpd_outer_inner=saved_bpd_pair(a.extra),
         calipers=calipers, outline=outline,
         frame=(a.frame or 0) if frame_count > 1 else None, when=when or datetime.now())
 

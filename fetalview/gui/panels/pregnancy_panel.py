@@ -5,32 +5,32 @@ dating scan; the panel shows the age estimated from HC (Hadlock) and the HC perc
 given age (INTERGROWTH-21st), each naming its model, or says why it cannot. It computes nothing
 itself (``core.growth`` does) and saves what the user entered in the sidecar, as one undoable
 step, through ``record_changed``.
+
+Dates are typed whole as year-month-day (``inputs.DateField``) and start empty: a date nobody
+gave is never assumed (it was today, which read as 0 weeks). A date that does not parse is
+refused with a message and the saved one stays. An age the record questions (outside 10-43
+weeks, or far from the age by HC: a mistyped date, most often) gives no percentile until the
+user presses "The dates are right", which is saved with the dates and undone by changing them.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit,
+                               QPushButton, QVBoxLayout, QWidget)
 
-from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QFormLayout, QGroupBox, QLabel,
-                               QLineEdit, QVBoxLayout, QWidget)
-
-from fetalview.core.measure.growth import REVIEW_FIRST, ga_from_record
+from fetalview.core.measure.growth import (DATES_CHECKED, REVIEW_FIRST, dates_question,
+                                           ga_from_record, parse_date)
 from fetalview.core.record.result import ScanResult
+from fetalview.gui.panels.inputs import DATE_FORM, DateField
 from fetalview.gui.theme import WARNING
 
 #: Combo box entries -> ``record["method"]`` (see ``core.growth.ga_from_record``).
 METHODS = {"Not given": "", "Weeks+days today": "weeks+days", "Last menstrual period": "lmp",
            "Dating scan": "dating scan"}
 PATIENT_KEYS = (("patient_name", "Patient"), ("patient_id", "ID"), ("exam_date", "Exam date"))
-
-
-def _qdate(text: str | None, fallback: date) -> QDate:
-    try:
-        d = date.fromisoformat(text) if text else fallback
-    except ValueError:
-        d = fallback
-    return QDate(d.year, d.month, d.day)
+#: What the first date input is, by method, in a message.
+DATE_NAMES = {"lmp": "LMP", "dating scan": "dating scan's date"}
 
 
 class PregnancyPanel(QWidget):
@@ -61,26 +61,35 @@ class PregnancyPanel(QWidget):
         self.ga_text.setPlaceholderText("weeks+days, e.g. 20+3")
         self.ga_label = QLabel("Weeks+days")
         form.addRow(self.ga_label, self.ga_text)
-        self.date_edit = QDateEdit()
-        self.date_edit.setCalendarPopup(True)
+        self.date_edit = DateField()
         self.date_label = QLabel("Date")
         form.addRow(self.date_label, self.date_edit)
-        self.exam_date = QDateEdit()
-        self.exam_date.setCalendarPopup(True)
+        self.exam_date = DateField()
         self.exam_label = QLabel("Exam date")
         form.addRow(self.exam_label, self.exam_date)
+        self.date_form = QLabel(f"Dates as {DATE_FORM}")
+        self.date_form.setStyleSheet("font-size: 11px;")
+        form.addRow(self.date_form)
+        self.entry_message = QLabel()
+        self.entry_message.setWordWrap(True)
+        self.entry_message.setStyleSheet(f"color: {WARNING};")
+        form.addRow(self.entry_message)
         self.result = QLabel()
         self.result.setWordWrap(True)
         self.result.setMinimumHeight(self.result.fontMetrics().lineSpacing() * 5 + 4)
         self.result.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         form.addRow(self.result)
+        self.confirm_dates = QPushButton("The dates are right")
+        self.confirm_dates.setToolTip("Use the gestational age given although it was questioned")
+        self.confirm_dates.clicked.connect(self._on_dates_confirmed)
+        form.addRow(self.confirm_dates)
         layout.addWidget(box)
 
         self.method.currentIndexChanged.connect(self._on_edited)
         self.ga_text.editingFinished.connect(self._on_edited)
-        self.date_edit.dateChanged.connect(self._on_edited)
-        self.exam_date.dateChanged.connect(self._on_edited)
-        self._exam_default = date.today()
+        self.date_edit.edited.connect(self._on_edited)
+        self.exam_date.edited.connect(self._on_edited)
+        self._exam_default = ""
         self._record: dict = {}
         self.show_scan({}, {}, None)
 
@@ -91,43 +100,56 @@ class PregnancyPanel(QWidget):
         lines (withheld while its contour awaits review)."""
         fields = [f"{label}: {metadata[key]}" for key, label in PATIENT_KEYS if metadata.get(key)]
         self.patient_label.setText("\n".join(fields) or "No patient fields in this scan.")
-        try:
-            self._exam_default = date.fromisoformat(metadata.get("exam_date", ""))
-        except ValueError:
-            self._exam_default = date.today()
+        self._exam_default = metadata.get("exam_date") or ""  # the scan's own, else none
         self._record = dict(record or {})
-        widgets = (self.method, self.ga_text, self.date_edit, self.exam_date)
+        self._say("")
+        widgets = (self.method, self.ga_text)
         for w in widgets:
             w.blockSignals(True)
         method = self._record.get("method", "")
         self.method.setCurrentIndex(list(METHODS.values()).index(method)
                                     if method in METHODS.values() else 0)
         self.ga_text.setText(self._record.get("ga") or self._record.get("scan_ga") or "")
-        self.date_edit.setDate(_qdate(self._record.get("lmp") or self._record.get("scan_date"),
-                                      self._exam_default))
-        self.exam_date.setDate(_qdate(self._record.get("exam_date"), self._exam_default))
         for w in widgets:
             w.blockSignals(False)
+        self._show_dates()
         self._show_inputs()
         self.show_measurement(result)
+
+    def _show_dates(self) -> None:
+        """The saved dates, or empty (the exam date: the scan's own when it has one)."""
+        self.date_edit.show_date(self._record.get("lmp") or self._record.get("scan_date"))
+        self.exam_date.show_date(self._record.get("exam_date") or self._exam_default)
 
     def show_measurement(self, result: ScanResult | None) -> None:
         """The record's gestational age and growth lines (also during a drag, live)."""
         record = self._record
-        if record.get("method") in ("weeks+days", "dating scan") \
-                and not (record.get("ga") or record.get("scan_ga")):
-            record = {}  # chosen, not typed yet: nothing to complain about
+        if not self._all_given(record):
+            record = {}  # chosen, not all typed yet: nothing to complain about
+        self.confirm_dates.setVisible(False)
         try:
             ga = ga_from_record(record)
         except ValueError as exc:
             self._set_result([f"Gestational age not understood: {exc}"], warn=True)
             return
         if result is None or not result.measured:
-            self._set_result([f"Gestational age given: {ga}"] if ga else [], warn=False)
+            question = dates_question(ga, None) if ga is not None \
+                and not record.get(DATES_CHECKED) else None
+            self.confirm_dates.setVisible(question is not None)
+            self._set_result([question] if question else
+                             [f"Gestational age given: {ga}"] if ga else [], warn=bool(question))
             return
         lines = result.growth
-        self._set_result(lines, warn=not result.in_mm or any(
+        self.confirm_dates.setVisible(result.dates_question is not None)
+        self._set_result(lines, warn=not result.in_mm or result.dates_question is not None or any(
             "outside" in line or "BEYOND" in line or line == REVIEW_FIRST for line in lines))
+
+    @staticmethod
+    def _all_given(record: dict) -> bool:
+        """Whether every input the record's method needs was given (empty ones: not yet)."""
+        needs = {"weeks+days": ("ga",), "lmp": ("lmp", "exam_date"),
+                 "dating scan": ("scan_date", "scan_ga", "exam_date")}.get(record.get("method"), ())
+        return all(record.get(key) for key in needs)
 
     def _set_result(self, lines: list[str], warn: bool) -> None:
         self.result.setText("\n".join(lines))
@@ -142,16 +164,17 @@ class PregnancyPanel(QWidget):
                               (self.date_edit, method in ("lmp", "dating scan")),
                               (self.date_label, method in ("lmp", "dating scan")),
                               (self.exam_date, method in ("lmp", "dating scan")),
+                              (self.date_form, method in ("lmp", "dating scan")),
                               (self.exam_label, method in ("lmp", "dating scan"))):
             widget.setVisible(shown)
 
     # --- editing -------------------------------------------------------------------------
 
     def record(self) -> dict:
-        """What the inputs say now, in the sidecar's form."""
+        """What the inputs say now, in the sidecar's form (dates ISO, "" where not given)."""
         method = METHODS[self.method.currentText()]
-        picked = self.date_edit.date().toPython().isoformat()
-        exam = self.exam_date.date().toPython().isoformat()
+        picked = self.date_edit.text()
+        exam = self.exam_date.text()
         text = self.ga_text.text().strip()
         if method == "weeks+days":
             return {"method": method, "ga": text}
@@ -163,7 +186,35 @@ class PregnancyPanel(QWidget):
 
     def _on_edited(self, *_) -> None:
         self._show_inputs()
+        refused = self._refused_date()
+        if refused:
+            self._show_dates()  # the saved dates stay, and are shown
+            self._say(refused)
+            return
+        self._say("")
         record = self.record()
-        if record != self._record:
-            self._record = record
-            self.record_changed.emit(record)
+        if record != {k: v for k, v in self._record.items() if k != DATES_CHECKED}:
+            self._emit(record)  # changed dates are questioned afresh
+
+    def _refused_date(self) -> str | None:
+        """Why a typed date cannot be taken, in words; None when every date given parses."""
+        method = METHODS[self.method.currentText()]
+        for field, name in ((self.date_edit, DATE_NAMES.get(method)),
+                            (self.exam_date, "exam date")):
+            if method in DATE_NAMES and field.text():
+                try:
+                    parse_date(field.text(), name)
+                except ValueError as exc:
+                    return f"Not taken: {exc}. The {name} was left as it was."
+        return None
+
+    def _say(self, text: str) -> None:
+        self.entry_message.setText(text)
+        self.entry_message.setVisible(bool(text))
+
+    def _on_dates_confirmed(self) -> None:
+        self._emit({**self.record(), DATES_CHECKED: True})
+
+    def _emit(self, record: dict) -> None:
+        self._record = record
+        self.record_changed.emit(record)

@@ -239,3 +239,24 @@ def test_the_pixel_size_source_of_an_hc18_csv_is_not_clipped(qtbot, make_window,
     window.panel.adjustSize()
     assert "training_set_pixel_size_and_HC.csv" in window.panel.pixel_label.text()
     assert clipped(window.panel) == []
+
+
+def shown_in_viewport(scroll, widget) -> bool:
+    """Whether ``widget`` lies wholly inside the scroll area's viewport as it is scrolled."""
+    top_left = widget.mapTo(scroll.viewport(), widget.rect().topLeft())
+    return scroll.viewport().rect().contains(QRect(top_left, widget.size()))
+
+
+def test_hc_and_the_pixel_size_source_are_seen_together_at_1366x768(qtbot, make_window, scans):
+    """The pixel size (and where it came from) decides every millimetre shown: at 1366x768 it
+    lay below the growth box, so HC and its calibration were never on screen together."""
+    window = make_window(FakeSegmenter(confidence=0.5))  # flagged: the longest texts
+    window.resize(*SCREENS[0])
+    open_and_wait(qtbot, window, scans / "050_HC.png")
+    qtbot.waitUntil(lambda: window.height() == SCREENS[0][1])
+    window.panel.adjustSize()
+    scroll = window.panel_scroll
+    assert scroll.verticalScrollBar().value() == 0
+    assert "source:" in window.panel.pixel_label.text()
+    assert shown_in_viewport(scroll, window.panel.value_labels[0])
+    assert shown_in_viewport(scroll, window.panel.pixel_label)

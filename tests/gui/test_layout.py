@@ -104,7 +104,7 @@ def test_toolbar_buttons_have_icons_fixed_widths_and_stay_put(qtbot, window, sca
     toolbar = window.toolbar
     buttons = [toolbar.widgetForAction(a) for a in toolbar.actions() if not a.isSeparator()]
     assert all(not b.icon().isNull() for b in buttons)
-    assert len({b.width() for b in buttons}) == 1
+    assert all(b.minimumWidth() == b.maximumWidth() == b.width() for b in buttons)
     before = [b.pos() for b in buttons]
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
     document.edit_ellipse(replace(document.annotation.ellipse, a=100.0), "Resize axis")
@@ -260,3 +260,38 @@ def test_hc_and_the_pixel_size_source_are_seen_together_at_1366x768(qtbot, make_
     assert "source:" in window.panel.pixel_label.text()
     assert shown_in_viewport(scroll, window.panel.value_labels[0])
     assert shown_in_viewport(scroll, window.panel.pixel_label)
+
+
+LAPTOP_150 = """
+import sys
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+from fetalview.gui.main_window import MainWindow
+from fetalview.gui.settings import AppSettings
+from fetalview.gui.theme import apply_dark_theme
+app = QApplication([])
+apply_dark_theme(app)
+w = MainWindow(AppSettings(QSettings(sys.argv[1], QSettings.IniFormat), sys.argv[2]))
+w.resize(910, 480)  # 1366x768 at 150%, less a taskbar, in logical pixels
+w.show()
+app.processEvents()
+bar = w.toolbar
+hidden = [a.iconText() for a in bar.actions() if not a.isSeparator() and not (
+    bar.widgetForAction(a).isVisible()
+    and bar.rect().contains(bar.widgetForAction(a).geometry()))]
+print(w.devicePixelRatio(), w.width(), "|".join(hidden) or "-")
+w.close()
+"""
+
+
+def test_at_1366x768_and_150_percent_every_toolbar_button_shows(tmp_path):
+    """At 150% (1366x768 laptops) Redo, Export and Fit hid behind the toolbar's overflow."""
+    import os
+    env = {**os.environ, "QT_SCALE_FACTOR": "1.5", "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", LAPTOP_150, str(tmp_path / "s.ini"),
+                          str(tmp_path / "data")], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=os.path.dirname(os.path.dirname(os.path.dirname(
+                             os.path.abspath(__file__)))))
+    ratio, width, hidden = out.stdout.strip().splitlines()[-1].split(" ")
+    assert float(ratio) == pytest.approx(1.5) and int(width) == 910
+    assert hidden == "-", f"behind the toolbar's overflow: {hidden}"

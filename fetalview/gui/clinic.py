@@ -66,7 +66,7 @@ class ClinicFeatures(QObject):
         layout.addWidget(self.queue)
         layout.addWidget(w.folder_panel, 1)
         dock.setWidget(box)
-        self.act_report = w._action("Export &report (PDF)...", self.export_report_dialog,
+        self.act_report = w._action("Export report (&PDF)...", self.export_report_dialog,
                                     ["Ctrl+P"],
                                     "One-page clinical report of this scan")
         file_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&File")

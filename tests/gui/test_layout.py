@@ -295,3 +295,24 @@ def test_at_1366x768_and_150_percent_every_toolbar_button_shows(tmp_path):
     ratio, width, hidden = out.stdout.strip().splitlines()[-1].split(" ")
     assert float(ratio) == pytest.approx(1.5) and int(width) == 910
     assert hidden == "-", f"behind the toolbar's overflow: {hidden}"
+
+
+def access_keys(actions) -> dict[str, list[str]]:
+    """Each access key (the letter after a single '&') -> the texts that use it."""
+    import re
+    keys: dict[str, list[str]] = {}
+    for action in actions:
+        match = re.search(r"(?<!&)&([^&\s])", action.text())
+        if match and not action.isSeparator():
+            keys.setdefault(match.group(1).lower(), []).append(action.text())
+    return keys
+
+
+def test_every_menu_gives_each_item_its_own_access_key(window):
+    """Four File items shared Alt+C: the key did the first and only cycled through the rest."""
+    menus = [(window.menuBar(), window.menuBar().actions())]
+    while menus:
+        owner, actions = menus.pop()
+        shared = {k: texts for k, texts in access_keys(actions).items() if len(texts) > 1}
+        assert not shared, f"{owner.title() if hasattr(owner, 'title') else 'menu bar'}: {shared}"
+        menus += [(a.menu(), a.menu().actions()) for a in actions if a.menu() is not None]

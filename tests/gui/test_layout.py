@@ -316,3 +316,60 @@ def test_every_menu_gives_each_item_its_own_access_key(window):
         shared = {k: texts for k, texts in access_keys(actions).items() if len(texts) > 1}
         assert not shared, f"{owner.title() if hasattr(owner, 'title') else 'menu bar'}: {shared}"
         menus += [(a.menu(), a.menu().actions()) for a in actions if a.menu() is not None]
+
+
+def test_a_first_window_fits_the_screen_even_where_nothing_maximises_it(qtbot, run_app):
+    """Without a window manager nobody acts on "maximised": the first window stayed 1360x860
+    on a 768 px screen, its status bar and the panel's foot off-screen. The offscreen screen
+    is 800x800 (narrower than the window's least width); the size the window keeps when not
+    maximised must fit it too."""
+    window = run_app([])
+    available, normal = window.screen().availableGeometry(), window.normalGeometry()
+    assert available.top() <= normal.top() and normal.bottom() <= available.bottom(), normal
+    assert normal.width() <= max(available.width(), window.minimumSizeHint().width())
+
+
+def remembered_on(settings, make_window, fake, qtbot, size, screen) -> None:
+    """A layout remembered from a window of ``size`` on a screen of ``screen`` (w, h)."""
+    from PySide6.QtCore import QSize
+    window = make_window(fake)
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.width() == size[0])
+    window.close()
+    settings.window_screen = QSize(*screen)
+
+
+def test_a_window_that_filled_a_smaller_screen_opens_maximised(
+        qtbot, run_app, make_window, fake, settings):
+    """A window remembered at 1366 wide (the laptop's whole screen) opened that small on a
+    1920x1080 screen: a grown screen gets a maximised window (its old size one click away)."""
+    remembered_on(settings, make_window, fake, qtbot, (850, 450), (860, 480))
+    window = run_app([])
+    assert window._layout_restored and window.isMaximized()
+
+
+def test_a_window_remembered_on_the_same_screen_keeps_its_size(
+        qtbot, run_app, make_window, fake, settings):
+    available = screen_size()
+    remembered_on(settings, make_window, fake, qtbot, (850, 450), available)
+    window = run_app([])
+    assert window._layout_restored and not window.isMaximized()
+    assert window.height() == 450
+
+
+def screen_size() -> tuple[int, int]:
+    from PySide6.QtWidgets import QApplication
+    size = QApplication.primaryScreen().availableGeometry().size()
+    return size.width(), size.height()
+
+
+def test_the_grown_screen_rule():
+    from PySide6.QtCore import QSize
+
+    from fetalview.gui.main_window import screen_grew
+    laptop, desktop = QSize(1366, 728), QSize(1920, 1040)
+    assert screen_grew(laptop, desktop, QSize(1366, 700))  # filled the laptop's screen
+    assert not screen_grew(laptop, desktop, QSize(900, 600))  # a small window, by choice
+    assert not screen_grew(desktop, desktop, QSize(1366, 700))  # the same screen
+    assert not screen_grew(desktop, laptop, QSize(1900, 1000))  # shrunk: Qt fits it
+    assert not screen_grew(None, desktop, QSize(1366, 700))  # remembered before this rule

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from fetalview.app_args import app_parser
+from fetalview.qt_platform import missing_for_xcb, missing_message, uses_xcb
 from fetalview.core.io.safetext import csv_table, printable
 
 
@@ -196,5 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "measure":
         return measure_main(argv[1:])
     app_parser().parse_args(argv)  # --help and bad options end here, before Qt starts
+    if uses_xcb():  # else Qt aborts, naming one library, and nothing more can be said
+        missing = missing_for_xcb()
+        if missing:
+            print(missing_message(missing), file=sys.stderr)
+            return 1
     from fetalview.gui.app import run_app
     return run_app(argv)

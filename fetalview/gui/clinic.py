@@ -69,7 +69,7 @@ class ClinicFeatures(QObject):
         dock.setWidget(box)
         # the wheel scrolls the panels; an input takes it only once clicked into
         guard_wheel(w.panel, self.queue, self.frames)
-        self.act_report = w._action("Export &report (PDF)...", self.export_report_dialog,
+        self.act_report = w._action("Export report (&PDF)...", self.export_report_dialog,
                                     ["Ctrl+P"],
                                     "One-page clinical report of this scan")
         file_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&File")

@@ -14,7 +14,8 @@ from typing import Callable
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QUndoGroup
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFrame, QLabel, QLineEdit, QMainWindow,
-                               QMessageBox, QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
+                               QMessageBox, QScrollArea, QStackedWidget, QStyle, QVBoxLayout,
+                               QWidget)
 
 from fetalview.core.record.calipers import (Calipers, bpd_pair, saved_bpd_pair, saved_calipers, with_bpd_pair,
                              with_calipers)
@@ -45,6 +46,20 @@ from fetalview.gui.worker import SegmentationService, SegmenterFactory
 SCANS_DOCK_MIN, SCANS_DOCK_MAX = 255, 400
 #: The window's size the first time, where the screen has room for it (else it is maximised)
 FIRST_SIZE = QSize(1360, 860)
+#: Room left around a first window for a title bar and frame (px), where a window manager adds
+#: them; without one the window must fit the screen all the same.
+FRAME_ROOM = 40
+
+
+def screen_grew(saved: QSize | None, now: QSize, window: QSize) -> bool:
+    """Whether a window remembered at ``window`` on a screen of available size ``saved``
+    filled that screen, which has since grown to ``now`` (a laptop's layout opened on a
+    desktop monitor): then it opens maximised rather than laptop-sized."""
+    if saved is None:
+        return False
+    grew = now.width() > saved.width() * 1.1 or now.height() > saved.height() * 1.1
+    return grew and window.width() >= saved.width() * 0.9 \
+        and window.height() >= saved.height() * 0.9
 
 
 class MainWindow(FileCommands, QMainWindow):
@@ -376,12 +391,21 @@ class MainWindow(FileCommands, QMainWindow):
                           "ultrasound. The model's contour must be checked by a clinician.")
 
     def show_on_screen(self) -> None:
-        """Shown as the clinician left it; the first time at ``FIRST_SIZE``, or maximised where
-        that does not fit with a title bar (a 1366x768 laptop: the status bar and the panel's
-        foot would lie below the screen's edge)."""
-        room = self.screen().availableGeometry().size()
-        if not self._layout_restored and (room.width() < FIRST_SIZE.width() + 40
-                                          or room.height() < FIRST_SIZE.height() + 40):
+        """Shown as the clinician left it (maximised where it filled a smaller screen than
+        this one: ``screen_grew``); the first time at ``FIRST_SIZE`` within the screen's free
+        area, and maximised where that does not fit with a title bar (a 1366x768 laptop: the
+        status bar and the panel's foot would lie below the screen's edge). Sized to fit
+        before maximising: without a window manager nothing acts on "maximised"."""
+        room = self.screen().availableGeometry()
+        if self._layout_restored:
+            maximise = screen_grew(self.settings.window_screen, room.size(), self.size())
+        else:
+            fits = FIRST_SIZE.boundedTo(room.size() - QSize(FRAME_ROOM, FRAME_ROOM))
+            self.setGeometry(QStyle.alignedRect(Qt.LeftToRight, Qt.AlignCenter,
+                                                fits.expandedTo(self.minimumSizeHint())
+                                                .boundedTo(room.size()), room))
+            maximise = fits != FIRST_SIZE
+        if maximise:
             self.setWindowState(self.windowState() | Qt.WindowMaximized)
         self.show()
 
@@ -410,6 +434,7 @@ class MainWindow(FileCommands, QMainWindow):
             return
         # the window's size and the docks' widths, as the clinician left them
         self.settings.window_layout = (self.saveGeometry(), self.saveState())
+        self.settings.window_screen = self.screen().availableGeometry().size()
         self.view.ellipse_item.end_drag()  # a drag in progress is kept, not lost
         self.session.queue.cancel()
         self.service.shutdown()

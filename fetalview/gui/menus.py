@@ -48,7 +48,7 @@ def build_actions(window) -> None:
                            "Open the bundled example ultrasound scans")
     window.act_export = a("&Export annotated PNG...", window.export_png_dialog, ["Ctrl+E"])
     window.act_copy = a("&Copy annotated image", window.copy_image, [QKeySequence.Copy])
-    window.act_csv = a("Export folder &CSV...", window.export_csv_dialog, ["Ctrl+Shift+E"])
+    window.act_csv = a("Export folder CS&V...", window.export_csv_dialog, ["Ctrl+Shift+E"])
     window.act_export_folder = a("Export fol&der...", window.choose_export_folder, [],
                                  "Where exported images, reports and CSV files go")
     window.act_settings = a("Se&ttings...", window.open_settings, [QKeySequence.Preferences])
@@ -77,7 +77,7 @@ def build_actions(window) -> None:
     window.act_confirm_next = a("Confirm and &next", window.confirm_and_next, ["Space"],
                                 "Confirm this contour and show the next scan", canvas=True)
     window.act_type_ps = a("&Type pixel size...", window.type_pixel_size, ["Ctrl+Shift+P"])
-    window.act_calibrate = a("&Calibrate on a line...", window.start_calibration, ["L"],
+    window.act_calibrate = a("Calibrate on a &line...", window.start_calibration, ["L"],
                              "Draw a line over a known distance and type its length")
     window.act_next = a("&Next scan", lambda: s.step(1), [QKeySequence.MoveToNextPage, "N"])
     window.act_prev = a("&Previous scan", lambda: s.step(-1),
@@ -87,7 +87,7 @@ def build_actions(window) -> None:
     window.act_zoom_out = a("Zoom &out", lambda: window.view.zoom_by(0.8),
                             [QKeySequence.ZoomOut, "-"])
     window.act_fit = a("&Fit to window", lambda: window.view.fit(), ["F", "Ctrl+0"])
-    window.act_outline = a("Show model &outline", window._set_outline_visible, ["O"],
+    window.act_outline = a("Show model out&line", window._set_outline_visible, ["O"],
                            checkable=True)
     window.act_confidence = a("Show model &confidence", window._set_confidence_visible, ["C"],
                               checkable=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
+from PySide6.QtCore import QByteArray, QSettings, QSize, QStandardPaths
 
 from fetalview.core.measure.biometry import BPD_CONVENTIONS, OUTER_OUTER
 from fetalview.core.measure.pixelsize import PixelSize
@@ -191,6 +191,16 @@ class AppSettings:
     def window_layout(self, value: tuple[QByteArray, QByteArray]) -> None:
         self.store.setValue("window/geometry", value[0])
         self.store.setValue("window/state", value[1])
+
+    @property
+    def window_screen(self) -> QSize | None:
+        """The available size of the screen the window was last closed on (None: not known)."""
+        size = self.store.value("window/screen")
+        return size if isinstance(size, QSize) and size.isValid() else None
+
+    @window_screen.setter
+    def window_screen(self, value: QSize) -> None:
+        self.store.setValue("window/screen", value)
 
 
 def clinic_name(store: QSettings) -> str:

@@ -104,7 +104,7 @@ def test_toolbar_buttons_have_icons_fixed_widths_and_stay_put(qtbot, window, sca
     toolbar = window.toolbar
     buttons = [toolbar.widgetForAction(a) for a in toolbar.actions() if not a.isSeparator()]
     assert all(not b.icon().isNull() for b in buttons)
-    assert len({b.width() for b in buttons}) == 1
+    assert all(b.minimumWidth() == b.maximumWidth() == b.width() for b in buttons)
     before = [b.pos() for b in buttons]
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
     document.edit_ellipse(replace(document.annotation.ellipse, a=100.0), "Resize axis")
@@ -239,3 +239,137 @@ def test_the_pixel_size_source_of_an_hc18_csv_is_not_clipped(qtbot, make_window,
     window.panel.adjustSize()
     assert "training_set_pixel_size_and_HC.csv" in window.panel.pixel_label.text()
     assert clipped(window.panel) == []
+
+
+def shown_in_viewport(scroll, widget) -> bool:
+    """Whether ``widget`` lies wholly inside the scroll area's viewport as it is scrolled."""
+    top_left = widget.mapTo(scroll.viewport(), widget.rect().topLeft())
+    return scroll.viewport().rect().contains(QRect(top_left, widget.size()))
+
+
+def test_hc_and_the_pixel_size_source_are_seen_together_at_1366x768(qtbot, make_window, scans):
+    """The pixel size (and where it came from) decides every millimetre shown: at 1366x768 it
+    lay below the growth box, so HC and its calibration were never on screen together."""
+    window = make_window(FakeSegmenter(confidence=0.5))  # flagged: the longest texts
+    window.resize(*SCREENS[0])
+    open_and_wait(qtbot, window, scans / "050_HC.png")
+    qtbot.waitUntil(lambda: window.height() == SCREENS[0][1])
+    window.panel.adjustSize()
+    scroll = window.panel_scroll
+    assert scroll.verticalScrollBar().value() == 0
+    assert "source:" in window.panel.pixel_label.text()
+    assert shown_in_viewport(scroll, window.panel.value_labels[0])
+    assert shown_in_viewport(scroll, window.panel.pixel_label)
+
+
+LAPTOP_150 = """
+import sys
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+from fetalview.gui.main_window import MainWindow
+from fetalview.gui.settings import AppSettings
+from fetalview.gui.theme import apply_dark_theme
+app = QApplication([])
+apply_dark_theme(app)
+w = MainWindow(AppSettings(QSettings(sys.argv[1], QSettings.IniFormat), sys.argv[2]))
+w.resize(910, 480)  # 1366x768 at 150%, less a taskbar, in logical pixels
+w.show()
+app.processEvents()
+bar = w.toolbar
+hidden = [a.iconText() for a in bar.actions() if not a.isSeparator() and not (
+    bar.widgetForAction(a).isVisible()
+    and bar.rect().contains(bar.widgetForAction(a).geometry()))]
+print(w.devicePixelRatio(), w.width(), "|".join(hidden) or "-")
+w.close()
+"""
+
+
+def test_at_1366x768_and_150_percent_every_toolbar_button_shows(tmp_path):
+    """At 150% (1366x768 laptops) Redo, Export and Fit hid behind the toolbar's overflow."""
+    import os
+    env = {**os.environ, "QT_SCALE_FACTOR": "1.5", "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", LAPTOP_150, str(tmp_path / "s.ini"),
+                          str(tmp_path / "data")], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=os.path.dirname(os.path.dirname(os.path.dirname(
+                             os.path.abspath(__file__)))))
+    ratio, width, hidden = out.stdout.strip().splitlines()[-1].split(" ")
+    assert float(ratio) == pytest.approx(1.5) and int(width) == 910
+    assert hidden == "-", f"behind the toolbar's overflow: {hidden}"
+
+
+def access_keys(actions) -> dict[str, list[str]]:
+    """Each access key (the letter after a single '&') -> the texts that use it."""
+    import re
+    keys: dict[str, list[str]] = {}
+    for action in actions:
+        match = re.search(r"(?<!&)&([^&\s])", action.text())
+        if match and not action.isSeparator():
+            keys.setdefault(match.group(1).lower(), []).append(action.text())
+    return keys
+
+
+def test_every_menu_gives_each_item_its_own_access_key(window):
+    """Four File items shared Alt+C: the key did the first and only cycled through the rest."""
+    menus = [(window.menuBar(), window.menuBar().actions())]
+    while menus:
+        owner, actions = menus.pop()
+        shared = {k: texts for k, texts in access_keys(actions).items() if len(texts) > 1}
+        assert not shared, f"{owner.title() if hasattr(owner, 'title') else 'menu bar'}: {shared}"
+        menus += [(a.menu(), a.menu().actions()) for a in actions if a.menu() is not None]
+
+
+def test_a_first_window_fits_the_screen_even_where_nothing_maximises_it(qtbot, run_app):
+    """Without a window manager nobody acts on "maximised": the first window stayed 1360x860
+    on a 768 px screen, its status bar and the panel's foot off-screen. The offscreen screen
+    is 800x800 (narrower than the window's least width); the size the window keeps when not
+    maximised must fit it too."""
+    window = run_app([])
+    available, normal = window.screen().availableGeometry(), window.normalGeometry()
+    assert available.top() <= normal.top() and normal.bottom() <= available.bottom(), normal
+    assert normal.width() <= max(available.width(), window.minimumSizeHint().width())
+
+
+def remembered_on(settings, make_window, fake, qtbot, size, screen) -> None:
+    """A layout remembered from a window of ``size`` on a screen of ``screen`` (w, h)."""
+    from PySide6.QtCore import QSize
+    window = make_window(fake)
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.width() == size[0])
+    window.close()
+    settings.window_screen = QSize(*screen)
+
+
+def test_a_window_that_filled_a_smaller_screen_opens_maximised(
+        qtbot, run_app, make_window, fake, settings):
+    """A window remembered at 1366 wide (the laptop's whole screen) opened that small on a
+    1920x1080 screen: a grown screen gets a maximised window (its old size one click away)."""
+    remembered_on(settings, make_window, fake, qtbot, (850, 450), (860, 480))
+    window = run_app([])
+    assert window._layout_restored and window.isMaximized()
+
+
+def test_a_window_remembered_on_the_same_screen_keeps_its_size(
+        qtbot, run_app, make_window, fake, settings):
+    available = screen_size()
+    remembered_on(settings, make_window, fake, qtbot, (850, 450), available)
+    window = run_app([])
+    assert window._layout_restored and not window.isMaximized()
+    assert window.height() == 450
+
+
+def screen_size() -> tuple[int, int]:
+    from PySide6.QtWidgets import QApplication
+    size = QApplication.primaryScreen().availableGeometry().size()
+    return size.width(), size.height()
+
+
+def test_the_grown_screen_rule():
+    from PySide6.QtCore import QSize
+
+    from fetalview.gui.main_window import screen_grew
+    laptop, desktop = QSize(1366, 728), QSize(1920, 1040)
+    assert screen_grew(laptop, desktop, QSize(1366, 700))  # filled the laptop's screen
+    assert not screen_grew(laptop, desktop, QSize(900, 600))  # a small window, by choice
+    assert not screen_grew(desktop, desktop, QSize(1366, 700))  # the same screen
+    assert not screen_grew(desktop, laptop, QSize(1900, 1000))  # shrunk: Qt fits it
+    assert not screen_grew(None, desktop, QSize(1366, 700))  # remembered before this rule

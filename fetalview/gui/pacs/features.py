@@ -170,11 +170,11 @@ class PacsFeatures(QObject):
         self.details_button.hide()
         window.statusBar().addPermanentWidget(self.details_button)
         a = window._action
-        self.act_send = a("Send to &PACS", self.send_current, ["Ctrl+Shift+S"],
+        self.act_send = a("Se&nd to PACS", self.send_current, ["Ctrl+Shift+S"],
                           "Send this scan's report and annotated image to the PACS")
-        self.act_send_confirmed = a("Send all &confirmed scans to PACS", self.send_confirmed, [],
+        self.act_send_confirmed = a("Send a&ll confirmed scans to PACS", self.send_confirmed, [],
                                     "Send the report and image of every confirmed scan listed")
-        self.act_open = a("Open from PA&CS...", self.open_from_pacs, ["Ctrl+Shift+G"],
+        self.act_open = a("Open from P&ACS...", self.open_from_pacs, ["Ctrl+Shift+G"],
                           "Find a study on the PACS and open its scans")
         self.act_settings = a("PACS settin&gs...", self.edit_settings)
         file_menu = next(x.menu() for x in window.menuBar().actions() if x.text() == "&File")

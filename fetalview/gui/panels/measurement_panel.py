@@ -1,5 +1,5 @@
-"""The side panel: HC, BPD and OFD with units and conventions, the cephalic index, distances,
-the scan's state, warnings, the pixel size and its source.
+"""The side panel: HC, BPD and OFD with units and conventions, the cephalic index, the pixel
+size and its source (right under the figures it makes), distances, the scan's state, warnings.
 
 It only displays what it is given (a Measurement from the core, an Annotation) and offers the
 window's actions as buttons; it computes nothing itself. Every text whose length changes from
@@ -93,6 +93,10 @@ class MeasurementPanel(QWidget):
         self.index_label = QLabel()
         self.index_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         form.addWidget(fixed_lines(self.index_label, 2))
+        # the pixel size makes every millimetre above: seen with them, not a scroll below
+        self.pixel_label = QLabel()
+        self.pixel_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        form.addWidget(fixed_lines(self.pixel_label, PIXEL_LINES))
         self.distances_label = QLabel()
         self.distances_label.setWordWrap(True)
         self.distances_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -109,11 +113,7 @@ class MeasurementPanel(QWidget):
         layout.addWidget(contour_box)
 
         pixel_box = QGroupBox("Pixel size")
-        pixel_layout = QVBoxLayout(pixel_box)
-        self.pixel_label = QLabel()
-        self.pixel_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        pixel_layout.addWidget(fixed_lines(self.pixel_label, PIXEL_LINES))
-        pixel_layout.addWidget(action_buttons(pixel_actions))
+        QVBoxLayout(pixel_box).addWidget(action_buttons(pixel_actions))
         layout.addWidget(pixel_box)
 
         layout.addWidget(self._levels_box())
@@ -164,8 +164,9 @@ class MeasurementPanel(QWidget):
         self._show_details()
         ps = result.pixel_size if result else None
         self.pixel_label.setText(
-            f"{ps.mm_per_pixel:.4f} mm/pixel\nsource: {ps.source}" if ps else
-            "unknown: type it in or calibrate on a known distance" if result else "–")
+            f"Pixel size {ps.mm_per_pixel:.4f} mm/pixel\nsource: {ps.source}" if ps else
+            "Pixel size unknown: type it in or calibrate on a known distance" if result
+            else "Pixel size –")
         self.pixel_label.setToolTip(self.pixel_label.text())
         self.pixel_label.setStyleSheet("" if ps or result is None else f"color: {WARNING};")
 

@@ -1,8 +1,10 @@
-"""The main toolbar: an icon and a short fixed label per button, all buttons one width.
+"""The main toolbar: an icon and a short fixed label per button, each button a fixed width.
 
 Labels come from each action's ``iconText``, which stays put while the action's text changes
-(Undo's text names the step it undoes; that goes in its tooltip), so no button ever shifts its
-neighbours. Icons are drawn here with a few strokes, so they look the same on every platform
+(Undo's text names the step it undoes; that goes in its tooltip), and each button is fixed at
+its own label's width (no narrower than ``MIN_BUTTON``), so no button ever shifts its
+neighbours. Not one common width: the widest label's width for all thirteen overflowed a
+1366x768 laptop at 150% scaling, hiding Redo, Export and Fit behind the overflow arrow. Icons are drawn here with a few strokes, so they look the same on every platform
 and icon theme, and stay sharp at 125% and 150% screen scaling.
 """
 
@@ -16,6 +18,7 @@ ICON_PX = 64  # the glyphs' design grid
 #: Drawn at the toolbar's size and twice that (125%-200% screens), each in its enabled and
 #: disabled colour, so that Qt neither rescales nor greys them on every repaint.
 SIZES = (24, 48)
+MIN_BUTTON = 48  # px: "Fit" stays an easy target
 INK = QColor("#dfe6ee")
 DIM = QColor("#6c6c6c")
 
@@ -113,8 +116,8 @@ def build_toolbar(window: QMainWindow, groups: list[list[tuple[str, str, object]
             action.setIcon(icon(name))
             action.setIconText(label)
             toolbar.addAction(action)
-    buttons = [toolbar.widgetForAction(a) for group in groups for *_, a in group]
-    width = max(b.sizeHint().width() for b in buttons)
-    for button in buttons:
-        button.setFixedWidth(width)
+    for group in groups:
+        for *_, action in group:
+            button = toolbar.widgetForAction(action)
+            button.setFixedWidth(max(MIN_BUTTON, button.sizeHint().width()))
     return toolbar

@@ -2,16 +2,19 @@
 Send to PACS in the background, and Open from PACS."""
 
 import shutil
+from dataclasses import replace
 
 import cv2
 import numpy as np
 import pydicom
 import pytest
+from PySide6.QtCore import Qt
 from dicomcheck import num
 from dicomfiles import make_dicom
 from orthancserver import free_port, running_orthanc
 
 from fetalview.core.pacs.client import find_studies, store
+from fetalview.core.pacs.sent import SentLog
 from fetalview.core.pacs.retrieve import get_study
 from fetalview.gui.pacs.dialogs import OpenFromPacsDialog, PacsSettings, PacsSettingsDialog
 from fetalview.gui.pacs.features import SendDetails
@@ -149,7 +152,7 @@ def test_open_from_pacs_finds_retrieves_and_opens_the_study(qtbot, window, ortha
     dialog = OpenFromPacsDialog(PacsSettings.load(window.settings.store), window.pacs.cache,
                                 window)
     qtbot.addWidget(dialog)
-    dialog.retrieved.connect(lambda folder: window.session.open_paths([folder]))
+    dialog.retrieved.connect(window.pacs.study_list.open)
     dialog.date.setText("2026")
     dialog.search()
     assert "date is YYYYMMDD" in dialog.status.text()
@@ -342,3 +345,82 @@ def test_a_new_search_supersedes_the_one_running(qtbot, window, orthanc, tmp_pat
     qtbot.wait(300)  # the first answer, if it came later, must not replace this one
     assert dialog.table.rowCount() == 1
     assert dialog.table.item(0, 1).text() == source.PatientID
+
+
+def _retrieve(qtbot, window, patient_id):
+    """Open the study of ``patient_id`` from the PACS as the app's Open from PACS does."""
+    dialog = OpenFromPacsDialog(PacsSettings.load(window.settings.store), window.pacs.cache,
+                                window)
+    qtbot.addWidget(dialog)
+    dialog.retrieved.connect(window.pacs.study_list.open)
+    dialog.date.setText("")
+    dialog.patient_id.setText(patient_id)
+    dialog.search()
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=10000)
+    dialog.retrieve()
+    qtbot.waitUntil(lambda: window.session.current is not None
+                    and window.session.current.path.parent.parent == window.pacs.cache
+                    and window.session.current.annotation.ellipse is not None, timeout=20000)
+    return window.session.current
+
+
+def _row(window, path):
+    panel = window.folder_panel
+    return next(panel.item(i) for i in range(panel.count())
+                if panel.item(i).data(Qt.UserRole) == path)
+
+
+def test_a_pacs_study_is_its_own_list_named_in_words_and_says_what_was_sent(
+        qtbot, window, orthanc, scans, tmp_path):
+    """Issue 22 item 8: a study from the PACS replaces the folder's list, its images named by
+    patient, date, description and number; a send is shown (when, where), a later edit as
+    "changed since sent", and Resend sends it again; the record outlives the window."""
+    folder_scan = scans / "249_HC.png"
+    open_and_wait(qtbot, window, folder_scan)
+    pixels = cv2.imread(str(SAMPLES / "050_HC.png"), cv2.IMREAD_GRAYSCALE)
+    source = pydicom.dcmread(make_dicom(tmp_path / "one.dcm", pixels, pixel_spacing=[0.1, 0.1]))
+    source.PatientID, source.StudyDescription = "LIST-" + source.StudyInstanceUID[-10:], \
+        "Anomaly scan"
+    for number in (3, 1, 2):  # stored out of order: listed in the study's order
+        source.SOPInstanceUID, source.InstanceNumber = pydicom.uid.generate_uid(), number
+        source.save_as(tmp_path / f"{number}.dcm")
+        store(orthanc, [tmp_path / f"{number}.dcm"])
+    _use(window, orthanc)
+    document = _retrieve(qtbot, window, source.PatientID)
+    s = window.session
+    assert len(s.scans) == 3 and folder_scan.resolve() not in s.scans  # not mixed in
+    panel = window.folder_panel
+    names = [panel.item(i).text().split("\n")[0] for i in range(panel.count())]
+    assert names == [f"Doe Jane, 2026-03-15, Anomaly scan, image {n}" for n in (1, 2, 3)]
+    assert document.path == s.scans[0]
+    assert "PACS study of Doe Jane, 2026-03-15, Anomaly scan" in \
+        panel.parentWidget().parentWidget().windowTitle()
+    assert panel.mark_text(document.path) == ""  # not sent yet
+
+    window.pacs.act_send.trigger()
+    _wait_sent(qtbot, window)
+    node = str(PacsSettings.load(window.settings.store).node)
+    assert panel.mark_text(document.path).startswith("sent 2")
+    assert panel.mark_text(document.path).endswith(f"to {node}")
+    assert _row(window, document.path).text().split("\n")[2].strip() \
+        == panel.mark_text(document.path)
+    record = SentLog(window.settings.data_dir.parent).latest(document.path)  # kept on disk
+    assert record.node == node
+
+    e = document.annotation.ellipse
+    s.edit_ellipse(replace(e, a=e.a + 20), "Move the contour")
+    assert panel.mark_text(document.path).startswith("changed since sent")
+    document.undo_stack.undo()  # the result sent again: said so, without a send
+    assert panel.mark_text(document.path).startswith("sent 2")
+    document.undo_stack.redo()
+    assert panel.mark_text(document.path).startswith("changed since sent")
+
+    window.pacs.resend(document.path)
+    _wait_sent(qtbot, window)
+    assert panel.mark_text(document.path).startswith("sent 2")
+    assert SentLog(window.settings.data_dir.parent).latest(document.path).digest \
+        != record.digest
+
+    s.open_paths([folder_scan])  # a folder opened: the study's list ends, not mixed
+    assert s.scans == [folder_scan.resolve()]
+    shutil.rmtree(window.pacs.cache)

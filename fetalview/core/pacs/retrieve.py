@@ -9,6 +9,8 @@ never a silent replace. Instances are staged in a folder of their own and move i
 ``cache/<Study Instance UID>`` only when the retrieval ended well; a cancel, a limit (count or
 size) or a failure leaves the cache as it was. The counts say what arrived against what the
 PACS said it would send (a C-GET "completed with failures", 0xB000, is reported as such).
+Each kept image is also named in words (``describe``: patient, study date, description, image
+number), for the app's list: a file named by its UID says nothing to the person choosing it.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class Retrieved:
     expected: int | None = None  # what the PACS said it would send, when it said
     failed_at_pacs: int = 0  # sub-operations the PACS reported as failed
     refused: list[str] = field(default_factory=list)  # what arrived and was refused, and why
+    names: dict[Path, str] = field(default_factory=dict)  # each saved image in words, in order
 
     @property
     def complete(self) -> bool:
@@ -95,6 +98,27 @@ def is_scan_instance(ds: Dataset) -> bool:
     return "PixelData" in ds and str(ds.get("Manufacturer", "")) != "fetalview"
 
 
+def describe(ds: Dataset) -> tuple[str, str, str]:
+    """The patient's name, the study's date (YYYY-MM-DD) and its description, as shown to
+    a person (the name's DICOM ``^`` as spaces; what the PACS sent, made printable)."""
+    date = peer_text(ds.get("StudyDate", ""))
+    if len(date) == 8 and date.isdigit():
+        date = f"{date[:4]}-{date[4:6]}-{date[6:]}"
+    description = ds.get("StudyDescription", "") or ds.get("SeriesDescription", "")
+    name = " ".join(peer_text(ds.get("PatientName", "")).replace("^", " ").split())
+    return name or "no patient name", date or "no study date", peer_text(description)
+
+
+def _order(ds: Dataset) -> tuple:
+    """Where an image stands in its study: by series, then instance number, then UID."""
+    def number(keyword):
+        try:
+            return int(ds.get(keyword, 0) or 0)
+        except (TypeError, ValueError):
+            return 0
+    return number("SeriesNumber"), number("InstanceNumber"), str(ds.SOPInstanceUID)
+
+
 def study_folder(cache: Path, study_uid: str) -> Path:
     """The cache folder of a study, named by its UID once that is checked to be one."""
     if not is_uid(study_uid):
@@ -112,6 +136,7 @@ class _Receiver:
         self.keep, self.limits, self.cancel = keep, limits, cancel
         self.seen: set[str] = set()
         self.kept: list[Path] = []
+        self.said: dict[Path, tuple[tuple, tuple[str, str, str]]] = {}  # order, description
         self.refused: list[str] = []
         self.duplicate: str | None = None
         self.stopped: str | None = None
@@ -156,6 +181,7 @@ class _Receiver:
             path = self.staging / f"{sop}.dcm"
             write_atomic(path, to_bytes(ds))
             self.kept.append(path)
+            self.said[path] = (_order(ds), describe(ds))
         return 0x0000
 
 
@@ -207,9 +233,12 @@ def get_study(node: PacsNode, study_uid: str, cache: Path,
         if receiver.stopped:
             raise PacsError(f"Retrieval stopped: {receiver.stopped}. Nothing was kept.")
         folder.mkdir(exist_ok=True)
-        for path in receiver.kept:
+        for number, path in enumerate(sorted(receiver.kept, key=lambda p: receiver.said[p][0]),
+                                      1):
             os.replace(path, folder / path.name)
             result.saved.append(folder / path.name)
+            result.names[folder / path.name] = ", ".join(
+                filter(None, (*receiver.said[path][1], f"image {number}")))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     result.received, result.refused = len(receiver.seen), receiver.refused

@@ -13,6 +13,8 @@ which an outer-to-inner BPD that nobody placed is suggested from.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -199,6 +201,17 @@ def build_result(name: str, annotation: Annotation, pixels: np.ndarray | None,
         ga=ga, dates_question=question, marks=marks, bpd_outer_inner=saved_bpd_pair(a.extra),
         calipers=calipers, outline=outline,
         frame=(a.frame or 0) if frame_count > 1 else None, when=when or datetime.now())
+
+
+def result_digest(result: ScanResult, organization: str = "", named: bool = False) -> str:
+    """A digest of what ``result`` states, and of whom it is reported by (``organization``)
+    and how (``named`` images): every field of the record but when it was built (a re-send an
+    hour later is the same result) and the model's raw outline (not stated; the ellipse is).
+    The DICOM results' UIDs hang on it, and the app's record of a send names it, so a result
+    changed after sending is known to differ from what the PACS holds."""
+    facts = [(f.name, repr(getattr(result, f.name))) for f in dataclasses.fields(result)
+             if f.name not in ("when", "outline")]
+    return hashlib.sha256(repr((facts, (organization, str(named)))).encode()).hexdigest()
 
 
 def _marks(e: Ellipse, pair: Calipers | None, confirmed: bool,

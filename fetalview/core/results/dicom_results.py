@@ -14,7 +14,6 @@ changed result gets new ones: a new report beside the old.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import hashlib
 import io
 import logging
@@ -29,7 +28,7 @@ from fetalview.core.io import dicom
 from fetalview.core.io.outputs import write_outputs
 from fetalview.core.io.safetext import display_name
 from fetalview.core.io.scans import Scan
-from fetalview.core.record.result import ScanResult
+from fetalview.core.record.result import ScanResult, result_digest
 from fetalview.core.results import dicom_values
 from fetalview.core.results.dicom_sc import build_sc, new_study, typed_study
 from fetalview.core.results.dicom_sr import SourceImage, build_sr
@@ -65,6 +64,7 @@ class DicomResults:
     sr: Dataset
     sc: Dataset
     notes: tuple[str, ...] = ()  # what was left out or changed in where they go, in words
+    digest: str = ""  # the result's ``result_digest``: what a record of this send names
 
     def write(self, folder: Path, stem: str) -> list[Path]:
         """``<stem>_SR.dcm`` and ``<stem>_SC.dcm`` in ``folder``, both or neither (an SR must
@@ -107,15 +107,6 @@ class ResultUids:
             self._uid("sc", self.source, self.result)
 
 
-def result_digest(result: ScanResult, *context: str) -> str:
-    """A digest of what ``result`` states, and of ``context`` (the clinic, ...): every field of
-    the record but when it was built (a re-send an hour later is the same result) and the
-    model's raw outline (not stated; the ellipse is)."""
-    facts = [(f.name, repr(getattr(result, f.name))) for f in dataclasses.fields(result)
-             if f.name not in ("when", "outline")]
-    return hashlib.sha256(repr((facts, context)).encode()).hexdigest()
-
-
 def _source_identity(scan: Scan, header: Dataset | None, patient: dict | None) -> str:
     """What names the scan the result is of, in words a digest can take: its pixels and frame,
     and whose they are (a source's UIDs and patient, or the patient typed for a PNG/JPEG), so
@@ -153,7 +144,7 @@ def make_results(scan: Scan, result: ScanResult, *, organization: str = "",
     notes: list[str] = []
     description = f"fetalview measurement of {display_name(scan.path)}"
     uids = ResultUids(_source_identity(scan, header, patient),
-                      result_digest(result, organization, str(named)))
+                      result_digest(result, organization, named))
     if header is None:
         study = new_study(typed_study(patient or {}), description, uids.study)
         joined = None
@@ -170,7 +161,7 @@ def make_results(scan: Scan, result: ScanResult, *, organization: str = "",
     for note in notes:
         log.warning("%s: %s", display_name(scan.path), note)
     return DicomResults(build_sr(evidence, source, result, organization, uids.sr), sc,
-                        tuple(notes))
+                        tuple(notes), uids.result)
 
 
 def _source_study(header: Dataset, notes: list[str]) -> Dataset:

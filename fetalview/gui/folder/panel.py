@@ -9,6 +9,10 @@ each row is fitted to the list's width when painted, the name elided in its midd
 sign-off's name at its end (both whole in the tooltip), so the state and the HC, what the
 list is read for, are never cut. A scan whose latest change could not be saved (a full disk)
 says "NOT SAVED" there, in red, until it is: closing the window asks about each one.
+
+A scan may carry a label in words instead of its file name (``set_labels``: a study opened
+from the PACS names its images by patient, date and description, not by their UIDs) and a
+third line (``set_mark``: whether, when and where it was sent to the PACS).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ STATE_COLOURS = {"not measured": "#a0a0a0", "auto": "#9fd0ff", "low confidence":
                  "unreadable": "#ff7070"}
 UNSAVED_MARK, UNSAVED_COLOUR = "NOT SAVED", "#ff7070"
 _STATE_ROLE = Qt.UserRole + 1
-_LINES_ROLE = Qt.UserRole + 2  # (name, state and HC, who confirmed), for fitting the row
+_LINES_ROLE = Qt.UserRole + 2  # (name, state and HC, who confirmed, mark): fitting the row
 SEPARATOR = "  ·  "
 INDENT = "    "
 
@@ -51,16 +55,18 @@ def summary(state: str, annotation: Annotation | None) -> tuple[str, str, str]:
     return SEPARATOR.join(line), by, "\n".join(tip)
 
 
-def fitted_lines(metrics: QFontMetrics, room: int, name: str, state: str, by: str) -> list[str]:
-    """A row's two lines within ``room`` pixels: the name elided in its middle, who confirmed
+def fitted_lines(metrics: QFontMetrics, room: int, name: str, state: str, by: str,
+                 mark: str = "") -> list[str]:
+    """A row's lines within ``room`` pixels: the name elided in its middle, who confirmed
     elided at its end or left out; the state and HC whole (wider than ``room``, the list
-    scrolls sideways rather than cut them)."""
+    scrolls sideways rather than cut them); the mark, if any, elided at its end."""
     second = INDENT + state
     if by:
         left = room - metrics.horizontalAdvance(second + SEPARATOR)
         if left >= metrics.horizontalAdvance(by[:3] + "…"):
             second += SEPARATOR + metrics.elidedText(by, Qt.ElideRight, left)
-    return [metrics.elidedText(name, Qt.ElideMiddle, room), second]
+    lines = [metrics.elidedText(name, Qt.ElideMiddle, room), second]
+    return lines + [metrics.elidedText(INDENT + mark, Qt.ElideRight, room)] if mark else lines
 
 
 class _RowDelegate(QStyledItemDelegate):
@@ -79,9 +85,10 @@ class _RowDelegate(QStyledItemDelegate):
         super().initStyleOption(opt, index)
         lines = index.data(_LINES_ROLE)
         if lines is not None:
-            name, state, _ = lines
+            name, state, _, mark = lines
             room = opt.fontMetrics.horizontalAdvance(INDENT + state)
-            opt.text = "\u2028".join(fitted_lines(opt.fontMetrics, room, name, state, ""))
+            opt.text = "\u2028".join(fitted_lines(opt.fontMetrics, room, name, state, "",
+                                                  mark[:1]))
         style = opt.widget.style() if opt.widget is not None else self.parent().style()
         return style.sizeFromContents(QStyle.CT_ItemViewItem, opt, QSize(), opt.widget)
 
@@ -100,6 +107,9 @@ class FolderPanel(QListWidget):
         super().__init__(parent)
         self._rows: dict[Path, QListWidgetItem] = {}
         self._names: Counter[str] = Counter()  # how many listed scans have each file name
+        self._labels: dict[Path, str] = {}  # a scan named in words instead of its file name
+        self._marks: dict[Path, tuple[str, str]] = {}  # a third line and its tooltip
+        self._shown: dict[Path, tuple] = {}  # each row's last ``set_state``, to draw it again
         self.setItemDelegate(_RowDelegate(self))
         self.currentItemChanged.connect(self._on_current)
 
@@ -113,6 +123,7 @@ class FolderPanel(QListWidget):
         self.blockSignals(True)
         self.clear()
         self._rows = {}
+        self._shown = {}
         self._names = Counter(path.name for path in scans)
         for path in scans:
             item = QListWidgetItem()
@@ -131,20 +142,47 @@ class FolderPanel(QListWidget):
                   unsaved: bool = False) -> None:
         item = self._rows.get(path)
         if item is not None:
+            self._shown[path] = (state, annotation, unsaved)
             line, by, tip = summary(state, annotation)
             if unsaved:
                 line += SEPARATOR + UNSAVED_MARK
                 tip += "\nIts latest change is not saved (see the message above the scan)."
+            mark, mark_tip = self._marks.get(path, ("", ""))
             name = printable(self._label(path))
-            item.setText(name + "\n" + printable(INDENT + SEPARATOR.join(filter(None, (line, by)))))
-            item.setData(_LINES_ROLE, (name, printable(line), printable(by)))
+            item.setText("\n".join(filter(None, (
+                name, printable(INDENT + SEPARATOR.join(filter(None, (line, by)))),
+                mark and printable(INDENT + mark)))))
+            item.setData(_LINES_ROLE, (name, printable(line), printable(by), printable(mark)))
             item.setData(_STATE_ROLE, state)
             colour = UNSAVED_COLOUR if unsaved else STATE_COLOURS.get(state, "#e0e0e0")
             item.setForeground(QBrush(QColor(colour)))
-            item.setToolTip(printable(f"{path}\n{tip}"))
+            item.setToolTip(printable("\n".join(filter(None, (self._labels.get(path), str(path),
+                                                               tip, mark_tip)))))
+
+    def set_labels(self, labels: dict[Path, str]) -> None:
+        """Name these scans in words instead of by their file names (the rest as they are)."""
+        self._labels.update(labels)
+        for path in labels:
+            self._redraw(path)
+
+    def set_mark(self, path: Path, text: str, tip: str = "") -> None:
+        """Show ``text`` as the row's third line (none when empty), ``tip`` in its tooltip."""
+        if self._marks.get(path, ("", "")) != (text, tip):
+            self._marks[path] = (text, tip)
+            self._redraw(path)
+
+    def mark_text(self, path: Path) -> str:
+        return self._marks.get(path, ("", ""))[0]
+
+    def _redraw(self, path: Path) -> None:
+        if path in self._shown:
+            self.set_state(path, *self._shown[path])
 
     def _label(self, path: Path) -> str:
-        """The file name, with its folder when another listed scan has the same name."""
+        """The label in words, else the file name, with its folder when another listed scan
+        has the same name."""
+        if path in self._labels:
+            return self._labels[path]
         twins = self._names[path.name]
         return f"{path.name}  ({path.parent.name})" if twins > 1 else path.name
 

@@ -156,12 +156,13 @@ COLUMNS = ("Patient", "Patient ID", "Date", "Description", "Modalities", "Images
 
 class OpenFromPacsDialog(QDialog):
     """Find studies by patient ID, name or date (C-FIND) and fetch one (C-GET) into
-    ``cache/<Study Instance UID>``; ``retrieved`` then carries that folder.
+    ``cache/<Study Instance UID>``; ``retrieved`` then carries what arrived (``Retrieved``:
+    the images, in the study's order, each named in words).
 
     Shown, it searches at once for today's studies (the ones a sonographer most often wants,
     and a bounded answer on a PACS holding years); the fields then narrow or widen it."""
 
-    retrieved = Signal(object)  # Path of the folder holding the study's scans
+    retrieved = Signal(object)  # the Retrieved study
 
     def __init__(self, settings: PacsSettings, cache: Path, parent: QWidget | None = None):
         super().__init__(parent)
@@ -312,7 +313,7 @@ class OpenFromPacsDialog(QDialog):
             self._fail("The study holds no image fetalview can open (only reports or "
                        f"fetalview's own results). {got.summary()}")
             return
-        self.retrieved.emit(got.folder)
+        self.retrieved.emit(got)
         if got.complete:
             self.status.setText(got.summary())
             self.accept()

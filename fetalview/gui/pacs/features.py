@@ -23,16 +23,17 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QPlainTextEdit, QProgr
                                QToolButton, QVBoxLayout)
 
 from fetalview.core.io.dicom import looks_like_dicom
-from fetalview.core.io.scans import load_scan
 from fetalview.core.io.safetext import display_name
-from fetalview.core.record.result import build_result
+from fetalview.core.pacs.sent import NAMED_IMAGES, SentLog, fingerprint, result_to_send
 from fetalview.core.record.review import SIGNED_OFF
-from fetalview.core.record.sidecar import Annotation, check_belongs
+from fetalview.core.record.sidecar import Annotation
 from fetalview.core.record.sidecar_store import load_annotation
 from fetalview.core.results.dicom_values import DicomValueError
 from fetalview.gui.background import Job
 from fetalview.gui.pacs.dialogs import OpenFromPacsDialog, PacsSettings, PacsSettingsDialog
 from fetalview.gui.pacs.patients import PatientsDialog
+from fetalview.gui.pacs.sent_marks import SentMarks
+from fetalview.gui.pacs.study_list import StudyList
 
 if TYPE_CHECKING:  # highdicom and pynetdicom take seconds to import: only when sending
     from fetalview.core.results.dicom_results import DicomResults
@@ -48,12 +49,10 @@ def results_of(path: Path, annotation: Annotation, organization: str,
     """The SR and annotated image of a scan's saved annotation (reads the scan from disk);
     ``patient`` the fields asked for a PNG/JPEG scan, else those it was last sent with."""
     from fetalview.core.results.dicom_results import make_results
-    scan = load_scan(path, annotation.frame or 0)
-    check_belongs(annotation, path.name, scan.pixels, annotation.frame or 0)
-    result = build_result(display_name(path), annotation, scan.pixels,
-                          frame_count=scan.metadata.get("frames", 1))
+    scan, result = result_to_send(path, annotation)
     return make_results(scan, result, organization=organization,
-                        patient=patient or annotation.extra.get(PATIENT_KEY), named=True)
+                        patient=patient or annotation.extra.get(PATIENT_KEY),
+                        named=NAMED_IMAGES)
 
 
 #: One scan's send: (scan name, why it was not sent in a few words or None, the whole story).
@@ -77,12 +76,14 @@ def _why(exc: Exception) -> str:
 
 
 def send_scans(items: list[tuple[Path, Annotation | None, dict | None]],
-               settings: PacsSettings, data_dir: Path, progress,
+               settings: PacsSettings, data_dir: Path, progress, sent: list | None = None,
                **deadlines) -> list[Outcome]:
     """Build and send each scan's results (an annotation of None is read from its sidecar;
-    the dict is the patient asked for a PNG/JPEG scan); returns each scan's ``Outcome``. Runs
-    in a background job. Once the node itself failed (nothing listening, no answer in time),
-    the rest are not tried: each would only wait as long again."""
+    the dict is the patient asked for a PNG/JPEG scan); returns each scan's ``Outcome``, and
+    adds (path, result digest, annotation fingerprint) of each scan sent to ``sent``, for the
+    record of sends. Runs in a background job. Once the node itself failed (nothing
+    listening, no answer in time), the rest are not tried: each would only wait as long
+    again."""
     from fetalview.core.pacs.client import PacsUnreachable, store
     outcome: list[Outcome] = []
     given_up = None
@@ -101,15 +102,17 @@ def send_scans(items: list[tuple[Path, Annotation | None, dict | None]],
                     raise ValueError(NO_CONTOUR)
                 folder = Path(tmp) / str(i)  # the scan's own name, never another's file
                 folder.mkdir()
-                written = results_of(path, annotation, settings.organization,
-                                     patient).write(folder, path.stem)
-                store(settings.node, written, settings.calling_aet, **deadlines)
+                results = results_of(path, annotation, settings.organization, patient)
+                store(settings.node, results.write(folder, path.stem), settings.calling_aet,
+                      **deadlines)
             except Exception as exc:  # noqa: BLE001 - reported per scan, by name
                 outcome.append((name, _why(exc), str(exc) or type(exc).__name__))
                 if isinstance(exc, PacsUnreachable):
                     given_up = str(exc)
             else:
                 outcome.append((name, None, "sent"))
+                if sent is not None:
+                    sent.append((path, results.digest, fingerprint(annotation)))
     progress(len(items), len(items), "")
     return outcome
 
@@ -158,6 +161,7 @@ class PacsFeatures(QObject):
         # {path: fields so far} -> {path: fields}, or None for Cancel; tests answer directly
         self.ask_patients = lambda rows: _ask_patients(window, rows)
         self.outcome: list[Outcome] = []  # the last send's, for Send details
+        self.sent: list = []  # the running send's (path, digest, fingerprint) of each sent
         self.refused: list[Outcome] = []  # not sent for unsaved work, added to the summary
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(160)
@@ -181,6 +185,10 @@ class PacsFeatures(QObject):
         file_menu.insertAction(window.act_samples, self.act_open)
         file_menu.insertActions(window.act_settings, [self.act_send, self.act_send_confirmed])
         file_menu.insertAction(window.act_quit, self.act_settings)
+        self.sent_log = SentLog(window.settings.data_dir.parent)
+        self.marks = SentMarks(window, self.sent_log, lambda: self.settings.organization,
+                               self.resend)
+        self.study_list = StudyList(window)
 
     @property
     def settings(self) -> PacsSettings:
@@ -230,6 +238,12 @@ class PacsFeatures(QObject):
                    "Set patient")
         self._send(items)
 
+    def resend(self, path: Path) -> None:
+        """Send (again) the scan of a list row: it is shown, then sent as Send to PACS does."""
+        self.session.go_to(path)
+        if self.session.current is not None and self.session.current.path == path:
+            self.send_current()
+
     def send_confirmed(self) -> None:
         paths = [p for p in self.session.scans if self.session.states.get(p) in SIGNED_OFF]
         if not paths:
@@ -274,8 +288,9 @@ class PacsFeatures(QObject):
 
     def _send(self, items: list[tuple[Path, Annotation | None, dict | None]]) -> None:
         settings, data_dir = self.settings, self.window.settings.data_dir
-        deadlines = self.deadlines
-        self.job = Job(lambda progress: send_scans(items, settings, data_dir, progress,
+        deadlines, self.sent = self.deadlines, []
+        sent = self.sent  # filled in the job's thread, read once it finished
+        self.job = Job(lambda progress: send_scans(items, settings, data_dir, progress, sent,
                                                    **deadlines), self)
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_sent)
@@ -297,12 +312,26 @@ class PacsFeatures(QObject):
         self.window.statusBar().clearMessage()  # "Sending ... (31 of 31)" is over
         self.outcome = self.refused + outcome
         self.refused = []
+        self._record(self.sent)
         text = summary(self.outcome, self.settings.node)
         if any(why for _, why, _ in self.outcome):
             self.details_button.show()
             self.window.message_bar.show_message(text)
         else:
             self.window.statusBar().showMessage(text, 10000)
+
+    def _record(self, sent: list) -> None:
+        """Keep what was sent, and show it in the list."""
+        settings = self.settings
+        for path, digest, annotation in sent:
+            try:
+                self.sent_log.add(path, str(settings.node), digest, annotation,
+                                  settings.organization)
+            except OSError as exc:
+                self.window.message_bar.show_message(
+                    f"{display_name(path)} was sent, but the record of it could not be saved "
+                    f"({exc}): the list cannot show it as sent after a restart.")
+            self.marks.update(path)
 
     def _on_send_failed(self, message: str) -> None:
         self.progress.hide()
@@ -318,7 +347,7 @@ class PacsFeatures(QObject):
         if self.settings.node is None and not self.edit_settings():
             return
         self.open_dialog = OpenFromPacsDialog(self.settings, self.cache, self.window)
-        self.open_dialog.retrieved.connect(lambda folder: self.session.open_paths([folder]))
+        self.open_dialog.retrieved.connect(self.study_list.open)
         self.open_dialog.show()
 
 

@@ -96,3 +96,22 @@ def test_the_allow_burned_in_option_reaches_the_batch(tmp_path):
                  "--device", "cpu", "--out", str(tmp_path / "out.csv")]) == 0
     with Image.open(out / output_name("named", "overlay", ".png")) as im:
         assert im.size[0] == 200 and im.size[1] > 150  # the scan, its caption band below
+
+
+def test_a_given_pixel_size_is_questioned_against_the_file_and_the_plausible_head():
+    from fetalview.core.measure.growth import (PLAUSIBLE_HC_MM, GestationalAge,
+                                               intergrowth_hc_mean_sd)
+    from fetalview.core.measure.pixelsize import calibration_question
+    mean, sd = intergrowth_hc_mean_sd(GestationalAge.from_weeks(40))
+    assert PLAUSIBLE_HC_MM[1] == pytest.approx(mean + 3 * sd, abs=0.05)  # as documented
+    dicom, typed = PixelSize(0.148, "DICOM Pixel Spacing"), PixelSize(0.31, "typed by user")
+    question = calibration_question(typed, dicom, 912.0, dicom)  # the walkthrough's head
+    assert question == ("Use 0.31 mm per pixel (typed by user)? It is 109% larger than the "
+                        "scan's own calibration, 0.148 mm per pixel (DICOM Pixel Spacing): HC "
+                        "283 mm instead of 135 mm. No keeps 0.148 mm per pixel (DICOM Pixel "
+                        "Spacing).")
+    assert calibration_question(PixelSize(0.16, "typed by user"), dicom, 912.0) is None
+    assert calibration_question(PixelSize(0.12, "typed by user"), dicom, None) is not None
+    assert "above any plausible" in calibration_question(PixelSize(0.5, "t"), None, 912.0)
+    assert calibration_question(PixelSize(0.05, "t"), None, 912.0) is None  # 46 mm: HC18 has
+    assert "below any plausible" in calibration_question(PixelSize(0.04, "t"), None, 912.0)

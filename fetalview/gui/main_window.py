@@ -21,7 +21,7 @@ from fetalview.core.record.calipers import (Calipers, bpd_pair, saved_bpd_pair, 
                              with_calipers)
 from fetalview.core.measure.ellipse_edit import calibrated_pixel_size
 from fetalview.core.measure.biometry import OUTER_INNER
-from fetalview.core.measure.pixelsize import PixelSize, PixelSizeError
+from fetalview.core.measure.pixelsize import PixelSize, PixelSizeError, calibration_question
 from fetalview.core.io.safetext import printable
 from fetalview.core.measure.skull_edges import short_axis_ends
 from fetalview.gui.clinic import install as install_clinic_features
@@ -327,10 +327,11 @@ class MainWindow(FileCommands, QMainWindow):
 
     def apply_calibration(self, points, length_mm: float, whole_folder: bool = False) -> None:
         try:
-            self.session.set_pixel_size(calibrated_pixel_size(points[0], points[1], length_mm),
-                                        whole_folder)
+            size = calibrated_pixel_size(points[0], points[1], length_mm)
         except ValueError as exc:
             self.message_bar.show_message(f"Calibration not applied: {exc}.")
+            return
+        self._give_pixel_size(size, whole_folder)
 
     def type_pixel_size(self) -> None:
         if self.session.current is None:
@@ -343,7 +344,22 @@ class MainWindow(FileCommands, QMainWindow):
             except PixelSizeError as exc:
                 self.message_bar.show_message(f"Pixel size not applied: {exc}.")
                 return
-            self.session.set_pixel_size(size, answer[1])
+            self._give_pixel_size(size, answer[1])
+
+    def _give_pixel_size(self, size: PixelSize, whole_folder: bool) -> None:
+        """Apply a pixel size a person typed or calibrated; where it disagrees with the scan's
+        own calibration or makes an implausible head, only after a yes to a question naming
+        both figures (``calibration_question``): a no keeps the pixel size in use."""
+        d = self.session.current
+        if d is None:
+            return
+        e, a = d.annotation.ellipse, d.annotation
+        question = calibration_question(size, d.scan.pixel_size_for(e, d.scan.pixel_size),
+                                        e.perimeter() if e is not None else None, a.pixel_size)
+        if question is not None and not self.session.confirm(question):
+            self.message_bar.show_message("Pixel size not changed.")
+            return
+        self.session.set_pixel_size(size, whole_folder)
 
     # --- sign-off ----------------------------------------------------------------------
 

@@ -45,6 +45,14 @@ PLAUSIBLE_GA_WEEKS = (10, 43)
 #: spread of GA by HC even late in pregnancy (about +/-3.5 weeks at term), so far more often a
 #: wrong date (a month or a year mistyped) than a head that small or large.
 GA_APART_WEEKS = 4
+#: The head circumferences a fetal head can plausibly have, in mm: a calibration that puts HC
+#: outside is questioned before use. The largest is INTERGROWTH-21st's mean + 3 SD at 40+0
+#: weeks (333.9 + 3 x 12.9 = 372.7 mm), above Hadlock's head at 42+0 weeks (358 mm by its
+#: formula). Neither model reaches below 14+0 weeks (INTERGROWTH's mean - 3 SD there is 81 mm),
+#: while heads are measured from the first trimester on: 105 of HC18's 801 reference heads lie
+#: below 81 mm, the smallest at 44.3 mm. The smallest is therefore HC18's smallest head less
+#: 10%, rounded down: 40 mm.
+PLAUSIBLE_HC_MM = (40.0, 372.7)
 
 
 class OutOfRange(ValueError):

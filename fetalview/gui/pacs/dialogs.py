@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
-                               QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QSpinBox, QStyle, QStyleOptionFrame, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from fetalview.core.pacs.node import DEFAULT_CALLING_AET, PacsNode, check_ae_title
 from fetalview.gui.background import Job
@@ -94,6 +95,8 @@ class PacsSettingsDialog(QDialog):
         self.calling = QLineEdit(settings.calling_aet)
         self.organization = QLineEdit(settings.organization)
         self.organization.setPlaceholderText("named in confirmed reports")
+        for edit in (self.ae_title, self.host, self.organization):
+            self._fit_placeholder(edit)
         form.addRow("PACS AE title", self.ae_title)
         form.addRow("Host", self.host)
         form.addRow("Port", self.port)
@@ -101,13 +104,40 @@ class PacsSettingsDialog(QDialog):
         form.addRow("Clinic", self.organization)
         self.test_button = QPushButton("Test connection")
         self.test_button.clicked.connect(self.test_connection)
+        # The answer has a full-width row of its own under the button: squeezed beside it, a
+        # node's name wrapped to three lines and ran over the note below.
         self.answer = QLabel()
         self.answer.setWordWrap(True)
-        form.addRow(self.test_button, self.answer)
+        form.addRow(self.test_button)
+        form.addRow(self.answer)
         finish_form(self, form, "The PACS must know fetalview's AE title. Results go to it by "
                     "C-STORE; Open from PACS fetches studies by C-GET over the same connection.")
         self._job: Job | None = None
         self.deadlines: dict = {}  # the echo's timeout and deadline (tests set short ones)
+
+    @staticmethod
+    def _fit_placeholder(edit: QLineEdit) -> None:
+        """Make ``edit`` at least wide enough to show its whole placeholder: a cut example
+        ("name or address, ...") tells nobody what to type."""
+        option = QStyleOptionFrame()
+        edit.initStyleOption(option)
+        margins, text = edit.contentsMargins(), edit.textMargins()
+        width = (edit.fontMetrics().horizontalAdvance(edit.placeholderText()) + 2 * 2 + 1
+                 + margins.left() + margins.right() + text.left() + text.right())
+        size = edit.style().sizeFromContents(QStyle.CT_LineEdit, option,
+                                             QSize(width, edit.sizeHint().height()), edit)
+        edit.setMinimumWidth(size.width())
+
+    def _fit_height(self) -> None:
+        """Grow the dialog to the height its wrapped texts need at its width: a top-level
+        window does not follow a label's height-for-width by itself, so a longer answer
+        would otherwise be drawn over the rows below it."""
+        layout = self.layout()
+        layout.activate()
+        need = layout.totalHeightForWidth(self.width())
+        self.setMinimumHeight(need)
+        if self.height() < need:
+            self.resize(self.width(), need)
 
     def chosen(self) -> PacsSettings:
         """What the fields say; raises ValueError naming what is wrong."""
@@ -120,6 +150,7 @@ class PacsSettingsDialog(QDialog):
     def _say(self, text: str, ok: bool) -> None:
         self.answer.setText(text)
         self.answer.setStyleSheet("" if ok else f"color: {WARNING}")
+        self._fit_height()
 
     def test_connection(self) -> None:
         """C-ECHO in the background; the answer appears beside the button."""

@@ -18,11 +18,17 @@ from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsObject
 
 from fetalview.core.record.calipers import Calipers
-from fetalview.gui.view.handles import HANDLE_HIT, Handle, label_item
+from fetalview.gui.view.handles import HANDLE_DRAWN, HANDLE_HIT, Handle, label_item
 
-#: How far the BPD pair's grab tabs stand beside its ends, in logical screen pixels: clear of
-#: a handle on the end itself (hit squares of ``HANDLE_HIT``) whatever the line's direction.
-BPD_GRAB_OFFSET = 1.6 * HANDLE_HIT
+#: How far the BPD pair's grab tabs stand beside its ends, in logical screen pixels: two hit
+#: squares (``HANDLE_HIT``), so a full hit square of empty scan lies between a tab and any
+#: handle on the caliper line, the contour's short-axis ends included, whatever the line's
+#: direction. At 1.6 squares the tab and the contour's end stood 30 px apart, 12 px of gap
+#: between their hit areas, and a sonographer grabbed the one she did not mean.
+BPD_GRAB_OFFSET = 2 * HANDLE_HIT
+#: How far a caliper's label stands from its ``q`` end, in logical screen pixels: clear of a
+#: handle drawn on the end (``HANDLE_DRAWN``), close enough to be read with its caliper.
+LABEL_GAP = HANDLE_DRAWN / 2 + 4
 
 
 class CaliperItem(QGraphicsObject):
@@ -90,10 +96,18 @@ class CaliperItem(QGraphicsObject):
         return QPointF(unit.dx(), unit.dy())
 
     def _place_label(self) -> None:
-        """Beyond the ``q`` end, in line with the pair, clear of the handle."""
+        """Right beside the ``q`` end: across the line on the side away from the grab tabs and
+        back toward ``p``, each ``LABEL_GAP`` from the end. So it is read with its caliper and
+        covers neither the echo the end is set on (which runs across the line there and
+        beyond it) nor a handle. Beyond the end in line with the pair, where it stood before,
+        the BPD pair's far end meets the contour's short-axis handle: the label was pushed
+        past both, 50 px from its caliper, where it read as another's."""
         r = self._label.boundingRect()
-        centre = self._unit() * (12 + max(r.width(), r.height()) / 2)
-        self._label.setPos(centre - QPointF(r.width() / 2, r.height() / 2))
+        unit = self._unit()
+        across = QPointF(unit.y(), -unit.x())  # the tabs stand at (-y, x)
+        side = LABEL_GAP + abs(across.x()) * r.width() / 2 + abs(across.y()) * r.height() / 2
+        back = LABEL_GAP + abs(unit.x()) * r.width() / 2 + abs(unit.y()) * r.height() / 2
+        self._label.setPos(across * side - unit * back - QPointF(r.width() / 2, r.height() / 2))
 
     # --- dragging ----------------------------------------------------------------------
 

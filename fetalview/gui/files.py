@@ -22,7 +22,7 @@ from fetalview.core.io.safetext import display_name
 from fetalview.core.io.scans import IMAGE_SUFFIXES
 from fetalview.gui.dialogs import ask_export_folder
 from fetalview.gui.export import ExportError, annotated_image, free_path, save_png
-from fetalview.gui.settings import default_export_folder
+from fetalview.gui.settings import RecentList, default_export_folder
 from fetalview.gui.view.images import bgr_qimage
 
 #: Asked before an image of a scan whose file says patient details are burned into its pixels
@@ -70,11 +70,41 @@ class FileCommands:
                                           f"({exc.strerror or exc}), so they are not opened.")
 
     def _fill_recent_menu(self) -> None:
+        """The lists opened lately, folders first (a clinic works through folders), each taken
+        up again at the scan where it was left."""
         self.recent_menu.clear()
-        for entry in self.settings.recent:
-            self.recent_menu.addAction(entry, lambda p=entry: self.session.open_paths([Path(p)]))
+        for entry in sorted(self.settings.recent_lists, key=lambda e: not e.folders):
+            self.recent_menu.addAction(entry.label, lambda e=entry: self.resume(e))
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("(none yet)").setEnabled(False)
+        self.offer_resume()
+
+    def offer_resume(self) -> None:
+        """File > Resume last list, and the empty window's button, name the newest list."""
+        lists = self.settings.recent_lists
+        self.act_resume.setEnabled(bool(lists))
+        self.act_resume.setStatusTip(lists[0].label if lists else "")
+
+    def resume_last(self) -> None:
+        lists = self.settings.recent_lists
+        if lists:
+            self.resume(lists[0])
+
+    def resume(self, entry: RecentList) -> None:
+        """Open ``entry``'s folders or scans again and show the scan where it was left once a
+        listing brings it (files join at once, folders when listed on the worker thread)."""
+        listings = [sum(p.is_dir() for p in entry.paths)]  # still to come
+
+        def arrived(folder=None) -> None:
+            if folder is not None:
+                listings[0] -= 1
+            if entry.at in self.session.states or listings[0] <= 0:
+                self.session.listed.disconnect(arrived)
+                if entry.at in self.session.states:
+                    self.session.go_to(entry.at)
+        self.session.listed.connect(arrived)
+        self.session.open_paths(list(entry.paths))
+        arrived()
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():

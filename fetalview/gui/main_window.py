@@ -94,7 +94,8 @@ class MainWindow(FileCommands, QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.message_bar)
-        self.empty_state = EmptyState(self.act_open_folder, self.act_open, self.act_samples)
+        self.empty_state = EmptyState(self.act_open_folder, self.act_open, self.act_samples,
+                                      self.act_resume)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty_state)
         self.stack.addWidget(self.view)

@@ -12,6 +12,7 @@ the window's methods (``window.export_png``, ``window.export_target``...). It us
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
@@ -21,7 +22,8 @@ from fetalview.core.io.outputs import output_name
 from fetalview.core.io.safetext import display_name
 from fetalview.core.io.scans import IMAGE_SUFFIXES
 from fetalview.gui.dialogs import ask_export_folder
-from fetalview.gui.export import ExportError, annotated_image, free_path, save_png
+from fetalview.gui.export import (ExportError, annotated_image, free_path, save_list_report,
+                                  save_png)
 from fetalview.gui.settings import RecentList, default_export_folder
 from fetalview.gui.view.images import bgr_qimage
 
@@ -206,6 +208,25 @@ class FileCommands:
                                           "are being checked (see the status bar).")
             return False
         return self.csv_export.start(path)
+
+    def export_list_report_dialog(self) -> None:
+        folder = self.session.current.path.parent if self.session.current else None
+        path = self.export_target(output_name(folder.name if folder else "scans", "list_report",
+                                              ".pdf"))
+        if path is not None:
+            self.export_list_report(path)
+
+    def export_list_report(self, path: Path) -> bool:
+        """One PDF of every listed scan (``report.list_pdf``), checked as for the folder CSV;
+        named by the list's folders. False when it failed at once, or while an export of the
+        list is still under way."""
+        if self.csv_export.running:
+            self.message_bar.show_message("An export of the list is still under way: its scans "
+                                          "are being checked (see the status bar).")
+            return False
+        folders = list(dict.fromkeys(str(p.parent) for p in self.session.scans))
+        title = folders[0] + (f" and {len(folders) - 1} more folders" if len(folders) > 1 else "")
+        return self.csv_export.start(path, partial(save_list_report, title=title))
 
     def _on_csv_written(self, path: Path, rows: int, count: int, set_aside: list[str]) -> None:
         text = f"Saved {count} measured scans to {path}"

@@ -204,7 +204,7 @@ class MainWindow(FileCommands, QMainWindow):
                        self.act_outline):
             action.setEnabled(has_scan)
         listed = bool(self.session.scans)
-        for action in (self.act_next, self.act_prev, self.act_csv):
+        for action in (self.act_next, self.act_prev, self.act_csv, self.act_list_report):
             action.setEnabled(listed)
         self.panel.brightness.parentWidget().setEnabled(has_scan)
         for action in (self.act_export, self.act_copy, self.act_confirm):

@@ -51,6 +51,9 @@ def build_actions(window) -> None:
     window.act_export = a("&Export annotated PNG...", window.export_png_dialog, ["Ctrl+E"])
     window.act_copy = a("&Copy annotated image", window.copy_image, [QKeySequence.Copy])
     window.act_csv = a("Export folder &CSV...", window.export_csv_dialog, ["Ctrl+Shift+E"])
+    window.act_list_report = a("Export l&ist report (PDF)...", window.export_list_report_dialog,
+                               [], "One PDF for every listed scan: its figures, review state "
+                               "and who confirmed it")
     window.act_export_folder = a("Export fol&der...", window.choose_export_folder, [],
                                  "Where exported images, reports and CSV files go")
     window.act_settings = a("Se&ttings...", window.open_settings, [QKeySequence.Preferences])
@@ -110,7 +113,7 @@ def build_menus(window) -> None:
     file_menu.addAction(window.act_samples)
     file_menu.addSeparator()
     file_menu.addActions([window.act_export, window.act_copy, window.act_csv,
-                          window.act_export_folder])
+                          window.act_list_report, window.act_export_folder])
     file_menu.addSeparator()
     file_menu.addActions([window.act_settings, window.act_quit])
     bar.addMenu("&Edit").addActions([window.act_undo, window.act_redo])

@@ -273,7 +273,7 @@ class MainWindow(FileCommands, QMainWindow):
                                  if done < total else "")
 
     def _on_csv_progress(self, done: int, total: int) -> None:
-        self.csv_label.setText(f"Checking scans for the CSV: {done} of {total}" if total else "")
+        self.csv_label.setText(f"Checking scans for the export: {done} of {total}" if total else "")
 
     def _on_device_ready(self, label: str, fallback: str) -> None:
         self.device_label.setText(f"Model on {label}" + (" (GPU failed)" if fallback else ""))

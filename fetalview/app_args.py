@@ -2,13 +2,15 @@
 
 Both ``fetalview.cli`` (which parses it first, so that ``--help`` and bad options end before
 Qt is imported) and ``fetalview.gui.app`` (which reads the paths to open) use it; it imports
-nothing from fetalview, so the GUI never needs the command line module.
+nothing from fetalview but its version, so the GUI never needs the command line module.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from fetalview import __version__
 
 
 def app_parser() -> argparse.ArgumentParser:
@@ -22,6 +24,14 @@ def app_parser() -> argparse.ArgumentParser:
                "  fetalview measure PATH ...    measure scans without a window: CSV, overlays,\n"
                "                                reports, DICOM ('fetalview measure --help')",
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_version(p)
     p.add_argument("paths", nargs="*", type=Path, metavar="SCAN|FOLDER",
                    help="scans or folders of scans to open")
     return p
+
+
+def add_version(parser: argparse.ArgumentParser) -> None:
+    """``--version``: which fetalview this is (what a bug report and a validation record
+    name), printed before anything heavy is imported."""
+    parser.add_argument("--version", action="version", version=f"fetalview {__version__}",
+                        help="print fetalview's version and exit")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fetalview.app_args import app_parser
+from fetalview.app_args import add_version, app_parser
 from fetalview.qt_platform import missing_for_xcb, missing_message, uses_xcb
 from fetalview.core.io.safetext import csv_table, printable
 
@@ -15,6 +15,7 @@ def _measure_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="fetalview measure",
         description="Segment the fetal head and measure HC, BPD and OFD on many scans.")
+    add_version(p)
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="scans or folders of scans")
     p.add_argument("--pixel-size-csv", type=Path, metavar="FILE",
                    help="HC18-style CSV: filename, pixel size(mm), ...")
@@ -128,8 +129,9 @@ def measure_main(argv: list[str]) -> int:
         calling_aet = check_ae_title(args.calling_aet)
     except ValueError as exc:
         parser.error(f"--calling-aet: {exc}")
-    from fetalview.core.batch import (CSV_COLUMNS, NOT_WRITTEN, OutputError, Outputs, PixelSizeBook,
-                             echo_csv, measure_batch, plan_batch)
+    from fetalview.core.batch import (CSV_COLUMNS, NOT_WRITTEN, OutputError, Outputs,
+                                      PixelSizeBook, echo_csv, measure_batch, pixels_only,
+                                      plan_batch)
     from fetalview.core.io.outputs import OutputRefused
     from fetalview.core.model.segmenter import Segmenter
     from fetalview.core.model.card import WeightsError
@@ -168,9 +170,13 @@ def measure_main(argv: list[str]) -> int:
     unread = sum(r["status"].startswith("error") and not r["status"].startswith(NOT_WRITTEN)
                  for r in rows)
     unwritten = sum(r["status"].startswith(NOT_WRITTEN) for r in rows)
+    in_pixels = sum(pixels_only(r) for r in rows)
     measured = len(rows) - unread
     print(f"fetalview: {measured} of {len(rows)} scans measured"
           + (f", {unread} could not be read (see their status)" if unread else "")
+          + (f"; {in_pixels} in pixels only, as no pixel size is known"
+             + (", so they got no DICOM output" if args.dicom_out else "")
+             if in_pixels else "")
           + (f"; for {unwritten} an output file (mask, overlay, report or DICOM) could not be "
              "written (see their status)" if unwritten else ""), file=sys.stderr)
     if sender is not None:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the standalone one-folder app into dist/fetalview/ (run from anywhere).
-# Needs the project installed with the "package" extra: pip install -e ".[package]"
-# (with the CPU build of torch installed first, as for development), and binutils (readelf,
+# Needs the project installed with the "package" extra: pip install -e ".[package]" (no torch:
+# the bundle leaves it out even where it is installed; only the slow test that checks the
+# bundle needs torch, with the "test" extra, see packaging/README.md), and binutils (readelf,
 # strip, as, ld).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

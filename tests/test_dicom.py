@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import re
+
 import numpy as np
 import pydicom
 import pytest
@@ -203,11 +205,27 @@ def test_missing_pixel_data(tmp_path):
 
 @pytest.mark.parametrize("keep", [0.4, 0.9])
 def test_truncated_file(tmp_path, keep):
+    """Said in words (what the file lacks, what to do), not as numpy's reshape text."""
     path = make_dicom(tmp_path / "cut.dcm", np.stack([gradient(i) for i in range(4)]))
     data = path.read_bytes()
     path.write_bytes(data[:int(len(data) * keep)])
-    with pytest.raises(ScanLoadError, match="cut.dcm: .*(damaged|truncated)"):
+    with pytest.raises(ScanLoadError, match="cut.dcm: the DICOM file is cut short: its pixel "
+                       r"data holds [\d,]+ of the 12,288 bytes its 4 frames need \(\d+%\), so "
+                       "frame 3 is incomplete. .*copy it again") as raised:
         load_scan(path, frame=3)
+    assert not re.search("reshape|array|shape|size", str(raised.value))
+
+
+def test_truncated_single_frame_says_what_is_missing_in_words(tmp_path):
+    whole = make_dicom(tmp_path / "whole.dcm", gradient()).read_bytes()
+    path = tmp_path / "cut.dcm"
+    path.write_bytes(whole[: len(whole) - 1500])
+    with pytest.raises(ScanLoadError) as raised:
+        load_scan(path)
+    assert str(raised.value) == (
+        "cut.dcm: the DICOM file is cut short: its pixel data holds 1,572 of the 3,072 bytes "
+        "its image needs (51%). It was probably copied or downloaded only in part: copy it "
+        "again from the scanner or the PACS.")
 
 
 def test_not_dicom_despite_the_suffix(tmp_path):

@@ -643,11 +643,11 @@ def test_the_apps_csv_export_writes_odd_names_as_text(tmp_path):
     from fetalview.core.measure.geometry import Ellipse
     from fetalview.core.measure.pixelsize import PixelSize
     from fetalview.core.record.sidecar import Annotation
-    from fetalview.gui.export import csv_row, save_csv
+    from fetalview.core.results.tables import export_row
+    from fetalview.gui.export import list_record, save_csv
     ellipse = Ellipse(50, 40, 30, 20, -10)  # a negative angle stays a number
-    rows = [csv_row(tmp_path / name, Annotation(name, ellipse, ellipse, edited=True,
-                                                confidence=0.9,
-                                                pixel_size=PixelSize(0.1, "test")))
+    rows = [export_row(list_record(tmp_path / name, Annotation(
+        name, ellipse, ellipse, edited=True, confidence=0.9, pixel_size=PixelSize(0.1, "test"))))
             for name in [LATIN1_NAME] + FORMULA_NAMES]
     out = tmp_path / "export.csv"
     assert save_csv(rows, out) == len(rows)

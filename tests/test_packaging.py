@@ -33,9 +33,41 @@ SAMPLES = ROOT / "resources" / "samples"
 SIZE_MB = 415
 
 
+def package_pins() -> dict[str, str]:
+    """The ``package`` extra's pinned parts: distribution name -> its version pattern."""
+    import tomllib
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["package"]
+    return dict(re.fullmatch(r"([A-Za-z0-9_-]+)==([0-9.]+\*?)", r).groups()
+                for r in extra if "==" in r)
+
+
+def unlike_measured() -> list[str]:
+    """Installed parts outside the releases the bundle was measured with (its size would be
+    another bundle's)."""
+    from importlib.metadata import version
+
+    from packaging.specifiers import SpecifierSet
+    return [f"{name} {version(name)} (measured with {pin})" for name, pin in package_pins().items()
+            if version(name) not in SpecifierSet(f"=={pin}")]
+
+
+def test_the_bundle_is_built_with_the_releases_it_was_measured_with():
+    """The README's measured releases are what the ``package`` extra pins: an unpinned
+    dependency's newest release (OpenCV 5.1: 16 MB more) must not move the bundle's size."""
+    measured = re.search(r"OpenVINO ([0-9.]+), PySide6 ([0-9.]+),\s+OpenCV ([0-9.]+), numpy "
+                         r"([0-9.]+)", (ROOT / "packaging" / "README.md").read_text())
+    assert measured, "packaging/README.md names the releases the bundle was measured with"
+    openvino, pyside, opencv, numpy = measured.groups()
+    assert package_pins() == {"openvino": f"{'.'.join(openvino.split('.')[:2])}.*",
+                              "opencv-python-headless": f"{opencv}.*",
+                              "PySide6-Essentials": f"{pyside}.*", "numpy": f"{numpy}.*"}
+
+
 @pytest.fixture(scope="module")
 def bundle():
     pytest.importorskip("PyInstaller", reason="pip install -e '.[package]'")
+    assert unlike_measured() == [], "pip install -e '.[package]' first"
     subprocess.run(["bash", str(ROOT / "packaging" / "build.sh")], check=True, timeout=3600)
     assert APP.is_file()
     return APP

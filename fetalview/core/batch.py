@@ -51,6 +51,15 @@ NOT_WRITTEN = "error: measured, but an output file was not written"
 #: Each per-scan output: its option, the ``Outputs`` field, its role in the name, its extension.
 PER_SCAN = (("--masks", "masks", "mask", ".png"), ("--overlays", "overlays", "overlay", ".png"),
             ("--reports", "reports", "report", ".pdf"))
+#: Said of each scan measured in pixels only when DICOM output was asked for: the SR holds
+#: millimetres only, so such a scan gets none, and a silent gap looks like a lost file.
+NO_DICOM_IN_PIXELS = ("no DICOM output: measured in pixels only, as no pixel size is known "
+                      "(a DICOM SR holds millimetres; --pixel-size or --pixel-size-csv gives one)")
+
+
+def pixels_only(row: dict[str, str]) -> bool:
+    """Whether ``row`` is a scan whose head was measured, in pixels only (no pixel size)."""
+    return bool(row["center_x_px"]) and not row["hc_mm"]
 
 
 def pixel_size_csvs(folder: Path) -> list[Path]:
@@ -402,12 +411,18 @@ def measure_batch(batch: Batch, segmenter: Segmenter, frame: int = 0,
     if echo is not None:
         echo_csv(echo, csv_line(CSV_COLUMNS))
     rows = []
+    # a bar only where someone watches it: in a redirected log it is a line of carriage returns
+    # that the per-scan messages are glued onto
     for path, stem in tqdm(zip(batch.scans, batch.stems), total=len(batch.scans),
-                           desc="measuring", unit="scan", file=sys.stderr):
+                           desc="measuring", unit="scan", file=sys.stderr,
+                           disable=not _is_terminal(sys.stderr)):
         try:
             row = measure_one(segmenter, path, batch.book, outputs, frame, stem)
         except Exception as exc:  # one scan's failure must not end the batch
             row = empty_row(display_name(path), f"error: {type(exc).__name__}: {exc}")
+        if outputs.dicom and pixels_only(row):
+            tqdm.write(printable(f"fetalview: {row['filename']}: {NO_DICOM_IN_PIXELS}"),
+                       file=sys.stderr)
         rows.append(row)
         for f in files:
             f.add(f.line(row))
@@ -417,6 +432,13 @@ def measure_batch(batch: Batch, segmenter: Segmenter, frame: int = 0,
     if failed:
         raise OutputError("; ".join(failed), rows)
     return rows
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a stand-in stream, or one already closed
+        return False
 
 
 def run_batch(paths: list[Path], segmenter: Segmenter, book: PixelSizeBook,

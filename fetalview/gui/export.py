@@ -23,8 +23,9 @@ from fetalview.core.measure.biometry import OUTER_OUTER
 from fetalview.core.record.result import ScanResult, build_result
 from fetalview.core.record.sidecar import Annotation
 from fetalview.core.results import overlay
-from fetalview.core.results.tables import EXPORT_CSV_COLUMNS, export_row
+from fetalview.core.results.tables import EXPORT_CSV_COLUMNS
 from fetalview.gui.document import ScanDocument
+from fetalview.report.list_pdf import ListedScan, list_report_pdf
 
 
 class ExportError(Exception):
@@ -86,15 +87,21 @@ def free_path(path: Path) -> Path:
     return candidate
 
 
-def csv_row(path: Path, annotation: Annotation) -> dict[str, str]:
-    """The app's CSV row of a saved annotation (``tables.export_row`` of its record)."""
-    return export_row(build_result(display_name(path), annotation, None))
+def list_record(path: Path, annotation: Annotation) -> ScanResult:
+    """The record of a listed scan's saved annotation, which its folder CSV row and its part of
+    the list report render (no pixels: nothing is decoded)."""
+    return build_result(display_name(path), annotation, None)
 
 
 #: ``status`` of a scan whose saved measurement was refused: its figures were not the scan's.
 SET_ASIDE_STATUS = ("not measured: its saved measurement was made on other pixels (the scan "
                     "replaced since, or the measurement copied from another scan) and is set "
                     "aside; open the scan to measure it")
+
+
+def save_list_report(scans: list[ListedScan], path: Path, title: str) -> None:
+    """Write the list report (``report.list_pdf``); ExportError when it cannot be written."""
+    _write(Path(path), list_report_pdf(scans, title))
 
 
 def save_csv(rows: Iterable[dict[str, str]], path: Path) -> int:

@@ -12,6 +12,7 @@ the window's methods (``window.export_png``, ``window.export_target``...). It us
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
@@ -21,8 +22,9 @@ from fetalview.core.io.outputs import output_name
 from fetalview.core.io.safetext import display_name
 from fetalview.core.io.scans import IMAGE_SUFFIXES
 from fetalview.gui.dialogs import ask_export_folder
-from fetalview.gui.export import ExportError, annotated_image, free_path, save_png
-from fetalview.gui.settings import default_export_folder
+from fetalview.gui.export import (ExportError, annotated_image, free_path, save_list_report,
+                                  save_png)
+from fetalview.gui.settings import RecentList, default_export_folder
 from fetalview.gui.view.images import bgr_qimage
 
 #: Asked before an image of a scan whose file says patient details are burned into its pixels
@@ -70,11 +72,41 @@ class FileCommands:
                                           f"({exc.strerror or exc}), so they are not opened.")
 
     def _fill_recent_menu(self) -> None:
+        """The lists opened lately, folders first (a clinic works through folders), each taken
+        up again at the scan where it was left."""
         self.recent_menu.clear()
-        for entry in self.settings.recent:
-            self.recent_menu.addAction(entry, lambda p=entry: self.session.open_paths([Path(p)]))
+        for entry in sorted(self.settings.recent_lists, key=lambda e: not e.folders):
+            self.recent_menu.addAction(entry.label, lambda e=entry: self.resume(e))
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("(none yet)").setEnabled(False)
+        self.offer_resume()
+
+    def offer_resume(self) -> None:
+        """File > Resume last list, and the empty window's button, name the newest list."""
+        lists = self.settings.recent_lists
+        self.act_resume.setEnabled(bool(lists))
+        self.act_resume.setStatusTip(lists[0].label if lists else "")
+
+    def resume_last(self) -> None:
+        lists = self.settings.recent_lists
+        if lists:
+            self.resume(lists[0])
+
+    def resume(self, entry: RecentList) -> None:
+        """Open ``entry``'s folders or scans again and show the scan where it was left once a
+        listing brings it (files join at once, folders when listed on the worker thread)."""
+        listings = [sum(p.is_dir() for p in entry.paths)]  # still to come
+
+        def arrived(folder=None) -> None:
+            if folder is not None:
+                listings[0] -= 1
+            if entry.at in self.session.states or listings[0] <= 0:
+                self.session.listed.disconnect(arrived)
+                if entry.at in self.session.states:
+                    self.session.go_to(entry.at)
+        self.session.listed.connect(arrived)
+        self.session.open_paths(list(entry.paths))
+        arrived()
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
@@ -180,6 +212,25 @@ class FileCommands:
                                           "are being checked (see the status bar).")
             return False
         return self.csv_export.start(path)
+
+    def export_list_report_dialog(self) -> None:
+        folder = self.session.current.path.parent if self.session.current else None
+        path = self.export_target(output_name(folder.name if folder else "scans", "list_report",
+                                              ".pdf"))
+        if path is not None:
+            self.export_list_report(path)
+
+    def export_list_report(self, path: Path) -> bool:
+        """One PDF of every listed scan (``report.list_pdf``), checked as for the folder CSV;
+        named by the list's folders. False when it failed at once, or while an export of the
+        list is still under way."""
+        if self.csv_export.running:
+            self.message_bar.show_message("An export of the list is still under way: its scans "
+                                          "are being checked (see the status bar).")
+            return False
+        folders = list(dict.fromkeys(str(p.parent) for p in self.session.scans))
+        title = folders[0] + (f" and {len(folders) - 1} more folders" if len(folders) > 1 else "")
+        return self.csv_export.start(path, partial(save_list_report, title=title))
 
     def _on_csv_written(self, path: Path, rows: int, count: int, set_aside: list[str]) -> None:
         text = f"Saved {count} measured scans to {path}"

@@ -111,7 +111,8 @@ class MainWindow(FileCommands, QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.message_bar)
-        self.empty_state = EmptyState(self.act_open_folder, self.act_open, self.act_samples)
+        self.empty_state = EmptyState(self.act_open_folder, self.act_open, self.act_samples,
+                                      self.act_resume)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty_state)
         self.stack.addWidget(self.view)
@@ -220,7 +221,7 @@ class MainWindow(FileCommands, QMainWindow):
                        self.act_outline):
             action.setEnabled(has_scan)
         listed = bool(self.session.scans)
-        for action in (self.act_next, self.act_prev, self.act_csv):
+        for action in (self.act_next, self.act_prev, self.act_csv, self.act_list_report):
             action.setEnabled(listed)
         self.panel.brightness.parentWidget().setEnabled(has_scan)
         for action in (self.act_export, self.act_copy, self.act_confirm):
@@ -289,7 +290,7 @@ class MainWindow(FileCommands, QMainWindow):
                                  if done < total else "")
 
     def _on_csv_progress(self, done: int, total: int) -> None:
-        self.csv_label.setText(f"Checking scans for the CSV: {done} of {total}" if total else "")
+        self.csv_label.setText(f"Checking scans for the export: {done} of {total}" if total else "")
 
     def _on_device_ready(self, label: str, fallback: str) -> None:
         self.device_label.setText(f"Model on {label}" + (" (GPU failed)" if fallback else ""))

@@ -46,9 +46,14 @@ def build_actions(window) -> None:
     window.act_open_folder = a("Open &folder...", window.open_folder_dialog, ["Ctrl+Shift+O"])
     window.act_samples = a("Open &sample scans", window.open_samples, [],
                            "Open the bundled example ultrasound scans")
+    window.act_resume = a("Resume &last list", window.resume_last, [],
+                          "Open the list worked on last, at the scan where it was left")
     window.act_export = a("&Export annotated PNG...", window.export_png_dialog, ["Ctrl+E"])
     window.act_copy = a("&Copy annotated image", window.copy_image, [QKeySequence.Copy])
     window.act_csv = a("Export folder CS&V...", window.export_csv_dialog, ["Ctrl+Shift+E"])
+    window.act_list_report = a("Export l&ist report (PDF)...", window.export_list_report_dialog,
+                               [], "One PDF for every listed scan: its figures, review state "
+                               "and who confirmed it")
     window.act_export_folder = a("Export fol&der...", window.choose_export_folder, [],
                                  "Where exported images, reports and CSV files go")
     window.act_settings = a("Se&ttings...", window.open_settings, [QKeySequence.Preferences])
@@ -103,10 +108,12 @@ def build_menus(window) -> None:
     file_menu.addActions([window.act_open, window.act_open_folder])
     window.recent_menu = file_menu.addMenu("Open &recent")
     window.recent_menu.aboutToShow.connect(window._fill_recent_menu)
+    file_menu.addAction(window.act_resume)
+    window.offer_resume()
     file_menu.addAction(window.act_samples)
     file_menu.addSeparator()
     file_menu.addActions([window.act_export, window.act_copy, window.act_csv,
-                          window.act_export_folder])
+                          window.act_list_report, window.act_export_folder])
     file_menu.addSeparator()
     file_menu.addActions([window.act_settings, window.act_quit])
     bar.addMenu("&Edit").addActions([window.act_undo, window.act_redo])

@@ -117,14 +117,13 @@ class Session(QObject):
         """
         files: list[Path] = []
         self.queue.cancel()  # what was opened before waits no more; these come first
-        for raw in paths:
-            path = _absolute(Path(raw))
+        paths = [_absolute(Path(raw)) for raw in paths]
+        self.settings.opened(paths)  # Open recent, and where the file dialogs start
+        for path in paths:
             if path.is_dir():
                 self.lister.request(path, self.settings.data_dir)
-                self.settings.last_folder = str(path)
             else:
                 files.append(path)
-                self.settings.last_folder = str(path.parent)
         self._show_listed = bool(paths) and not files  # only folders: show what they bring
         self._add([(path, saved_state(path, self.settings.data_dir)) for path in files])
 
@@ -172,7 +171,7 @@ class Session(QObject):
         self.current_changed.emit()
         if document is None:
             return
-        self.settings.add_recent(path)
+        self.settings.stopped_at(path)  # where Open recent takes this list up again
         a = document.annotation
         if self.settings.segment_on_open and a.ellipse is None and a.auto_ellipse is None:
             self.segment()

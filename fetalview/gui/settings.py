@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, QStandardPaths
@@ -20,6 +21,22 @@ IDLE_MINUTES = 15
 CLINIC_KEY = "clinic/name"
 #: Where the PACS dialog kept the clinic's name before it was one setting: still read.
 OLD_CLINIC_KEY = "pacs/organization"
+
+
+@dataclass(frozen=True)
+class RecentList:
+    """A list as it was opened: its folders or scans, and the scan last shown in it."""
+
+    paths: tuple[Path, ...]
+    folders: bool  # whether it opened a folder (Open recent names folders first)
+    at: Path | None
+
+    @property
+    def label(self) -> str:
+        """The menu's text: the first thing opened, how many more, and where it was left."""
+        more = f" and {len(self.paths) - 1} more" if len(self.paths) > 1 else ""
+        at = f" (at {self.at.name})" if self.at is not None and self.at not in self.paths else ""
+        return f"{self.paths[0]}{more}{at}"
 
 
 class AppSettings:
@@ -98,17 +115,44 @@ class AppSettings:
     def show_outline(self, value: bool) -> None:
         self.store.setValue("view/show_outline", bool(value))
 
-    @property
-    def recent(self) -> list[str]:
-        value = self.store.value("files/recent", [])
-        if isinstance(value, str):  # QSettings turns a one-item list into a string
-            value = [value]
-        return [str(v) for v in value or []]
+    def _lists(self) -> list[dict]:
+        try:
+            items = json.loads(str(self.store.value("files/recent_lists", "[]")))
+        except ValueError:
+            return []
+        return [i for i in items if isinstance(i, dict) and isinstance(i.get("paths"), list)
+                and i["paths"]] if isinstance(items, list) else []
 
-    def add_recent(self, path: Path) -> None:
-        entry = str(Path(path).resolve())
-        items = [entry] + [p for p in self.recent if p != entry]
-        self.store.setValue("files/recent", items[:MAX_RECENT])
+    @property
+    def recent_lists(self) -> list[RecentList]:
+        """What was opened, newest first: each Open's folders or scans, and where in that list
+        the clinician stopped (not every scan visited: a visit is a place in a list)."""
+        return [RecentList(tuple(Path(p) for p in i["paths"]), bool(i.get("folders")),
+                           Path(i["at"]) if i.get("at") else None) for i in self._lists()]
+
+    def opened(self, paths: list[Path]) -> None:
+        """Note an Open of ``paths`` (absolute): the file dialogs start in its folder next
+        time, and it leads Open recent, keeping where a list opened before was left."""
+        if not paths:
+            return
+        folders = [p.is_dir() for p in paths]
+        self.last_folder = str(paths[-1] if folders[-1] else paths[-1].parent)
+        names = [str(p) for p in paths]
+        before = [i for i in self._lists() if i["paths"] == names]
+        entry = {"paths": names, "folders": any(folders),
+                 "at": before[0].get("at", "") if before else ""}
+        rest = [i for i in self._lists() if i["paths"] != names]
+        self.store.setValue("files/recent_lists", json.dumps([entry] + rest[:MAX_RECENT - 1]))
+
+    def stopped_at(self, scan: Path) -> None:
+        """Note ``scan`` (absolute) as the place in the newest list that holds it."""
+        items = self._lists()
+        for item in items:
+            if any(Path(p) == scan or Path(p) in scan.parents for p in item["paths"]):
+                if item.get("at") != str(scan):
+                    item["at"] = str(scan)
+                    self.store.setValue("files/recent_lists", json.dumps(items))
+                return
 
     @property
     def last_folder(self) -> str:

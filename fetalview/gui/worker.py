@@ -9,10 +9,16 @@ Background jobs (``submit_background``: the rest of a folder, see ``folder_queue
 folder CSV's checks, see ``csv_export.py``) run a Qt-free function in the same thread, so they
 share the one loaded model and never touch a scan's files at the same time; each sender sends
 one job at a time, so a request for the shown scan waits for at most one job of each.
+
+Every QThread the app starts is made by ``start_thread`` and ended by ``stop_threads``, however
+the app ends (window closed, ``app.quit``, an exception, SIGINT/SIGTERM, the interpreter's exit):
+Qt aborts the process when a running QThread is destroyed, and the abort loses what the process
+had not yet written (its buffered output, a log line).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 from typing import TYPE_CHECKING, Callable
@@ -26,6 +32,40 @@ if TYPE_CHECKING:  # imported in the worker thread: the runtime stays out of the
 log = logging.getLogger(__name__)
 
 SegmenterFactory = Callable[[str], "Segmenter"]
+
+#: The threads started and not yet stopped. Held here, not only by their owners: a QThread
+#: whose owner was garbage collected while it ran would abort the process.
+_THREADS: list[QThread] = []
+
+
+def start_thread(name: str, worker: QObject) -> QThread:
+    """A started thread named ``name`` that ``worker`` lives in, stopped by ``stop_threads``."""
+    thread = QThread()
+    thread.setObjectName(name)
+    worker.moveToThread(thread)
+    _THREADS.append(thread)
+    thread.start()
+    return thread
+
+
+def stop_thread(thread: QThread) -> None:
+    """End ``thread``'s event loop and wait until its current work (at most one segmentation,
+    one folder's listing) ends."""
+    thread.quit()
+    thread.wait()
+    if thread in _THREADS:
+        _THREADS.remove(thread)
+
+
+def stop_threads() -> None:
+    """Stop and join every thread still running (the app's last step, whatever ended it)."""
+    for thread in list(_THREADS):
+        stop_thread(thread)
+
+
+# At the interpreter's exit too, before the modules' globals (the application object among
+# them) go: registered after PySide6's own clean-up, so it runs before it.
+atexit.register(stop_threads)
 
 
 def default_factory(device: str) -> Segmenter:
@@ -130,12 +170,9 @@ class SegmentationService(QObject):
         super().__init__(parent)
         self._latest = 0
         self._pending = False
-        self._thread = QThread()
-        self._thread.setObjectName("fetalview-segmentation")
         self._generation = 0
         self._worker = _Worker(factory or default_factory, lambda rid: rid == self._latest,
                                self._is_live)
-        self._worker.moveToThread(self._thread)
         self._request.connect(self._worker.run)
         self._background.connect(self._worker.run_background)
         self._worker.background_done.connect(self._on_background_done)
@@ -145,7 +182,7 @@ class SegmentationService(QObject):
         self._worker.started.connect(lambda rid, text: self.progress.emit(text))
         self._worker.device_ready.connect(self.device_ready)
         self._worker.preloaded.connect(self._on_preloaded)
-        self._thread.start()
+        self._thread = start_thread("fetalview-segmentation", self._worker)
 
     @property
     def busy(self) -> bool:
@@ -218,5 +255,4 @@ class SegmentationService(QObject):
         """Stop the thread after the current run (at most one segmentation's time)."""
         self.cancel()
         self.cancel_background()
-        self._thread.quit()
-        self._thread.wait()
+        stop_thread(self._thread)

@@ -128,6 +128,7 @@ def run_app(qtbot, monkeypatch, settings, fake):
     monkeypatch.setattr(app_module, "AppSettings", lambda: settings)
     monkeypatch.setattr(QApplication, "exec", lambda self: 0)
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run_app installs its own
+    monkeypatch.setattr(app_module, "quit_on_signals", lambda app: None)  # pytest's Ctrl+C
 
     def run(argv: list[str]) -> MainWindow:
         assert app_module.run_app(argv) == 0

@@ -65,7 +65,7 @@ def test_a_scan_replaced_after_its_measurement_is_exported_unmeasured_checked_of
     out = tmp_path / "exports" / "measurements.csv"
     out.parent.mkdir()
     assert window.export_csv(out)
-    assert not out.exists() and window.csv_label.text() == "Checking scans for the CSV: 0 of 2"
+    assert not out.exists() and window.csv_label.text() == "Checking scans for the export: 0 of 2"
     window.session.open_paths([SAMPLES / "050_HC.png"])  # cancels the queue, not the export
     qtbot.waitUntil(out.exists, timeout=20000)
 

@@ -134,13 +134,17 @@ print(w.devicePixelRatio(), w.minimumSizeHint().height(), overlaps(w.panel), cli
 
 @pytest.mark.parametrize("factor", ["1.25", "1.5"])
 def test_real_scale_factor_keeps_the_panel_apart(tmp_path, factor):
-    """QT_SCALE_FACTOR as a clinic PC sets it (it must be set before Qt starts: a new process)."""
+    """QT_SCALE_FACTOR as a clinic PC sets it (it must be set before Qt starts: a new process).
+    The script ends without closing its window, its threads running, and the output buffered
+    (no PYTHONUNBUFFERED, as in a plain shell): it must still exit cleanly, its print kept."""
     import os
-    env = {**os.environ, "QT_SCALE_FACTOR": factor, "QT_QPA_PLATFORM": "offscreen"}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env.update(QT_SCALE_FACTOR=factor, QT_QPA_PLATFORM="offscreen")
     out = subprocess.run([sys.executable, "-c", SCALED, str(tmp_path / "s.ini"),
                           str(tmp_path / "data")], env=env, capture_output=True, text=True,
                          timeout=120, cwd=os.path.dirname(os.path.dirname(os.path.dirname(
                              os.path.abspath(__file__)))))
+    assert out.returncode == 0 and "QThread: Destroyed" not in out.stderr, out.stderr
     ratio, min_height, bad, cut = out.stdout.strip().splitlines()[-1].split(" ", 3)
     assert float(ratio) == pytest.approx(float(factor))
     assert int(min_height) <= 680

@@ -1,4 +1,4 @@
-"""Opening scans: folders, damaged files, navigation, drag and drop, recent files, help."""
+"""Opening scans: folders, damaged files, navigation, drag and drop, help (recent lists: test_recent_lists.py)."""
 
 import sys
 
@@ -69,13 +69,6 @@ def test_drag_and_drop_opens_files(qtbot, window, scans):
     window.dropEvent(QDropEvent(QPointF(50, 50), Qt.CopyAction, mime, Qt.LeftButton,
                                 Qt.NoModifier))
     assert window.session.current.path.name == "249_HC.png"
-
-
-def test_recent_files_are_remembered(qtbot, window, scans, settings):
-    window.session.open_paths([scans / "249_HC.png"])
-    assert settings.recent[0] == str((scans / "249_HC.png").resolve())
-    window._fill_recent_menu()
-    assert [a.text() for a in window.recent_menu.actions()] == settings.recent
 
 
 def test_sample_scans_open_from_the_menu(qtbot, make_window, settings, fake):
@@ -188,16 +181,6 @@ def test_unreadable_folder_is_reported(qtbot, window, tmp_path, monkeypatch):
     open_folder(qtbot, window, tmp_path)
     assert "Cannot read the folder" in window.message_bar.text
     assert window.session.current is None
-
-
-def test_choosing_a_recent_file_opens_it(qtbot, window, scans, settings):
-    window.session.open_paths([scans / "249_HC.png"])
-    window.session.open_paths([scans / "050_HC.png"])
-    window._fill_recent_menu()
-    entry = next(a for a in window.recent_menu.actions() if a.text().endswith("249_HC.png"))
-    entry.trigger()
-    assert window.session.current.path.name == "249_HC.png"
-    assert settings.recent[0].endswith("249_HC.png")
 
 
 def test_sidecar_contour_far_outside_the_scan_is_ignored_and_export_works(qtbot, window, scans,

@@ -53,6 +53,9 @@ MAX_ANISOTROPY = 0.01
 SOURCE_REGION = "DICOM ultrasound region calibration"
 SOURCE_PIXEL_SPACING = "DICOM Pixel Spacing"
 SOURCE_IMAGER_SPACING = "DICOM Imager Pixel Spacing"
+#: What to do about a damaged file: the copy is at fault far more often than the scanner.
+COPY_AGAIN = "It was probably copied or downloaded only in part: copy it again from the " \
+    "scanner or the PACS."
 
 
 class DicomError(Exception):
@@ -83,8 +86,9 @@ def read_header(path: Path) -> Dataset:
         ds = pydicom.dcmread(path, stop_before_pixels=True)
     except InvalidDicomError:
         raise DicomError("not a DICOM file") from None
-    except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
-        raise DicomError(f"the DICOM file is damaged or truncated ({exc})") from None
+    except (OSError, EOFError, ValueError, KeyError, TypeError):
+        raise DicomError("the DICOM file is damaged or cut short: its header (who, when, how "
+                         f"the image is stored) cannot be read. {COPY_AGAIN}") from None
     if "Rows" not in ds or "Columns" not in ds:
         raise DicomError("the DICOM file holds no image (no Rows/Columns)")
     return ds
@@ -129,8 +133,8 @@ def read_frame(path: Path, ds: Dataset, frame: int = 0) -> np.ndarray:
         name = syntax.name if syntax is not None else "unknown"
         raise DicomError(f"its compression ({name}) cannot be decoded here; "
                          "install pylibjpeg-libjpeg / pylibjpeg-openjpeg") from None
-    except (OSError, EOFError, ValueError, RuntimeError, TypeError) as exc:
-        raise DicomError(f"the pixel data is damaged or truncated ({exc})") from None
+    except (OSError, EOFError, ValueError, RuntimeError, TypeError):
+        raise DicomError(_damage_in_words(path, ds, frame, n)) from None
     photometric = str(ds.get("PhotometricInterpretation", "")).upper()
     if photometric == "MONOCHROME1":
         pixels = _invert(pixels, ds)
@@ -141,6 +145,35 @@ def read_frame(path: Path, ds: Dataset, frame: int = 0) -> np.ndarray:
             raise DicomError("its PALETTE COLOR pixels have no usable colour lookup table "
                              f"({exc})") from None
     return pixels
+
+
+def _damage_in_words(path: Path, ds: Dataset, frame: int, n: int) -> str:
+    """What is wrong with pixel data that would not decode, said as a clinician can act on it.
+
+    The decoder's own text (a numpy array that "cannot reshape array of size 1765 into shape
+    (48,64)") names nothing the reader knows; here the bytes the image needs are set against
+    the bytes the file holds."""
+    import pydicom
+
+    which = f"frame {frame} of its {n} frames" if n > 1 else "its image"
+    try:
+        whole = pydicom.dcmread(path)
+        held = len(whole.PixelData)
+        compressed = whole.file_meta.TransferSyntaxUID.is_compressed
+        per_frame = int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1) or 1) \
+            * -(-int(ds.get("BitsAllocated", 8) or 8) // 8)
+    except Exception:  # noqa: BLE001 - damaged beyond a count: said as such below
+        return f"the DICOM file is damaged: the pixel data of {which} cannot be read. {COPY_AGAIN}"
+    if compressed:
+        return (f"the DICOM file's compressed pixel data is damaged or cut short: {which} "
+                f"cannot be decoded. {COPY_AGAIN}")
+    if held < per_frame * n:
+        needs = f"its {n} frames need" if n > 1 else "its image needs"
+        lost = f", so frame {frame} is incomplete" if n > 1 else ""
+        return (f"the DICOM file is cut short: its pixel data holds {held:,} of the "
+                f"{per_frame * n:,} bytes {needs} ({100 * held // (per_frame * n)}%){lost}. "
+                f"{COPY_AGAIN}")
+    return f"the DICOM file is damaged: the pixel data of {which} cannot be read. {COPY_AGAIN}"
 
 
 def _check_jpeg(fragment: bytes) -> None:

@@ -20,6 +20,7 @@ atomically, as every export.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -28,10 +29,15 @@ from PySide6.QtCore import QObject, Signal
 
 from fetalview.core.record.review import NOT_MEASURED, STATE_WORDS
 from fetalview.core.io.safetext import display_name
-from fetalview.core.results.tables import unmeasured_row
-from fetalview.gui.export import SET_ASIDE_STATUS, ExportError, csv_row, free_path, save_csv
+from fetalview.core.results.tables import export_row, unmeasured_row
+from fetalview.gui.export import (SET_ASIDE_STATUS, ExportError, free_path, list_record,
+                                  save_csv)
 from fetalview.gui.folder.queue import Outcome, measure_job
 from fetalview.gui.session import Session
+from fetalview.report.list_pdf import ListedScan
+
+#: Writes the listed scans as the export found them to a path; raises ExportError.
+ListWriter = Callable[[list[ListedScan], Path], None]
 
 
 #: ``status`` of a scan whose change on screen could not be saved: no figure leaves for it.
@@ -67,9 +73,11 @@ class FolderCsvExport(QObject):
     def running(self) -> bool:
         return self._path is not None
 
-    def start(self, path: Path) -> bool:
+    def start(self, path: Path, write: ListWriter | None = None) -> bool:
         """Export the listed scans to ``path``: written at once when all were checked in this
-        session, else once the worker has checked the rest. False when it failed at once."""
+        session, else once the worker has checked the rest. False when it failed at once.
+        ``write`` writes what was found (default: the CSV; the list report is the other)."""
+        self._write = write or save_list_csv
         self._path, self._scans, self._set_aside = Path(path), list(self.session.scans), set()
         self._todo = deque(p for p in self._scans if not self.session.up_to_date(p))
         self._total = len(self._todo)
@@ -98,27 +106,34 @@ class FolderCsvExport(QObject):
         self._next()
 
     def _finish(self) -> bool:
-        rows, measured = [], 0
+        scans, measured = [], 0
         for path in self._scans:
+            name = display_name(path)
             _, annotation = self.session.known_result(path)
             if self.session.unsaved(path):  # on screen only: what is on disk is older
-                rows.append(unmeasured_row(display_name(path), UNSAVED_STATUS))
+                scans.append(ListedScan(name, None, UNSAVED_STATUS))
             elif annotation is not None and annotation.ellipse is not None:
-                rows.append(csv_row(path, annotation))
+                scans.append(ListedScan(name, list_record(path, annotation)))
                 measured += 1
             elif path in self._set_aside:
-                rows.append(unmeasured_row(display_name(path), SET_ASIDE_STATUS))
+                scans.append(ListedScan(name, None, SET_ASIDE_STATUS, NOT_MEASURED))
             else:  # not measured (yet), unreadable, no head found: listed, with its state
                 state = self.session.states.get(path, NOT_MEASURED)
-                rows.append(unmeasured_row(display_name(path), STATE_WORDS.get(state, state), state))
+                scans.append(ListedScan(name, None, STATE_WORDS.get(state, state), state))
         # a file that appeared there while the scans were checked is not replaced
         target, self._path = free_path(self._path) if self._total else self._path, None
         self.progress.emit(0, 0)
         try:
-            save_csv(rows, target)
+            self._write(scans, target)
         except ExportError as exc:
             self.failed.emit(str(exc))
             return False
-        self.written.emit(target, len(rows), measured,
+        self.written.emit(target, len(scans), measured,
                           [display_name(p) for p in self._scans if p in self._set_aside])
         return True
+
+
+def save_list_csv(scans: list[ListedScan], path: Path) -> None:
+    """The folder CSV: a record's row, or a row without figures saying why."""
+    save_csv([export_row(s.result) if s.result is not None
+              else unmeasured_row(s.name, s.without, s.state) for s in scans], path)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from fetalview.core.io.scans import list_scans
 from fetalview.gui.document import saved_state
+from fetalview.gui.worker import start_thread, stop_thread
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +49,14 @@ class FolderLister(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._thread = QThread()
-        self._thread.setObjectName("fetalview-folder-listing")
         self._worker = _Lister()
-        self._worker.moveToThread(self._thread)
         self._request.connect(self._worker.run)
         self._worker.listed.connect(self.listed)
-        self._thread.start()
+        self._thread = start_thread("fetalview-folder-listing", self._worker)
 
     def request(self, folder: Path, data_dir: Path) -> None:
         self._request.emit(folder, data_dir)
 
     def shutdown(self) -> None:
         """Stop the thread after the folder being listed (folders still queued are dropped)."""
-        self._thread.quit()
-        self._thread.wait()
+        stop_thread(self._thread)

@@ -46,7 +46,7 @@ def build_actions(window) -> None:
     window.act_open_folder = a("Open &folder...", window.open_folder_dialog, ["Ctrl+Shift+O"])
     window.act_samples = a("Open &sample scans", window.open_samples, [],
                            "Open the bundled example ultrasound scans")
-    window.act_resume = a("Resume &last list", window.resume_last, [],
+    window.act_resume = a("Resu&me last list", window.resume_last, [],
                           "Open the list worked on last, at the scan where it was left")
     window.act_export = a("&Export annotated PNG...", window.export_png_dialog, ["Ctrl+E"])
     window.act_copy = a("&Copy annotated image", window.copy_image, [QKeySequence.Copy])

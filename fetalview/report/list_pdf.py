@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QRectF, Qt
-from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QPageLayout, QPageSize, QPainter,
-                           QPdfWriter)
+from PySide6.QtCore import QBuffer, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPdfWriter
 
 from fetalview.core.io.outputs import write_atomic
 from fetalview.core.record.result import ScanResult
 from fetalview.core.record.review import NOT_MEASURED
-from fetalview.report.pdf import MARGIN_MM, RESOLUTION_DPI, ensure_gui_application
+from fetalview.report.pdf import RESOLUTION_DPI, a4_writer
 
 FOOTER = ("Decision support only: every automatic contour is to be confirmed by a clinician; "
           "each scan says who confirmed it.")
@@ -86,17 +85,8 @@ def _block(scan: ListedScan) -> list[Line]:
 def list_report_pdf(scans: list[ListedScan], title: str,
                     when: datetime | None = None) -> bytes:
     """The PDF of ``scans`` in their order under ``title`` (the list's folder or folders)."""
-    ensure_gui_application()
     buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    writer = QPdfWriter(buffer)
-    writer.setResolution(RESOLUTION_DPI)
-    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
-                                     QPageLayout.Orientation.Portrait,
-                                     QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
-                                     QPageLayout.Unit.Millimeter))
-    writer.setTitle(f"fetalview list report: {title}")
-    writer.setCreator("fetalview")
+    writer = a4_writer(buffer, f"fetalview list report: {title}")
     head: list[Line] = [("Fetal head biometry: list report", 18, True, "#000000"),
                         (f"List: {title}", 10, False, "#000000"),
                         (summary(scans), 10, True, "#000000"),

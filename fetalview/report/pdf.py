@@ -63,13 +63,11 @@ def write_report(path: Path, result: ScanResult, pixels: np.ndarray,
     return path
 
 
-def report_pdf(result: ScanResult, pixels: np.ndarray,
-               patient: dict[str, str] | None = None, clinic: str = "") -> bytes:
-    """The one-page PDF of ``result`` on the scan's ``pixels`` (uint8 gray, the scan or frame
-    measured). ``patient`` holds name/ID/exam date (``PATIENT_LABELS``) only if the user opted
-    in; ``clinic`` is the clinic's name for the header ("": none set)."""
+def a4_writer(buffer: QBuffer, title: str) -> QPdfWriter:
+    """A PDF writer into ``buffer`` (opened here): A4 portrait, fetalview's margins and
+    resolution, ``title``, and fetalview as creator (by which ``ownfiles`` knows its PDFs).
+    Every fetalview PDF starts here."""
     ensure_gui_application()
-    buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     writer = QPdfWriter(buffer)
     writer.setResolution(RESOLUTION_DPI)
@@ -77,8 +75,18 @@ def report_pdf(result: ScanResult, pixels: np.ndarray,
                                      QPageLayout.Orientation.Portrait,
                                      QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
                                      QPageLayout.Unit.Millimeter))
-    writer.setTitle(f"fetalview report: {result.name}")
+    writer.setTitle(title)
     writer.setCreator("fetalview")
+    return writer
+
+
+def report_pdf(result: ScanResult, pixels: np.ndarray,
+               patient: dict[str, str] | None = None, clinic: str = "") -> bytes:
+    """The one-page PDF of ``result`` on the scan's ``pixels`` (uint8 gray, the scan or frame
+    measured). ``patient`` holds name/ID/exam date (``PATIENT_LABELS``) only if the user opted
+    in; ``clinic`` is the clinic's name for the header ("": none set)."""
+    buffer = QBuffer()
+    writer = a4_writer(buffer, f"fetalview report: {result.name}")
     painter = QPainter()
     if not painter.begin(writer):
         raise OSError("cannot paint the report")

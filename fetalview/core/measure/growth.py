@@ -242,6 +242,20 @@ def hc_centile(hc_mm: float, ga: GestationalAge) -> HCCentile:
     return HCCentile(ga, hc_mm, z, 50.0 * (1.0 + math.erf(z / math.sqrt(2.0))))
 
 
+@dataclass(frozen=True)
+class GrowthPoint:
+    """One measurement placed on a growth chart (HC, BPD or OFD against gestational age).
+
+    The chart draws what it is given and decides nothing: ``confirmed`` points of a patient are
+    joined in time order, an unconfirmed one is drawn apart and never joined, and the ``latest``
+    is highlighted. Built by the record (one scan, or a patient's serial scans)."""
+    ga_days: int
+    value_mm: float
+    confirmed: bool
+    latest: bool
+    exam_date: date | None = None
+
+
 def _ordinal(percentile: float) -> str:
     if percentile < 1.0:
         return "<1st"

@@ -24,6 +24,7 @@ from fetalview.core.measure.pixelsize import PixelSize, PixelSizeError
 from fetalview.core.io.safetext import printable
 from fetalview.core.measure.skull_edges import short_axis_ends
 from fetalview.gui.clinic import install as install_clinic_features
+from fetalview.gui.signoff.keys import install as install_confirm_keys
 from fetalview.gui.pacs.features import install as install_pacs_features
 from fetalview.gui.panels.empty_state import EmptyState
 from fetalview.gui.dialogs import SettingsDialog, ask_number, ask_operator, shortcuts_dialog
@@ -69,6 +70,7 @@ class MainWindow(FileCommands, QMainWindow):
         self._connect()
         self.clinic = install_clinic_features(self)
         self.pacs = install_pacs_features(self)
+        self.confirm_keys = install_confirm_keys(self)  # Space and Return, wherever focus is
         self._return_focus_to_the_scan()
         self._on_current_changed()
         self.resize(FIRST_SIZE)

@@ -32,7 +32,7 @@ from fetalview.gui.folder.listing import FolderLister
 from fetalview.gui.folder.queue import FolderQueue, Outcome
 from fetalview.gui.folder.review_order import end_of_list
 from fetalview.gui.settings import AppSettings
-from fetalview.gui.signing import confirm_bpd, sign_off_shown
+from fetalview.gui.signoff.confirm import confirm_bpd, sign_off_shown
 from fetalview.gui.worker import SegmentationService
 
 log = logging.getLogger(__name__)
@@ -286,7 +286,10 @@ class Session(QObject):
             self.error.emit(f"The model found no head in {d.path.name}. Draw the contour by "
                             "hand: Contour > Draw by hand (M).")
             return
-        d.push(with_model_result(d.annotation, result), "Segment with the model")
+        if request.ellipse_before is None:  # the first contour: where the history starts
+            d.start_from(with_model_result(d.annotation, result))
+        else:  # it replaces a contour (a hand edit, asked first): Undo brings that back
+            d.push(with_model_result(d.annotation, result), "Segment with the model")
         reasons = review_needed(d.annotation)
         if reasons:
             self.info.emit(f"Please check the contour ({', '.join(reasons)}).")
@@ -337,7 +340,7 @@ class Session(QObject):
                                            and saved[1]), text)
 
     def confirm_bpd_calipers(self, operator: Callable[[], str | None] = lambda: None) -> None:
-        confirm_bpd(self, operator)  # ``signing``: a confirmed scan is signed again with it
+        confirm_bpd(self, operator)  # a confirmed scan is signed again with it
 
     def add_distance(self, points: list[tuple[float, float]]) -> None:
         d = self.current
@@ -365,7 +368,7 @@ class Session(QObject):
                                  f"Remove distance D{index + 1}")
 
     def sign_off(self, operator: str) -> bool:
-        """Confirm the shown scan as ``operator`` with the figures shown (``signing``)."""
+        """Confirm the shown scan as ``operator`` with the figures shown (``signoff.confirm``)."""
         return sign_off_shown(self, operator)
 
     def set_pixel_size(self, pixel_size: PixelSize, whole_folder: bool = False) -> None:

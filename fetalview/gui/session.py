@@ -286,9 +286,9 @@ class Session(QObject):
             self.error.emit(f"The model found no head in {d.path.name}. Draw the contour by "
                             "hand: Contour > Draw by hand (M).")
             return
-        if request.ellipse_before is None:  # the first contour: where the history starts
+        if request.ellipse_before is None and not d.undo_stack.count():  # an untouched scan
             d.start_from(with_model_result(d.annotation, result))
-        else:  # it replaces a contour (a hand edit, asked first): Undo brings that back
+        else:  # after the user's steps (another frame, a hand edit asked first): undoable
             d.push(with_model_result(d.annotation, result), "Segment with the model")
         reasons = review_needed(d.annotation)
         if reasons:

@@ -60,7 +60,8 @@ def test_confirmation_round_trips_through_the_sidecar_and_stands_only_for_its_co
     assert data["version"] == 2
     assert data["confirmed"] == {
         "by": "A. Jones", "at": "2026-11-27T08:14:05+00:00", "model_version": "resunet-1",
-        "hc": m.hc, "bpd": m.bpd, "ofd": m.ofd, "unit": "mm", "state": "corrected",
+        "hc": m.hc, "bpd": m.bpd, "bpd_convention": "outer-outer", "ofd": m.ofd, "unit": "mm",
+        "state": "corrected",
         "ellipse": {"cx": 300.0, "cy": 200.0, "a": 155.0, "b": 110.0, "angle_deg": 20.0},
         "mm_per_pixel": 0.1}
     loaded = load_annotation(scan, tmp_path / "appdata")

@@ -18,6 +18,11 @@ DEVICE_NAMES = {"auto": "Automatic (GPU when available)", "cpu": "CPU", "cuda": 
 BPD_NAMES = {OUTER_OUTER: "Outer-to-outer (the head ellipse's short axis)",
              OUTER_INNER: "Outer-to-inner (leading edges; suggested from the skull, confirm it)"}
 
+#: What a change of the BPD convention does to scans already confirmed, said before it is made.
+BPD_CHANGE_NOTE = ("A change applies to scans not confirmed yet. Confirmed scans keep the BPD "
+                   "they were confirmed with, shown \"as confirmed\", until you confirm their "
+                   "BPD calipers (B) in the new convention.")
+
 
 def finish_form(dialog: QDialog, form: QFormLayout, note: str) -> None:
     """End a settings form the same way everywhere: a wrapped explanatory note, then OK and
@@ -50,6 +55,9 @@ class SettingsDialog(QDialog):
             self.bpd.addItem(name, key)
         self.bpd.setCurrentIndex(list(BPD_NAMES).index(settings.bpd_convention))
         form.addRow("Measure BPD", self.bpd)
+        kept = QLabel(BPD_CHANGE_NOTE)
+        kept.setWordWrap(True)
+        form.addRow(kept)
         self.automatic_beside = QCheckBox("Save automatic results beside the scans too")
         self.automatic_beside.setChecked(settings.automatic_beside)
         self.automatic_beside.setToolTip(

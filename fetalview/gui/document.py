@@ -127,6 +127,13 @@ class ScanDocument(QObject):
         if after != self.annotation:
             self.undo_stack.push(AnnotationCommand(self.apply, self.annotation, after, text))
 
+    def start_from(self, annotation: Annotation) -> None:
+        """Make ``annotation`` (the model's first contour on a scan nobody has touched yet)
+        current as the start of the undo history, not a step in it: the model's result is no
+        edit of the user's, and Undo must never take it away and leave the scan empty."""
+        self.apply(replace(annotation, pixel_size=self.scan.pixel_size_for(
+            annotation.ellipse, annotation.pixel_size)))
+
     def edit_ellipse(self, ellipse, text: str) -> None:
         self.push(replace(self.annotation, ellipse=ellipse, edited=True), text)
 

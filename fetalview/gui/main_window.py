@@ -25,6 +25,7 @@ from fetalview.core.measure.pixelsize import PixelSize, PixelSizeError, calibrat
 from fetalview.core.io.safetext import printable
 from fetalview.core.measure.skull_edges import short_axis_ends
 from fetalview.gui.clinic import install as install_clinic_features
+from fetalview.gui.signoff.keys import install as install_confirm_keys
 from fetalview.gui.pacs.features import install as install_pacs_features
 from fetalview.gui.panels.empty_state import EmptyState
 from fetalview.gui.dialogs import SettingsDialog, ask_number, shortcuts_dialog
@@ -86,6 +87,7 @@ class MainWindow(FileCommands, QMainWindow):
         self.signer = install_signer(self)  # who signs, in the status bar
         self.clinic = install_clinic_features(self)
         self.pacs = install_pacs_features(self)
+        self.confirm_keys = install_confirm_keys(self)  # Space and Return, wherever focus is
         self._return_focus_to_the_scan()
         self._on_current_changed()
         self.resize(FIRST_SIZE)
@@ -213,8 +215,10 @@ class MainWindow(FileCommands, QMainWindow):
         # amber and dashed while the model's flag awaits a clinician, as in every export
         self.view.ellipse_item.set_doubtful(bool(review_needed(a)))
         self.view.set_outline(d.outline if d else None)
-        self._show_calipers()
-        self.panel.show_result(d.result(convention) if d else None)
+        result = d.result(convention) if d else None
+        shown = result.measurement if result else None  # a confirmed scan's BPD may be kept
+        self._show_calipers(shown is not None and shown.bpd_convention == OUTER_INNER)
+        self.panel.show_result(result)
         has_scan, has_contour = d is not None, a is not None and a.ellipse is not None
         for action in (self.act_segment, self.act_manual, self.act_type_ps, self.act_calibrate,
                        self.act_distance, self.act_zoom_in, self.act_zoom_out, self.act_fit,
@@ -229,17 +233,17 @@ class MainWindow(FileCommands, QMainWindow):
         self.act_confirm_next.setEnabled(has_contour or self._shows_unreadable())
         self.act_reset.setEnabled(a is not None and a.auto_ellipse is not None
                                   and a.ellipse != a.auto_ellipse)
-        saved = saved_bpd_pair(a.extra) if a else None
-        self.act_confirm_bpd.setEnabled(has_contour and convention == OUTER_INNER
-                                        and not (saved and saved[1]))
+        self.act_confirm_bpd.setEnabled(has_contour and convention == OUTER_INNER and not (
+            shown.bpd_convention == OUTER_INNER and shown.bpd_confirmed))
         self.act_confirm_bpd.setVisible(convention == OUTER_INNER)
 
-    def _show_calipers(self) -> None:
-        """The outer-to-inner BPD pair (in that convention) and the distance calipers."""
+    def _show_calipers(self, bpd_outer_inner: bool) -> None:
+        """The outer-to-inner BPD pair (in that convention, or where it is the confirmed BPD)
+        and the distance calipers; the short axis is labelled BPD when that is the BPD shown."""
         d = self.session.current
         a = d.annotation if d else None
-        outer_inner = self.settings.bpd_convention == OUTER_INNER
-        self.view.ellipse_item.set_short_axis_label("" if outer_inner else "BPD")
+        outer_inner = self.settings.bpd_convention == OUTER_INNER or bpd_outer_inner
+        self.view.ellipse_item.set_short_axis_label("" if bpd_outer_inner else "BPD")
         pair, label, suggested = None, "", False
         if outer_inner and a is not None and a.ellipse is not None:
             pair, confirmed = bpd_pair(a, d.scan.pixels)

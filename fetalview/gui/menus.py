@@ -74,7 +74,8 @@ def build_actions(window) -> None:
     window.act_distance = a("Measure a &distance", window.start_distance, ["D"],
                             "Two clicks: a caliper pair for any other distance (Delete "
                             "removes the selected one)")
-    window.act_confirm_bpd = a("Confirm &BPD calipers", s.confirm_bpd_calipers, ["B"],
+    window.act_confirm_bpd = a("Confirm &BPD calipers",
+                               lambda: s.confirm_bpd_calipers(window.operator), ["B"],
                                "Accept the outer-to-inner BPD calipers where they are")
     window.act_confirm = a("&Confirm contour", window.confirm_contour, ["Return", "Enter"],
                            "Sign the contour off as correct: saved with your name and the time",

@@ -17,13 +17,12 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from fetalview.core.record.calipers import (Calipers, bpd_pair, saved_bpd_pair, saved_calipers, with_bpd_pair,
+from fetalview.core.record.calipers import (Calipers, saved_bpd_pair, saved_calipers, with_bpd_pair,
                              with_calipers)
 from fetalview.core.measure.ellipse_edit import ellipse_from_clicks
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.io.scans import ScanLoadError
 from fetalview.core.measure.pixelsize import PixelSize
-from fetalview.core.record.review import sign_off, standing_signoff
 from fetalview.core.io.safetext import display_name
 from fetalview.core.record.sidecar import Annotation
 from fetalview.core.record.sidecar_store import OnDisk, on_disk_now
@@ -33,6 +32,7 @@ from fetalview.gui.folder.listing import FolderLister
 from fetalview.gui.folder.queue import FolderQueue, Outcome
 from fetalview.gui.folder.review_order import end_of_list
 from fetalview.gui.settings import AppSettings
+from fetalview.gui.signoff.confirm import confirm_bpd, sign_off_shown
 from fetalview.gui.worker import SegmentationService
 
 log = logging.getLogger(__name__)
@@ -40,9 +40,6 @@ log = logging.getLogger(__name__)
 KEEP_OPEN = 40  # scans kept in memory with their undo history
 REPLACE_EDIT_QUESTION = ("This contour was edited by hand. Replace it with a new result from "
                          "the model? (Edit > Undo brings your contour back.)")
-
-FLAGGED_QUESTION = ("The model flagged this contour for review ({reasons}). Confirm it as it "
-                    "is?")
 
 
 def without_name(path: Path, reason: str) -> str:
@@ -155,7 +152,7 @@ class Session(QObject):
         self._show_listed = False  # the user's choice stands over a listing still to come
         if self.shown == path and self.current is not None:
             return
-        self._forget_request()
+        self.forget_request()
         if self.current is None or not self.current.unsaved:  # "Not saved" must stay in view
             self.leaving.emit()
         self.shown = path
@@ -228,7 +225,7 @@ class Session(QObject):
             return True
         self.documents.pop(path).deleteLater()
         if document is self.current:
-            self._forget_request()
+            self.forget_request()
             self.current = None
             self.go_to(path)
         return path in self.documents
@@ -264,7 +261,7 @@ class Session(QObject):
     def segmenting(self) -> bool:
         return self._request is not None
 
-    def _forget_request(self) -> None:
+    def forget_request(self) -> None:
         if self._request is not None:
             self._request = None
             self.service.cancel()
@@ -288,7 +285,10 @@ class Session(QObject):
             self.error.emit(f"The model found no head in {d.path.name}. Draw the contour by "
                             "hand: Contour > Draw by hand (M).")
             return
-        d.push(with_model_result(d.annotation, result), "Segment with the model")
+        if request.ellipse_before is None and not d.undo_stack.count():  # an untouched scan
+            d.start_from(with_model_result(d.annotation, result))
+        else:  # after the user's steps (another frame, a hand edit asked first): undoable
+            d.push(with_model_result(d.annotation, result), "Segment with the model")
         reasons = review_needed(d.annotation)
         if reasons:
             self.info.emit(f"Please check the contour ({', '.join(reasons)}).")
@@ -310,7 +310,7 @@ class Session(QObject):
         except ValueError as exc:
             self.error.emit(f"Could not draw the ellipse: {exc}.")
             return
-        self._forget_request()
+        self.forget_request()
         self.edit_ellipse(ellipse, "Draw contour by hand")
 
     def reset_to_model(self) -> None:
@@ -338,17 +338,8 @@ class Session(QObject):
             self._push_extra(with_bpd_pair(d.annotation.extra, pair, saved is not None
                                            and saved[1]), text)
 
-    def confirm_bpd_calipers(self) -> None:
-        d = self.current
-        if d is None or d.annotation.ellipse is None:
-            return
-        pair, confirmed = bpd_pair(d.annotation, d.scan.pixels)
-        if pair is None:
-            self.error.emit("The skull's edges could not be found on the short axis: drag the "
-                            "BPD calipers onto them first.")
-        elif not confirmed:
-            self._push_extra(with_bpd_pair(d.annotation.extra, pair, True),
-                             "Confirm the BPD calipers")
+    def confirm_bpd_calipers(self, operator: Callable[[], str | None] = lambda: None) -> None:
+        confirm_bpd(self, operator)  # a confirmed scan is signed again with it
 
     def add_distance(self, points: list[tuple[float, float]]) -> None:
         d = self.current
@@ -374,27 +365,10 @@ class Session(QObject):
                 del calipers[index]
                 self._push_extra(with_calipers(d.annotation.extra, calipers),
                                  f"Remove distance D{index + 1}")
+
     def sign_off(self, operator: str) -> bool:
-        """Confirm the shown contour as ``operator``, as one undoable step; True when the scan
-        is confirmed afterwards. A flagged automatic contour is confirmed only after a yes."""
-        d = self.current
-        if d is None:
-            return False
-        a = d.annotation
-        if a.ellipse is None:
-            self.error.emit("There is no contour to confirm yet: run the model (R) or draw it "
-                            "by hand (M).")
-            return False
-        if standing_signoff(a) is not None:
-            return True
-        reasons = review_needed(a)
-        if reasons and not self.confirm(FLAGGED_QUESTION.format(reasons=", ".join(reasons))):
-            return False
-        self._forget_request()  # a model result arriving now must not replace what was signed
-        signoff = sign_off(operator, a.ellipse, a.auto_ellipse, a.pixel_size, a.model_version)
-        d.push(replace(a, confirmed=signoff), "Confirm the contour")
-        self.info.emit(f"{display_name(d.path)}: {signoff.words()}")
-        return True
+        """Confirm the shown scan as ``operator`` with the figures shown (``signoff.confirm``)."""
+        return sign_off_shown(self, operator)
 
     def set_pixel_size(self, pixel_size: PixelSize, whole_folder: bool = False) -> None:
         """Give the shown scan ``pixel_size``; ``whole_folder`` also remembers it for its

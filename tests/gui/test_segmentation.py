@@ -3,8 +3,11 @@
 import gc
 import threading
 import time
+from dataclasses import replace
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QKeySequence
+from PySide6.QtTest import QTest
 
 from fetalview.core.record.sidecar_store import load_annotation
 
@@ -205,3 +208,18 @@ def test_the_status_bar_says_ready_once_the_preload_is_done(qtbot, fake, setting
     gate.set()
     qtbot.waitUntil(lambda: window.activity_label.text() == "Ready")
     assert window.device_label.text() == "Model on CPU"
+
+
+def test_undo_on_a_freshly_measured_scan_keeps_the_models_contour(qtbot, window, scans):
+    """Issue 22 item 5 and issue 20 walkthrough item 9: Undo was enabled on an untouched scan
+    and deleted the model's contour; the model's result starts the history instead."""
+    document = open_and_wait(qtbot, window, scans / "050_HC.png")
+    measured = document.annotation
+    assert not window.act_undo.isEnabled() and document.undo_stack.count() == 0
+    window.view.setFocus()
+    QTest.keySequence(window, QKeySequence.Undo)
+    assert document.annotation == measured and window.view.ellipse_item.ellipse is not None
+    window.session.edit_ellipse(replace(measured.ellipse, a=measured.ellipse.a + 5), "Resize")
+    assert window.act_undo.isEnabled()
+    window.act_undo.trigger()
+    assert document.annotation == measured and not window.act_undo.isEnabled()

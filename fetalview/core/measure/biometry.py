@@ -10,7 +10,8 @@ travels without it.
 
 The cephalic index (BPD/OFD x 100, both outer-to-outer from the ellipse, as Hadlock defined it:
 Hadlock FP et al., AJR 1981;137:83-85, mean 78.3, SD 4.4, so 70-86 holds 95% of heads) is shown
-with every measurement; outside 70-86 it is flagged, and far outside what any fetal head
+with every measurement; when the BPD shown is outer-to-inner, the index's line shows the
+outer-to-outer BPD it rests on, so it never rests on a figure the screen does not show; outside 70-86 it is flagged, and far outside what any fetal head
 measures it warns that the contour, not the head, is probably wrong.
 """
 
@@ -52,6 +53,10 @@ class Measurement:
     bpd_convention: str = OUTER_OUTER
     bpd_confirmed: bool = True  # False for an outer-to-inner pair not yet confirmed
     distances: tuple[float, ...] = ()  # the two-point calipers, in ``unit``
+    bpd_outer_outer: float | None = None  # the index's BPD, when ``bpd`` is outer-to-inner
+    #: The BPD is the one a clinician confirmed in another convention than the one now chosen:
+    #: kept as confirmed until confirmed again (a convention change re-opens nothing).
+    bpd_as_confirmed: bool = False
 
     @property
     def in_mm(self) -> bool:
@@ -63,7 +68,8 @@ class Measurement:
     def lines(self) -> list[str]:
         """Human-readable lines (HC, BPD, OFD, cephalic index, then any other distances); a
         pixel-only result says so; each diameter names its convention."""
-        bpd_note = self.bpd_convention + ("" if self.bpd_confirmed else f", {SUGGESTED}")
+        bpd_note = self.bpd_convention + ("" if self.bpd_confirmed else f", {SUGGESTED}") \
+            + (", as confirmed" if self.bpd_as_confirmed else "")
         hc = f"HC  {self._value(self.hc)}" + ("" if self.in_mm else " (no pixel size)")
         lines = [hc, f"BPD {self._value(self.bpd)} ({bpd_note})",
                  f"OFD {self._value(self.ofd)} ({OUTER_OUTER})", self.cephalic_index_line()]
@@ -73,7 +79,9 @@ class Measurement:
     def cephalic_index_line(self) -> str:
         low, high = CEPHALIC_INDEX_USUAL
         flag = "" if self.cephalic_index_usual else f", outside {low:.0f}-{high:.0f}"
-        return f"CI  {self._index_text()} (cephalic index, BPD/OFD {OUTER_OUTER}{flag})"
+        bpd = "BPD/OFD" if self.bpd_outer_outer is None \
+            else f"BPD {self._value(self.bpd_outer_outer)}/OFD"
+        return f"CI  {self._index_text()} (cephalic index, {bpd} {OUTER_OUTER}{flag})"
 
     def _index_text(self) -> str:
         """Whole numbers, but a flagged index keeps the decimal that puts it outside the
@@ -118,4 +126,5 @@ def measure(ellipse: Ellipse, pixel_size: PixelSize | None,
         bpd_convention=OUTER_OUTER if bpd_pair is None else OUTER_INNER,
         bpd_confirmed=bpd_pair is None or bpd_confirmed,
         distances=tuple(d * factor for d in distances),
+        bpd_outer_outer=None if bpd_pair is None else 2.0 * ellipse.minor * factor,
     )

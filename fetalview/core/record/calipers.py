@@ -14,11 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fetalview.core.record.review import BPD_PAIR_KEY
 from fetalview.core.record.sidecar import Annotation
 from fetalview.core.measure.skull_edges import suggest_bpd_outer_inner
 
-#: ``extra`` key of the outer-to-inner BPD pair: {"near": [x, y], "far": [x, y], "confirmed": b}.
-BPD_PAIR_KEY = "bpd_outer_inner"
 #: ``extra`` key of the distance calipers: [{"ends": [[x, y], [x, y]]}, ...].
 CALIPERS_KEY = "calipers"
 CALIPER_KEYS = (BPD_PAIR_KEY, CALIPERS_KEY)
@@ -47,6 +46,11 @@ class Calipers:
 
     def record(self) -> list[list[float]]:
         return [[round(float(v), 2) for v in self.p], [round(float(v), 2) for v in self.q]]
+
+    def ends(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The ends as saved (rounded as in ``record``): what a confirmation keeps."""
+        near, far = self.record()
+        return (near[0], near[1]), (far[0], far[1])
 
 
 def _point(raw) -> Point | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -55,11 +55,12 @@ class ScanResult:
     state: str  # ``core.review``'s state: auto, low confidence, edited, confirmed, ...
     signoff: SignOff | None  # the confirmation that covers this contour, if any
     review_reasons: tuple[str, ...]  # why the model's contour needs a look; () once reviewed
-    #: HC, BPD, OFD as shown: the BPD in the chosen convention (outer-to-inner from its
-    #: calipers, saying whether a person confirmed them).
+    #: HC, BPD, OFD as shown, and as every report and the app's CSV give them: the BPD in the
+    #: chosen convention (outer-to-inner from its calipers, saying whether a person confirmed
+    #: them), or, on a confirmed scan, in the convention it was confirmed with.
     measurement: Measurement | None
     #: HC, BPD, OFD straight from the ellipse (BPD outer-to-outer): the batch contract's
-    #: columns and the SR's values, which are drawn on the ellipse's axes.
+    #: columns (``bpd_mm``), which are drawn on the ellipse's axes.
     ellipse_measurement: Measurement | None
     #: The pregnancy's gestational age given for this scan, as used: None while its dates are
     #: questioned (``dates_question``) and nobody has said they are right.
@@ -78,6 +79,12 @@ class ScanResult:
     @property
     def measured(self) -> bool:
         return self.measurement is not None
+
+    @property
+    def bpd_ends(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """Where the BPD shown was measured: the ends of its mark, in scan pixels."""
+        _, near, far = self.marks[0]
+        return near, far
 
     @property
     def in_mm(self) -> bool:
@@ -174,7 +181,9 @@ def build_result(name: str, annotation: Annotation, pixels: np.ndarray | None,
     """The result of ``annotation`` on the scan's ``pixels`` in the BPD ``convention``.
 
     Without ``pixels`` an outer-to-inner BPD that nobody placed cannot be suggested and the BPD
-    stays outer-to-outer (and says so, by its label). ``outline`` is the model's raw outline
+    stays outer-to-outer (and says so, by its label). A standing confirmation keeps the BPD
+    it was confirmed with, in its convention, whatever ``convention`` asks, and says so ("as
+    confirmed") where the two differ: a change of settings re-opens no confirmed result. ``outline`` is the model's raw outline
     when the caller has it; otherwise the one saved in the annotation, if any.
     """
     a = annotation
@@ -182,11 +191,15 @@ def build_result(name: str, annotation: Annotation, pixels: np.ndarray | None,
     calipers = tuple(saved_calipers(a.extra))
     measurement = ellipse_measurement = None
     marks: tuple[Mark, ...] = ()
+    signoff = standing_signoff(a)
+    shown = signoff.bpd_convention if signoff is not None else convention
     if e is not None:
-        pair, confirmed = (bpd_pair(a, pixels) if convention == OUTER_INNER else (None, True))
+        pair, confirmed = (bpd_pair(a, pixels) if shown == OUTER_INNER else (None, True))
         lengths = tuple(c.length for c in calipers)
         measurement = measure(e, a.pixel_size, None if pair is None else (pair.p, pair.q),
                               confirmed, lengths)
+        if shown != convention:
+            measurement = replace(measurement, bpd_as_confirmed=True)
         ellipse_measurement = measure(e, a.pixel_size)
         marks = _marks(e, pair, confirmed, calipers)
         if outline is None and pixels is not None:
@@ -196,7 +209,7 @@ def build_result(name: str, annotation: Annotation, pixels: np.ndarray | None,
     return ScanResult(
         name=name, ellipse=e, pixel_size=a.pixel_size, model_version=a.model_version,
         confidence=a.confidence, edited=a.edited, state=scan_state(a),
-        signoff=standing_signoff(a), review_reasons=tuple(review_needed(a)),
+        signoff=signoff, review_reasons=tuple(review_needed(a)),
         measurement=measurement, ellipse_measurement=ellipse_measurement,
         ga=ga, dates_question=question, marks=marks, bpd_outer_inner=saved_bpd_pair(a.extra),
         calipers=calipers, outline=outline,

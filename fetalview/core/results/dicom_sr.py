@@ -3,9 +3,13 @@
 Reporting systems take fetal biometry from the OB-GYN Ultrasound Procedure Report (PS3.16
 TID 5000) that ultrasound machines send, so the measurement reaches the report without being
 typed again. The document holds one Fetal Biometry section (TID 5005) with a Biometry Group
-(TID 5008) for each of HC, BPD and OFD: the measurement in mm with the points it was measured
-on in the source image, and, for HC, the gestational age by Hadlock 1984 and the
-INTERGROWTH-21st percentile and z-score when the pregnancy's age is known.
+(TID 5008) for each of HC, BPD and OFD: the measurement in mm, as the record shows it, with
+the points it was measured on in the source image, and, for HC, the gestational age by
+Hadlock 1984 and the INTERGROWTH-21st percentile and z-score when the pregnancy's age is
+known. The BPD carries its convention (outer-to-outer or outer-to-inner) as its Measurement
+Method (TID 300 row "HAS CONCEPT MOD"): PS3.16 has no coded concept for either convention (CID
+12013 holds the equations that date by BPD, not the caliper placement), so the method is
+stated in text, as Comprehensive SR allows.
 
 Who stands behind the figures is part of the document: the device observer is fetalview with
 its model version; a clinician who confirmed (or corrected and confirmed) the contour is the
@@ -30,6 +34,7 @@ from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
 from fetalview import __version__
+from fetalview.core.measure.biometry import OUTER_INNER, OUTER_OUTER
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.measure.growth import GestationalAge, OutOfRange, hadlock_ga, hc_centile
 from fetalview.core.record.result import ScanResult
@@ -59,6 +64,11 @@ GROWTH_PERCENTILE_RANK = Code("125012", "DCM", "Growth Percentile Rank")
 GROWTH_Z_SCORE = Code("125013", "DCM", "Growth Z-score")
 #: CID 7003 "Purpose of Reference": the image region a measurement was made on (TID 320).
 SOURCE_OF_MEASUREMENT = Code("121112", "DCM", "Source of Measurement")
+#: TID 300 "Measurement Method" concept modifier, stated in text (no code exists for it).
+MEASUREMENT_METHOD = Code("370129005", "SCT", "Measurement Method")
+#: The BPD conventions in words, as the Measurement Method says them.
+BPD_METHODS = {OUTER_OUTER: "outer-to-outer (outer edge to outer edge of the skull)",
+               OUTER_INNER: "outer-to-inner (leading edge to leading edge of the skull)"}
 #: TID 1001/2002 comment (CID 12101 member used as a concept name).
 COMMENT = Code("121106", "DCM", "Comment")
 #: CID 270 "Observer Type".
@@ -182,7 +192,8 @@ def build_sr(evidence: Dataset, source: SourceImage, result: ScanResult,
             the image referenced by ``source`` (the source DICOM, or for a PNG/JPEG scan the
             Secondary Capture made of it).
         result: the record; its ellipse is in that image's pixel coordinates, and HC, BPD and
-            OFD are reported as measured on the ellipse's axes (BPD outer-to-outer).
+            OFD are reported as it shows them: the BPD in its convention, on the points it was
+            measured between (the ellipse's short axis, or the outer-to-inner calipers).
         organization: the clinic, as DICOM's Verifying Organization.
         uids: the SR's Series and SOP Instance UIDs (``dicom_results`` derives them from the
             result, so a re-send of the same result is the same instance again).
@@ -191,7 +202,7 @@ def build_sr(evidence: Dataset, source: SourceImage, result: ScanResult,
     ``DicomValueError`` for a sign-off name, clinic or model version that DICOM cannot hold as
     it is (``Dr^Who\\X`` would be two verifying observers): refused, never rewritten.
     """
-    measurement, ellipse, ga = result.ellipse_measurement, result.ellipse, result.ga
+    measurement, ellipse, ga = result.measurement, result.ellipse, result.ga
     review = review_of(result, organization)
     model_version = dicom_values.text("LO", result.model_version or "drawn by hand",
                                       "the model version")
@@ -206,7 +217,7 @@ def build_sr(evidence: Dataset, source: SourceImage, result: ScanResult,
     major, minor = _major_minor(ellipse)
     section.ContentSequence = [
         _hc_group(measurement.hc, _region("ELLIPSE", np.vstack([major, minor]), source), ga),
-        _group(BIPARIETAL_DIAMETER, measurement.bpd, _region("POLYLINE", minor, source)),
+        _bpd_group(measurement, _region("POLYLINE", np.asarray(result.bpd_ends), source)),
         _group(OCCIPITAL_FRONTAL_DIAMETER, measurement.ofd, _region("POLYLINE", major, source)),
     ]
     root = hd.sr.ContainerContentItem(REPORT_TITLE, template_id="5000")
@@ -265,6 +276,17 @@ def _group(name: Code, value_mm: float, region, extra=()) -> hd.sr.ContainerCont
                                        relationship_type="CONTAINS",
                                        is_content_continuous=False)
     group.ContentSequence = [_measurement(name, value_mm, region), *extra]
+    return group
+
+
+def _bpd_group(measurement, region) -> hd.sr.ContainerContentItem:
+    """BPD with its convention as the Measurement Method, and an unconfirmed suggestion said."""
+    group = _group(BIPARIETAL_DIAMETER, measurement.bpd, region)
+    method = BPD_METHODS[measurement.bpd_convention]
+    if not measurement.bpd_confirmed:
+        method += ", suggested from the image, not confirmed"
+    group.ContentSequence[0].ContentSequence.append(hd.sr.TextContentItem(
+        MEASUREMENT_METHOD, method, relationship_type="HAS CONCEPT MOD"))
     return group
 
 

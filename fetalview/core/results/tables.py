@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from fetalview.core.measure.biometry import OUTER_INNER
 from fetalview.core.record.result import ScanResult
 from fetalview.core.record.review import NOT_MEASURED
 
@@ -16,12 +17,14 @@ from fetalview.core.record.review import NOT_MEASURED
 CSV_COLUMNS = ["filename", "pixel_size_mm", "center_x_px", "center_y_px", "semi_axis_a_px",
                "semi_axis_b_px", "angle_deg", "hc_mm", "bpd_mm", "ofd_mm", "confidence", "status"]
 #: The app's CSV adds to the batch's columns (whose bpd_mm and ofd_mm are outer-to-outer, from
-#: the ellipse) what only a person adds: the edit, the outer-to-inner BPD pair and whether it
-#: was confirmed, the cephalic index, the distance calipers (D1;D2;... in mm, or px), and the
-#: review: its state (``core.record.review``) and who confirmed it when (UTC).
+#: the ellipse) what only a person adds: the edit, the outer-to-inner BPD (the pair shown, or
+#: saved) and whether it was confirmed, ``bpd_convention``: the convention of the BPD shown and
+#: reported (which of bpd_mm and bpd_outer_inner_mm it is), the cephalic index, the distance
+#: calipers (D1;D2;... in mm, or px), and the review: its state (``core.record.review``) and
+#: who confirmed it when (UTC).
 EXPORT_CSV_COLUMNS = CSV_COLUMNS + ["edited", "bpd_outer_inner_mm", "bpd_outer_inner_confirmed",
-                                    "cephalic_index", "distances", "review", "reviewed_by",
-                                    "reviewed_at"]
+                                    "bpd_convention", "cephalic_index", "distances", "review",
+                                    "reviewed_by", "reviewed_at"]
 
 
 def _fmt(v: float | None, digits: int = 3) -> str:
@@ -64,7 +67,11 @@ def export_row(result: ScanResult) -> dict[str, str]:
     pair = result.bpd_outer_inner
     row["bpd_outer_inner_mm"] = f"{pair[0].length * ps.mm_per_pixel:.2f}" if pair and ps else ""
     row["bpd_outer_inner_confirmed"] = ("yes" if pair[1] else "no") if pair else ""
+    if m is not None and m.bpd_convention == OUTER_INNER:  # the pair shown, suggested or not
+        row["bpd_outer_inner_mm"] = f"{m.bpd:.2f}" if m.in_mm else ""
+        row["bpd_outer_inner_confirmed"] = "yes" if m.bpd_confirmed else "no"
     if m is not None:
+        row["bpd_convention"] = m.bpd_convention
         row["cephalic_index"] = f"{m.cephalic_index:.1f}"
         unit = "" if m.in_mm else " px"
         row["distances"] = ";".join(f"{d:.2f}{unit}" for d in m.distances)

@@ -18,7 +18,7 @@ import numpy as np
 
 from fetalview.core.io.outputs import write_atomic
 from fetalview.core.io.ownfiles import mark_png
-from fetalview.core.io.safetext import csv_table, display_name
+from fetalview.core.io.safetext import csv_table
 from fetalview.core.measure.biometry import OUTER_OUTER
 from fetalview.core.record.result import ScanResult, build_result
 from fetalview.core.record.sidecar import Annotation
@@ -86,9 +86,10 @@ def free_path(path: Path) -> Path:
     return candidate
 
 
-def csv_row(path: Path, annotation: Annotation) -> dict[str, str]:
-    """The app's CSV row of a saved annotation (``tables.export_row`` of its record)."""
-    return export_row(build_result(display_name(path), annotation, None))
+def csv_row(name: str, annotation: Annotation) -> dict[str, str]:
+    """The app's CSV row of a saved annotation (``tables.export_row`` of its record), naming
+    its scan ``name`` (``safetext.scan_names``)."""
+    return export_row(build_result(name, annotation, None))
 
 
 #: ``status`` of a scan whose saved measurement was refused: its figures were not the scan's.

@@ -27,7 +27,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from fetalview.core.record.review import NOT_MEASURED, STATE_WORDS
-from fetalview.core.io.safetext import display_name
+from fetalview.core.io.safetext import display_name, scan_names
 from fetalview.core.results.tables import unmeasured_row
 from fetalview.gui.export import SET_ASIDE_STATUS, ExportError, csv_row, free_path, save_csv
 from fetalview.gui.folder.queue import Outcome, measure_job
@@ -99,18 +99,18 @@ class FolderCsvExport(QObject):
 
     def _finish(self) -> bool:
         rows, measured = [], 0
-        for path in self._scans:
+        for path, name in zip(self._scans, scan_names(self._scans)):
             _, annotation = self.session.known_result(path)
             if self.session.unsaved(path):  # on screen only: what is on disk is older
-                rows.append(unmeasured_row(display_name(path), UNSAVED_STATUS))
+                rows.append(unmeasured_row(name, UNSAVED_STATUS))
             elif annotation is not None and annotation.ellipse is not None:
-                rows.append(csv_row(path, annotation))
+                rows.append(csv_row(name, annotation))
                 measured += 1
             elif path in self._set_aside:
-                rows.append(unmeasured_row(display_name(path), SET_ASIDE_STATUS))
+                rows.append(unmeasured_row(name, SET_ASIDE_STATUS))
             else:  # not measured (yet), unreadable, no head found: listed, with its state
                 state = self.session.states.get(path, NOT_MEASURED)
-                rows.append(unmeasured_row(display_name(path), STATE_WORDS.get(state, state), state))
+                rows.append(unmeasured_row(name, STATE_WORDS.get(state, state), state))
         # a file that appeared there while the scans were checked is not replaced
         target, self._path = free_path(self._path) if self._total else self._path, None
         self.progress.emit(0, 0)

@@ -196,6 +196,7 @@ class MainWindow(FileCommands, QMainWindow):
         if self.session.shown is not None:
             self.folder_panel.select(self.session.shown)
         if d is not None:
+            d.model_in_use = lambda: self.service.model_version  # another model's result warns
             self.undo_group.addStack(d.undo_stack)
             self.undo_group.setActiveStack(d.undo_stack)
             self.setWindowTitle(printable(f"{d.path.name} ({d.scan.description}) - fetalview"))
@@ -293,6 +294,7 @@ class MainWindow(FileCommands, QMainWindow):
 
     def _on_device_ready(self, label: str, fallback: str) -> None:
         self.device_label.setText(f"Model on {label}" + (" (GPU failed)" if fallback else ""))
+        self._on_annotation_changed()  # the model in use is known now: see ScanDocument.result
         if fallback:
             self.message_bar.show_message(f"The GPU could not be used: {fallback}.")
 

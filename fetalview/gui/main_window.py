@@ -294,7 +294,9 @@ class MainWindow(FileCommands, QMainWindow):
 
     def _on_device_ready(self, label: str, fallback: str) -> None:
         self.device_label.setText(f"Model on {label}" + (" (GPU failed)" if fallback else ""))
-        self._on_annotation_changed()  # the model in use is known now: see ScanDocument.result
+        d = self.session.current  # the model in use is known now: see ScanDocument.result
+        if d is not None:
+            self.panel.show_result(d.result(self.settings.bpd_convention))
         if fallback:
             self.message_bar.show_message(f"The GPU could not be used: {fallback}.")
 

@@ -214,8 +214,9 @@ def test_what_is_not_a_file_is_refused_without_blocking(tmp_path, capsys):
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert code == 0 and "Traceback" not in capsys.readouterr().err
-    rows = {r["filename"]: r["status"] for r in _read_csv(out)}
-    assert rows["pipe.png"].startswith("error: ") and rows[GOOD_SAMPLE.name] == "ok"
+    rows = {r["filename"]: r["status"] for r in _read_csv(out)}  # absolute: only / holds both
+    assert rows[(tmp_path / "pipe.png").as_posix()].startswith("error: ")
+    assert rows[GOOD_SAMPLE.as_posix()] == "ok"
 
 
 # --- outputs: never over an input, another output, a link or a device (issue 9) ----------------
@@ -306,7 +307,8 @@ def test_names_that_are_not_utf8_or_are_formulas_measure_and_export_as_text(tmp_
     assert fetalview(["measure", str(scans), "--out", str(out), "--hc18-submission",
                       str(submission), "--masks", str(tmp_path / "masks"), "--pixel-size", "0.1",
                       "--device", "cpu"]) == 0
-    expected = {"caf\ufffd_HC.png"} | {"'" + name for name in FORMULA_NAMES}
+    expected = {"caf\\xe9_HC.png", "\\x09TAB.png", "\\x0dCR.png"} | {
+        "'" + name for name in FORMULA_NAMES if name[0] not in "\t\r"}
     rows = _read_csv(out)
     assert {r["filename"] for r in rows} == expected
     assert all(r["hc_mm"] and r["status"] in ("ok", "low_confidence") for r in rows)
@@ -315,7 +317,7 @@ def test_names_that_are_not_utf8_or_are_formulas_measure_and_export_as_text(tmp_
     written = set(os.listdir(os.fsencode(tmp_path / "masks")))
     assert b"caf\xe9_HC_fetalview_mask.png" in written  # the real bytes, not the text
     assert fetalview(["measure", str(scans / LATIN1_NAME), "--device", "cpu"]) == 0  # stdout
-    assert "caf\ufffd_HC.png" in capsys.readouterr().out
+    assert "caf\\xe9_HC.png" in capsys.readouterr().out
     assert all(p.read_bytes() == GOOD_SAMPLE.read_bytes() for p in paths)
 
 
@@ -642,18 +644,22 @@ def test_the_apps_csv_export_writes_odd_names_as_text(tmp_path):
     """The app's folder export makes its cells as the batch does (one core helper)."""
     from fetalview.core.measure.geometry import Ellipse
     from fetalview.core.measure.pixelsize import PixelSize
+    from fetalview.core.io.safetext import scan_names
     from fetalview.core.record.sidecar import Annotation
     from fetalview.core.results.tables import export_row
     from fetalview.gui.export import list_record, save_csv
     ellipse = Ellipse(50, 40, 30, 20, -10)  # a negative angle stays a number
-    rows = [export_row(list_record(tmp_path / name, Annotation(
+    names = scan_names([tmp_path / name for name in [LATIN1_NAME] + FORMULA_NAMES])
+    rows = [export_row(list_record(name, Annotation(
         name, ellipse, ellipse, edited=True, confidence=0.9, pixel_size=PixelSize(0.1, "test"))))
-            for name in [LATIN1_NAME] + FORMULA_NAMES]
+            for name in names]
     out = tmp_path / "export.csv"
     assert save_csv(rows, out) == len(rows)
     with open(out, newline="", encoding="utf-8") as f:
         read = list(csv.DictReader(f))
-    assert [r["filename"] for r in read] == ["caf\ufffd_HC.png"] + ["'" + n for n in FORMULA_NAMES]
+    assert [r["filename"] for r in read] == (["caf\\xe9_HC.png"]  # the file's byte, not U+FFFD
+                                             + ["'" + n for n in FORMULA_NAMES[:4]]
+                                             + ["\\x09TAB.png", "\\x0dCR.png"])
     assert all(r["angle_deg"] == "-10.000" and r["hc_mm"] for r in read)
 
 

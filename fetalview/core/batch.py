@@ -24,7 +24,7 @@ from fetalview.core.io.hc18 import read_pixel_size_csv
 from fetalview.core.io.outputs import (GrowingFile, OutputPlan, output_name, reason,
                                        write_outputs)
 from fetalview.core.io.ownfiles import mark_png
-from fetalview.core.io.safetext import csv_line, display_name, printable
+from fetalview.core.io.safetext import csv_line, display_name, printable, scan_names
 from fetalview.core.io.scans import NOT_OBSTETRIC, Scan, ScanLoadError, list_scans, load_scan
 from fetalview.core.measure.pixelsize import PixelSize, PixelSizeError
 from fetalview.core.model.segmentation import Segmentation
@@ -130,9 +130,10 @@ class Outputs:
 
 @dataclass
 class Batch:
-    """The scans of a run, each with the stem its outputs are named by, checked against the
-    outputs (``plan_batch``)."""
+    """The scans of a run, each with its name in the CSV (``safetext.scan_names``) and the stem
+    its outputs are named by, checked against the outputs (``plan_batch``)."""
     scans: list[Path]
+    names: list[str]
     stems: list[str]
     book: PixelSizeBook
     outputs: Outputs
@@ -177,7 +178,7 @@ def plan_batch(paths: list[Path], book: PixelSizeBook, outputs: Outputs) -> Batc
     notes = [f"removed {len(removed)} temporary files left by a fetalview run that was killed "
              f"({', '.join(display_name(p) for p in removed[:3])}"
              f"{', ...' if len(removed) > 3 else ''})"] if removed else []
-    return Batch(scans, stems, book, outputs, notes)
+    return Batch(scans, scan_names(scans), stems, book, outputs, notes)
 
 
 def output_stems(paths: list[Path]) -> list[str]:
@@ -195,14 +196,16 @@ def output_stems(paths: list[Path]) -> list[str]:
 
 
 def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
-                outputs: Outputs, frame: int = 0, stem: str | None = None) -> dict[str, str]:
-    """One scan's CSV row; its mask, overlay and report are named after ``stem`` (default: the
-    scan's own stem). The file name in the row is text (``display_name``); ``path`` keeps the
-    real bytes of a name that is not UTF-8."""
+                outputs: Outputs, frame: int = 0, stem: str | None = None,
+                name: str | None = None) -> dict[str, str]:
+    """One scan's CSV row, naming it ``name`` (default: its file name, as ``scan_names``
+    writes it); its mask, overlay and report are named after ``stem`` (default: the scan's own
+    stem). ``path`` keeps the real bytes of a name that is not UTF-8."""
+    name = name or scan_names([path])[0]
     try:
         scan = load_scan(path, frame if looks_like_dicom(path) else 0)
     except ScanLoadError as exc:
-        return empty_row(display_name(path), f"error: {exc}")
+        return empty_row(name, f"error: {exc}")
     notes = list(scan.notes)
     try:
         pixel_size = book.lookup(path, scan.pixel_size)
@@ -213,13 +216,13 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
         outputs = replace(outputs, overlays=None, reports=None)
         notes.append(BURNED_IN_NOTE)
     for note in notes:
-        tqdm.write(printable(f"fetalview: {display_name(path)}: {note}"), file=sys.stderr)
+        tqdm.write(printable(f"fetalview: {name}: {note}"), file=sys.stderr)
     result = segmenter.segment(scan.pixels, pixel_size, scan.regions)
     at_head = scan.pixel_size_for(result.ellipse, pixel_size)
     if at_head != pixel_size:
         pixel_size = at_head
         result = replace(result, pixel_size=at_head)
-    record = batch_result(display_name(path), scan, result)
+    record = batch_result(name, scan, result)
     if result.ellipse is None:
         return result_row(record)
     other = scan.metadata.get(NOT_OBSTETRIC)  # measured, but flagged
@@ -227,7 +230,7 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
     note = held or other
     status = ("low_confidence" if other else record.status) + (f"; {note}" if note else "")
     if held:
-        tqdm.write(printable(f"fetalview: {display_name(path)}: {held}"), file=sys.stderr)
+        tqdm.write(printable(f"fetalview: {name}: {held}"), file=sys.stderr)
         outputs = replace(outputs, dicom=None)
     failed = _write_extras(scan, result, record, outputs, stem or path.stem)
     if failed:  # the measurement stays; a file is missing
@@ -317,11 +320,12 @@ class OutputError(OSError):
 
 
 def hc18_row(row: dict[str, str]) -> list[str] | None:
-    """The challenge's format: ellipse in mm, angle in radians; None for an unmeasured scan."""
+    """The challenge's format: ellipse in mm, angle in radians; None for an unmeasured scan.
+    The challenge names a scan by its file name alone (the last part of the row's name)."""
     if not row["pixel_size_mm"] or not row["center_x_px"]:
         return None
     ps = float(row["pixel_size_mm"])
-    return [row["filename"], f"{float(row['center_x_px']) * ps:.6f}",
+    return [row["filename"].rsplit("/", 1)[-1], f"{float(row['center_x_px']) * ps:.6f}",
             f"{float(row['center_y_px']) * ps:.6f}", f"{float(row['semi_axis_a_px']) * ps:.6f}",
             f"{float(row['semi_axis_b_px']) * ps:.6f}",
             f"{math.radians(float(row['angle_deg'])) % math.pi:.6f}"]
@@ -413,13 +417,13 @@ def measure_batch(batch: Batch, segmenter: Segmenter, frame: int = 0,
     rows = []
     # a bar only where someone watches it: in a redirected log it is a line of carriage returns
     # that the per-scan messages are glued onto
-    for path, stem in tqdm(zip(batch.scans, batch.stems), total=len(batch.scans),
-                           desc="measuring", unit="scan", file=sys.stderr,
-                           disable=not _is_terminal(sys.stderr)):
+    for path, name, stem in tqdm(zip(batch.scans, batch.names, batch.stems),
+                                 total=len(batch.scans), desc="measuring", unit="scan",
+                                 file=sys.stderr, disable=not _is_terminal(sys.stderr)):
         try:
-            row = measure_one(segmenter, path, batch.book, outputs, frame, stem)
+            row = measure_one(segmenter, path, batch.book, outputs, frame, stem, name)
         except Exception as exc:  # one scan's failure must not end the batch
-            row = empty_row(display_name(path), f"error: {type(exc).__name__}: {exc}")
+            row = empty_row(name, f"error: {type(exc).__name__}: {exc}")
         if outputs.dicom and pixels_only(row):
             tqdm.write(printable(f"fetalview: {row['filename']}: {NO_DICOM_IN_PIXELS}"),
                        file=sys.stderr)

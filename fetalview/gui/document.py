@@ -77,6 +77,9 @@ class ScanDocument(QObject):
         self.undo_stack = QUndoStack(self)
         self.unsaved = False
         self.saved_to: Path | None = None
+        #: The version of the model the window showing this document runs (its service's),
+        #: so that a saved result of another model says so; set by that window.
+        self.model_in_use: Callable[[], str | None] = lambda: None
 
     @property
     def path(self) -> Path:
@@ -113,7 +116,8 @@ class ScanDocument(QObject):
         BPD in ``convention``: what the panel shows and every export renders."""
         return build_result(display_name(self.path), annotation or self.annotation,
                             self.scan.pixels, convention, when=when,
-                            frame_count=self.scan.metadata.get("frames", 1))
+                            frame_count=self.scan.metadata.get("frames", 1),
+                            model_in_use=self.model_in_use())
 
     def measurement(self, convention: str = OUTER_OUTER,
                     annotation: Annotation | None = None) -> Measurement | None:

@@ -18,7 +18,7 @@ import numpy as np
 
 from fetalview.core.io.outputs import write_atomic
 from fetalview.core.io.ownfiles import mark_png
-from fetalview.core.io.safetext import csv_table, display_name
+from fetalview.core.io.safetext import csv_table
 from fetalview.core.measure.biometry import OUTER_OUTER
 from fetalview.core.record.result import ScanResult, build_result
 from fetalview.core.record.sidecar import Annotation
@@ -87,10 +87,11 @@ def free_path(path: Path) -> Path:
     return candidate
 
 
-def list_record(path: Path, annotation: Annotation) -> ScanResult:
-    """The record of a listed scan's saved annotation, which its folder CSV row and its part of
-    the list report render (no pixels: nothing is decoded)."""
-    return build_result(display_name(path), annotation, None)
+def list_record(name: str, annotation: Annotation) -> ScanResult:
+    """The record of a listed scan's saved annotation, named ``name`` (``safetext.scan_names``),
+    which its folder CSV row and its part of the list report render (no pixels: nothing is
+    decoded)."""
+    return build_result(name, annotation, None)
 
 
 #: ``status`` of a scan whose saved measurement was refused: its figures were not the scan's.

@@ -199,6 +199,7 @@ class MainWindow(FileCommands, QMainWindow):
         if self.session.shown is not None:
             self.folder_panel.select(self.session.shown)
         if d is not None:
+            d.model_in_use = lambda: self.service.model_version  # another model's result warns
             self.undo_group.addStack(d.undo_stack)
             self.undo_group.setActiveStack(d.undo_stack)
             self.setWindowTitle(printable(f"{d.path.name} ({d.scan.description}) - fetalview"))
@@ -298,6 +299,9 @@ class MainWindow(FileCommands, QMainWindow):
 
     def _on_device_ready(self, label: str, fallback: str) -> None:
         self.device_label.setText(f"Model on {label}" + (" (GPU failed)" if fallback else ""))
+        d = self.session.current  # the model in use is known now: see ScanDocument.result
+        if d is not None:
+            self.panel.show_result(d.result(self.settings.bpd_convention))
         if fallback:
             self.message_bar.show_message(f"The GPU could not be used: {fallback}.")
 

@@ -26,6 +26,9 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from fetalview.bundled import default_weights
+from fetalview.core.model.card import card_model_version
+
 if TYPE_CHECKING:  # imported in the worker thread: the runtime stays out of the app's start-up
     from fetalview.core.model.segmenter import Segmenter
 
@@ -94,7 +97,7 @@ class _Worker(QObject):
     returned = Signal(int, object)  # request id, Segmentation
     errored = Signal(int, str)
     started = Signal(int, str)  # request id, what is happening (for the status bar)
-    device_ready = Signal(str, str)  # device label, fallback reason ("" when none)
+    device_ready = Signal(str, str, str)  # device label, fallback reason ("" if none), model
     preloaded = Signal()
     background_done = Signal(object, object)  # job generation (None: never cancelled), result
 
@@ -114,7 +117,8 @@ class _Worker(QObject):
             self._segmenter = self._factory(device)
             self._device = device
             self.device_ready.emit(self._segmenter.device_label,
-                                   self._segmenter.fallback_reason or "")
+                                   self._segmenter.fallback_reason or "",
+                                   self._segmenter.model_version)
         return self._segmenter
 
     @Slot(str)
@@ -146,7 +150,8 @@ class _Worker(QObject):
             self.started.emit(request_id, f"segmenting on {segmenter.device_label}")
             result = segmenter.segment(pixels, regions=regions)
             if segmenter.fallback_reason != reason_before:  # CUDA failed during this run
-                self.device_ready.emit(segmenter.device_label, segmenter.fallback_reason or "")
+                self.device_ready.emit(segmenter.device_label, segmenter.fallback_reason or "",
+                                       segmenter.model_version)
         except Exception as exc:  # any failure must reach the user, not kill the thread
             log.exception("segmentation failed")
             self.errored.emit(request_id, f"{type(exc).__name__}: {exc}")
@@ -168,6 +173,11 @@ class SegmentationService(QObject):
 
     def __init__(self, factory: SegmenterFactory | None = None, parent: QObject | None = None):
         super().__init__(parent)
+        #: The version of the model this service runs (``Segmentation.model_version``): the
+        #: bundled model's, from its card, before it loads; another factory's once it made
+        #: its segmenter (None until then).
+        self.model_version: str | None = (card_model_version(default_weights()) if factory is None
+                                          else None)
         self._latest = 0
         self._pending = False
         self._generation = 0
@@ -180,7 +190,7 @@ class SegmentationService(QObject):
         self._worker.returned.connect(self._on_returned)
         self._worker.errored.connect(self._on_errored)
         self._worker.started.connect(lambda rid, text: self.progress.emit(text))
-        self._worker.device_ready.connect(self.device_ready)
+        self._worker.device_ready.connect(self._on_device_ready)
         self._worker.preloaded.connect(self._on_preloaded)
         self._thread = start_thread("fetalview-segmentation", self._worker)
 
@@ -234,6 +244,10 @@ class SegmentationService(QObject):
         self._latest += 1
         self._pending = False
         self.progress.emit("")
+
+    def _on_device_ready(self, label: str, fallback: str, model_version: str) -> None:
+        self.model_version = model_version
+        self.device_ready.emit(label, fallback)
 
     def _on_preloaded(self) -> None:
         if not self._pending:  # else the waiting request's own progress stays true

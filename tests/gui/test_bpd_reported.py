@@ -56,7 +56,7 @@ def _reported(path, annotation, tmp_path):
     annotation = annotation.__class__(**{**annotation.__dict__,
                                          "extra": {**annotation.extra, "patient": PATIENT}})
     sr_file, _ = results_of(path, annotation, "Clinic X").write(tmp_path, path.stem)
-    return export_row(list_record(path, annotation)), pydicom.dcmread(sr_file), sr_file
+    return export_row(list_record(path.name, annotation)), pydicom.dcmread(sr_file), sr_file
 
 
 def test_space_confirms_the_suggested_outer_inner_bpd_and_every_output_carries_it(

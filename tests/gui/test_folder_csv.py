@@ -2,10 +2,13 @@
 in the worker thread before the CSV is written, and a stale saved measurement never reaches it."""
 
 import csv
+import os
 import shutil
+import sys
 import threading
 
 import cv2
+import pytest
 
 import fetalview.gui.document as document_module
 from fetalview.core.measure.geometry import Ellipse
@@ -76,10 +79,12 @@ def test_a_scan_replaced_after_its_measurement_is_exported_unmeasured_checked_of
     assert window.csv_label.text() == ""
     with open(out, newline="", encoding="utf-8") as f:
         rows = {r["filename"]: r for r in csv.DictReader(f)}
-    assert set(rows) == {"scan0.png", "scan1.png", "scan2.png", "elsewhere.png"}
-    measured_hc = rows["scan1.png"]["hc_mm"]
-    assert measured_hc and rows["scan0.png"]["hc_mm"] == measured_hc  # the same ellipse and size
-    replaced = rows["scan2.png"]
+    # two folders listed: each name is relative to the folder holding both
+    assert set(rows) == {"real/scan0.png", "real/scan1.png", "real/scan2.png",
+                         "other/elsewhere.png"}
+    measured_hc = rows["real/scan1.png"]["hc_mm"]
+    assert measured_hc and rows["real/scan0.png"]["hc_mm"] == measured_hc  # same ellipse, size
+    replaced = rows["real/scan2.png"]
     assert all(replaced[c] == "" for c in FIGURES), replaced
     assert replaced["status"] == SET_ASIDE_STATUS and replaced["review"] == "not measured"
     assert measured_hc not in ",".join(replaced.values())
@@ -121,3 +126,27 @@ def test_every_listed_scan_has_its_row_measured_or_not(qtbot, window, tmp_path):
     for name, state in (("050_HC.png", "not measured"), ("broken.png", "unreadable")):
         assert rows[name]["review"] == state and rows[name]["status"] == state, rows[name]
         assert all(rows[name][c] == "" for c in FIGURES), rows[name]
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="names are bytes on Linux only")
+def test_each_row_names_its_own_file_even_x_png_in_two_folders(qtbot, window, tmp_path):
+    """Issue 20, red-team 7: two x.png in two listed folders were one name twice in the CSV, a
+    Latin-1 name got a replacement character and an ESC in a name reached the CSV raw. Each
+    name is now the path relative to the folder holding the listed scans, its non-UTF-8 bytes
+    and hidden characters written \\xNN (README, the filename column)."""
+    names = ["a/x.png", "b/x.png", os.fsdecode(b"b/caf\xe9.png"), "b/e\x1b[2Jx.png"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        shutil.copy(SAMPLES / "050_HC.png", tmp_path / name)
+    open_folder(qtbot, window, tmp_path / "a")
+    open_folder(qtbot, window, tmp_path / "b")
+    qtbot.waitUntil(lambda: all(window.session.known_result(tmp_path / n)[1] is not None
+                                for n in names), timeout=20000)
+    out = tmp_path / "measurements.csv"
+    assert window.export_csv(out)
+    qtbot.waitUntil(out.exists, timeout=20000)
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["filename"] for r in rows) == [
+        "a/x.png", "b/caf\\xe9.png", "b/e\\x1b[2Jx.png", "b/x.png"]
+    assert all(r["center_x_px"] for r in rows) and b"\x1b" not in out.read_bytes()

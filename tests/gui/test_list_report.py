@@ -43,7 +43,7 @@ def test_the_list_report_holds_every_listed_scan_as_its_record_says(qtbot, windo
     assert "3 scans, 1 confirmed, 1 not confirmed, 1 without a measurement" in text
     for name in ("050_HC.png", "249_HC.png"):
         _, annotation = window.session.known_result(scans / name)
-        record = list_record(scans / name, annotation)
+        record = list_record(name, annotation)
         for line in record.caption():  # the record's every line: figures, state, reviewer
             assert plain(line) in text, line
     assert "A. Jones" in text  # the confirmed scan's reviewer, from its state line above

@@ -3,7 +3,9 @@
 The bundled model comes as two files made from one training run: the safetensors weights (for
 PyTorch: training, CUDA) and the ONNX graph exported from them (for OpenVINO: the app and
 the batch command on the CPU). The card beside them names both with their sha256, so either can
-be checked before it measures anything, whichever runtime is installed.
+be checked before it measures anything, whichever runtime is installed. Its version (the name a
+result saves as its ``model_version``) can be read from the card alone, so the app can tell a
+saved result of another model before its own model has loaded.
 """
 
 from __future__ import annotations
@@ -27,6 +29,22 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def model_version(weights: Path, sha256: str) -> str:
+    """How a model names itself in every result: the weights file's stem and the first 12 hex
+    digits of its sha256 (both runtimes name the same weights alike)."""
+    return f"{Path(weights).stem}-{sha256[:12]}"
+
+
+def card_model_version(weights: Path) -> str | None:
+    """The ``model_version`` of the weights ``weights`` as their model card describes them,
+    without loading them; None without a readable card that names them."""
+    try:
+        card = json.loads(Path(weights).with_name(MODEL_CARD).read_text(encoding="utf-8"))
+        return model_version(card["weights"], str(card["sha256"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def check_against_card(path: Path) -> str:

@@ -22,7 +22,7 @@ import numpy as np
 from fetalview.bundled import default_weights
 from fetalview.core.model.imagearea import image_area
 from fetalview.core.io.scans import to_gray_uint8
-from fetalview.core.model.card import WeightsError, check_against_card, sha256_of
+from fetalview.core.model.card import WeightsError, check_against_card, model_version, sha256_of
 from fetalview.core.measure.pixelsize import CalibratedRegion, PixelSize
 from fetalview.core.model.postprocess import head_region
 from fetalview.core.model.preprocess import Letterbox, has_contrast, normalise
@@ -158,7 +158,7 @@ class Segmenter:
             digest = self.backend.weights_sha256  # the weights it was exported from
         self.weights = path
         # Both runtimes name the same weights alike: sidecars and cards stay comparable.
-        self.model_version = f"{path.stem}-{digest[:12]}"
+        self.model_version = model_version(path, digest)
 
     def _fall_back_to_cpu(self, exc: Exception) -> None:
         self.fallback_reason = f"CUDA failed ({str(exc).splitlines()[0]}); using the CPU"

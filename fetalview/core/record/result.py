@@ -8,7 +8,9 @@ needs only a renderer of this record.
 
 ``build_result`` makes one from a scan's ``Annotation`` (the app's saved record, or the batch's
 model result turned into one with ``model_result.with_model_result``) and the scan's pixels,
-which an outer-to-inner BPD that nobody placed is suggested from.
+which an outer-to-inner BPD that nobody placed is suggested from, and the version of the model
+that measures where it is shown: a saved model result of another model (a test's fake, an older
+release, another site's fine-tune) is said to be so in every output.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ class ScanResult:
     when: datetime = field(default_factory=datetime.now)  # when this result is reported
     #: Why the given age is not used yet (an implausible GA: a mistyped date, most often).
     dates_question: str | None = None
+    #: That the contour stands as another model drew it, unreviewed (``other_model``).
+    model_warning: str | None = None
 
     # --- what it says -----------------------------------------------------------------------
 
@@ -139,11 +143,12 @@ class ScanResult:
 
     @property
     def warnings(self) -> list[str]:
-        """What every output highlights before the figures: the review flag, then what in the
-        figures looks wrong."""
+        """What every output highlights before the figures: a contour of another model, the
+        review flag, then what in the figures looks wrong."""
         if self.measurement is None:
             return []
-        return ([self.review_note] if self.review_note else []) + self.measurement.warnings()
+        return ([self.model_warning] if self.model_warning else []) \
+            + ([self.review_note] if self.review_note else []) + self.measurement.warnings()
 
     @property
     def pixel_size_line(self) -> str:
@@ -175,9 +180,23 @@ class ScanResult:
                 + [self.state_words, f"model {self.model_text}", self.when_text])
 
 
+def other_model(annotation: Annotation, model_in_use: str | None) -> str | None:
+    """The warning that ``annotation``'s contour is another model's than ``model_in_use`` (the
+    version of the model that measures here) and no person edited or confirmed it; None when
+    it is this model's, a person's (drawn, edited or confirmed) or ``model_in_use`` is not
+    known. Its figures were validated with no model card this fetalview answers for."""
+    a = annotation
+    if model_in_use is None or a.ellipse is None or a.model_version in (None, model_in_use) \
+            or a.edited or standing_signoff(a) is not None:
+        return None
+    return (f"Measured by model {a.model_version}, not {model_in_use} in use here: measure "
+            "again or review it")
+
+
 def build_result(name: str, annotation: Annotation, pixels: np.ndarray | None,
                  convention: str = OUTER_OUTER, *, when: datetime | None = None,
-                 frame_count: int = 1, outline: np.ndarray | None = None) -> ScanResult:
+                 frame_count: int = 1, outline: np.ndarray | None = None,
+                 model_in_use: str | None = None) -> ScanResult:
     """The result of ``annotation`` on the scan's ``pixels`` in the BPD ``convention``.
 
     Without ``pixels`` an outer-to-inner BPD that nobody placed cannot be suggested and the BPD
@@ -185,6 +204,8 @@ def build_result(name: str, annotation: Annotation, pixels: np.ndarray | None,
     it was confirmed with, in its convention, whatever ``convention`` asks, and says so ("as
     confirmed") where the two differ: a change of settings re-opens no confirmed result. ``outline`` is the model's raw outline
     when the caller has it; otherwise the one saved in the annotation, if any.
+    ``model_in_use``: the version of the model that measures where the result is shown, so
+    that a saved result of another model warns (``other_model``); None: not known.
     """
     a = annotation
     e = a.ellipse
@@ -213,7 +234,8 @@ def build_result(name: str, annotation: Annotation, pixels: np.ndarray | None,
         measurement=measurement, ellipse_measurement=ellipse_measurement,
         ga=ga, dates_question=question, marks=marks, bpd_outer_inner=saved_bpd_pair(a.extra),
         calipers=calipers, outline=outline,
-        frame=(a.frame or 0) if frame_count > 1 else None, when=when or datetime.now())
+        frame=(a.frame or 0) if frame_count > 1 else None, when=when or datetime.now(),
+        model_warning=other_model(a, model_in_use))
 
 
 def result_digest(result: ScanResult, organization: str = "", named: bool = False) -> str:

@@ -28,7 +28,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from fetalview.core.record.review import NOT_MEASURED, STATE_WORDS
-from fetalview.core.io.safetext import display_name
+from fetalview.core.io.safetext import display_name, scan_names
 from fetalview.core.results.tables import export_row, unmeasured_row
 from fetalview.gui.export import (SET_ASIDE_STATUS, ExportError, free_path, list_record,
                                   save_csv)
@@ -107,13 +107,12 @@ class FolderCsvExport(QObject):
 
     def _finish(self) -> bool:
         scans, measured = [], 0
-        for path in self._scans:
-            name = display_name(path)
+        for path, name in zip(self._scans, scan_names(self._scans)):
             _, annotation = self.session.known_result(path)
             if self.session.unsaved(path):  # on screen only: what is on disk is older
                 scans.append(ListedScan(name, None, UNSAVED_STATUS))
             elif annotation is not None and annotation.ellipse is not None:
-                scans.append(ListedScan(name, list_record(path, annotation)))
+                scans.append(ListedScan(name, list_record(name, annotation)))
                 measured += 1
             elif path in self._set_aside:
                 scans.append(ListedScan(name, None, SET_ASIDE_STATUS, NOT_MEASURED))

@@ -185,6 +185,8 @@ class MeasurementPanel(QWidget):
             warnings.insert(0, "No pixel size: values are in pixels, not millimetres.")
         elif measurement is not None and self._review_first:
             warnings.append(REVIEW_FIRST + ".")
+        if measurement is not None and self._result is not None and self._result.model_warning:
+            warnings.insert(0, self._result.model_warning + ".")  # another model's contour
         self.warning_slot.setText("\n".join(warnings))
         self.warning_slot.setToolTip(self.warning_slot.text())
 

@@ -4,6 +4,7 @@ Run under a virtual display (the real xcb platform, not offscreen), once per scr
 
     xvfb-run -a -s "-screen 0 1366x768x24" python3 docs/screenshots/take_screenshots.py
     xvfb-run -a -s "-screen 0 1920x1080x24" python3 docs/screenshots/take_screenshots.py
+    QT_SCALE_FACTOR=1.5 xvfb-run -a -s "-screen 0 1366x768x24" python3 docs/screenshots/take_screenshots.py
 
 The window fills the screen less a 68-pixel taskbar (1366x700, 1920x1012). Window shots go to
 docs/screenshots/WIDTHxHEIGHT/; the exported PNG and the PDF report's page (rendered by
@@ -85,8 +86,10 @@ def set_ga(window: MainWindow, ga: str) -> None:
 def main() -> int:
     app = QApplication(sys.argv[:1])
     apply_dark_theme(app)
-    screen = app.primaryScreen().geometry()
-    shots = OUT / f"{screen.width()}x{screen.height()}"
+    screen, ratio = app.primaryScreen().geometry(), app.primaryScreen().devicePixelRatio()
+    shots = OUT / f"{round(screen.width() * ratio)}x{round(screen.height() * ratio)}"
+    if ratio != 1:  # QT_SCALE_FACTOR=1.5, as on many laptops
+        shots = shots.with_name(f"{shots.name}-scale-{ratio:g}")
     work = Path(tempfile.mkdtemp(prefix="fetalview-shots-"))
     scans = work / "scans"
     shutil.copytree(sample_scans_dir(), scans, ignore=shutil.ignore_patterns("*.json"))

@@ -45,6 +45,9 @@ from fetalview.gui.worker import SegmentationService, SegmenterFactory
 
 #: The scan list's first width: a sixth of the window, within these bounds (px).
 SCANS_DOCK_MIN, SCANS_DOCK_MAX = 255, 400
+#: Below this window width (logical pixels: a 1366 px laptop at 150% is 910) the scan list
+#: gives up its floor and takes a sixth like the rest: the scan needs the room more.
+SCANS_DOCK_FLOOR_FROM = 1366
 #: The window's size the first time, where the screen has room for it (else it is maximised)
 FIRST_SIZE = QSize(1360, 860)
 #: Room left around a first window for a title bar and frame (px), where a window manager adds
@@ -444,13 +447,15 @@ class MainWindow(FileCommands, QMainWindow):
 
     def _fit_scan_list(self) -> None:
         """Without a remembered layout the scan list takes a sixth of the window's width
-        (whole file names on a wide screen), never less than its share at 1366 px, and follows
+        (whole file names on a wide screen), never less than its share at 1366 px where the
+        window is that wide (at 150% on a laptop the scan would get a third), and follows
         the window (maximised after it was first shown) until the clinician drags its edge."""
         scans = self.findChild(QDockWidget, "Scans")
         if self._layout_restored or not self.isVisible() or (
                 self._scans_width is not None and abs(scans.width() - self._scans_width) > 2):
             return
-        self._scans_width = max(SCANS_DOCK_MIN, min(SCANS_DOCK_MAX, self.width() // 6))
+        floor = SCANS_DOCK_MIN if self.width() >= SCANS_DOCK_FLOOR_FROM else 0
+        self._scans_width = max(floor, min(SCANS_DOCK_MAX, self.width() // 6))
         self.resizeDocks([scans], [self._scans_width], Qt.Horizontal)
 
     def closeEvent(self, event) -> None:

@@ -283,22 +283,24 @@ bar = w.toolbar
 hidden = [a.iconText() for a in bar.actions() if not a.isSeparator() and not (
     bar.widgetForAction(a).isVisible()
     and bar.rect().contains(bar.widgetForAction(a).geometry()))]
-print(w.devicePixelRatio(), w.width(), "|".join(hidden) or "-")
+print(w.devicePixelRatio(), w.width(), "|".join(hidden) or "-", w.stack.width())
 w.close()
 """
 
 
-def test_at_1366x768_and_150_percent_every_toolbar_button_shows(tmp_path):
-    """At 150% (1366x768 laptops) Redo, Export and Fit hid behind the toolbar's overflow."""
+def test_at_1366x768_and_150_percent_every_toolbar_button_shows_and_the_scan_has_room(tmp_path):
+    """At 150% (1366x768 laptops) Redo, Export and Fit hid behind the toolbar's overflow, and
+    the scan got about 35% of the window's width (the scan list kept its 1366 px floor)."""
     import os
     env = {**os.environ, "QT_SCALE_FACTOR": "1.5", "QT_QPA_PLATFORM": "offscreen"}
     out = subprocess.run([sys.executable, "-c", LAPTOP_150, str(tmp_path / "s.ini"),
                           str(tmp_path / "data")], env=env, capture_output=True, text=True,
                          timeout=120, cwd=os.path.dirname(os.path.dirname(os.path.dirname(
                              os.path.abspath(__file__)))))
-    ratio, width, hidden = out.stdout.strip().splitlines()[-1].split(" ")
+    ratio, width, hidden, scan = out.stdout.strip().splitlines()[-1].split(" ")
     assert float(ratio) == pytest.approx(1.5) and int(width) == 910
     assert hidden == "-", f"behind the toolbar's overflow: {hidden}"
+    assert int(scan) / int(width) >= 0.42, f"the scan gets {int(scan) / int(width):.0%}"
 
 
 def access_keys(actions) -> dict[str, list[str]]:

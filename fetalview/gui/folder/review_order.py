@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QComboBox, QWidget
 
 from fetalview.core.record.model_result import review_doubt
 from fetalview.core.record.review import SIGNED_OFF, UNREADABLE
@@ -59,12 +59,16 @@ def shown_by_filter(state: str, filter_name: str) -> bool:
 
 
 class ReviewQueueBar(QWidget):
+    """The list's order and filter: side by side where the scan list is wide enough for both,
+    one above the other where it is not (a laptop at 150%), so the two never hold the list,
+    and with it the scan, to their joint width."""
+
     sort_changed = Signal(str)
     filter_changed = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        layout = QHBoxLayout(self)
+        layout = QBoxLayout(QBoxLayout.LeftToRight, self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.sort = QComboBox()
         self.sort.addItems(SORTS)
@@ -76,6 +80,15 @@ class ReviewQueueBar(QWidget):
         layout.addWidget(self.filter, 1)
         self.sort.currentTextChanged.connect(self.sort_changed)
         self.filter.currentTextChanged.connect(self.filter_changed)
+        self.setMinimumWidth(max(self.sort.minimumSizeHint().width(),
+                                 self.filter.minimumSizeHint().width()))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        both = (self.sort.sizeHint().width() + self.filter.sizeHint().width()
+                + self.layout().spacing())
+        self.layout().setDirection(QBoxLayout.LeftToRight if event.size().width() >= both
+                                   else QBoxLayout.TopToBottom)
 
 
 def end_of_list(offset: int, states: list[str | None]) -> str:

@@ -296,7 +296,7 @@ def test_a_cpu_machine_with_torch_installed_does_not_import_it():
 def test_running_the_model_sends_nothing_and_writes_nothing_home(tmp_path):
     """``import openvino`` imports its model converter, whose telemetry (opt-out) writes a
     client id under ~/intel and sends a Google Analytics event: not from a clinical app."""
-    code = textwrap.dedent(f"""
+    code = textwrap.dedent("""
         import sys
         import numpy as np
         from fetalview.core.model.segmenter import Segmenter

@@ -14,7 +14,6 @@ Text only: the figures come from each scan's saved result, so no scan is decoded
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -95,8 +94,8 @@ def list_report_pdf(scans: list[ListedScan], title: str,
     dots_per_pt = RESOLUTION_DPI / 72.0
     footer_h = 2 * 11 * 1.45 * dots_per_pt
     blocks = [head] + [_block(s) for s in scans]
-    pages = _paginate(blocks, writer.height() - footer_h,
-                      lambda block: _height(block, writer, dots_per_pt))
+    heights = [_height(block, writer, dots_per_pt) for block in blocks]
+    pages = _paginate(blocks, heights, writer.height() - footer_h)
     painter = QPainter()
     if not painter.begin(writer):
         raise OSError("cannot paint the list report")
@@ -139,14 +138,13 @@ def _height(block: list[Line], writer: QPdfWriter, dots_per_pt: float) -> float:
     return sum(_line_height(writer, line, dots_per_pt) for line in block) + GAP_PT * dots_per_pt
 
 
-def _paginate(blocks: list[list[Line]], room: float,
-              height: Callable[[list[Line]], float]) -> list[list[list[Line]]]:
+def _paginate(blocks: list[list[Line]], heights: list[float],
+              room: float) -> list[list[list[Line]]]:
     """The blocks in pages of at most ``room``; a block never splits (one taller than a page,
     which no scan's is, gets a page of its own)."""
     pages: list[list[list[Line]]] = [[]]
     used = 0.0
-    for block in blocks:
-        h = height(block)
+    for block, h in zip(blocks, heights):
         if pages[-1] and used + h > room:
             pages.append([])
             used = 0.0

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QFileDialog
 
 import fetalview.gui.app as app_module
 from fetalview.core.model.segmentation import Segmentation
-from fetalview.gui.main_window import MainWindow
 
 from .conftest import SAMPLES, open_and_wait, open_folder
 

@@ -5,7 +5,6 @@ import shutil
 from dataclasses import replace
 
 import cv2
-import numpy as np
 import pydicom
 import pytest
 from PySide6.QtCore import Qt

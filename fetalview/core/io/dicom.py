@@ -127,7 +127,7 @@ def read_frame(path: Path, ds: Dataset, frame: int = 0) -> np.ndarray:
         pixels = pydicom.pixels.pixel_array(whole or path, index=index)
         if syntax in jpeg_8bit and int(ds.get("BitsAllocated", 8)) == 8:
             _check_jpeg(pydicom.encaps.get_frame(whole.PixelData, frame, number_of_frames=n))
-    except (AttributeError, KeyError) as exc:
+    except (AttributeError, KeyError):
         raise DicomError("the DICOM file has no pixel data") from None
     except NotImplementedError:
         name = syntax.name if syntax is not None else "unknown"

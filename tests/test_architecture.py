@@ -5,6 +5,7 @@
   core.model > core.io > core.measure > bundled), the Qt-free core and training (so they run
   headless: batch, training, tests without a display), and an app that never imports training.
 - No import cycle between any two modules of fetalview.
+- No dead code that pyflakes can see (unused imports and names).
 - Small rooms: no folder of fetalview holds more than ``MAX_MODULES`` modules and no module is
   longer than ``MAX_LINES`` lines.
 
@@ -126,3 +127,15 @@ def test_no_folder_too_full_and_no_module_too_long():
                                for folder, n in full.items()]
                               + [f"{module}: {n} lines (at most {MAX_LINES})"
                                  for module, n in long.items()]), pytrace=False)
+
+
+def test_no_unused_imports_or_names():
+    """No dead code: pyflakes finds no unused import or variable, no undefined name, in the
+    package, the training module, the benchmarks or the tests."""
+    from pyflakes.api import checkRecursive
+    from pyflakes.reporter import Reporter
+    import io
+    out = io.StringIO()
+    found = checkRecursive([str(ROOT / d) for d in ("fetalview", "training", "benchmarks",
+                                                    "tests")], Reporter(out, out))
+    assert found == 0, out.getvalue()

@@ -77,6 +77,7 @@ class Session(QObject):
     leaving = Signal()  # another scan is about to be shown: messages about this one are over
     info = Signal(object)  # a passing note for the status bar
     listed = Signal(object)  # a folder's listing came back and its scans are in the list
+    signed_off = Signal(object)  # a scan (its path) was confirmed here just now
 
     def __init__(self, settings: AppSettings, service: SegmentationService,
                  confirm: Callable[[str], bool], parent: QObject | None = None):
@@ -394,6 +395,7 @@ class Session(QObject):
         signoff = sign_off(operator, a.ellipse, a.auto_ellipse, a.pixel_size, a.model_version)
         d.push(replace(a, confirmed=signoff), "Confirm the contour")
         self.info.emit(f"{display_name(d.path)}: {signoff.words()}")
+        self.signed_off.emit(d.path)
         return True
 
     def set_pixel_size(self, pixel_size: PixelSize, whole_folder: bool = False) -> None:

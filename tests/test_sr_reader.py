@@ -2,6 +2,7 @@
 other systems' figures, predecessor chains, and a confirmation naming the report it replaces."""
 
 import datetime as dt
+import time
 from dataclasses import replace
 
 import cv2
@@ -76,6 +77,27 @@ def test_a_confirmed_report_says_who_and_when(tmp_path):
     assert report.verified and report.verifier == "A. Jones"
     assert report.verified_at == when  # written in local time, read in local time
     assert not report.corrected
+
+
+def test_when_it_was_confirmed_reads_the_same_in_another_time_zone(tmp_path, monkeypatch):
+    scan = _scan(tmp_path)
+    when = dt.datetime(2026, 7, 5, 9, 14, tzinfo=dt.timezone.utc)
+    a = _automatic(scan)
+    a = replace(a, confirmed=sign_off("A. Jones", ELLIPSE, ELLIPSE, a.pixel_size,
+                                      "resunet-test", when))
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        sr = _sr(scan, a)[1]  # written in Berlin's summer time
+    finally:
+        monkeypatch.setenv("TZ", "America/New_York")
+        time.tzset()
+    try:
+        assert read_report(sr).verified_at == when  # read in New York
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert sr.TimezoneOffsetFromUTC == "+0200"
 
 
 def test_a_flagged_automatic_report_stays_flagged_when_read(tmp_path):

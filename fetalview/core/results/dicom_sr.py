@@ -237,6 +237,8 @@ def build_sr(evidence: Dataset, source: SourceImage, result: ScanResult,
     sr.SeriesDescription = "fetalview head biometry"
     sr.SoftwareVersions = [f"fetalview {__version__}", model_version]
     sr.ContentDate, sr.ContentTime = when.strftime("%Y%m%d"), when.strftime("%H%M%S")
+    # the dates above are local time; the zone lets a workstation elsewhere read them right
+    sr.TimezoneOffsetFromUTC = when.astimezone().strftime("%z")
     if review.state.confirmed:
         sr.VerifyingObserverSequence[0].VerificationDateTime = when.strftime("%Y%m%d%H%M%S")
     if result.replaces is not None:  # a result read from the PACS: this report supersedes it

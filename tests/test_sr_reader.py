@@ -14,10 +14,10 @@ from dicomcheck import dciodvfy_errors
 from dicomfiles import make_dicom, region
 from fetalview.core.io.scans import load_scan
 from fetalview.core.measure.geometry import Ellipse
-from fetalview.core.record.model_result import review_needed
+from fetalview.core.record.model_result import review_needed, scan_state
 from fetalview.core.record.pacs_origin import PACS_KEY, SrReference, pacs_note, replaced_report
 from fetalview.core.record.result import build_result
-from fetalview.core.record.review import sign_off
+from fetalview.core.record.review import CORRECTED, sign_off
 from fetalview.core.record.sidecar import Annotation
 from fetalview.core.results.dicom_results import make_results
 from fetalview.core.results.sr_reader import newest, read_report
@@ -76,7 +76,7 @@ def test_a_confirmed_report_says_who_and_when(tmp_path):
     report = read_report(_sr(scan, a)[1])
     assert report.verified and report.verifier == "A. Jones"
     assert report.verified_at == when  # written in local time, read in local time
-    assert not report.corrected
+    assert not report.edited
 
 
 def test_when_it_was_confirmed_reads_the_same_in_another_time_zone(tmp_path, monkeypatch):
@@ -113,7 +113,7 @@ def test_a_confirmation_names_the_report_it_replaces_and_stands_after_it(tmp_pat
     _, auto_sr = _sr(scan, _automatic(scan))
     auto = read_report(auto_sr)
     shown = with_report(Annotation(scan.path.name), auto, auto, scan.pixel_size)
-    assert pacs_note(shown) == "as the PACS holds it (fetalview (resunet-test))"
+    assert pacs_note(shown) == "As stored in the PACS: report by fetalview (resunet-test)."
     assert replaced_report(shown) == auto.ref
     confirmed = replace(shown, confirmed=sign_off("B. Khan", shown.ellipse, shown.auto_ellipse,
                                                   shown.pixel_size, shown.model_version))
@@ -150,3 +150,17 @@ def test_what_is_no_biometry_report_is_none(tmp_path):
     assert read_report(ds) is None
     assert replaced_report(Annotation("x", extra={PACS_KEY: {"sop": "1.2"}})) is None
     assert SrReference("1", "2", "3", "4").sop_instance_uid == "4"
+
+
+def test_a_corrected_report_reads_as_corrected_and_an_unchanged_one_as_unedited(tmp_path):
+    scan = _scan(tmp_path)
+    auto = read_report(_sr(scan, _automatic(scan))[1])
+    moved = Ellipse(205.0, 150.7, 110.0, 90.5, 23.0)
+    a = replace(_automatic(scan), ellipse=moved, edited=True)
+    a = replace(a, confirmed=sign_off("A. Jones", moved, ELLIPSE, a.pixel_size, "resunet-test"))
+    corrected = read_report(_sr(scan, a)[1])
+    assert corrected.edited and not auto.edited
+    shown = with_report(Annotation(scan.path.name), corrected, auto, scan.pixel_size)
+    assert scan_state(shown) == CORRECTED and shown.edited
+    shown = with_report(Annotation(scan.path.name), auto, auto, scan.pixel_size)
+    assert scan_state(shown) == "auto" and not shown.edited

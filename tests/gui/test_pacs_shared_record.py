@@ -96,7 +96,8 @@ def test_a_study_measured_on_arrival_is_shown_confirmed_sent_and_seen_by_a_colle
     assert first.session.states[document.path] == "auto"
     panel = first.panel
     assert panel.pacs_label.isVisible()
-    assert panel.pacs_label.text() == "Result as the PACS holds it (fetalview (plugin-model-1))."
+    assert panel.pacs_label.text() == (
+        "As stored in the PACS: report by fetalview (plugin-model-1).")
     qtbot.wait(300)  # the background queue had its turn too
     assert first_model.calls == 0  # shown as the PACS holds it, never measured again
 
@@ -148,5 +149,5 @@ def test_other_systems_figures_are_shown_beside_read_only(qtbot, make_window, or
     document = _open_study(qtbot, window, ds)
     text = window.panel.pacs_label.text()
     hc = document.result().ellipse_measurement.hc
-    assert f"Acme Scanner 9 (PACS report, not checked here): HC {hc:.1f} mm" in text
+    assert f"Acme Scanner 9, in the PACS (read-only, not checked here): HC {hc:.1f} mm" in text
     assert document.annotation.ellipse is not None  # fetalview's own result is the contour

@@ -53,13 +53,13 @@ def with_report(annotation: Annotation, report: StudyReport, model: StudyReport 
         signoff = replace(sign_off(report.verifier, report.ellipse, auto, pixel_size,
                                    report.model_version,
                                    now=report.verified_at or dt.datetime.now(dt.timezone.utc)),
-                          corrected=report.corrected)
+                          corrected=report.edited)
     origin = origin_json(report.ref, report.source, report.ellipse,
                          signoff.by if signoff else None, signoff.at if signoff else None,
                          None if report.verified else report.review_flag)
     extra = {k: v for k, v in annotation.extra.items() if k != PACS_KEY}
     return replace(annotation, ellipse=report.ellipse, auto_ellipse=auto,
-                   edited=auto is not None and auto != report.ellipse,
+                   edited=report.edited,
                    model_version=report.model_version, confidence=None, pixel_size=pixel_size,
                    confirmed=signoff, extra={**extra, PACS_KEY: origin})
 

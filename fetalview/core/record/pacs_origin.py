@@ -48,7 +48,7 @@ class OtherValues:
         figures = ", ".join(f"{name} {value:.1f} mm" for name, value in
                             (("HC", self.hc), ("BPD", self.bpd), ("OFD", self.ofd))
                             if value is not None)
-        return f"{self.source} (PACS report, not checked here): {figures}"
+        return f"{self.source}, in the PACS (read-only, not checked here): {figures}"
 
 
 def origin_json(ref: SrReference, source: str, ellipse, verified_by: str | None,
@@ -104,13 +104,13 @@ def pacs_flag(annotation) -> str | None:
 
 
 def pacs_note(annotation) -> str | None:
-    """Where the shown result came from, while it is what the PACS holds, e.g. "as the PACS
-    holds it (fetalview (resunet-v1))"."""
+    """Where the shown result came from, while it is what the PACS holds, e.g. "As stored in
+    the PACS: report by fetalview (resunet-v1)."."""
     if not as_the_pacs_holds_it(annotation):
         return None
     source = _origin(annotation).get("source")
-    return f"as the PACS holds it ({source})" if isinstance(source, str) and source else \
-        "as the PACS holds it"
+    return "As stored in the PACS" + (f": report by {source}." if isinstance(source, str)
+                                      and source else ".")
 
 
 def _mm(value) -> float | None:

@@ -76,7 +76,7 @@ class ScanResult:
     dates_question: str | None = None
     #: The PACS report this result was read from, which a report of it replaces.
     replaces: SrReference | None = None
-    #: Said while the result is the PACS report's unchanged, e.g. "as the PACS holds it (...)".
+    #: Said while the result is the PACS report's unchanged ("As stored in the PACS: ...").
     origin: str | None = None
     #: Other systems' HC/BPD/OFD for the scan, from the PACS: shown beside, never measured on.
     other_values: tuple[OtherValues, ...] = ()
@@ -86,7 +86,7 @@ class ScanResult:
     @property
     def pacs_lines(self) -> list[str]:
         """Where the result came from and other systems' figures, when the PACS held them."""
-        lines = [f"Result {self.origin}."] if self.origin else []
+        lines = [self.origin] if self.origin else []
         return lines + [v.line() for v in self.other_values]
 
     @property

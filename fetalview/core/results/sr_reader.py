@@ -38,8 +38,8 @@ DEVICE_MODEL_NAME = "121015"
 _FIGURES = {HEAD_CIRCUMFERENCE.value: "hc", BIPARIETAL_DIAMETER.value: "bpd",
             OCCIPITAL_FRONTAL_DIAMETER.value: "ofd"}
 _TO_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
-#: How ``build_sr``'s comment says a confirmed contour was changed by hand first.
-_CORRECTED_WORDS = "Contour corrected and confirmed"
+#: How ``build_sr``'s comment says a person changed the model's contour (``Review.sentence``).
+_EDITED_WORDS = ("Contour corrected and confirmed", "Contour edited by hand")
 _FLAG_WORDS = "Review flag: "
 
 
@@ -66,7 +66,7 @@ class StudyReport:
     verified_at: dt.datetime | None = None  # aware
     written_at: dt.datetime | None = None  # the content date and time, aware
     predecessors: tuple[str, ...] = ()  # SOP Instance UIDs of the reports it replaces
-    corrected: bool = False  # a confirmed contour that a person changed first
+    edited: bool = False  # a person changed the model's contour (then confirmed it, or not)
     review_flag: str | None = None  # the model's review flag, in the report's words
     frame: int = 0  # the frame measured (0-based) in a cine loop
 
@@ -200,7 +200,7 @@ def read_report(ds: Dataset) -> StudyReport | None:
     figures: dict[str, float | None] = {}
     ellipse = image = None
     frame = 0
-    flag, corrected = None, False
+    flag, edited = None, False
     for item in _walk(ds.ContentSequence):
         name = _FIGURES.get(_code(item))
         if item.get("ValueType") == "NUM" and name and name not in figures:
@@ -209,7 +209,7 @@ def read_report(ds: Dataset) -> StudyReport | None:
                 ellipse, image, frame = _scoord(item)
         if item.get("ValueType") == "TEXT" and ours:
             text = str(item.get("TextValue", ""))
-            corrected = corrected or _CORRECTED_WORDS in text
+            edited = edited or any(words in text for words in _EDITED_WORDS)
             if _FLAG_WORDS in text:
                 flag = text.split(_FLAG_WORDS, 1)[1].split(". ", 1)[0].rstrip(".")
     if not any(figures.values()):
@@ -233,7 +233,7 @@ def read_report(ds: Dataset) -> StudyReport | None:
         verified_at=_datetime(observers[0].get("VerificationDateTime", ""), zone)
         if observers else None,
         written_at=_datetime(f"{ds.get('ContentDate', '')}{ds.get('ContentTime', '')}", zone),
-        predecessors=_predecessors(ds), corrected=corrected, review_flag=flag, frame=frame)
+        predecessors=_predecessors(ds), edited=edited, review_flag=flag, frame=frame)
 
 
 def newest(reports: Iterable[StudyReport]) -> StudyReport | None:

@@ -142,7 +142,7 @@ def test_other_systems_figures_are_read_without_a_contour(tmp_path):
             item.TextValue = "Acme"
     report = read_report(sr)
     assert not report.ours and report.ellipse is None and report.source == "Acme Scanner 9"
-    assert report.hc > 0
+    assert report.hc > 0 and report.image_uid == str(pydicom.dcmread(scan.path).SOPInstanceUID)
 
 
 def test_what_is_no_biometry_report_is_none(tmp_path):

@@ -214,6 +214,9 @@ def read_report(ds: Dataset) -> StudyReport | None:
                 flag = text.split(_FLAG_WORDS, 1)[1].split(". ", 1)[0].rstrip(".")
     if not any(figures.values()):
         return None
+    if not ours:  # the image another system measured on, where its report names one
+        image = next((str(sop.ReferencedSOPInstanceUID) for item in _walk(ds.ContentSequence)
+                      for sop in item.get("ReferencedSOPSequence") or []), None)
     if ours and ellipse is None:
         raise SrReadError("it is fetalview's but holds no head ellipse")
     zone = _zone(str(ds.get("TimezoneOffsetFromUTC", "") or ""))

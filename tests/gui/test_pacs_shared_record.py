@@ -35,23 +35,25 @@ def orthanc(tmp_path_factory):
         yield node
 
 
-def _measured_on_arrival(tmp_path, orthanc, patient_id: str):
+def _measured_on_arrival(tmp_path, orthanc, patient_id: str, name: str = "arrived",
+                         study_uid: str | None = None, number: int = 1):
     """A calibrated US image (0.1 mm pixels) in the PACS with the plugin's automatic SR and
     annotated image in its study; returns the image's dataset and the SR."""
     pixels = cv2.imread(str(SAMPLES / "050_HC.png"), cv2.IMREAD_GRAYSCALE)
     rows, cols = pixels.shape
-    path = make_dicom(tmp_path / "arrived.dcm", pixels,
+    path = make_dicom(tmp_path / f"{name}.dcm", pixels,
                       regions=[region(0, 0, cols - 1, rows - 1, 0.01)])
     ds = pydicom.dcmread(path)
-    ds.PatientID = patient_id
+    ds.PatientID, ds.InstanceNumber = patient_id, number
+    ds.StudyInstanceUID = study_uid or ds.StudyInstanceUID
     ds.save_as(path)
     store(orthanc, [path])
     scan = load_scan(path)
     segmentation = Segmentation(None, ON_ARRIVAL.points(64), ON_ARRIVAL, 0.99, "plugin-model-1",
                                 pixel_size=scan.pixel_size)
     results = make_results(scan, batch_result(path.name, scan, segmentation))
-    (tmp_path / "plugin").mkdir()
-    store(orthanc, results.write(tmp_path / "plugin", "arrived"))
+    (tmp_path / "plugin").mkdir(exist_ok=True)
+    store(orthanc, results.write(tmp_path / "plugin", name))
     return ds, results.sr
 
 
@@ -130,6 +132,26 @@ def test_a_study_measured_on_arrival_is_shown_confirmed_sent_and_seen_by_a_colle
     assert result.replaces.sop_instance_uid == verified.SOPInstanceUID  # a correction names it
     qtbot.wait(300)
     assert second_model.calls == 0
+
+
+def test_confirming_through_a_study_sends_every_confirmation(qtbot, make_window, orthanc,
+                                                             tmp_path):
+    """Space through a study: the second confirmation comes while the first is still being
+    sent, and is sent when that ends, not dropped."""
+    first, _ = _measured_on_arrival(tmp_path, orthanc, "ARRIVED-3", "a")
+    second, _ = _measured_on_arrival(tmp_path, orthanc, "ARRIVED-3", "b",
+                                     first.StudyInstanceUID, 2)
+    window = _window_of(make_window, tmp_path, "one", orthanc, FakeSegmenter())
+    window.settings.operator = "Smith^Anna"
+    _open_study(qtbot, window, first)
+    window.confirm_and_next()
+    assert window.pacs.job.running and window.session.current.path.stem == second.SOPInstanceUID
+    window.confirm_and_next()
+    qtbot.waitUntil(lambda: not window.pacs.waiting and not window.pacs.job.running,
+                    timeout=20000)
+    verified = [r for r in _reports(orthanc, first, tmp_path / "back")
+                if r.VerificationFlag == "VERIFIED"]
+    assert len(verified) == 2
 
 
 def test_other_systems_figures_are_shown_beside_read_only(qtbot, make_window, orthanc,

@@ -192,6 +192,7 @@ class PacsFeatures(QObject):
         self.marks = SentMarks(window, self.sent_log, lambda: self.settings.organization,
                                self.resend)
         self.study_list = StudyList(window)
+        self.waiting: list[Path] = []  # confirmed PACS results to send once no send runs
         self.session.signed_off.connect(self._send_confirmation)
 
     @property
@@ -323,6 +324,7 @@ class PacsFeatures(QObject):
             self.window.message_bar.show_message(text)
         else:
             self.window.statusBar().showMessage(text, 10000)
+        self._send_waiting()
 
     def _record(self, sent: list) -> None:
         """Keep what was sent, and show it in the list."""
@@ -341,6 +343,7 @@ class PacsFeatures(QObject):
         self.progress.hide()
         self.window.statusBar().clearMessage()
         self.window.message_bar.show_message(f"Nothing was sent: {message}")
+        self._send_waiting()
 
     def show_details(self) -> None:
         SendDetails(self.outcome, self.window).show()
@@ -348,15 +351,27 @@ class PacsFeatures(QObject):
     def _send_confirmation(self, path: Path) -> None:
         """A scan whose result was read from the PACS is confirmed here: the PACS is the shared
         record, so the confirmation goes there at once, a new report naming the one it
-        replaces (``ScanResult.replaces``); nothing there is deleted."""
-        d = self.session.current
-        if d is None or d.path != path or replaced_report(d.annotation) is None:
+        replaces (``ScanResult.replaces``); nothing there is deleted. Confirmed while a send
+        runs (Space through a study), it goes as soon as that send ended: never left out."""
+        d = self.session.documents.get(path)
+        if d is None or replaced_report(d.annotation) is None:
             return
         if self.settings.node is None:
             self.window.message_bar.show_message(
                 "Confirmed here, not sent: no PACS is set (File > PACS settings).")
             return
-        self.send_current()
+        if path not in self.waiting:
+            self.waiting.append(path)
+        self._send_waiting()
+
+    def _send_waiting(self) -> None:
+        """Send the confirmations that wait, once no send runs."""
+        if not self.waiting or (self.job is not None and self.job.running):
+            return
+        paths, self.waiting = self.waiting, []
+        items = self._on_disk_now(paths)
+        if items:
+            self._send(items)
 
     # --- opening -----------------------------------------------------------------------
 

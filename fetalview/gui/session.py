@@ -74,6 +74,7 @@ class Session(QObject):
     leaving = Signal()  # another scan is about to be shown: messages about this one are over
     info = Signal(object)  # a passing note for the status bar
     listed = Signal(object)  # a folder's listing came back and its scans are in the list
+    signed_off = Signal(object)  # a scan (its path) was confirmed here just now
 
     def __init__(self, settings: AppSettings, service: SegmentationService,
                  confirm: Callable[[str], bool], parent: QObject | None = None):

@@ -11,6 +11,8 @@ size) or a failure leaves the cache as it was. The counts say what arrived again
 PACS said it would send (a C-GET "completed with failures", 0xB000, is reported as such).
 Each kept image is also named in words (``describe``: patient, study date, description, image
 number), for the app's list: a file named by its UID says nothing to the person choosing it.
+The study's biometry reports come along, read (``sr_reader``): the PACS is the department's
+shared record, so a result measured on arrival or confirmed elsewhere is shown, not redone.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from fetalview.core.pacs.network import (DEFAULT_TIMEOUT_S, PacsError, associati
                                          check_status, peer_text, run_bounded)
 from fetalview.core.pacs.node import DEFAULT_CALLING_AET, PacsNode, is_uid
 from fetalview.core.results.dicom_results import to_bytes
+from fetalview.core.results.sr_reader import SrReadError, StudyReport, read_report
 
 #: What a C-GET asks the PACS to send back: ultrasound frames and loops, captures and reports.
 RETRIEVED_CLASSES = (UltrasoundImageStorage, UltrasoundMultiFrameImageStorage,
@@ -77,6 +80,10 @@ class Retrieved:
     failed_at_pacs: int = 0  # sub-operations the PACS reported as failed
     refused: list[str] = field(default_factory=list)  # what arrived and was refused, and why
     names: dict[Path, str] = field(default_factory=dict)  # each saved image in words, in order
+    #: The study's biometry reports (TID 5000), fetalview's and other systems', as read.
+    reports: list[StudyReport] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)  # reports that could not be read, and why
+    notes: list[str] = field(default_factory=list)  # said once its reports were taken in
 
     @property
     def complete(self) -> bool:
@@ -138,6 +145,8 @@ class _Receiver:
         self.kept: list[Path] = []
         self.said: dict[Path, tuple[tuple, tuple[str, str, str]]] = {}  # order, description
         self.refused: list[str] = []
+        self.reports: list[StudyReport] = []
+        self.unread: list[str] = []
         self.duplicate: str | None = None
         self.stopped: str | None = None
         self.bytes = 0
@@ -177,6 +186,14 @@ class _Receiver:
             self.duplicate = sop
             return self.stop(event, f"the PACS sent two instances with SOP Instance UID {sop}")
         self.seen.add(sop)
+        if "ContentSequence" in ds and "PixelData" not in ds:  # a report: read, not saved
+            try:
+                report = read_report(ds)
+            except (SrReadError, AttributeError, TypeError, ValueError) as exc:
+                self.unread.append(f"report {sop}: {exc}")
+            else:
+                if report is not None:
+                    self.reports.append(report)
         if self.keep(ds):
             path = self.staging / f"{sop}.dcm"
             write_atomic(path, to_bytes(ds))
@@ -242,5 +259,6 @@ def get_study(node: PacsNode, study_uid: str, cache: Path,
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     result.received, result.refused = len(receiver.seen), receiver.refused
+    result.reports, result.unread = receiver.reports, receiver.unread
     result.failed_at_pacs = max(0, result.failed_at_pacs - len(receiver.refused))
     return result

@@ -17,6 +17,7 @@ import numpy as np
 
 from fetalview.core.measure.pixelsize import given_for_the_scan
 from fetalview.core.model.segmentation import relative_doubt, review_reasons
+from fetalview.core.record.pacs_origin import OTHER_KEY, PACS_KEY, pacs_flag
 from fetalview.core.record.review import (AUTO, EDITED, LOW_CONFIDENCE, NOT_MEASURED,
                                           standing_signoff)
 from fetalview.core.record.sidecar import Annotation
@@ -27,8 +28,9 @@ UNSURE_BAND_KEY = "unsure_band_px"
 #: ``Annotation.extra`` key of the model's raw outline (a polygon in scan pixels), so that it can
 #: still be shown after the scan is reopened. Frame-specific, like the unsure band.
 OUTLINE_KEY = "model_outline"
-#: Keys of ``Annotation.extra`` that describe one model result and go when the frame changes.
-RESULT_KEYS = (UNSURE_BAND_KEY, OUTLINE_KEY)
+#: Keys of ``Annotation.extra`` that describe one model result and go when the frame changes
+#: (a PACS report's result, and other systems' figures, are of one frame too).
+RESULT_KEYS = (UNSURE_BAND_KEY, OUTLINE_KEY, PACS_KEY, OTHER_KEY)
 #: The saved outline follows the model's within this many pixels (a few hundred points).
 OUTLINE_TOLERANCE_PX = 0.5
 #: More points than a whole-scan outline could need: a longer saved list is not an outline.
@@ -89,8 +91,10 @@ def review_needed(annotation: Annotation | None) -> list[str]:
     if annotation is None or annotation.ellipse is None or annotation.edited \
             or standing_signoff(annotation) is not None:
         return []
-    return review_reasons(annotation.confidence, annotation.extra.get(UNSURE_BAND_KEY),
-                          annotation.pixel_size, annotation.ellipse)
+    reasons = review_reasons(annotation.confidence, annotation.extra.get(UNSURE_BAND_KEY),
+                             annotation.pixel_size, annotation.ellipse)
+    flag = pacs_flag(annotation)  # a result read from the PACS keeps the flag it was sent with
+    return reasons + [flag] if flag and flag not in reasons else reasons
 
 
 def review_doubt(annotation: Annotation | None) -> float:

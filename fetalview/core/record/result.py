@@ -28,6 +28,8 @@ from fetalview.core.measure.growth import GestationalAge, dated_ga, growth_lines
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.calipers import Calipers, bpd_pair, saved_bpd_pair, saved_calipers
 from fetalview.core.record.model_result import outline_of, review_needed, scan_state
+from fetalview.core.record.pacs_origin import (OtherValues, SrReference, other_values,
+                                               pacs_note, replaced_report)
 from fetalview.core.record.review import (LOW_CONFIDENCE, STATE_WORDS, SignOff, local_time_text,
                                           standing_signoff)
 from fetalview.core.record.sidecar import Annotation
@@ -77,8 +79,20 @@ class ScanResult:
     dates_question: str | None = None
     #: That the contour stands as another model drew it, unreviewed (``other_model``).
     model_warning: str | None = None
+    #: The PACS report this result was read from, which a report of it replaces.
+    replaces: SrReference | None = None
+    #: Said while the result is the PACS report's unchanged ("As stored in the PACS: ...").
+    origin: str | None = None
+    #: Other systems' HC/BPD/OFD for the scan, from the PACS: shown beside, never measured on.
+    other_values: tuple[OtherValues, ...] = ()
 
     # --- what it says -----------------------------------------------------------------------
+
+    @property
+    def pacs_lines(self) -> list[str]:
+        """Where the result came from and other systems' figures, when the PACS held them."""
+        lines = [self.origin] if self.origin else []
+        return lines + [v.line() for v in self.other_values]
 
     @property
     def measured(self) -> bool:
@@ -235,7 +249,8 @@ def build_result(name: str, annotation: Annotation, pixels: np.ndarray | None,
         ga=ga, dates_question=question, marks=marks, bpd_outer_inner=saved_bpd_pair(a.extra),
         calipers=calipers, outline=outline,
         frame=(a.frame or 0) if frame_count > 1 else None, when=when or datetime.now(),
-        model_warning=other_model(a, model_in_use))
+        model_warning=other_model(a, model_in_use), replaces=replaced_report(a),
+        origin=pacs_note(a), other_values=other_values(a))
 
 
 def result_digest(result: ScanResult, organization: str = "", named: bool = False) -> str:

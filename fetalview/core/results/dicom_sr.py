@@ -15,7 +15,9 @@ Who stands behind the figures is part of the document: the device observer is fe
 its model version; a clinician who confirmed (or corrected and confirmed) the contour is the
 person observer and the verifying observer, and the document is then VERIFIED and FINAL. An
 automatic or unconfirmed result is UNVERIFIED and PRELIMINARY, and its comment says so, as does
-any review flag, so a doubtful result never reads as a confident one.
+any review flag, so a doubtful result never reads as a confident one. A result read from a
+report in the PACS names that report as its predecessor (Predecessor Documents Sequence): the
+new report supersedes it, and nothing in the PACS is deleted (``sr_reader`` reads them back).
 
 highdicom builds the content tree and checks it (value types, relationships, units); the codes
 are those of PS3.16, each with the table it comes from.
@@ -37,6 +39,7 @@ from fetalview import __version__
 from fetalview.core.measure.biometry import OUTER_INNER, OUTER_OUTER
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.measure.growth import GestationalAge, OutOfRange, hadlock_ga, hc_centile
+from fetalview.core.record.pacs_origin import SrReference
 from fetalview.core.record.result import ScanResult
 from fetalview.core.record.review import EDITED
 from fetalview.core.results import dicom_values
@@ -245,9 +248,26 @@ def build_sr(evidence: Dataset, source: SourceImage, result: ScanResult,
     sr.SeriesDescription = "fetalview head biometry"
     sr.SoftwareVersions = [f"fetalview {__version__}", model_version]
     sr.ContentDate, sr.ContentTime = when.strftime("%Y%m%d"), when.strftime("%H%M%S")
+    # the dates above are local time; the zone lets a workstation elsewhere read them right
+    sr.TimezoneOffsetFromUTC = when.astimezone().strftime("%z")
     if review.state.confirmed:
         sr.VerifyingObserverSequence[0].VerificationDateTime = when.strftime("%Y%m%d%H%M%S")
+    if result.replaces is not None:  # a result read from the PACS: this report supersedes it
+        sr.PredecessorDocumentsSequence = [_predecessor(result.replaces)]
     return sr
+
+
+def _predecessor(ref: SrReference) -> Dataset:
+    """PS3.3 C.17.2.3: the report this one replaces, by study, series and instance; the PACS
+    keeps both, and a reader follows the chain to the newest."""
+    sop = Dataset()
+    sop.ReferencedSOPClassUID, sop.ReferencedSOPInstanceUID = ref.sop_class_uid, \
+        ref.sop_instance_uid
+    series = Dataset()
+    series.SeriesInstanceUID, series.ReferencedSOPSequence = ref.series_instance_uid, [sop]
+    study = Dataset()
+    study.StudyInstanceUID, study.ReferencedSeriesSequence = ref.study_instance_uid, [series]
+    return study
 
 
 def _observation_context(review: Review, model_version: str) -> list:

@@ -11,7 +11,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QSettings, QSize, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout,
@@ -195,10 +195,13 @@ class OpenFromPacsDialog(QDialog):
 
     retrieved = Signal(object)  # the Retrieved study
 
-    def __init__(self, settings: PacsSettings, cache: Path, parent: QWidget | None = None):
+    def __init__(self, settings: PacsSettings, cache: Path, parent: QWidget | None = None,
+                 take_in: Callable[[Retrieved], list[str]] = lambda got: []):
+        """``take_in``: run on what arrived, in the retrieval's background job (its reports
+        made the scans' results, ``core.pacs.shared_record``); returns what to tell."""
         super().__init__(parent)
         self.setWindowTitle("Open from PACS")
-        self.settings, self.cache = settings, Path(cache)
+        self.settings, self.cache, self.take_in = settings, Path(cache), take_in
         self.hits: list[StudyHit] = []
         self._job: Job | None = None
         layout = QVBoxLayout(self)
@@ -322,9 +325,13 @@ class OpenFromPacsDialog(QDialog):
         hit = self.hits[rows[0].row()]
         self._cancel = cancel = threading.Event()
         self.cancel_button.show()
-        job = Job(lambda progress: _retrieval().get_study(
-            node, hit.study_uid, self.cache, self.settings.calling_aet,
-            patient_id=hit.patient_id or None, cancel=cancel), self)
+        def work(progress):
+            got = _retrieval().get_study(node, hit.study_uid, self.cache,
+                                         self.settings.calling_aet,
+                                         patient_id=hit.patient_id or None, cancel=cancel)
+            got.notes = self.take_in(got)
+            return got
+        job = Job(work, self)
         job.finished.connect(self._retrieved)
         job.failed.connect(self._fail)
         job.failed.connect(lambda _: self.cancel_button.hide())

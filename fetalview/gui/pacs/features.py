@@ -8,6 +8,8 @@ sent) and the patient of every PNG/JPEG scan is asked once, for the whole list
 (``patients.PatientsDialog``). Building, reading other scans from disk and the network all run
 as a ``background.Job``; the window shows progress in the status bar and, at the end, one short
 summary (how many sent, how many not and why), each scan's story behind Send details.
+A scan whose result was read from the PACS (Open from PACS brings a study's reports along) is
+sent as soon as it is confirmed here: the PACS is the record every workstation shares.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QPlainTextEdit, QProgr
 from fetalview.core.io.dicom import looks_like_dicom
 from fetalview.core.io.safetext import display_name
 from fetalview.core.pacs.sent import NAMED_IMAGES, SentLog, fingerprint, result_to_send
+from fetalview.core.record.pacs_origin import replaced_report
 from fetalview.core.record.review import SIGNED_OFF
 from fetalview.core.record.sidecar import Annotation
 from fetalview.core.record.sidecar_store import load_annotation
@@ -189,6 +192,8 @@ class PacsFeatures(QObject):
         self.marks = SentMarks(window, self.sent_log, lambda: self.settings.organization,
                                self.resend)
         self.study_list = StudyList(window)
+        self.waiting: list[Path] = []  # confirmed PACS results to send once no send runs
+        self.session.signed_off.connect(self._send_confirmation)
 
     @property
     def settings(self) -> PacsSettings:
@@ -319,6 +324,7 @@ class PacsFeatures(QObject):
             self.window.message_bar.show_message(text)
         else:
             self.window.statusBar().showMessage(text, 10000)
+        self._send_waiting()
 
     def _record(self, sent: list) -> None:
         """Keep what was sent, and show it in the list."""
@@ -337,18 +343,53 @@ class PacsFeatures(QObject):
         self.progress.hide()
         self.window.statusBar().clearMessage()
         self.window.message_bar.show_message(f"Nothing was sent: {message}")
+        self._send_waiting()
 
     def show_details(self) -> None:
         SendDetails(self.outcome, self.window).show()
+
+    def _send_confirmation(self, path: Path) -> None:
+        """A scan whose result was read from the PACS is confirmed here: the PACS is the shared
+        record, so the confirmation goes there at once, a new report naming the one it
+        replaces (``ScanResult.replaces``); nothing there is deleted. Confirmed while a send
+        runs (Space through a study), it goes as soon as that send ended: never left out."""
+        d = self.session.documents.get(path)
+        if d is None or replaced_report(d.annotation) is None:
+            return
+        if self.settings.node is None:
+            self.window.message_bar.show_message(
+                "Confirmed here, not sent: no PACS is set (File > PACS settings).")
+            return
+        if path not in self.waiting:
+            self.waiting.append(path)
+        self._send_waiting()
+
+    def _send_waiting(self) -> None:
+        """Send the confirmations that wait, once no send runs."""
+        if not self.waiting or (self.job is not None and self.job.running):
+            return
+        paths, self.waiting = self.waiting, []
+        items = self._on_disk_now(paths)
+        if items:
+            self._send(items)
 
     # --- opening -----------------------------------------------------------------------
 
     def open_from_pacs(self) -> None:
         if self.settings.node is None and not self.edit_settings():
             return
-        self.open_dialog = OpenFromPacsDialog(self.settings, self.cache, self.window)
+        data_dir, beside = self.window.settings.data_dir, self.window.settings.automatic_beside
+        self.open_dialog = OpenFromPacsDialog(self.settings, self.cache, self.window,
+                                              lambda got: _take_in(got, data_dir, beside))
         self.open_dialog.retrieved.connect(self.study_list.open)
         self.open_dialog.show()
+
+
+def _take_in(got, data_dir: Path, automatic_beside: bool) -> list[str]:
+    """The study's reports made its scans' results (``core.pacs.shared_record``); imported
+    here, in the retrieval's job, as pynetdicom takes seconds to import."""
+    from fetalview.core.pacs.shared_record import take_in
+    return take_in(got, data_dir, automatic_beside)
 
 
 def _ask_patients(window, rows: dict[Path, dict]) -> dict[Path, dict] | None:

@@ -66,6 +66,8 @@ class StudyList(QObject):
         self.window.statusBar().showMessage(
             f"The list now holds the study from the PACS ({len(got.saved)} images); "
             "opening a folder brings its scans back in its place.", 10000)
+        if got.notes:  # a report unread, or a newer one than the work kept here
+            self.window.message_bar.show_message(" ".join(got.notes))
         return True
 
     def _on_scans_changed(self) -> None:

@@ -101,6 +101,11 @@ class MeasurementPanel(QWidget):
         self.distances_label.setWordWrap(True)
         self.distances_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         form.addWidget(self.distances_label)
+        self.pacs_label = QLabel()  # the PACS's report, and other systems' figures: read-only
+        self.pacs_label.setWordWrap(True)
+        self.pacs_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.pacs_label.hide()
+        form.addWidget(self.pacs_label)
         self.warning_slot = QLabel()
         self.warning_slot.setObjectName("warning")
         form.addWidget(fixed_lines(self.warning_slot, WARNING_LINES))
@@ -162,6 +167,8 @@ class MeasurementPanel(QWidget):
         self.state_label.setStyleSheet(f"color: {colour};")
         self.show_measurement(result.measurement if result is not None else None)
         self._show_details()
+        self.pacs_label.setText("\n".join(result.pacs_lines) if result is not None else "")
+        self.pacs_label.setVisible(bool(self.pacs_label.text()))
         ps = result.pixel_size if result else None
         self.pixel_label.setText(
             f"Pixel size {ps.mm_per_pixel:.4f} mm/pixel\nsource: {ps.source}" if ps else

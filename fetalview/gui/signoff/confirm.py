@@ -64,6 +64,7 @@ def sign_off_shown(session, operator: str) -> bool:
     signed, words = _signed(session, a, operator)
     d.push(signed, "Confirm the contour")
     session.info.emit(words)
+    session.signed_off.emit(d.path)
     return True
 
 
@@ -85,5 +86,6 @@ def confirm_bpd(session, operator: Callable[[], str | None]) -> None:
                                     name)
             d.push(signed, "Confirm the BPD calipers")
             session.info.emit(words)
+            session.signed_off.emit(d.path)
     elif not confirmed:
         d.push(replace(a, extra=with_bpd_pair(a.extra, pair, True)), "Confirm the BPD calipers")

@@ -63,8 +63,9 @@ class StudyList(QObject):
         self.dock.setWindowTitle(printable(f"{LIST_TITLE}: PACS study of {study}"))
         self.window.folder_panel.set_labels(got.names)
         s.open_paths(list(got.saved))
+        images = f"{len(got.saved)} image{'s' if len(got.saved) != 1 else ''}"
         self.window.statusBar().showMessage(
-            f"The list now holds the study from the PACS ({len(got.saved)} images); "
+            f"The list now holds the study from the PACS ({images}); "
             "opening a folder brings its scans back in its place.", 10000)
         if got.notes:  # a report unread, or a newer one than the work kept here
             self.window.message_bar.show_message(" ".join(got.notes))

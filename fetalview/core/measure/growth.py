@@ -162,6 +162,30 @@ def ga_from_record(record: dict | None) -> GestationalAge | None:
     raise ValueError(f"unknown way of giving the gestational age: {method!r}")
 
 
+def pregnancy_dates(record: dict | None) -> tuple[date | None, date | None]:
+    """The estimated date of delivery and the LMP a pregnancy ``record`` (``ga_from_record``'s)
+    states or implies, for a report's summary: the EDD given, or the one its LMP, dating scan
+    or GA on the exam date makes (``EDD_DAYS`` after the age 0); the LMP only when given.
+    (None, None) when the record gives no date or does not add up."""
+    try:
+        ga = ga_from_record(record)
+    except ValueError:
+        return None, None
+    if ga is None:
+        return None, None
+    method = record["method"]
+    if method == "edd":
+        return parse_date(record["edd"], "EDD"), None
+    if method == "lmp":
+        lmp = parse_date(record["lmp"], "LMP")
+        return lmp + timedelta(days=EDD_DAYS), lmp
+    if method == "dating scan":
+        day = parse_date(record["scan_date"], "dating scan's date")
+        return day + timedelta(days=EDD_DAYS - parse_ga(record["scan_ga"]).days), None
+    exam = record.get("exam_date")
+    return (parse_date(exam) + timedelta(days=EDD_DAYS - ga.days) if exam else None), None
+
+
 def saved_ga(record: dict | None) -> GestationalAge | None:
     """The GA a pregnancy ``record`` gives; None when none was given or it does not add up
     (the pregnancy panel tells the user why, so exports and reports just leave it out)."""

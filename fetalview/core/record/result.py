@@ -23,7 +23,7 @@ import numpy as np
 from fetalview.core.measure.biometry import OUTER_INNER, OUTER_OUTER, Measurement, measure
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.measure.growth import (PREGNANCY_KEY, GestationalAge, dated_ga,
-                                           growth_lines)
+                                           growth_lines, pregnancy_dates)
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.calipers import Calipers, bpd_pair, saved_bpd_pair, saved_calipers
 from fetalview.core.record.model_result import outline_of, review_needed, scan_state
@@ -77,6 +77,10 @@ class ScanResult:
     when: datetime = field(default_factory=datetime.now)  # when this result is reported
     #: Why the given age is not used yet (an implausible GA: a mistyped date, most often).
     dates_question: str | None = None
+    #: The pregnancy's estimated date of delivery and its LMP (when given) behind ``ga``, for
+    #: a report's summary (``growth.pregnancy_dates``); None while no age is used.
+    edd: date | None = None
+    lmp: date | None = None
     #: Why a dated pregnancy gives this scan no age (``NO_EXAM_DATE``); None otherwise.
     dating_note: str | None = None
     #: The patient's serial scans, this one among them (``serial.serial_of``), or why there
@@ -218,6 +222,7 @@ def build_result(name: str, annotation: Annotation, pixels: np.ndarray | None,
         pregnancy = a.extra.get(PREGNANCY_KEY)
     ga, question = dated_ga(pregnancy, measurement.hc if measurement and measurement.in_mm
                             else None)
+    edd, lmp = pregnancy_dates(pregnancy) if ga is not None else (None, None)
     undated = (pregnancy or {}).get("method") not in (None, "", "weeks+days") \
         and not (pregnancy or {}).get("exam_date")
     return ScanResult(
@@ -226,7 +231,7 @@ def build_result(name: str, annotation: Annotation, pixels: np.ndarray | None,
         signoff=standing_signoff(a), review_reasons=tuple(review_needed(a)),
         measurement=measurement, ellipse_measurement=ellipse_measurement,
         ga=ga, dates_question=question, dating_note=NO_EXAM_DATE if undated else None,
-        serial=serial, marks=marks, bpd_outer_inner=saved_bpd_pair(a.extra),
+        edd=edd, lmp=lmp, serial=serial, marks=marks, bpd_outer_inner=saved_bpd_pair(a.extra),
         calipers=calipers, outline=outline,
         frame=(a.frame or 0) if frame_count > 1 else None, when=when or datetime.now())
 

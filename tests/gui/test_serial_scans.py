@@ -21,10 +21,12 @@ from fetalview.core.measure.growth import GestationalAge, hc_centile, intergrowt
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.patients import PATIENT_KEY
 from fetalview.core.record.serial import NO_PATIENT
+from fetalview.core.results.tables import export_row
 
 from dicomfiles import make_dicom
 from .conftest import FakeSegmenter, open_and_wait
 from .test_panel_inputs import type_date
+from test_report import page_text
 
 EDD = date(2026, 10, 8)
 WIDTH = 200  # the fake model's head: semi-axes WIDTH/4 and WIDTH/5 pixels
@@ -78,6 +80,12 @@ def test_three_studies_dated_once_are_three_points_in_order_with_the_fall_flagge
     assert "not a diagnosis" in finding
     assert finding in panel.result.text().split("\n")  # the panel shows the record's words
     assert "3 HC on the chart" in panel.serial_label.text()
+    assert export_row(record)["growth_finding"] == finding  # the CSV, in the same words
+    listed = window.session.patients.listed_record(paths[2], document.annotation)
+    assert listed.serial_finding == finding and listed.ga == GestationalAge(238)
+    report = tmp_path / "report.pdf"
+    assert window.clinic.export_report(report)  # the PDF, in the same words
+    assert finding in page_text(report)
 
 
 def test_a_png_without_a_patient_has_no_serial_and_a_patient_can_be_assigned(qtbot, window,

@@ -18,10 +18,12 @@ CSV_COLUMNS = ["filename", "pixel_size_mm", "center_x_px", "center_y_px", "semi_
 #: The app's CSV adds to the batch's columns (whose bpd_mm and ofd_mm are outer-to-outer, from
 #: the ellipse) what only a person adds: the edit, the outer-to-inner BPD pair and whether it
 #: was confirmed, the cephalic index, the distance calipers (D1;D2;... in mm, or px), and the
-#: review: its state (``core.record.review``) and who confirmed it when (UTC).
+#: review: its state (``core.record.review``) and who confirmed it when (UTC). The growth
+#: finding is the patient's serial scans' finding in the record's words (a fall across centile
+#: lines, an HC below the 3rd), as the panel and the reports say it.
 EXPORT_CSV_COLUMNS = CSV_COLUMNS + ["edited", "bpd_outer_inner_mm", "bpd_outer_inner_confirmed",
-                                    "cephalic_index", "distances", "review", "reviewed_by",
-                                    "reviewed_at"]
+                                    "cephalic_index", "distances", "growth_finding", "review",
+                                    "reviewed_by", "reviewed_at"]
 
 
 def _fmt(v: float | None, digits: int = 3) -> str:
@@ -59,6 +61,7 @@ def export_row(result: ScanResult) -> dict[str, str]:
     row.update(result_row(result))
     signoff, m = result.signoff, result.measurement
     row.update(edited="yes" if result.edited else "no", review=result.state,
+               growth_finding=result.serial_finding or "",
                reviewed_by=signoff.by if signoff else "", reviewed_at=signoff.at if signoff else "")
     ps = result.pixel_size
     pair = result.bpd_outer_inner

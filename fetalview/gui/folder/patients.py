@@ -19,6 +19,7 @@ from fetalview.core.measure.biometry import OUTER_OUTER
 from fetalview.core.record.patients import (BOOK_NAME, PatientBook, PatientBookError,
                                             as_dating, file_fields, pregnancy_record,
                                             scan_patient, serial_for)
+from fetalview.core.record.result import ScanResult, build_result
 from fetalview.core.record.serial import Serial
 from fetalview.core.record.sidecar import Annotation
 
@@ -56,18 +57,24 @@ class PatientRecords:
                 convention: str = OUTER_OUTER) -> tuple[dict | None, Serial]:
         """The record that dates ``document``'s scan shown with ``annotation`` and its
         patient's serial scans (the listed ones, this one with ``annotation``)."""
-        patient_id, exam = scan_patient(document.scan.metadata, annotation.extra)
+        return self._context(document.path, annotation, document.scan.metadata, convention)
+
+    def listed_record(self, path: Path, annotation: Annotation) -> ScanResult:
+        """The record of a listed scan's saved ``annotation``, dated and with its serial scans
+        as its document's would be, for the folder's CSV and list report (no pixels)."""
+        pregnancy, serial = self._context(path, annotation, self.fields(path), OUTER_OUTER)
+        return build_result(display_name(path), annotation, None, pregnancy=pregnancy,
+                            serial=serial)
+
+    def _context(self, path: Path, annotation: Annotation, fields: dict,
+                 convention: str) -> tuple[dict | None, Serial]:
+        patient_id, exam = scan_patient(fields, annotation.extra)
         dating = self.dating(patient_id)
-        scans = []
-        for path in self.session.scans if patient_id else ():
-            if path == document.path:
-                scans.append((display_name(path), annotation, document.scan.metadata))
-                continue
-            known, saved = self.session.known_result(path)
-            if known and saved is not None:
-                scans.append((display_name(path), saved, self.fields(path)))
-        if patient_id and document.path not in self.session.scans:
-            scans.append((display_name(document.path), annotation, document.scan.metadata))
+        scans = [(display_name(path), annotation, fields)] if patient_id else []
+        for other in self.session.scans if patient_id else ():
+            known, saved = self.session.known_result(other)
+            if other != path and known and saved is not None:
+                scans.append((display_name(other), saved, self.fields(other)))
         return (pregnancy_record(dating, annotation.extra, exam),
                 serial_for(patient_id, scans, dating, convention))
 

@@ -464,6 +464,7 @@ class Session(QObject):
             return  # no longer listed, or open: the open document speaks for it
         if outcome.disk is not None:
             self.on_disk[path] = outcome.disk
+        self.patients.remember(path, outcome.fields)
         if outcome.unreadable:
             self._set_state(path, "unreadable")
         if outcome.problem:  # said in passing: the scan's own message comes when it is opened

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pydicom
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
@@ -24,7 +25,7 @@ from fetalview.core.record.serial import NO_PATIENT
 from fetalview.core.results.tables import export_row
 
 from dicomfiles import make_dicom
-from .conftest import FakeSegmenter, open_and_wait
+from .conftest import FakeSegmenter, open_and_wait, open_folder
 from .test_panel_inputs import type_date
 from test_report import page_text
 
@@ -110,3 +111,24 @@ def test_a_png_without_a_patient_has_no_serial_and_a_patient_can_be_assigned(qtb
     assert "20w+0d" in document.result().growth[0]  # dated (and questioned: the head is older)
     window.act_undo.trigger()  # the assignment is an undoable step of the scan
     assert "exam_date" not in document.annotation.extra[PATIENT_KEY]
+
+
+def test_a_folder_of_studies_is_one_serial_from_the_background_results(qtbot, window, tmp_path,
+                                                                        monkeypatch):
+    """The open list's scans measured in the background join their patient's serial, unsigned
+    (drawn apart on the chart), and no file is read on the GUI thread to gather them."""
+    folder = tmp_path / "patient"
+    folder.mkdir()
+    for w, z in ((24, 0.2533), (30, -0.2533), (34, -1.645)):
+        study(folder / f"s{w}.dcm", w, z)
+    window.session.patients.book.set_dating("PID-0042", {"method": "edd",
+                                                         "edd": EDD.isoformat()})
+    monkeypatch.setattr("fetalview.gui.folder.patients.file_fields",
+                        lambda path: pytest.fail(f"{path} read on the GUI thread"))
+    open_folder(qtbot, window, folder)
+    session = window.session
+    qtbot.waitUntil(lambda: all(session.known_result(p)[1] is not None for p in session.scans))
+    record = session.current.result()
+    assert [p.ga_days for p in record.serial.hc] == [168, 210, 238]
+    assert [p.confirmed for p in record.serial.hc] == [False, False, False]
+    assert record.serial_finding.endswith("Not every measurement in it is confirmed yet.")

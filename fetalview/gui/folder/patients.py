@@ -35,10 +35,17 @@ class PatientRecords:
         #: Why the patients' dating cannot be read now, for the panel; None while it can.
         self.problem: str | None = None
 
+    def remember(self, path: Path, fields: dict | None) -> None:
+        """What the background queue read of a scan's file: its Patient ID and exam date."""
+        if fields is not None:
+            self._fields[path] = fields
+
     def fields(self, path: Path) -> dict:
-        """The patient fields of the scan at ``path``: its open document's, else its file's."""
+        """The patient fields of the scan at ``path``: its open document's, else those the
+        background queue read, else (rarely: a scan neither opened nor queued) its file's."""
         document = self.session.documents.get(path)
         if document is not None:
+            self._fields[path] = document.scan.metadata  # kept once it is closed
             return document.scan.metadata
         if path not in self._fields:
             self._fields[path] = file_fields(path)

@@ -1,16 +1,21 @@
 """The pregnancy panel: who and when (from the scan), the gestational age, and what HC means.
 
-The user gives the pregnancy's age as weeks+days, by the last menstrual period, or from a
-dating scan; the panel shows the age estimated from HC (Hadlock) and the HC percentile for the
-given age (INTERGROWTH-21st), each naming its model, or says why it cannot. It computes nothing
-itself (``core.growth`` does) and saves what the user entered in the sidecar, as one undoable
-step, through ``record_changed``.
+The user dates the pregnancy by its EDD, its last menstrual period or a dating scan (or gives
+the weeks+days today); the panel shows the age estimated from HC (Hadlock) and the HC
+percentile for the given age (INTERGROWTH-21st), each naming its model, or says why it cannot,
+and the patient's serial scans with their finding in the record's words. It computes nothing
+itself (``core.growth`` and ``core.record`` do) and hands what the user entered on through
+``record_changed``: for a scan with a Patient ID it becomes the patient's dating, kept once for
+all their scans (``core.record.patients``); a scan with none keeps it in its own sidecar, as one
+undoable step. A PNG/JPEG, whose file names no patient, can be given a Patient ID here
+(``patient_assigned``) and its exam date typed.
 
 Dates are typed whole as year-month-day (``inputs.DateField``) and start empty: a date nobody
 gave is never assumed (it was today, which read as 0 weeks). A date that does not parse is
-refused with a message and the saved one stays. An age the record questions (outside 10-43
-weeks, or far from the age by HC: a mistyped date, most often) gives no percentile until the
-user presses "The dates are right", which is saved with the dates and undone by changing them.
+refused with a message and the saved one stays. The exam date a DICOM file states is shown and
+stands. An age the record questions (outside 10-43 weeks, or far from the age by HC: a mistyped
+date, most often) gives no percentile until the user presses "The dates are right", which is
+saved with the dates and undone by changing them.
 """
 
 from __future__ import annotations

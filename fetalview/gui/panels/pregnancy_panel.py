@@ -57,7 +57,7 @@ class PregnancyPanel(QWidget):
         self.patient_label.setWordWrap(True)
         patient_form.addWidget(self.patient_label)
         self.patient_id = QLineEdit()
-        self.patient_id.setPlaceholderText("Patient ID (groups this scan with the patient's)")
+        self.patient_id.setPlaceholderText("Patient ID (this file names none)")
         self.patient_id.setToolTip("This image names no patient: give its Patient ID to date it "
                                    "with the patient's pregnancy and see it among the patient's "
                                    "serial scans")

@@ -120,6 +120,13 @@ def test_three_scans_of_a_patient_are_three_points_in_date_order_with_the_fall_f
     assert serial.finding in record.growth and record.serial_finding == serial.finding
 
 
+def test_a_scans_serial_ends_with_it_so_a_later_scan_changes_no_earlier_report():
+    dating = {"method": "edd", "edd": EDD.isoformat()}
+    serial = serial_for("P7", serial_scans(), dating, until=exam_on(30))
+    assert [p.ga_days for p in serial.hc] == [168, 210] and serial.hc[-1].latest
+    assert serial.finding is None  # the fall came at 34 weeks, after this scan
+
+
 def test_a_head_keeping_to_its_centile_is_no_finding_and_below_the_3rd_is():
     dating = {"method": "edd", "edd": EDD.isoformat()}
     assert serial_for("P7", serial_scans(z_last=0.0), dating).finding is None

@@ -128,6 +128,10 @@ def test_a_folder_of_studies_is_one_serial_from_the_background_results(qtbot, wi
     open_folder(qtbot, window, folder)
     session = window.session
     qtbot.waitUntil(lambda: all(session.known_result(p)[1] is not None for p in session.scans))
+    assert session.current.path.name == "s24.dcm"  # the first scan: its serial ends with it
+    assert [p.ga_days for p in session.current.result().serial.hc] == [168]
+    session.go_to(folder / "s34.dcm")
+    qtbot.waitUntil(lambda: session.current.annotation.ellipse is not None)
     record = session.current.result()
     assert [p.ga_days for p in record.serial.hc] == [168, 210, 238]
     assert [p.confirmed for p in record.serial.hc] == [False, False, False]

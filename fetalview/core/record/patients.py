@@ -67,20 +67,25 @@ def file_fields(path: Path) -> dict[str, str]:
 
 
 def serial_for(patient_id: str | None, scans: list[tuple[str, Annotation, dict]],
-               dating: dict | None, convention: str = OUTER_OUTER) -> Serial:
+               dating: dict | None, convention: str = OUTER_OUTER,
+               until: date | None = None) -> Serial:
     """The serial of ``patient_id`` among ``scans`` (each its name, its annotation and its
     file's patient fields, ``file_fields``), each dated by the patient's ``dating`` on its own
     exam date; without a patient ID, none, and why (``serial.NO_PATIENT``). The BPD points are
-    in ``convention`` where a person placed outer-to-inner calipers, else outer-to-outer."""
+    in ``convention`` where a person placed outer-to-inner calipers, else outer-to-outer.
+    ``until``: the exam date of the scan whose record this is: its serial is what was known
+    then, so it ends with that scan (its finding is that scan's), and a later scan does not
+    change what an earlier one's report says."""
     if not patient_id:
         return no_patient()
     entries = []
     for name, annotation, fields in scans:
         pid, exam = scan_patient(fields, annotation.extra)
-        if pid == patient_id:
+        day = exam_day(exam)
+        if pid == patient_id and not (until and day and day > until):
             record = build_result(name, annotation, None, convention,
                                   pregnancy=pregnancy_record(dating, annotation.extra, exam))
-            entries.append(serial_entry(record, exam_day(exam)))
+            entries.append(serial_entry(record, day))
     return serial_of(patient_id, entries)
 
 

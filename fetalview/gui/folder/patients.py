@@ -17,7 +17,7 @@ from pathlib import Path
 from fetalview.core.io.safetext import display_name
 from fetalview.core.measure.biometry import OUTER_OUTER
 from fetalview.core.record.patients import (BOOK_NAME, PatientBook, PatientBookError,
-                                            as_dating, file_fields, pregnancy_record,
+                                            as_dating, exam_day, file_fields, pregnancy_record,
                                             scan_patient, serial_for)
 from fetalview.core.record.result import ScanResult, build_result
 from fetalview.core.record.serial import Serial
@@ -83,7 +83,7 @@ class PatientRecords:
             if other != path and known and saved is not None:
                 scans.append((display_name(other), saved, self.fields(other)))
         return (pregnancy_record(dating, annotation.extra, exam),
-                serial_for(patient_id, scans, dating, convention))
+                serial_for(patient_id, scans, dating, convention, exam_day(exam)))
 
     def patient_of(self, document) -> tuple[str | None, str | None]:
         """The Patient ID and exam date of ``document``'s scan (the file's, else assigned)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-import pytest
 
 from fetalview.core.measure.biometry import measure
 from fetalview.core.measure.geometry import Ellipse

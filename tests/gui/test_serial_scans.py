@@ -17,7 +17,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from fetalview.core.measure.biometry import measure
-from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.measure.growth import GestationalAge, hc_centile, intergrowth_hc_mean_sd
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.patients import PATIENT_KEY

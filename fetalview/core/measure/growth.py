@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 HADLOCK_NAME = "Hadlock 1984"
 HADLOCK_RANGE_WEEKS = (14.0, 42.0)
@@ -114,6 +114,11 @@ def ga_from_lmp(lmp: date, exam: date) -> GestationalAge:
     return GestationalAge((exam - lmp).days)
 
 
+def ga_from_edd(edd: date, exam: date) -> GestationalAge:
+    """GA on the exam date from the estimated date of delivery (40+0 weeks on the EDD)."""
+    return ga_from_lmp(edd - timedelta(days=EDD_DAYS), exam)
+
+
 def ga_from_dating_scan(scan_date: date, ga_at_scan: GestationalAge, exam: date) -> GestationalAge:
     """GA on the exam date, carried forward from an earlier dating scan's GA."""
     if exam < scan_date:
@@ -124,12 +129,17 @@ def ga_from_dating_scan(scan_date: date, ga_at_scan: GestationalAge, exam: date)
 #: ``Annotation.extra`` key of what the user entered about the pregnancy's age.
 PREGNANCY_KEY = "pregnancy"
 #: How the pregnancy's age was given; stored as ``record["method"]`` (see ``ga_from_record``).
-GA_METHODS = ("weeks+days", "lmp", "dating scan")
+GA_METHODS = ("weeks+days", "edd", "lmp", "dating scan")
+#: Days from the first day of the last menstrual period to the estimated date of delivery
+#: (Naegele's rule, 40+0 weeks): an EDD dates the pregnancy as its LMP 280 days before does.
+EDD_DAYS = 280
 
 
 def ga_from_record(record: dict | None) -> GestationalAge | None:
     """The GA on the exam day from what the user entered, as the app saves it in the sidecar's
-    ``extra["pregnancy"]``: ``{"method": "weeks+days", "ga": "20+3"}``, ``{"method": "lmp",
+    ``extra["pregnancy"]`` (or the patient's dating with the scan's exam date, see
+    ``core.record.patients``): ``{"method": "weeks+days", "ga": "20+3"}``, ``{"method": "edd",
+    "edd": "2026-10-08", "exam_date": ...}``, ``{"method": "lmp",
     "lmp": "2026-01-01", "exam_date": "2026-05-24"}`` or ``{"method": "dating scan",
     "scan_date": ..., "scan_ga": "12+2", "exam_date": ...}`` (dates ISO). None when nothing was
     given; ValueError, with a message for the user, when what was given does not add up."""
@@ -140,6 +150,8 @@ def ga_from_record(record: dict | None) -> GestationalAge | None:
         if method == "weeks+days":
             return parse_ga(record["ga"])
         exam = parse_date(record["exam_date"], "exam date")
+        if method == "edd":
+            return ga_from_edd(parse_date(record["edd"], "EDD"), exam)
         if method == "lmp":
             return ga_from_lmp(parse_date(record["lmp"], "LMP"), exam)
         if method == "dating scan":
@@ -150,11 +162,35 @@ def ga_from_record(record: dict | None) -> GestationalAge | None:
     raise ValueError(f"unknown way of giving the gestational age: {method!r}")
 
 
-def saved_ga(extra: dict) -> GestationalAge | None:
-    """The GA a sidecar's ``extra`` records; None when none was given or it does not add up
+def pregnancy_dates(record: dict | None) -> tuple[date | None, date | None]:
+    """The estimated date of delivery and the LMP a pregnancy ``record`` (``ga_from_record``'s)
+    states or implies, for a report's summary: the EDD given, or the one its LMP, dating scan
+    or GA on the exam date makes (``EDD_DAYS`` after the age 0); the LMP only when given.
+    (None, None) when the record gives no date or does not add up."""
+    try:
+        ga = ga_from_record(record)
+    except ValueError:
+        return None, None
+    if ga is None:
+        return None, None
+    method = record["method"]
+    if method == "edd":
+        return parse_date(record["edd"], "EDD"), None
+    if method == "lmp":
+        lmp = parse_date(record["lmp"], "LMP")
+        return lmp + timedelta(days=EDD_DAYS), lmp
+    if method == "dating scan":
+        day = parse_date(record["scan_date"], "dating scan's date")
+        return day + timedelta(days=EDD_DAYS - parse_ga(record["scan_ga"]).days), None
+    exam = record.get("exam_date")
+    return (parse_date(exam) + timedelta(days=EDD_DAYS - ga.days) if exam else None), None
+
+
+def saved_ga(record: dict | None) -> GestationalAge | None:
+    """The GA a pregnancy ``record`` gives; None when none was given or it does not add up
     (the pregnancy panel tells the user why, so exports and reports just leave it out)."""
     try:
-        return ga_from_record(extra.get(PREGNANCY_KEY))
+        return ga_from_record(record)
     except ValueError:
         return None
 
@@ -181,14 +217,16 @@ def dates_question(ga: GestationalAge, hc_mm: float | None) -> str | None:
     return None
 
 
-def dated_ga(extra: dict, hc_mm: float | None) -> tuple[GestationalAge | None, str | None]:
-    """The GA a sidecar's ``extra`` gives for use (None while it is questioned and nobody has
-    said the dates are right), and the question, if any, in words (see ``dates_question``)."""
-    ga = saved_ga(extra)
+def dated_ga(record: dict | None, hc_mm: float | None
+             ) -> tuple[GestationalAge | None, str | None]:
+    """The GA a pregnancy ``record`` (``ga_from_record``'s) gives for use (None while it is
+    questioned and nobody has said the dates are right), and the question, if any, in words
+    (see ``dates_question``)."""
+    ga = saved_ga(record)
     if ga is None:
         return None, None
     question = dates_question(ga, hc_mm)
-    if question is None or (extra.get(PREGNANCY_KEY) or {}).get(DATES_CHECKED):
+    if question is None or (record or {}).get(DATES_CHECKED):
         return ga, None
     return None, f"{question}; no percentile until they are confirmed"
 

@@ -22,7 +22,8 @@ import numpy as np
 
 from fetalview.core.measure.biometry import OUTER_INNER, OUTER_OUTER, Measurement, measure
 from fetalview.core.measure.geometry import Ellipse
-from fetalview.core.measure.growth import GestationalAge, dated_ga, growth_lines
+from fetalview.core.measure.growth import (GestationalAge, GrowthPoint, chart_point, dated_ga,
+                                           growth_lines)
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.calipers import Calipers, bpd_pair, saved_bpd_pair, saved_calipers
 from fetalview.core.record.model_result import outline_of, review_needed, scan_state
@@ -129,6 +130,20 @@ class ScanResult:
         if not m.in_mm:
             lines.append(NO_GROWTH_WITHOUT_MM)
         return lines
+
+    @property
+    def chart(self) -> tuple[tuple[GrowthPoint, ...], str]:
+        """What the HC growth chart shows of this scan: its point (HC at the GA given, confirmed
+        once a clinician confirmed the contour; none while the percentile is withheld) and the
+        chart's line of words, the percentile with its z-score or why there is no point."""
+        m = self.measurement
+        if m is None:
+            return (), "No point on the chart: no head contour measured"
+        point, note = chart_point(m.hc if m.in_mm else None, self.ga, self.signoff is not None,
+                                  review_first=self.flagged)
+        if point is None and self.dates_question is not None:
+            note = f"No point on the chart: {self.dates_question}"
+        return ((point,) if point else ()), note
 
     @property
     def warnings(self) -> list[str]:

@@ -22,6 +22,7 @@ from fetalview.gui.view.cine import FrameSlider
 from fetalview.gui.document import ScanDocument
 from fetalview.core.record.model_result import RESULT_KEYS
 from fetalview.gui.panels.inputs import guard_wheel
+from fetalview.gui.panels.growth_panel import GrowthPanel
 from fetalview.gui.panels.pregnancy_panel import PATIENT_KEYS, PregnancyPanel
 from fetalview.gui.folder.review_order import ReviewQueueBar, review_order, shown_by_filter
 
@@ -42,6 +43,7 @@ class ClinicFeatures(QObject):
         self.session = window.session
         self.frames = FrameSlider()
         self.pregnancy = PregnancyPanel()
+        self.growth = GrowthPanel()
         self.queue = ReviewQueueBar()
         self._arrival: dict[Path, int] = {}
         self._resort = QTimer(self)
@@ -60,6 +62,7 @@ class ClinicFeatures(QObject):
         w = self.window
         w.centralWidget().layout().addWidget(self.frames)
         w.panel.layout().insertWidget(1, self.pregnancy)
+        w.panel.layout().insertWidget(2, self.growth)
         dock = w.findChild(QDockWidget, "Scans")
         box = QWidget()
         layout = QVBoxLayout(box)
@@ -106,6 +109,7 @@ class ClinicFeatures(QObject):
             self.frames.show_frames(1, 0)
             self.pregnancy.show_scan({}, {}, None)
             self.pregnancy.patient_label.setText("No scan open.")
+            self.growth.show_result(None)
             self.act_report.setEnabled(False)
             return
         frame = d.scan.metadata.get("frame", 0)
@@ -114,8 +118,10 @@ class ClinicFeatures(QObject):
             self.window.view.set_ellipse(d.annotation.ellipse)
         self._shown_frame = (d, frame)
         self.frames.show_frames(d.scan.metadata.get("frames", 1), frame)
+        result = d.result()
         self.pregnancy.show_scan(d.scan.metadata, d.annotation.extra.get(PREGNANCY_KEY, {}),
-                                 d.result())
+                                 result)
+        self.growth.show_result(result)
         self.act_report.setEnabled(d.annotation.ellipse is not None)
 
     def _on_preview(self, ellipse) -> None:

@@ -296,6 +296,23 @@ def chart_point(hc_mm: float | None, ga: GestationalAge | None, confirmed: bool,
     return GrowthPoint(ga.days, hc_mm, confirmed, latest=True), line
 
 
+#: The columns of a report's table of a patient's scans (``growth_row``).
+GROWTH_TABLE_HEAD = ("Exam date", "GA", "HC", "Centile (INTERGROWTH-21st)", "Review")
+
+
+def growth_row(point: GrowthPoint) -> tuple[str, str, str, str, str]:
+    """One scan of a patient's table in words: date, GA, HC, centile with z, review state."""
+    ga = GestationalAge(point.ga_days)
+    try:
+        c = hc_centile(point.value_mm, ga)
+        centile = f"{_ordinal(c.percentile)}, z {c.z:+.2f}"
+    except OutOfRange as exc:
+        centile = str(exc).split(":")[-1].strip()
+    return (point.exam_date.isoformat() if point.exam_date else "date not known", str(ga),
+            f"{point.value_mm:.1f} mm", centile,
+            "confirmed" if point.confirmed else "not confirmed")
+
+
 def _ordinal(percentile: float) -> str:
     if percentile < 1.0:
         return "<1st"

@@ -70,3 +70,24 @@ def test_a_single_scan_gets_no_table_and_no_patient_fields_unless_allowed(tmp_pa
     result = result_of("a.png", HEAD, PixelSize(0.5, "test"), ga="28+0")
     growth = page_text(write_report(tmp_path / "r.pdf", result, PIXELS), 1)
     assert "Exam date" not in growth and "Patient" not in growth
+
+
+def test_the_list_report_charts_every_confirmed_scan_at_its_age(tmp_path):
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from fetalview.charts.growth_chart import LIST_LEGEND
+    from fetalview.core.record.review import sign_off
+    from fetalview.report.list_pdf import ListedScan, write_list_report
+
+    ps = PixelSize(0.5, "test")
+    signed = sign_off("A. Jones", HEAD, HEAD, ps, "m",
+                      now=datetime(2026, 12, 5, 8, 14, tzinfo=timezone.utc))
+    confirmed = replace(result_of("a.png", HEAD, ps, ga="28+0"), signoff=signed,
+                        state=signed.state)
+    assert confirmed.chart[0] and confirmed.chart[0][0].confirmed
+    scans = [ListedScan("a.png", confirmed), ListedScan("b.png", result_of("b.png", HEAD, ps))]
+    text = gs_text(write_list_report(tmp_path / "list.pdf", scans, "/data/day 1"))
+    for words in ("3rd", "50th", "97th", "Gestational age (weeks)", LIST_LEGEND[:40]):
+        assert words in text, words
+    assert text.index(LIST_LEGEND[:40]) < text.index("a.png")  # the chart heads the list

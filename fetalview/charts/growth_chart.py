@@ -28,6 +28,9 @@ UNCONFIRMED = "#8a8a8a"
 #: How to read the points, under every chart.
 LEGEND = ("Filled dots: confirmed scans, joined in date order; hollow grey: not confirmed; "
           "ringed: the latest.")
+#: Under a list's summary chart, whose dots are scans of different patients.
+LIST_LEGEND = ("Each dot: one confirmed scan of this list with a gestational age given, at its "
+               "HC (not joined: the scans may be of different patients).")
 #: The weeks the x axis spans: the standard's range, and room at the right for the labels.
 X_RANGE = (CHART_DAYS[0] / 7.0, CHART_DAYS[1] / 7.0 + 3.0)
 
@@ -55,10 +58,11 @@ def _axis(orientation: str):
     return DirectAxis(orientation)
 
 
-def growth_plot(points: Sequence[GrowthPoint], font_px: int = 11):
+def growth_plot(points: Sequence[GrowthPoint], font_px: int = 11, join: bool = True):
     """A pyqtgraph ``PlotItem`` of HC (mm) against GA (weeks): the five centile lines, each
-    labelled at its right end, and ``points``. Text is sized in pixels of the plot's own
-    coordinates (``font_px``), so it scales with the plot wherever it is painted."""
+    labelled at its right end, and ``points`` (confirmed ones joined in time order unless
+    ``join`` is False: scans of different patients, as in a list's summary). Text is sized in
+    pixels of the plot's own coordinates (``font_px``), so it scales wherever it is painted."""
     import pyqtgraph as pg
 
     font = QFont()
@@ -86,13 +90,13 @@ def growth_plot(points: Sequence[GrowthPoint], font_px: int = 11):
         label.setFont(font)
         label.setPos(curve[-1][0] / 7.0 + 0.2, curve[-1][1])
         plot.addItem(label)
-    _add_points(plot, points, font_px)
+    _add_points(plot, points, font_px, join)
     plot.setXRange(*X_RANGE, padding=0)
     plot.setYRange(60, 380, padding=0)
     return plot
 
 
-def _add_points(plot, points: Sequence[GrowthPoint], font_px: int) -> None:
+def _add_points(plot, points: Sequence[GrowthPoint], font_px: int, join: bool) -> None:
     """Confirmed points joined in time order, unconfirmed ones hollow and grey, apart; the
     latest ringed."""
     import pyqtgraph as pg
@@ -101,7 +105,7 @@ def _add_points(plot, points: Sequence[GrowthPoint], font_px: int) -> None:
     confirmed = sorted((p for p in points if p.confirmed), key=lambda p: p.ga_days)
     if confirmed:
         plot.plot([p.ga_days / 7.0 for p in confirmed], [p.value_mm for p in confirmed],
-                  pen=pg.mkPen(POINT, width=1.5) if len(confirmed) > 1 else None,
+                  pen=pg.mkPen(POINT, width=1.5) if join and len(confirmed) > 1 else None,
                   symbol="o", symbolSize=size, symbolBrush=POINT, symbolPen=pg.mkPen(POINT))
     unconfirmed = [p for p in points if not p.confirmed]
     if unconfirmed:
@@ -116,7 +120,7 @@ def _add_points(plot, points: Sequence[GrowthPoint], font_px: int) -> None:
 
 
 def paint_growth_chart(painter: QPainter, target: QRectF, points: Sequence[GrowthPoint],
-                       size: tuple[int, int] = (560, 320)) -> None:
+                       size: tuple[int, int] = (560, 320), join: bool = True) -> None:
     """Paint the chart of ``points`` into ``target`` (the painter's coordinates, e.g. a PDF
     page's dots): laid out at ``size`` (its own pixels, the fonts' unit) and scaled to fit, on
     white. Vector output: lines and text stay lines and text in a PDF."""
@@ -124,7 +128,7 @@ def paint_growth_chart(painter: QPainter, target: QRectF, points: Sequence[Growt
     import pyqtgraph as pg
 
     view = pg.GraphicsView(background="w")  # never on screen: it lays the plot out
-    view.setCentralItem(growth_plot(points))
+    view.setCentralItem(growth_plot(points, join=join))
     view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
     view.resize(*size)
     view.show()

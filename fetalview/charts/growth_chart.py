@@ -90,33 +90,42 @@ def growth_plot(points: Sequence[GrowthPoint], font_px: int = 11, join: bool = T
         label.setFont(font)
         label.setPos(curve[-1][0] / 7.0 + 0.2, curve[-1][1])
         plot.addItem(label)
-    _add_points(plot, points, font_px, join)
+    set_points(plot, points, font_px, join)
     plot.setXRange(*X_RANGE, padding=0)
     plot.setYRange(60, 380, padding=0)
     return plot
 
 
-def _add_points(plot, points: Sequence[GrowthPoint], font_px: int, join: bool) -> None:
-    """Confirmed points joined in time order, unconfirmed ones hollow and grey, apart; the
-    latest ringed."""
+def set_points(plot, points: Sequence[GrowthPoint], font_px: int = 11,
+               join: bool = True) -> None:
+    """Draw ``points`` on ``plot`` in place of those it showed (the centile lines stay: the
+    panel redraws only the points when the scan changes). Confirmed points joined in time
+    order unless not ``join``, unconfirmed ones hollow and grey, apart; the latest ringed."""
     import pyqtgraph as pg
 
+    for item in getattr(plot, "fetalview_points", ()):
+        plot.removeItem(item)
+    items = []
     size = max(7, round(font_px * 0.8))
     confirmed = sorted((p for p in points if p.confirmed), key=lambda p: p.ga_days)
     if confirmed:
-        plot.plot([p.ga_days / 7.0 for p in confirmed], [p.value_mm for p in confirmed],
-                  pen=pg.mkPen(POINT, width=1.5) if join and len(confirmed) > 1 else None,
-                  symbol="o", symbolSize=size, symbolBrush=POINT, symbolPen=pg.mkPen(POINT))
+        items.append(plot.plot(
+            [p.ga_days / 7.0 for p in confirmed], [p.value_mm for p in confirmed],
+            pen=pg.mkPen(POINT, width=1.5) if join and len(confirmed) > 1 else None,
+            symbol="o", symbolSize=size, symbolBrush=POINT, symbolPen=pg.mkPen(POINT)))
     unconfirmed = [p for p in points if not p.confirmed]
     if unconfirmed:
-        plot.plot([p.ga_days / 7.0 for p in unconfirmed], [p.value_mm for p in unconfirmed],
-                  pen=None, symbol="o", symbolSize=size, symbolBrush=None,
-                  symbolPen=pg.mkPen(UNCONFIRMED, width=2))
+        items.append(plot.plot(
+            [p.ga_days / 7.0 for p in unconfirmed], [p.value_mm for p in unconfirmed],
+            pen=None, symbol="o", symbolSize=size, symbolBrush=None,
+            symbolPen=pg.mkPen(UNCONFIRMED, width=2)))
     for p in points:
         if p.latest:
-            plot.plot([p.ga_days / 7.0], [p.value_mm], pen=None, symbol="o",
-                      symbolSize=size * 2, symbolBrush=None,
-                      symbolPen=pg.mkPen(POINT if p.confirmed else UNCONFIRMED, width=1.5))
+            items.append(plot.plot([p.ga_days / 7.0], [p.value_mm], pen=None, symbol="o",
+                                   symbolSize=size * 2, symbolBrush=None,
+                                   symbolPen=pg.mkPen(POINT if p.confirmed else UNCONFIRMED,
+                                                      width=1.5)))
+    plot.fetalview_points = items
 
 
 def paint_growth_chart(painter: QPainter, target: QRectF, points: Sequence[GrowthPoint],

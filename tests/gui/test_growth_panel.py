@@ -33,7 +33,8 @@ def test_the_chart_fits_the_panel_at_1366x768_and_says_the_z_score(qtbot, make_w
     document = open_and_wait(qtbot, window, scans / "050_HC.png")
     with_ga(document, "22+0")
     growth = window.clinic.growth
-    qtbot.waitUntil(lambda: growth.view is not None and "percentile, z" in growth.note.text())
+    qtbot.waitUntil(lambda: growth.view is not None and chart_points(growth.view) == 1)
+    assert "percentile, z" in growth.note.text()
     window.panel.adjustSize()
     view = growth.view
     qtbot.waitUntil(lambda: view.height() == CHART_HEIGHT)  # laid out in the panel
@@ -43,11 +44,13 @@ def test_the_chart_fits_the_panel_at_1366x768_and_says_the_z_score(qtbot, make_w
     note = QRect(growth.note.mapTo(window.panel, QPoint(0, 0)), growth.note.size())
     assert panel.contains(chart) and panel.contains(note) and not chart.intersects(note)
     assert growth.note.heightForWidth(growth.note.width()) <= growth.note.height()
-    assert chart_points(view) == 1
     others = [w for w in window.panel.findChildren(QLabel) if w.isVisibleTo(window.panel)
               and w is not growth.note and w.width() > 0]
     assert not any(QRect(w.mapTo(window.panel, QPoint(0, 0)), w.size()).intersects(chart)
                    for w in others)
+    with_ga(document, "")  # the dates taken back: the point goes, the same chart stays
+    qtbot.waitUntil(lambda: chart_points(view) == 0)
+    assert growth.view is view and "no gestational age given" in growth.note.text()
 
 
 def test_without_a_gestational_age_the_chart_says_why_it_has_no_point(qtbot, window, scans):

@@ -3,17 +3,18 @@
 It shows what the record says (``ScanResult.chart``: the scan's point and the chart's line,
 the percentile with its z-score or why there is no point) and draws with
 ``charts.growth_chart``, the same drawing as the PDF report. pyqtgraph is loaded the first
-time a scan is shown, not when the window starts (see ``charts.growth_chart``).
+time a scan is shown, not when the window starts (see ``charts.growth_chart``), and the chart
+is drawn just after the scan is on screen, so the scan never waits for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDialog, QGroupBox, QLabel, QVBoxLayout, QWidget
 
-from fetalview.charts.growth_chart import LEGEND, growth_plot
+from fetalview.charts.growth_chart import LEGEND, growth_plot, set_points
 from fetalview.core.measure.growth import GrowthPoint
 from fetalview.core.record.result import ScanResult
 from fetalview.gui.theme import WARNING
@@ -52,6 +53,10 @@ class GrowthPanel(QGroupBox):
         self.view = None
         self.points: tuple[GrowthPoint, ...] = ()
         self.dialog: QDialog | None = None
+        self._redraw = QTimer(self)  # one draw for a burst of changes, after they are shown
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(0)
+        self._redraw.timeout.connect(self._draw)
 
     def show_result(self, result: ScanResult | None) -> None:
         """Draw ``result``'s chart and its line (None: no scan open, nothing drawn)."""
@@ -64,9 +69,12 @@ class GrowthPanel(QGroupBox):
                                 else "")
         if result is None and self.view is None:
             return  # no chart before the first scan: the window starts without pyqtgraph
+        self._redraw.start()  # after the scan is on screen: the first draw loads pyqtgraph
+
+    def _draw(self) -> None:
         if self.view is not None:
-            self.view.setParent(None)
-            self.view.deleteLater()
+            set_points(self.view.centralWidget, self.points, font_px=10)
+            return
         self.view = chart_view(self.points, font_px=10)
         self.view.setToolTip(self.holder.toolTip())
         self.view.mousePressEvent = lambda event: self.open_large()

@@ -32,7 +32,19 @@ LEGEND = ("Filled dots: confirmed scans, joined in date order; hollow grey: not 
 LIST_LEGEND = ("Each dot: one confirmed scan of this list with a gestational age given, at its "
                "HC (not joined: the scans may be of different patients).")
 #: The weeks the x axis spans: the standard's range, and room at the right for the labels.
-X_RANGE = (CHART_DAYS[0] / 7.0, CHART_DAYS[1] / 7.0 + 3.0)
+X_RANGE = (CHART_DAYS[0] / 7.0, CHART_DAYS[1] / 7.0 + 4.5)
+Y_RANGE = (60.0, 390.0)  # HC in mm: 14+0 weeks' 3rd centile to above 40+0 weeks' 97th
+
+
+def label_heights(ends: Sequence[float], gap: float, top: float) -> list[float]:
+    """Where the centile labels go (mm): at their lines' ends, moved apart to at least ``gap``
+    (one line of text at the chart's size; at 40 weeks the lines lie 6-17 mm apart) and
+    below ``top``, in the lines' order, as near their lines as that allows."""
+    placed = [ends[0]]
+    for end in ends[1:]:
+        placed.append(max(end, placed[-1] + gap))
+    shift = min((sum(ends) - sum(placed)) / len(ends), top - placed[-1])  # centred, in range
+    return [h + shift for h in placed]
 
 
 def _ordinal(n: int) -> str:
@@ -58,9 +70,11 @@ def _axis(orientation: str):
     return DirectAxis(orientation)
 
 
-def growth_plot(points: Sequence[GrowthPoint], font_px: int = 11, join: bool = True):
+def growth_plot(points: Sequence[GrowthPoint], font_px: int = 11, join: bool = True,
+                height_px: int = 320):
     """A pyqtgraph ``PlotItem`` of HC (mm) against GA (weeks): the five centile lines, each
-    labelled at its right end, and ``points`` (confirmed ones joined in time order unless
+    labelled at its right end (the labels spread apart for a plot ``height_px`` tall, with a
+    leader to their line), and ``points`` (confirmed ones joined in time order unless
     ``join`` is False: scans of different patients, as in a list's summary). Text is sized in
     pixels of the plot's own coordinates (``font_px``), so it scales wherever it is painted."""
     import pyqtgraph as pg
@@ -78,21 +92,27 @@ def growth_plot(points: Sequence[GrowthPoint], font_px: int = 11, join: bool = T
         axis.setPen(pg.mkPen("#303030"))
         axis.setTextPen(pg.mkPen("#202020"))
         plot.setLabel(side, text, **{"color": "#202020", "font-size": f"{font_px}px"})
-    for centile in CHART_CENTILES:
-        curve = hc_centile_curve(centile)
-        pen = pg.mkPen(MEDIAN if centile == 50 else LINE, width=2 if centile == 50 else 1,
+    curves = {centile: hc_centile_curve(centile) for centile in CHART_CENTILES}
+    mm_per_px = (Y_RANGE[1] - Y_RANGE[0]) / max(height_px - 4 * font_px, 4 * font_px)
+    heights = label_heights([curves[c][-1][1] for c in CHART_CENTILES], 1.15 * font_px
+                            * mm_per_px, Y_RANGE[1] - 0.6 * font_px * mm_per_px)
+    end_weeks = CHART_DAYS[1] / 7.0
+    for centile, height in zip(CHART_CENTILES, heights):
+        curve = curves[centile]
+        colour = MEDIAN if centile == 50 else LINE
+        pen = pg.mkPen(colour, width=2 if centile == 50 else 1,
                        style=Qt.PenStyle.SolidLine if centile in (10, 50, 90)
                        else Qt.PenStyle.DashLine)
         plot.plot([d / 7.0 for d, _ in curve], [hc for _, hc in curve], pen=pen)
-        # the outer lines' labels sit outside them, clear of their neighbours' at 40 weeks
-        label = pg.TextItem(_ordinal(centile), color=MEDIAN if centile == 50 else LINE,
-                            anchor=(0, 0.0 if centile == 3 else 1.0 if centile == 97 else 0.5))
+        plot.plot([end_weeks, end_weeks + 0.8], [curve[-1][1], height],
+                  pen=pg.mkPen(colour, width=0.7))  # the leader to its label
+        label = pg.TextItem(_ordinal(centile), color=colour, anchor=(0, 0.5))
         label.setFont(font)
-        label.setPos(curve[-1][0] / 7.0 + 0.2, curve[-1][1])
+        label.setPos(end_weeks + 0.9, height)
         plot.addItem(label)
     set_points(plot, points, font_px, join)
     plot.setXRange(*X_RANGE, padding=0)
-    plot.setYRange(60, 380, padding=0)
+    plot.setYRange(*Y_RANGE, padding=0)
     return plot
 
 
@@ -137,7 +157,7 @@ def paint_growth_chart(painter: QPainter, target: QRectF, points: Sequence[Growt
     import pyqtgraph as pg
 
     view = pg.GraphicsView(background="w")  # never on screen: it lays the plot out
-    view.setCentralItem(growth_plot(points, join=join))
+    view.setCentralItem(growth_plot(points, join=join, height_px=size[1]))
     view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
     view.resize(*size)
     view.show()

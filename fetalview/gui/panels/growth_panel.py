@@ -19,17 +19,17 @@ from fetalview.core.measure.growth import GrowthPoint
 from fetalview.core.record.result import ScanResult
 from fetalview.gui.theme import WARNING
 
-CHART_HEIGHT = 190  # the panel's chart, in pixels: axes, five labelled lines and a point
+CHART_HEIGHT = 240  # the panel's chart, in pixels: axes, five labelled lines and a point
 DIALOG_SIZE = (900, 600)
 NO_SCAN = "No scan open"
 
 
-def chart_view(points: Sequence[GrowthPoint], font_px: int):
+def chart_view(points: Sequence[GrowthPoint], font_px: int, height_px: int):
     """A pyqtgraph view of the growth chart, on white like the report's."""
     import pyqtgraph as pg
 
     view = pg.GraphicsView(background="w")
-    view.setCentralItem(growth_plot(points, font_px))
+    view.setCentralItem(growth_plot(points, font_px, height_px=height_px))
     return view
 
 
@@ -75,7 +75,7 @@ class GrowthPanel(QGroupBox):
         if self.view is not None:
             set_points(self.view.centralWidget, self.points, font_px=10)
             return
-        self.view = chart_view(self.points, font_px=10)
+        self.view = chart_view(self.points, font_px=10, height_px=CHART_HEIGHT)
         self.view.setToolTip(self.holder.toolTip())
         self.view.mousePressEvent = lambda event: self.open_large()
         self.holder.layout().addWidget(self.view)
@@ -85,7 +85,7 @@ class GrowthPanel(QGroupBox):
         dialog = QDialog(self)
         dialog.setWindowTitle("Growth: HC on INTERGROWTH-21st centiles")
         layout = QVBoxLayout(dialog)
-        layout.addWidget(chart_view(self.points, font_px=14))
+        layout.addWidget(chart_view(self.points, font_px=14, height_px=DIALOG_SIZE[1] - 100))
         for text in (self.note.text(), LEGEND):
             label = QLabel(text)
             label.setWordWrap(True)

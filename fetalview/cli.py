@@ -30,8 +30,8 @@ def _measure_parser() -> argparse.ArgumentParser:
     p.add_argument("--hc18-submission", type=Path, metavar="FILE",
                    help="write the HC18 challenge's submission CSV")
     p.add_argument("--reports", type=Path, metavar="DIR",
-                   help="write a PDF report per scan (the scan and its figures, then its growth chart) "
-                        "as SCAN_fetalview_report.pdf")
+                   help="write a PDF report per scan (the scan and its figures, then its "
+                        "growth chart) as SCAN_fetalview_report.pdf")
     p.add_argument("--report-patient-fields", action="store_true",
                    help="put the patient and study fields from DICOM (name, ID, birth date, "
                         "exam date, facility, operator) into the reports")

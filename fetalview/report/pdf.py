@@ -9,10 +9,11 @@ name, when the clinic set one, heads the page. The second page is the growth the
 files: the HC chart on the INTERGROWTH-21st centiles (``charts.growth_chart``, the panel's
 drawing), the percentile with its z-score or why there is no point, and for a patient scanned
 more than once a table of every scan (date, GA, HC, centile, review state). Anything that asks
-for a clinician's look (a flagged contour, an unusual shape) is printed first, highlighted. The header's patient and study fields (name,
-ID, birth date, exam date, facility, operator, from the DICOM) appear only when the caller
-passes them, which the app and the batch command do only when the user opted in; the reviewer
-is the clinician whose confirmation covers the contour.
+for a clinician's look (a flagged contour, an unusual shape) is printed first, highlighted.
+The header's patient and study fields (name, ID, birth date, exam date, facility, operator,
+from the DICOM) appear only when the caller passes them, which the app and the batch command
+do only when the user opted in; the reviewer is the clinician whose confirmation covers the
+contour.
 
 Qt needs an application object to paint text; ``write_report`` creates an offscreen one when the
 caller (e.g. ``fetalview measure --reports``) has none, so it works without a display.

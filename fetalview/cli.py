@@ -30,9 +30,11 @@ def _measure_parser() -> argparse.ArgumentParser:
     p.add_argument("--hc18-submission", type=Path, metavar="FILE",
                    help="write the HC18 challenge's submission CSV")
     p.add_argument("--reports", type=Path, metavar="DIR",
-                   help="write a one-page PDF report per scan as SCAN_fetalview_report.pdf")
+                   help="write a PDF report per scan (the scan and its figures, then its "
+                        "growth chart) as SCAN_fetalview_report.pdf")
     p.add_argument("--report-patient-fields", action="store_true",
-                   help="put patient name, ID and exam date (from DICOM) into the reports")
+                   help="put the patient and study fields from DICOM (name, ID, birth date, "
+                        "exam date, facility, operator) into the reports")
     p.add_argument("--dicom-out", type=Path, metavar="DIR",
                    help="write NAME_SR.dcm (DICOM Structured Report, OB-GYN TID 5000) and "
                         "NAME_SC.dcm (annotated image) per scan measured in mm, in the scan's "

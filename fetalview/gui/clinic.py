@@ -23,6 +23,7 @@ from fetalview.gui.view.cine import FrameSlider
 from fetalview.gui.document import ScanDocument
 from fetalview.core.record.model_result import RESULT_KEYS
 from fetalview.gui.panels.inputs import guard_wheel
+from fetalview.gui.panels.growth_panel import GrowthPanel
 from fetalview.gui.panels.pregnancy_panel import PATIENT_KEYS, PregnancyPanel
 from fetalview.gui.folder.review_order import ReviewQueueBar, review_order, shown_by_filter
 
@@ -43,6 +44,7 @@ class ClinicFeatures(QObject):
         self.session = window.session
         self.frames = FrameSlider()
         self.pregnancy = PregnancyPanel()
+        self.growth = GrowthPanel()
         self.queue = ReviewQueueBar()
         self._arrival: dict[Path, int] = {}
         self._resort = QTimer(self)
@@ -61,6 +63,7 @@ class ClinicFeatures(QObject):
         w = self.window
         w.centralWidget().layout().addWidget(self.frames)
         w.panel.layout().insertWidget(1, self.pregnancy)
+        w.panel.layout().insertWidget(2, self.growth)
         dock = w.findChild(QDockWidget, "Scans")
         box = QWidget()
         layout = QVBoxLayout(box)
@@ -108,6 +111,7 @@ class ClinicFeatures(QObject):
             self.frames.show_frames(1, 0)
             self.pregnancy.show_scan({}, {}, None)
             self.pregnancy.patient_label.setText("No scan open.")
+            self.growth.show_result(None)
             self.act_report.setEnabled(False)
             return
         frame = d.scan.metadata.get("frame", 0)
@@ -119,8 +123,10 @@ class ClinicFeatures(QObject):
         patients = self.session.patients
         patient_id, exam = patients.patient_of(d)
         record = pregnancy_record(patients.dating(patient_id), d.annotation.extra, exam)
-        self.pregnancy.show_scan(d.scan.metadata, record or {}, d.result(),
+        result = d.result()
+        self.pregnancy.show_scan(d.scan.metadata, record or {}, result,
                                  d.annotation.extra.get(PATIENT_KEY))
+        self.growth.show_result(result)
         if patients.problem:
             self.window.message_bar.show_message(patients.problem)
         self.act_report.setEnabled(d.annotation.ellipse is not None)

@@ -80,6 +80,7 @@ def test_three_studies_dated_once_are_three_points_in_order_with_the_fall_flagge
     assert "not a diagnosis" in finding
     assert finding in panel.result.text().split("\n")  # the panel shows the record's words
     assert "3 HC on the chart" in panel.serial_label.text()
+    qtbot.waitUntil(lambda: window.clinic.growth.points == points)  # the chart plots all three
     assert export_row(record)["growth_finding"] == finding  # the CSV, in the same words
     listed = window.session.patients.listed_record(paths[2], document.annotation)
     assert listed.serial_finding == finding and listed.ga == GestationalAge(238)

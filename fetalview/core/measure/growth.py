@@ -28,6 +28,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from statistics import NormalDist
 
 HADLOCK_NAME = "Hadlock 1984"
 HADLOCK_RANGE_WEEKS = (14.0, 42.0)
@@ -292,6 +293,62 @@ class GrowthPoint:
     confirmed: bool
     latest: bool
     exam_date: date | None = None
+
+
+#: The centile lines a growth chart draws: the INTERGROWTH-21st chart's 3rd, 10th, 50th, 90th
+#: and 97th (its published table also has the 5th and 95th).
+CHART_CENTILES = (3, 10, 50, 90, 97)
+#: The gestational ages a chart spans (days): the standard's whole range, 14+0 to 40+0 weeks.
+CHART_DAYS = (round(INTERGROWTH_RANGE_WEEKS[0] * 7), round(INTERGROWTH_RANGE_WEEKS[1] * 7))
+
+
+def hc_at_centile(ga: GestationalAge, centile: float) -> float:
+    """The HC (mm) of the ``centile``-th centile at ``ga`` (INTERGROWTH-21st: mean + z SD,
+    the same model as ``hc_centile``, so the chart's lines and the text's percentile agree)."""
+    mean, sd = intergrowth_hc_mean_sd(ga)
+    return mean + NormalDist().inv_cdf(centile / 100.0) * sd
+
+
+def hc_centile_curve(centile: float) -> list[tuple[int, float]]:
+    """(GA in days, HC in mm) of one centile line, a point a day over ``CHART_DAYS``."""
+    first, last = CHART_DAYS
+    return [(d, hc_at_centile(GestationalAge(d), centile)) for d in range(first, last + 1)]
+
+
+def chart_point(hc_mm: float | None, ga: GestationalAge | None, confirmed: bool,
+                review_first: bool = False) -> tuple[GrowthPoint | None, str]:
+    """One scan's point on the HC chart and the chart's line of words: the percentile line
+    (with the z-score) when the point is drawn, else why there is none (no HC in mm, a flagged
+    contour nobody reviewed, no gestational age given, an age outside the standard)."""
+    if hc_mm is None:
+        return None, "No point on the chart: no HC in mm (the pixel size is unknown)"
+    if review_first:
+        return None, "No point on the chart: review the contour first"
+    if ga is None:
+        return None, ("No point on the chart: no gestational age given "
+                      "(enter the pregnancy's dates)")
+    try:
+        line = hc_centile(hc_mm, ga).line()
+    except OutOfRange as exc:
+        return None, f"No point on the chart: {exc}"
+    return GrowthPoint(ga.days, hc_mm, confirmed, latest=True), line
+
+
+#: The columns of a report's table of a patient's scans (``growth_row``).
+GROWTH_TABLE_HEAD = ("Exam date", "GA", "HC", "Centile (INTERGROWTH-21st)", "Review")
+
+
+def growth_row(point: GrowthPoint) -> tuple[str, str, str, str, str]:
+    """One scan of a patient's table in words: date, GA, HC, centile with z, review state."""
+    ga = GestationalAge(point.ga_days)
+    try:
+        c = hc_centile(point.value_mm, ga)
+        centile = f"{_ordinal(c.percentile)}, z {c.z:+.2f}"
+    except OutOfRange as exc:
+        centile = str(exc).split(":")[-1].strip()
+    return (point.exam_date.isoformat() if point.exam_date else "date not known", str(ga),
+            f"{point.value_mm:.1f} mm", centile,
+            "confirmed" if point.confirmed else "not confirmed")
 
 
 def _ordinal(percentile: float) -> str:

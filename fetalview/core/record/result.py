@@ -24,8 +24,8 @@ import numpy as np
 
 from fetalview.core.measure.biometry import OUTER_INNER, OUTER_OUTER, Measurement, measure
 from fetalview.core.measure.geometry import Ellipse
-from fetalview.core.measure.growth import (PREGNANCY_KEY, GestationalAge, dated_ga,
-                                           growth_lines, pregnancy_dates)
+from fetalview.core.measure.growth import (PREGNANCY_KEY, GestationalAge, GrowthPoint,
+                                           chart_point, dated_ga, growth_lines, pregnancy_dates)
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.calipers import Calipers, bpd_pair, saved_bpd_pair, saved_calipers
 from fetalview.core.record.model_result import outline_of, review_needed, scan_state
@@ -176,6 +176,24 @@ class ScanResult:
         """The serial scans' finding (a fall across centile lines, an HC below the 3rd), in
         the words every output shows; None when there is none or no serial was asked for."""
         return self.serial.finding if self.serial else None
+
+    @property
+    def chart(self) -> tuple[tuple[GrowthPoint, ...], str]:
+        """What the HC growth chart shows: the patient's serial scans' points where there are
+        any (this scan among them once it is shown), else this scan's point (HC at the GA
+        given, confirmed once a clinician confirmed the contour; none while the percentile is
+        withheld); and the chart's line of words, this scan's percentile with its z-score or
+        why it has no point."""
+        m = self.measurement
+        if m is None:
+            return (), "No point on the chart: no head contour measured"
+        point, note = chart_point(m.hc if m.in_mm else None, self.ga, self.signoff is not None,
+                                  review_first=self.flagged)
+        if point is None and self.dates_question is not None:
+            note = f"No point on the chart: {self.dates_question}"
+        if self.serial is not None and self.serial.hc:
+            return self.serial.hc, note
+        return ((point,) if point else ()), note
 
     @property
     def warnings(self) -> list[str]:

@@ -34,7 +34,8 @@ from fetalview.gui.theme import WARNING
 METHODS = {"Not given": "", "Weeks+days today": "weeks+days",
            "Estimated date of delivery": "edd", "Last menstrual period": "lmp",
            "Dating scan": "dating scan"}
-PATIENT_KEYS = (("patient_name", "Patient"), ("patient_id", "ID"), ("exam_date", "Exam date"))
+PATIENT_KEYS = (("patient_name", "Patient"), ("patient_id", "ID"), ("birth_date", "Born"),
+                ("exam_date", "Exam date"), ("facility", "Facility"), ("operator", "Operator"))
 #: What the first date input is, by method, in a message.
 DATE_NAMES = {"edd": "EDD", "lmp": "LMP", "dating scan": "dating scan's date"}
 #: The date input's label, by method.

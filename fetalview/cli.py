@@ -30,9 +30,11 @@ def _measure_parser() -> argparse.ArgumentParser:
     p.add_argument("--hc18-submission", type=Path, metavar="FILE",
                    help="write the HC18 challenge's submission CSV")
     p.add_argument("--reports", type=Path, metavar="DIR",
-                   help="write a one-page PDF report per scan as SCAN_fetalview_report.pdf")
+                   help="write a PDF report per scan (the scan and its figures, then its "
+                        "growth chart) as SCAN_fetalview_report.pdf")
     p.add_argument("--report-patient-fields", action="store_true",
-                   help="put patient name, ID and exam date (from DICOM) into the reports")
+                   help="put the patient and study fields from DICOM (name, ID, birth date, "
+                        "exam date, facility, operator) into the reports")
     p.add_argument("--dicom-out", type=Path, metavar="DIR",
                    help="write NAME_SR.dcm (DICOM Structured Report, OB-GYN TID 5000) and "
                         "NAME_SC.dcm (annotated image) per scan measured in mm, in the scan's "
@@ -46,6 +48,10 @@ def _measure_parser() -> argparse.ArgumentParser:
                         "are written but not sent")
     p.add_argument("--patient-name", metavar="FAMILY^GIVEN",
                    help="patient name of the PNG/JPEG scans of this run (with --patient-id)")
+    p.add_argument("--edd", type=_edd, metavar="YYYY-MM-DD",
+                   help="the pregnancy's estimated date of delivery, for one patient's scans: "
+                        "each scan's gestational age follows from its own exam date (DICOM); "
+                        "a scan without one is said so in its row")
     p.add_argument("--calling-aet", default="FETALVIEW", metavar="AET",
                    help="fetalview's own AE title toward the PACS (default FETALVIEW)")
     p.add_argument("--allow-burned-in", action="store_true",
@@ -61,6 +67,14 @@ def _measure_parser() -> argparse.ArgumentParser:
     p.add_argument("--tta", action="store_true",
                    help="also segment the mirror image and average (slower, see the model card)")
     return p
+
+
+def _edd(text: str) -> str:
+    from fetalview.core.measure.growth import parse_date
+    try:
+        return parse_date(text, "EDD").isoformat()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _pacs_node(text: str):
@@ -144,7 +158,8 @@ def measure_main(argv: list[str]) -> int:
                       _report_writer(args.report_patient_fields) if args.reports else None,
                       args.dicom_out, sender, args.allow_burned_in,
                       {"patient_name": args.patient_name or "", "patient_id": args.patient_id}
-                      if args.patient_id else None)
+                      if args.patient_id else None,
+                      {"method": "edd", "edd": args.edd} if args.edd else None)
     try:
         book = PixelSizeBook(args.pixel_size, args.pixel_size_csv)
         batch = plan_batch(args.paths, book, outputs)  # refuses a clash before any work

@@ -34,6 +34,20 @@ def test_single_frame_monochrome2_with_patient_fields(tmp_path):
     assert scan.pixel_size is None
 
 
+def test_the_report_header_fields_are_read_birth_date_facility_and_operators(tmp_path):
+    """The report's header (issue 19) names the birth date, facility and operator: only
+    name, ID and exam date were read."""
+    path = make_dicom(tmp_path / "a.dcm", gradient())
+    ds = pydicom.dcmread(path)
+    ds.PatientBirthDate = "19900402"
+    ds.InstitutionName = "St Elsewhere^Hospital"
+    ds.OperatorsName = ["Smith^Ann", "Lee^Bo"]
+    ds.save_as(path)
+    metadata = load_scan(path).metadata
+    assert (metadata["birth_date"], metadata["facility"], metadata["operator"]) == (
+        "1990-04-02", "St Elsewhere Hospital", "Smith Ann, Lee Bo")
+
+
 def test_monochrome1_is_inverted(tmp_path):
     scan = load_scan(make_dicom(tmp_path / "a.dcm", gradient(), "MONOCHROME1"))
     np.testing.assert_array_equal(scan.pixels, 255 - gradient())

@@ -15,6 +15,7 @@ from fetalview.core.io.scans import load_scan
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.measure.growth import PREGNANCY_KEY, GestationalAge, hadlock_ga, hc_centile
 from fetalview.core.measure.pixelsize import PixelSize
+from fetalview.core.record.patients import pregnancy_record
 from fetalview.core.record.result import build_result
 from fetalview.core.record.review import sign_off
 from fetalview.core.record.sidecar import Annotation
@@ -91,7 +92,7 @@ def test_sr_holds_head_biometry_with_loinc_codes_in_mm(dicom_scan, tmp_path):
     assert num(sr, "11851-3") == (pytest.approx(m.ofd, abs=0.005), "mm")
     assert m.bpd == pytest.approx(180 * 0.5) and m.ofd == pytest.approx(240 * 0.5)
     # GA from HC by Hadlock 1984 (CID 12013 code), in days, and the INTERGROWTH-21st rank
-    assert num(sr, "18185-9") == (hadlock_ga(m.hc).days, "d")
+    assert num(sr, "18185-9", under="125005") == (hadlock_ga(m.hc).days, "d")
     equations = [i.ConceptCodeSequence[0].CodeValue for _, i in sr_items(sr)
                  if i.ValueType == "CODE" and i.ConceptNameCodeSequence[0].CodeValue == "121420"]
     assert equations == ["11932-1"]
@@ -286,3 +287,31 @@ def test_names_that_are_not_ascii_survive_as_utf8(latin1_scan, tmp_path):
     for ds in (sr, sc):
         assert ds.SpecificCharacterSet == "ISO_IR 192" and str(ds.PatientName) == "Müller^Anna"
     assert str(sr.VerifyingObserverSequence[0].VerifyingObserverName) == "Jörg^Núñez"
+
+
+def test_a_dated_pregnancy_is_in_the_srs_summary_and_passes_dciodvfy(dicom_scan, tmp_path):
+    """Issue 19 item 2: the patient's dating (here by EDD) goes where TID 5000 has a place for
+    it, the procedure summary (TID 5002): EDD and the GA at this scan; an LMP too, when given."""
+    a = Annotation(dicom_scan.path.name, ellipse=ELLIPSE, auto_ellipse=ELLIPSE, frame=0,
+                   model_version="resunet-test", confidence=0.99,
+                   pixel_size=dicom_scan.pixel_size)
+    written = []
+    for name, dating in (("edd", {"method": "edd", "edd": "2026-10-08"}),
+                         ("lmp", {"method": "lmp", "lmp": "2026-01-01"})):
+        pregnancy = pregnancy_record(dating, {}, "2026-09-03")  # 35w+0d by either
+        result = build_result("src.dcm", a, dicom_scan.pixels, pregnancy=pregnancy)
+        assert result.ga == GestationalAge(245) and result.edd == dt.date(2026, 10, 8)
+        results = make_results(dicom_scan, result, organization="Clinic X")
+        sr = results.sr
+        dates = {i.ConceptNameCodeSequence[0].CodeValue: str(i.Date) for path, i in sr_items(sr)
+                 if i.ValueType == "DATE" and "121111" in path}
+        assert dates == ({"11778-8": "20261008"} if name == "edd"
+                         else {"11778-8": "20261008", "8665-2": "20260101"})
+        assert num(sr, "18185-9", under="121111") == (245, "d")
+        summary = [i for _, i in sr_items(sr) if i.ValueType == "CONTAINER"]
+        assert [i.ConceptNameCodeSequence[0].CodeValue for i in summary][:3] == [
+            "121111", "125002", "125005"]  # the summary before the biometry (TID 5000 order)
+        written += results.write(tmp_path, name)
+    assert {p.name: dciodvfy_errors(p) for p in written} == {p.name: [] for p in written}
+    undated = make_results(dicom_scan, build_result("src.dcm", a, dicom_scan.pixels))
+    assert "121111" not in codes_of(undated.sr, "CONTAINER")

@@ -157,7 +157,7 @@ def test_an_age_outside_10_to_43_weeks_or_far_from_hc_is_questioned():
 
 def test_a_questioned_age_is_not_used_until_the_dates_are_confirmed():
     record = {"method": "weeks+days", "ga": "30+0"}
-    ga, question = dated_ga({"pregnancy": record}, 175.0)
+    ga, question = dated_ga(record, 175.0)
     assert ga is None and "no percentile until they are confirmed" in question
-    ga, question = dated_ga({"pregnancy": {**record, "dates_checked": True}}, 175.0)
+    ga, question = dated_ga({**record, "dates_checked": True}, 175.0)
     assert ga == parse_ga("30+0") and question is None

@@ -647,11 +647,12 @@ def test_the_apps_csv_export_writes_odd_names_as_text(tmp_path):
     from fetalview.core.io.safetext import scan_names
     from fetalview.core.record.sidecar import Annotation
     from fetalview.core.results.tables import export_row
-    from fetalview.gui.export import list_record, save_csv
+    from fetalview.core.record.result import build_result
+    from fetalview.gui.export import save_csv
     ellipse = Ellipse(50, 40, 30, 20, -10)  # a negative angle stays a number
     names = scan_names([tmp_path / name for name in [LATIN1_NAME] + FORMULA_NAMES])
-    rows = [export_row(list_record(name, Annotation(
-        name, ellipse, ellipse, edited=True, confidence=0.9, pixel_size=PixelSize(0.1, "test"))))
+    rows = [export_row(build_result(name, Annotation(
+        name, ellipse, ellipse, edited=True, confidence=0.9, pixel_size=PixelSize(0.1, "test")), None))
             for name in names]
     out = tmp_path / "export.csv"
     assert save_csv(rows, out) == len(rows)

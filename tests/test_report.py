@@ -1,4 +1,5 @@
-"""The one-page clinical report: rendered for real, its text read back from the PDF."""
+"""The clinical report's scan page: rendered for real, its text read back from the PDF (its
+growth page: tests/test_report_growth.py)."""
 
 import re
 import unicodedata
@@ -20,11 +21,12 @@ pypdf = pytest.importorskip("pypdf")
 pytestmark = pytest.mark.gui
 
 
-def page_text(path) -> str:
-    """The PDF's single page as plain text (ligatures unfolded, whitespace collapsed)."""
+def page_text(path, page: int = 0) -> str:
+    """A page of the two-page report as plain text (ligatures unfolded, whitespace
+    collapsed): 0 the scan and its figures, 1 the growth."""
     reader = pypdf.PdfReader(str(path))
-    assert len(reader.pages) == 1
-    text = unicodedata.normalize("NFKC", reader.pages[0].extract_text())
+    assert len(reader.pages) == 2
+    text = unicodedata.normalize("NFKC", reader.pages[page].extract_text())
     return re.sub(r"\s+", " ", text)
 
 

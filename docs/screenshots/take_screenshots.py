@@ -121,6 +121,25 @@ def main() -> int:
     window.act_confirm.trigger()
     settle()
     save(window, shots / "4-confirmed-scan.png")
+    growth = window.clinic.growth
+    wait_for(lambda: growth.view is not None)
+    window.panel_scroll.ensureWidgetVisible(growth)
+    settle()
+    save(window, shots / "6-growth-chart.png")
+    window.panel_scroll.verticalScrollBar().setValue(0)
+    if shots.name.startswith("1920"):  # the chart opened larger (a click on it)
+        dialog = growth.open_large()
+        settle(600)
+        save(dialog, OUT / "growth-chart-large.png")
+        dialog.close()
+        growth_report = work / "exports" / "673_HC_report.pdf"
+        window.clinic.export_report(growth_report)
+        if shutil.which("gs"):
+            page = growth_report.with_name("673_HC_report_%d.png")
+            subprocess.run(["gs", "-q", "-sDEVICE=png16m", "-r70", "-dTextAlphaBits=4",
+                            "-dGraphicsAlphaBits=4", "-o", str(page), str(growth_report)],
+                           check=True)
+            save(growth_report.with_name("673_HC_report_2.png"), OUT / "report-growth-page.png")
 
     settings.bpd_convention = OUTER_INNER
     show(window, "249_HC.png")
@@ -147,7 +166,8 @@ def main() -> int:
         if shutil.which("gs"):
             page = report.with_suffix(".png")
             subprocess.run(["gs", "-q", "-sDEVICE=png16m", "-r70", "-dTextAlphaBits=4",
-                            "-dGraphicsAlphaBits=4", "-o", str(page), str(report)], check=True)
+                            "-dGraphicsAlphaBits=4", "-dFirstPage=1", "-dLastPage=1", "-o",
+                            str(page), str(report)], check=True)
             save(page, OUT / "report-page.png")
     window.close()
     shutil.rmtree(work, ignore_errors=True)

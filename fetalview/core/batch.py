@@ -29,6 +29,7 @@ from fetalview.core.io.scans import NOT_OBSTETRIC, Scan, ScanLoadError, list_sca
 from fetalview.core.measure.pixelsize import PixelSize, PixelSizeError
 from fetalview.core.model.segmentation import Segmentation
 from fetalview.core.record.model_result import with_model_result
+from fetalview.core.record.patients import file_fields, pregnancy_record
 from fetalview.core.record.result import ScanResult, build_result
 from fetalview.core.record.sidecar import Annotation
 from fetalview.core.results.overlay import annotated_image
@@ -51,6 +52,9 @@ NOT_WRITTEN = "error: measured, but an output file was not written"
 #: Each per-scan output: its option, the ``Outputs`` field, its role in the name, its extension.
 PER_SCAN = (("--masks", "masks", "mask", ".png"), ("--overlays", "overlays", "overlay", ".png"),
             ("--reports", "reports", "report", ".pdf"))
+#: Said in the row of a scan that ``--edd`` cannot date: the file states no exam date.
+NO_EXAM_DATE_NOTE = ("no gestational age: the file states no exam date to count from the EDD "
+                     "(a PNG/JPEG never does; DICOM Study, Acquisition or Content Date)")
 #: Said of each scan measured in pixels only when DICOM output was asked for: the SR holds
 #: millimetres only, so such a scan gets none, and a silent gap looks like a lost file.
 NO_DICOM_IN_PIXELS = ("no DICOM output: measured in pixels only, as no pixel size is known "
@@ -126,6 +130,9 @@ class Outputs:
     #: Patient name and ID of the run's PNG/JPEG scans (``patient_name``, ``patient_id``), for
     #: the new study of their DICOM results; DICOM scans keep their own.
     patient: dict[str, str] | None = None
+    #: The pregnancy's dating for every scan of the run (``--edd``: ``{"method": "edd", ...}``),
+    #: one patient's: each scan's GA follows from its own exam date.
+    dating: dict | None = None
 
 
 @dataclass
@@ -157,6 +164,8 @@ def plan_batch(paths: list[Path], book: PixelSizeBook, outputs: Outputs) -> Batc
     OutputRefused (nothing written, output folders aside) when an output would replace a scan,
     a pixel-size CSV or another output of the run."""
     scans = expand_paths([Path(p) for p in paths])
+    if outputs.dating:
+        _one_patient(scans)
     stems = output_stems(scans)
     inputs = list(scans) + ([book.given_path] if book.given_path else [])
     for folder in dict.fromkeys(p.parent for p in scans):
@@ -179,6 +188,16 @@ def plan_batch(paths: list[Path], book: PixelSizeBook, outputs: Outputs) -> Batc
              f"({', '.join(display_name(p) for p in removed[:3])}"
              f"{', ...' if len(removed) > 3 else ''})"] if removed else []
     return Batch(scans, scan_names(scans), stems, book, outputs, notes)
+
+
+def _one_patient(scans: list[Path]) -> None:
+    """Refuse (ValueError, before any work) to date the scans of more than one patient with
+    one pregnancy's dating: the Patient IDs their DICOM headers state must agree."""
+    ids = sorted({pid for p in scans if (pid := file_fields(p).get("patient_id"))})
+    if len(ids) > 1:
+        shown = ", ".join(printable(i) for i in ids[:3]) + (", ..." if len(ids) > 3 else "")
+        raise ValueError(f"--edd dates one patient's pregnancy, but these scans are of "
+                         f"{len(ids)} patients ({shown}): measure each patient's scans apart")
 
 
 def output_stems(paths: list[Path]) -> list[str]:
@@ -222,13 +241,16 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
     if at_head != pixel_size:
         pixel_size = at_head
         result = replace(result, pixel_size=at_head)
-    record = batch_result(name, scan, result)
+    exam = scan.metadata.get("exam_date")
+    record = batch_result(name, scan, result,
+                          pregnancy_record(outputs.dating, {}, exam) if outputs.dating else None)
     if result.ellipse is None:
         return result_row(record)
     other = scan.metadata.get(NOT_OBSTETRIC)  # measured, but flagged
     held = withheld(scan, record) if outputs.dicom else None
-    note = held or other
-    status = ("low_confidence" if other else record.status) + (f"; {note}" if note else "")
+    undated = NO_EXAM_DATE_NOTE if outputs.dating and not exam else None
+    status = ("low_confidence" if other else record.status) + "".join(
+        f"; {note}" for note in (held or other, undated) if note)
     if held:
         tqdm.write(printable(f"fetalview: {name}: {held}"), file=sys.stderr)
         outputs = replace(outputs, dicom=None)
@@ -253,14 +275,16 @@ def withheld(scan: Scan, record: ScanResult) -> str | None:
             "and send it from there")
 
 
-def batch_result(name: str, scan: Scan, result: Segmentation) -> ScanResult:
+def batch_result(name: str, scan: Scan, result: Segmentation,
+                 pregnancy: dict | None = None) -> ScanResult:
     """The record of a model result that no person has seen: built as the app builds it from
     the annotation the model's result makes, so both say the same. The BPD is outer-to-outer
-    (a batch places no calipers)."""
+    (a batch places no calipers). ``pregnancy``: the record dating the scan (``--edd``)."""
     annotation = with_model_result(Annotation(scan.path.name, pixel_size=result.pixel_size,
                                               frame=scan.metadata.get("frame", 0)), result)
     return build_result(name, annotation, scan.pixels,
-                        frame_count=scan.metadata.get("frames", 1), outline=result.outline)
+                        frame_count=scan.metadata.get("frames", 1), outline=result.outline,
+                        pregnancy=pregnancy)
 
 
 def _write_extras(scan: Scan, result: Segmentation, record: ScanResult, outputs: Outputs,

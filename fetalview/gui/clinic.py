@@ -16,12 +16,14 @@ from PySide6.QtWidgets import QDockWidget, QVBoxLayout, QWidget
 
 from fetalview.core.record.calipers import CALIPER_KEYS
 from fetalview.core.measure.growth import PREGNANCY_KEY
+from fetalview.core.record.patients import PATIENT_KEY, pregnancy_record
 from fetalview.core.io.scans import ScanLoadError, load_scan
 from fetalview.core.io.outputs import output_name
 from fetalview.gui.view.cine import FrameSlider
 from fetalview.gui.document import ScanDocument
 from fetalview.core.record.model_result import RESULT_KEYS
 from fetalview.gui.panels.inputs import guard_wheel
+from fetalview.gui.panels.growth_panel import GrowthPanel
 from fetalview.gui.panels.pregnancy_panel import PATIENT_KEYS, PregnancyPanel
 from fetalview.gui.folder.review_order import ReviewQueueBar, review_order, shown_by_filter
 
@@ -42,6 +44,7 @@ class ClinicFeatures(QObject):
         self.session = window.session
         self.frames = FrameSlider()
         self.pregnancy = PregnancyPanel()
+        self.growth = GrowthPanel()
         self.queue = ReviewQueueBar()
         self._arrival: dict[Path, int] = {}
         self._resort = QTimer(self)
@@ -60,6 +63,7 @@ class ClinicFeatures(QObject):
         w = self.window
         w.centralWidget().layout().addWidget(self.frames)
         w.panel.layout().insertWidget(1, self.pregnancy)
+        w.panel.layout().insertWidget(2, self.growth)
         dock = w.findChild(QDockWidget, "Scans")
         box = QWidget()
         layout = QVBoxLayout(box)
@@ -84,6 +88,7 @@ class ClinicFeatures(QObject):
         self.window.view.ellipse_item.previewed.connect(self._on_preview)
         self.frames.frame_chosen.connect(self.go_to_frame)
         self.pregnancy.record_changed.connect(self._on_record)
+        self.pregnancy.patient_assigned.connect(self._on_patient_assigned)
         self.pregnancy.patient_fields_toggled.connect(self._on_patient_toggled)
         self.queue.sort_changed.connect(lambda _: self.sort())
         self.queue.filter_changed.connect(lambda _: self._apply_filter())
@@ -106,6 +111,7 @@ class ClinicFeatures(QObject):
             self.frames.show_frames(1, 0)
             self.pregnancy.show_scan({}, {}, None)
             self.pregnancy.patient_label.setText("No scan open.")
+            self.growth.show_result(None)
             self.act_report.setEnabled(False)
             return
         frame = d.scan.metadata.get("frame", 0)
@@ -114,8 +120,15 @@ class ClinicFeatures(QObject):
             self.window.view.set_ellipse(d.annotation.ellipse)
         self._shown_frame = (d, frame)
         self.frames.show_frames(d.scan.metadata.get("frames", 1), frame)
-        self.pregnancy.show_scan(d.scan.metadata, d.annotation.extra.get(PREGNANCY_KEY, {}),
-                                 d.result())
+        patients = self.session.patients
+        patient_id, exam = patients.patient_of(d)
+        record = pregnancy_record(patients.dating(patient_id), d.annotation.extra, exam)
+        result = d.result()
+        self.pregnancy.show_scan(d.scan.metadata, record or {}, result,
+                                 d.annotation.extra.get(PATIENT_KEY))
+        self.growth.show_result(result)
+        if patients.problem:
+            self.window.message_bar.show_message(patients.problem)
         self.act_report.setEnabled(d.annotation.ellipse is not None)
 
     def _on_preview(self, ellipse) -> None:
@@ -125,10 +138,38 @@ class ClinicFeatures(QObject):
                 d.result(annotation=replace(d.annotation, ellipse=ellipse)))
 
     def _on_record(self, record: dict) -> None:
+        """The dating entered: the patient's, kept for all their scans (a PNG's typed exam
+        date saved with the scan); a scan with no patient keeps it as its own, as before."""
         d = self.session.current
-        if d is not None:
+        if d is None:
+            return
+        patient_id, exam = self.session.patients.patient_of(d)
+        if patient_id is None:
             d.push(replace(d.annotation, extra={**d.annotation.extra, PREGNANCY_KEY: record}),
                    "Set gestational age")
+            return
+        typed = record.get("exam_date")
+        if typed is not None and typed != (exam or "") and not d.scan.metadata.get("exam_date"):
+            self._assign(d, {**(d.annotation.extra.get(PATIENT_KEY) or {}), "exam_date": typed},
+                         "Set exam date")
+        note = self.session.patients.set_dating(d, record)
+        if note:
+            self.window.message_bar.show_message(note)
+        self.session.annotation_changed.emit()  # every figure that follows from the dating
+
+    def _on_patient_assigned(self, patient_id: str) -> None:
+        d = self.session.current
+        if d is not None:
+            self._assign(d, {**(d.annotation.extra.get(PATIENT_KEY) or {}),
+                             "patient_id": patient_id}, "Assign patient")
+
+    @staticmethod
+    def _assign(d: ScanDocument, assigned: dict, text: str) -> None:
+        """Save who and when a PNG/JPEG scan is with the scan, as one undoable step."""
+        assigned = {k: v for k, v in assigned.items() if v}
+        extra = {k: v for k, v in d.annotation.extra.items() if k != PATIENT_KEY}
+        d.push(replace(d.annotation, extra={**extra, **({PATIENT_KEY: assigned} if assigned
+                                                        else {})}), text)
 
     # --- cine frames -------------------------------------------------------------------
 

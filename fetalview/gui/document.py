@@ -80,6 +80,9 @@ class ScanDocument(QObject):
         #: The version of the model the window showing this document runs (its service's),
         #: so that a saved result of another model says so; set by that window.
         self.model_in_use: Callable[[], str | None] = lambda: None
+        #: The scan's patient: (annotation, convention) -> the record that dates it and its
+        #: patient's serial scans (``folder.patients.PatientRecords.context``); None: alone.
+        self.context: Callable[[ScanDocument, Annotation, str], tuple] | None = None
 
     @property
     def path(self) -> Path:
@@ -113,11 +116,15 @@ class ScanDocument(QObject):
     def result(self, convention: str = OUTER_OUTER, annotation: Annotation | None = None,
                when: datetime | None = None) -> ScanResult:
         """The record of the shown annotation (or of ``annotation``, e.g. during a drag) with
-        BPD in ``convention``: what the panel shows and every export renders."""
-        return build_result(display_name(self.path), annotation or self.annotation,
-                            self.scan.pixels, convention, when=when,
-                            frame_count=self.scan.metadata.get("frames", 1),
-                            model_in_use=self.model_in_use())
+        BPD in ``convention``: what the panel shows and every export renders, dated by its
+        patient's dating and with its patient's serial scans (``context``)."""
+        annotation = annotation or self.annotation
+        pregnancy, serial = (self.context(self, annotation, convention) if self.context
+                             else (None, None))
+        return build_result(display_name(self.path), annotation, self.scan.pixels, convention,
+                            when=when, frame_count=self.scan.metadata.get("frames", 1),
+                            model_in_use=self.model_in_use(), pregnancy=pregnancy,
+                            serial=serial)
 
     def measurement(self, convention: str = OUTER_OUTER,
                     annotation: Annotation | None = None) -> Measurement | None:

@@ -20,8 +20,7 @@ from fetalview.core.io.outputs import write_atomic
 from fetalview.core.io.ownfiles import mark_png
 from fetalview.core.io.safetext import csv_table
 from fetalview.core.measure.biometry import OUTER_OUTER
-from fetalview.core.record.result import ScanResult, build_result
-from fetalview.core.record.sidecar import Annotation
+from fetalview.core.record.result import ScanResult
 from fetalview.core.results import overlay
 from fetalview.core.results.tables import EXPORT_CSV_COLUMNS
 from fetalview.gui.document import ScanDocument
@@ -85,13 +84,6 @@ def free_path(path: Path) -> Path:
         n += 1
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
     return candidate
-
-
-def list_record(name: str, annotation: Annotation) -> ScanResult:
-    """The record of a listed scan's saved annotation, named ``name`` (``safetext.scan_names``),
-    which its folder CSV row and its part of the list report render (no pixels: nothing is
-    decoded)."""
-    return build_result(name, annotation, None)
 
 
 #: ``status`` of a scan whose saved measurement was refused: its figures were not the scan's.

@@ -29,6 +29,7 @@ from fetalview.core.record.sidecar_store import OnDisk, on_disk_now
 from fetalview.gui.document import ScanDocument, open_document, saved_state
 from fetalview.core.record.model_result import review_needed, scan_state, with_model_result
 from fetalview.gui.folder.listing import FolderLister
+from fetalview.gui.folder.patients import PatientRecords
 from fetalview.gui.folder.queue import FolderQueue, Outcome
 from fetalview.gui.folder.review_order import end_of_list
 from fetalview.gui.settings import AppSettings
@@ -104,6 +105,7 @@ class Session(QObject):
         service.errored.connect(self._on_errored)
         self.queue = FolderQueue(service, self.is_open, settings.folder_pixel_size, self)
         self.queue.arrived.connect(self.take_outcome)
+        self.patients = PatientRecords(self)  # each scan's dating and serial scans
 
     # --- opening -----------------------------------------------------------------------
 
@@ -189,6 +191,7 @@ class Session(QObject):
         if warning:
             self.error.emit(warning)
         self._set_state(path, document.state, document.annotation)  # the list shows it
+        document.context = self.patients.context
         document.changed.connect(lambda d=document: self._on_document_changed(d))
         document.save_failed.connect(self._on_save_failed)
         document.note.connect(self.error)
@@ -436,6 +439,7 @@ class Session(QObject):
             return  # no longer listed, or open: the open document speaks for it
         if outcome.disk is not None:
             self.on_disk[path] = outcome.disk
+        self.patients.remember(path, outcome.fields)
         if outcome.unreadable:
             self._set_state(path, "unreadable")
         if outcome.problem:  # said in passing: the scan's own message comes when it is opened

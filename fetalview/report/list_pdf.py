@@ -7,20 +7,23 @@ other export (nothing is worked out here); a scan without a measurement is liste
 reason, so none goes missing unsaid. Scans follow the list's order and never split across a
 page; each page carries the list's name, its number and the decision-support line.
 
-Text only: the figures come from each scan's saved result, so no scan is decoded to make it
-(a folder of hundreds is a few pages, made in a fraction of a second).
+The first page carries one HC growth chart (``charts.growth_chart``, the panel's drawing) with
+every confirmed scan's HC at its gestational age where one was given, not joined (a list may
+hold several patients). The rest is text: the figures come from each scan's saved result, so
+no scan is decoded to make it (a folder of hundreds is a few pages).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPdfWriter
 
+from fetalview.charts.growth_chart import LIST_LEGEND, paint_growth_chart
 from fetalview.core.io.outputs import write_atomic
 from fetalview.core.record.result import ScanResult
 from fetalview.core.record.review import NOT_MEASURED
@@ -93,8 +96,13 @@ def list_report_pdf(scans: list[ListedScan], title: str,
                          "#000000")]
     dots_per_pt = RESOLUTION_DPI / 72.0
     footer_h = 2 * 11 * 1.45 * dots_per_pt
-    blocks = [head] + [_block(s) for s in scans]
-    heights = [_height(block, writer, dots_per_pt) for block in blocks]
+    points = [replace(point, latest=False) for s in scans if s.result is not None
+              for point in s.result.chart[0] if point.confirmed]
+    chart: list[Line] = [(LIST_LEGEND, 9, False, "#404040")]  # under the chart
+    chart_h = writer.width() * 0.5
+    blocks = [head, chart] + [_block(s) for s in scans]
+    heights = [_height(block, writer, dots_per_pt) + (chart_h if block is chart else 0.0)
+               for block in blocks]
     pages = _paginate(blocks, heights, writer.height() - footer_h)
     painter = QPainter()
     if not painter.begin(writer):
@@ -105,6 +113,10 @@ def list_report_pdf(scans: list[ListedScan], title: str,
                 writer.newPage()
             y = 0.0
             for block in page:
+                if block is chart:
+                    paint_growth_chart(painter, QRectF(0, y, writer.width(), chart_h), points,
+                                       join=False)
+                    y += chart_h
                 for line in block:
                     y = _text(painter, writer, y, line, dots_per_pt)
                 y += GAP_PT * dots_per_pt

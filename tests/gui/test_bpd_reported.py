@@ -23,7 +23,7 @@ from fetalview.core.record.calipers import saved_bpd_pair
 from fetalview.core.record.sidecar_store import load_annotation
 from fetalview.gui.dialogs import BPD_CHANGE_NOTE, SettingsDialog
 from fetalview.core.results.tables import export_row
-from fetalview.gui.export import list_record
+from fetalview.core.record.result import build_result
 from fetalview.gui.pacs.features import results_of
 
 from .conftest import SAMPLES, FakeSegmenter, open_and_wait
@@ -56,7 +56,7 @@ def _reported(path, annotation, tmp_path):
     annotation = annotation.__class__(**{**annotation.__dict__,
                                          "extra": {**annotation.extra, "patient": PATIENT}})
     sr_file, _ = results_of(path, annotation, "Clinic X").write(tmp_path, path.stem)
-    return export_row(list_record(path.name, annotation)), pydicom.dcmread(sr_file), sr_file
+    return export_row(build_result(path.name, annotation, None)), pydicom.dcmread(sr_file), sr_file
 
 
 def test_space_confirms_the_suggested_outer_inner_bpd_and_every_output_carries_it(

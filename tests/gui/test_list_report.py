@@ -11,7 +11,6 @@ from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.result import build_result
 from fetalview.core.record.sidecar import Annotation
-from fetalview.gui.export import list_record
 from fetalview.report.list_pdf import ListedScan, list_report_pdf
 
 from .conftest import open_and_wait, open_folder
@@ -43,7 +42,7 @@ def test_the_list_report_holds_every_listed_scan_as_its_record_says(qtbot, windo
     assert "3 scans, 1 confirmed, 1 not confirmed, 1 without a measurement" in text
     for name in ("050_HC.png", "249_HC.png"):
         _, annotation = window.session.known_result(scans / name)
-        record = list_record(name, annotation)
+        record = window.session.patients.listed_record(scans / name, annotation)
         for line in record.caption():  # the record's every line: figures, state, reviewer
             assert plain(line) in text, line
     assert "A. Jones" in text  # the confirmed scan's reviewer, from its state line above

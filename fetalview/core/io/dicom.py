@@ -279,7 +279,10 @@ def check_character_set(ds: Dataset) -> None:
 
 
 def patient_fields(ds: Dataset) -> dict[str, str]:
-    """Name, ID and exam date, for display and (only when the user opts in) for reports."""
+    """Name, ID, exam date, birth date, facility (Institution Name) and operator (Operators'
+    Name), for display and (only when the user opts in) for reports' headers."""
+    from pydicom.multival import MultiValue
+
     fields = {}
     name = str(ds.get("PatientName", "") or "").replace("^", " ").strip()
     if name:
@@ -292,6 +295,15 @@ def patient_fields(ds: Dataset) -> dict[str, str]:
         if date is not None:
             fields["exam_date"] = date.isoformat()
             break
+    birth = _date(ds.get("PatientBirthDate"))
+    if birth is not None:
+        fields["birth_date"] = birth.isoformat()
+    for key, keyword in (("facility", "InstitutionName"), ("operator", "OperatorsName")):
+        value = ds.get(keyword, "") or ""
+        values = value if isinstance(value, MultiValue) else [value]  # several operators
+        text = printable(", ".join(str(v).replace("^", " ").strip() for v in values)).strip()
+        if text:
+            fields[key] = text
     return fields
 
 

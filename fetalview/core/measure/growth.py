@@ -27,7 +27,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from statistics import NormalDist
 
 HADLOCK_NAME = "Hadlock 1984"
 HADLOCK_RANGE_WEEKS = (14.0, 42.0)
@@ -114,6 +115,11 @@ def ga_from_lmp(lmp: date, exam: date) -> GestationalAge:
     return GestationalAge((exam - lmp).days)
 
 
+def ga_from_edd(edd: date, exam: date) -> GestationalAge:
+    """GA on the exam date from the estimated date of delivery (40+0 weeks on the EDD)."""
+    return ga_from_lmp(edd - timedelta(days=EDD_DAYS), exam)
+
+
 def ga_from_dating_scan(scan_date: date, ga_at_scan: GestationalAge, exam: date) -> GestationalAge:
     """GA on the exam date, carried forward from an earlier dating scan's GA."""
     if exam < scan_date:
@@ -124,12 +130,17 @@ def ga_from_dating_scan(scan_date: date, ga_at_scan: GestationalAge, exam: date)
 #: ``Annotation.extra`` key of what the user entered about the pregnancy's age.
 PREGNANCY_KEY = "pregnancy"
 #: How the pregnancy's age was given; stored as ``record["method"]`` (see ``ga_from_record``).
-GA_METHODS = ("weeks+days", "lmp", "dating scan")
+GA_METHODS = ("weeks+days", "edd", "lmp", "dating scan")
+#: Days from the first day of the last menstrual period to the estimated date of delivery
+#: (Naegele's rule, 40+0 weeks): an EDD dates the pregnancy as its LMP 280 days before does.
+EDD_DAYS = 280
 
 
 def ga_from_record(record: dict | None) -> GestationalAge | None:
     """The GA on the exam day from what the user entered, as the app saves it in the sidecar's
-    ``extra["pregnancy"]``: ``{"method": "weeks+days", "ga": "20+3"}``, ``{"method": "lmp",
+    ``extra["pregnancy"]`` (or the patient's dating with the scan's exam date, see
+    ``core.record.patients``): ``{"method": "weeks+days", "ga": "20+3"}``, ``{"method": "edd",
+    "edd": "2026-10-08", "exam_date": ...}``, ``{"method": "lmp",
     "lmp": "2026-01-01", "exam_date": "2026-05-24"}`` or ``{"method": "dating scan",
     "scan_date": ..., "scan_ga": "12+2", "exam_date": ...}`` (dates ISO). None when nothing was
     given; ValueError, with a message for the user, when what was given does not add up."""
@@ -140,6 +151,8 @@ def ga_from_record(record: dict | None) -> GestationalAge | None:
         if method == "weeks+days":
             return parse_ga(record["ga"])
         exam = parse_date(record["exam_date"], "exam date")
+        if method == "edd":
+            return ga_from_edd(parse_date(record["edd"], "EDD"), exam)
         if method == "lmp":
             return ga_from_lmp(parse_date(record["lmp"], "LMP"), exam)
         if method == "dating scan":
@@ -150,11 +163,35 @@ def ga_from_record(record: dict | None) -> GestationalAge | None:
     raise ValueError(f"unknown way of giving the gestational age: {method!r}")
 
 
-def saved_ga(extra: dict) -> GestationalAge | None:
-    """The GA a sidecar's ``extra`` records; None when none was given or it does not add up
+def pregnancy_dates(record: dict | None) -> tuple[date | None, date | None]:
+    """The estimated date of delivery and the LMP a pregnancy ``record`` (``ga_from_record``'s)
+    states or implies, for a report's summary: the EDD given, or the one its LMP, dating scan
+    or GA on the exam date makes (``EDD_DAYS`` after the age 0); the LMP only when given.
+    (None, None) when the record gives no date or does not add up."""
+    try:
+        ga = ga_from_record(record)
+    except ValueError:
+        return None, None
+    if ga is None:
+        return None, None
+    method = record["method"]
+    if method == "edd":
+        return parse_date(record["edd"], "EDD"), None
+    if method == "lmp":
+        lmp = parse_date(record["lmp"], "LMP")
+        return lmp + timedelta(days=EDD_DAYS), lmp
+    if method == "dating scan":
+        day = parse_date(record["scan_date"], "dating scan's date")
+        return day + timedelta(days=EDD_DAYS - parse_ga(record["scan_ga"]).days), None
+    exam = record.get("exam_date")
+    return (parse_date(exam) + timedelta(days=EDD_DAYS - ga.days) if exam else None), None
+
+
+def saved_ga(record: dict | None) -> GestationalAge | None:
+    """The GA a pregnancy ``record`` gives; None when none was given or it does not add up
     (the pregnancy panel tells the user why, so exports and reports just leave it out)."""
     try:
-        return ga_from_record(extra.get(PREGNANCY_KEY))
+        return ga_from_record(record)
     except ValueError:
         return None
 
@@ -181,14 +218,16 @@ def dates_question(ga: GestationalAge, hc_mm: float | None) -> str | None:
     return None
 
 
-def dated_ga(extra: dict, hc_mm: float | None) -> tuple[GestationalAge | None, str | None]:
-    """The GA a sidecar's ``extra`` gives for use (None while it is questioned and nobody has
-    said the dates are right), and the question, if any, in words (see ``dates_question``)."""
-    ga = saved_ga(extra)
+def dated_ga(record: dict | None, hc_mm: float | None
+             ) -> tuple[GestationalAge | None, str | None]:
+    """The GA a pregnancy ``record`` (``ga_from_record``'s) gives for use (None while it is
+    questioned and nobody has said the dates are right), and the question, if any, in words
+    (see ``dates_question``)."""
+    ga = saved_ga(record)
     if ga is None:
         return None, None
     question = dates_question(ga, hc_mm)
-    if question is None or (extra.get(PREGNANCY_KEY) or {}).get(DATES_CHECKED):
+    if question is None or (record or {}).get(DATES_CHECKED):
         return ga, None
     return None, f"{question}; no percentile until they are confirmed"
 
@@ -254,6 +293,62 @@ class GrowthPoint:
     confirmed: bool
     latest: bool
     exam_date: date | None = None
+
+
+#: The centile lines a growth chart draws: the INTERGROWTH-21st chart's 3rd, 10th, 50th, 90th
+#: and 97th (its published table also has the 5th and 95th).
+CHART_CENTILES = (3, 10, 50, 90, 97)
+#: The gestational ages a chart spans (days): the standard's whole range, 14+0 to 40+0 weeks.
+CHART_DAYS = (round(INTERGROWTH_RANGE_WEEKS[0] * 7), round(INTERGROWTH_RANGE_WEEKS[1] * 7))
+
+
+def hc_at_centile(ga: GestationalAge, centile: float) -> float:
+    """The HC (mm) of the ``centile``-th centile at ``ga`` (INTERGROWTH-21st: mean + z SD,
+    the same model as ``hc_centile``, so the chart's lines and the text's percentile agree)."""
+    mean, sd = intergrowth_hc_mean_sd(ga)
+    return mean + NormalDist().inv_cdf(centile / 100.0) * sd
+
+
+def hc_centile_curve(centile: float) -> list[tuple[int, float]]:
+    """(GA in days, HC in mm) of one centile line, a point a day over ``CHART_DAYS``."""
+    first, last = CHART_DAYS
+    return [(d, hc_at_centile(GestationalAge(d), centile)) for d in range(first, last + 1)]
+
+
+def chart_point(hc_mm: float | None, ga: GestationalAge | None, confirmed: bool,
+                review_first: bool = False) -> tuple[GrowthPoint | None, str]:
+    """One scan's point on the HC chart and the chart's line of words: the percentile line
+    (with the z-score) when the point is drawn, else why there is none (no HC in mm, a flagged
+    contour nobody reviewed, no gestational age given, an age outside the standard)."""
+    if hc_mm is None:
+        return None, "No point on the chart: no HC in mm (the pixel size is unknown)"
+    if review_first:
+        return None, "No point on the chart: review the contour first"
+    if ga is None:
+        return None, ("No point on the chart: no gestational age given "
+                      "(enter the pregnancy's dates)")
+    try:
+        line = hc_centile(hc_mm, ga).line()
+    except OutOfRange as exc:
+        return None, f"No point on the chart: {exc}"
+    return GrowthPoint(ga.days, hc_mm, confirmed, latest=True), line
+
+
+#: The columns of a report's table of a patient's scans (``growth_row``).
+GROWTH_TABLE_HEAD = ("Exam date", "GA", "HC", "Centile (INTERGROWTH-21st)", "Review")
+
+
+def growth_row(point: GrowthPoint) -> tuple[str, str, str, str, str]:
+    """One scan of a patient's table in words: date, GA, HC, centile with z, review state."""
+    ga = GestationalAge(point.ga_days)
+    try:
+        c = hc_centile(point.value_mm, ga)
+        centile = f"{_ordinal(c.percentile)}, z {c.z:+.2f}"
+    except OutOfRange as exc:
+        centile = str(exc).split(":")[-1].strip()
+    return (point.exam_date.isoformat() if point.exam_date else "date not known", str(ga),
+            f"{point.value_mm:.1f} mm", centile,
+            "confirmed" if point.confirmed else "not confirmed")
 
 
 def _ordinal(percentile: float) -> str:

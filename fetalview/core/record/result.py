@@ -18,13 +18,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 
 from fetalview.core.measure.biometry import OUTER_INNER, OUTER_OUTER, Measurement, measure
 from fetalview.core.measure.geometry import Ellipse
-from fetalview.core.measure.growth import GestationalAge, dated_ga, growth_lines
+from fetalview.core.measure.growth import (PREGNANCY_KEY, GestationalAge, GrowthPoint,
+                                           chart_point, dated_ga, growth_lines, pregnancy_dates)
 from fetalview.core.measure.pixelsize import PixelSize
 from fetalview.core.record.calipers import Calipers, bpd_pair, saved_bpd_pair, saved_calipers
 from fetalview.core.record.model_result import outline_of, review_needed, scan_state
@@ -32,6 +33,7 @@ from fetalview.core.record.pacs_origin import (OtherValues, SrReference, other_v
                                                pacs_note, replaced_report)
 from fetalview.core.record.review import (LOW_CONFIDENCE, STATE_WORDS, SignOff, local_time_text,
                                           standing_signoff)
+from fetalview.core.record.serial import Serial, SerialEntry
 from fetalview.core.record.sidecar import Annotation
 
 #: The name of ``Annotation.confidence`` wherever it is shown: screen, PNG, PDF, CSV docs.
@@ -40,6 +42,9 @@ CONFIDENCE_NAME = "model confidence"
 HAND_DRAWN = "none (drawn by hand)"
 #: Said where gestational age and percentile would be, when there is no pixel size.
 NO_GROWTH_WITHOUT_MM = "No gestational age or percentile without a pixel size"
+#: Said where the gestational age would be when the patient's dating has no exam date to count to.
+NO_EXAM_DATE = ("No gestational age: the pregnancy is dated, but this scan's exam date is not "
+                "known (give it under Patient and study)")
 #: A report's last line while no clinician's confirmation covers the contour.
 UNCONFIRMED_NOTE = "Decision support only: to be confirmed by a clinician."
 #: A caliper mark as drawn: (label, end, end), ends as (x, y) scan pixels.
@@ -85,6 +90,15 @@ class ScanResult:
     origin: str | None = None
     #: Other systems' HC/BPD/OFD for the scan, from the PACS: shown beside, never measured on.
     other_values: tuple[OtherValues, ...] = ()
+    #: The pregnancy's estimated date of delivery and its LMP (when given) behind ``ga``, for
+    #: a report's summary (``growth.pregnancy_dates``); None while no age is used.
+    edd: date | None = None
+    lmp: date | None = None
+    #: Why a dated pregnancy gives this scan no age (``NO_EXAM_DATE``); None otherwise.
+    dating_note: str | None = None
+    #: The patient's serial scans, this one among them (``serial.serial_of``), or why there
+    #: are none (``serial.no_patient``); None where nobody asked (a lone export).
+    serial: Serial | None = None
 
     # --- what it says -----------------------------------------------------------------------
 
@@ -149,11 +163,37 @@ class ScanResult:
         lines = growth_lines(m.hc if m.in_mm else None, self.ga, review_first=self.flagged)
         if self.ga is not None:
             lines.insert(0, f"Gestational age given: {self.ga}")
-        elif self.dates_question is not None:
-            lines.insert(0, self.dates_question)
+        elif self.dates_question is not None or self.dating_note is not None:
+            lines.insert(0, self.dates_question or self.dating_note)
         if not m.in_mm:
             lines.append(NO_GROWTH_WITHOUT_MM)
+        if self.serial_finding:
+            lines.append(self.serial_finding)
         return lines
+
+    @property
+    def serial_finding(self) -> str | None:
+        """The serial scans' finding (a fall across centile lines, an HC below the 3rd), in
+        the words every output shows; None when there is none or no serial was asked for."""
+        return self.serial.finding if self.serial else None
+
+    @property
+    def chart(self) -> tuple[tuple[GrowthPoint, ...], str]:
+        """What the HC growth chart shows: the patient's serial scans' points where there are
+        any (this scan among them once it is shown), else this scan's point (HC at the GA
+        given, confirmed once a clinician confirmed the contour; none while the percentile is
+        withheld); and the chart's line of words, this scan's percentile with its z-score or
+        why it has no point."""
+        m = self.measurement
+        if m is None:
+            return (), "No point on the chart: no head contour measured"
+        point, note = chart_point(m.hc if m.in_mm else None, self.ga, self.signoff is not None,
+                                  review_first=self.flagged)
+        if point is None and self.dates_question is not None:
+            note = f"No point on the chart: {self.dates_question}"
+        if self.serial is not None and self.serial.hc:
+            return self.serial.hc, note
+        return ((point,) if point else ()), note
 
     @property
     def warnings(self) -> list[str]:
@@ -210,8 +250,13 @@ def other_model(annotation: Annotation, model_in_use: str | None) -> str | None:
 def build_result(name: str, annotation: Annotation, pixels: np.ndarray | None,
                  convention: str = OUTER_OUTER, *, when: datetime | None = None,
                  frame_count: int = 1, outline: np.ndarray | None = None,
-                 model_in_use: str | None = None) -> ScanResult:
+                 model_in_use: str | None = None, pregnancy: dict | None = None,
+                 serial: Serial | None = None) -> ScanResult:
     """The result of ``annotation`` on the scan's ``pixels`` in the BPD ``convention``.
+
+    ``pregnancy``: the record that dates this scan (``patients.pregnancy_record``: the
+    patient's dating on the scan's exam date); default the scan's own saved one. ``serial``:
+    the patient's serial scans (``serial.serial_of``), carried for every output to render.
 
     Without ``pixels`` an outer-to-inner BPD that nobody placed cannot be suggested and the BPD
     stays outer-to-outer (and says so, by its label). A standing confirmation keeps the BPD
@@ -239,18 +284,38 @@ def build_result(name: str, annotation: Annotation, pixels: np.ndarray | None,
         marks = _marks(e, pair, confirmed, calipers)
         if outline is None and pixels is not None:
             outline = outline_of(a, pixels.shape[:2])
-    ga, question = dated_ga(a.extra, measurement.hc if measurement and measurement.in_mm
+    if pregnancy is None:
+        pregnancy = a.extra.get(PREGNANCY_KEY)
+    ga, question = dated_ga(pregnancy, measurement.hc if measurement and measurement.in_mm
                             else None)
+    edd, lmp = pregnancy_dates(pregnancy) if ga is not None else (None, None)
+    undated = (pregnancy or {}).get("method") not in (None, "", "weeks+days") \
+        and not (pregnancy or {}).get("exam_date")
     return ScanResult(
         name=name, ellipse=e, pixel_size=a.pixel_size, model_version=a.model_version,
         confidence=a.confidence, edited=a.edited, state=scan_state(a),
         signoff=signoff, review_reasons=tuple(review_needed(a)),
         measurement=measurement, ellipse_measurement=ellipse_measurement,
-        ga=ga, dates_question=question, marks=marks, bpd_outer_inner=saved_bpd_pair(a.extra),
+        ga=ga, dates_question=question, dating_note=NO_EXAM_DATE if undated else None,
+        edd=edd, lmp=lmp, serial=serial, marks=marks, bpd_outer_inner=saved_bpd_pair(a.extra),
         calipers=calipers, outline=outline,
         frame=(a.frame or 0) if frame_count > 1 else None, when=when or datetime.now(),
         model_warning=other_model(a, model_in_use), replaces=replaced_report(a),
         origin=pacs_note(a), other_values=other_values(a))
+
+
+def serial_entry(result: ScanResult, exam: date | None) -> SerialEntry:
+    """``result`` (built with its patient's dating) as one scan of its patient's serial: on
+    the chart when its figures are shown, else with why not."""
+    m = result.measurement
+    why = ("not measured" if m is None else "awaits review" if result.flagged
+           else "no pixel size" if not m.in_mm else "no exam date" if exam is None
+           else "dates questioned" if result.dates_question else "not dated"
+           if result.ga is None else None)
+    shown = why is None
+    return SerialEntry(result.name, exam, result.ga if shown else None,
+                       m.hc if shown else None, m.bpd if shown else None,
+                       m.ofd if shown else None, result.signoff is not None, why)
 
 
 def result_digest(result: ScanResult, organization: str = "", named: bool = False) -> str:
@@ -258,9 +323,12 @@ def result_digest(result: ScanResult, organization: str = "", named: bool = Fals
     and how (``named`` images): every field of the record but when it was built (a re-send an
     hour later is the same result) and the model's raw outline (not stated; the ellipse is).
     The DICOM results' UIDs hang on it, and the app's record of a send names it, so a result
-    changed after sending is known to differ from what the PACS holds."""
+    changed after sending is known to differ from what the PACS holds. Of the patient's
+    serial scans only the finding counts (the results state it): measuring another scan of
+    the patient does not change what this one's sent results say."""
     facts = [(f.name, repr(getattr(result, f.name))) for f in dataclasses.fields(result)
-             if f.name not in ("when", "outline")]
+             if f.name not in ("when", "outline", "serial")]
+    facts.append(("serial_finding", repr(result.serial_finding)))
     return hashlib.sha256(repr((facts, (organization, str(named)))).encode()).hexdigest()
 
 

@@ -9,7 +9,8 @@ Hadlock 1984 and the INTERGROWTH-21st percentile and z-score when the pregnancy'
 known. The BPD carries its convention (outer-to-outer or outer-to-inner) as its Measurement
 Method (TID 300 row "HAS CONCEPT MOD"): PS3.16 has no coded concept for either convention (CID
 12013 holds the equations that date by BPD, not the caliper placement), so the method is
-stated in text, as Comprehensive SR allows.
+stated in text, as Comprehensive SR allows. A dated pregnancy also gets the procedure summary
+(TID 5002): its EDD, its LMP when given, and the GA at this scan.
 
 Who stands behind the figures is part of the document: the device observer is fetalview with
 its model version; a clinician who confirmed (or corrected and confirmed) the contour is the
@@ -55,8 +56,13 @@ BIOMETRY_GROUP = Code("125005", "DCM", "Biometry Group")
 HEAD_CIRCUMFERENCE = Code("11984-2", "LN", "Head Circumference")
 BIPARIETAL_DIAMETER = Code("11820-8", "LN", "Biparietal Diameter")
 OCCIPITAL_FRONTAL_DIAMETER = Code("11851-3", "LN", "Occipital-Frontal Diameter")
-#: TID 5008 row 3.
+#: TID 5008 row 3; also CID 12019 "OB-GYN Fetus Summary" (TID 5003, in the summary).
 GESTATIONAL_AGE = Code("18185-9", "LN", "Gestational Age")
+#: TID 5002 "OB-GYN Procedure Summary Section" row 1, and CID 12003 "OB-GYN Dates" (its DATE
+#: items). LOINC retired 11955-2 for the LMP; CID 12003 names 8665-2.
+SUMMARY = Code("121111", "DCM", "Summary")
+EDD = Code("11778-8", "LN", "EDD")
+LMP = Code("8665-2", "LN", "LMP")
 #: CID 228 "Equation or Table" (TID 5008 rows 4 and 8).
 EQUATION = Code("121420", "DCM", "Equation")
 EQUATION_CITATION = Code("121421", "DCM", "Equation Citation")
@@ -231,6 +237,7 @@ def build_sr(evidence: Dataset, source: SourceImage, result: ScanResult,
         "Decision support only."]))
     root.ContentSequence = [
         *_observation_context(review, model_version),
+        *_summary(result),
         section,
         hd.sr.TextContentItem(COMMENT, comment, relationship_type="CONTAINS"),
     ]
@@ -268,6 +275,21 @@ def _predecessor(ref: SrReference) -> Dataset:
     study = Dataset()
     study.StudyInstanceUID, study.ReferencedSeriesSequence = ref.study_instance_uid, [series]
     return study
+
+
+def _summary(result: ScanResult) -> list:
+    """TID 5002, before the biometry (TID 5000 row 7): the pregnancy's EDD and LMP (CID 12003)
+    and the GA at this scan from them (TID 5003, CID 12019), when the record uses an age."""
+    if result.ga is None:
+        return []
+    summary = hd.sr.ContainerContentItem(SUMMARY, template_id="5002",
+                                         relationship_type="CONTAINS")
+    items = [hd.sr.DateContentItem(name, day, relationship_type="CONTAINS")
+             for name, day in ((EDD, result.edd), (LMP, result.lmp)) if day is not None]
+    items.append(hd.sr.NumContentItem(GESTATIONAL_AGE, result.ga.days, DAYS,
+                                      relationship_type="CONTAINS"))
+    summary.ContentSequence = items
+    return [summary]
 
 
 def _observation_context(review: Review, model_version: str) -> list:

@@ -21,9 +21,12 @@ CSV_COLUMNS = ["filename", "pixel_size_mm", "center_x_px", "center_y_px", "semi_
 #: saved) and whether it was confirmed, ``bpd_convention``: the convention of the BPD shown and
 #: reported (which of bpd_mm and bpd_outer_inner_mm it is), the cephalic index, the distance
 #: calipers (D1;D2;... in mm, or px), and the review: its state (``core.record.review``) and
-#: who confirmed it when (UTC).
+#: who confirmed it when (UTC). The growth finding is the patient's serial scans' finding in
+#: the record's words (a fall across centile lines, an HC below the 3rd), as the panel and the
+#: reports say it.
 EXPORT_CSV_COLUMNS = CSV_COLUMNS + ["edited", "bpd_outer_inner_mm", "bpd_outer_inner_confirmed",
-                                    "bpd_convention", "cephalic_index", "distances", "review",
+                                    "bpd_convention", "cephalic_index", "distances",
+                                    "growth_finding", "review",
                                     "reviewed_by", "reviewed_at"]
 
 
@@ -62,6 +65,7 @@ def export_row(result: ScanResult) -> dict[str, str]:
     row.update(result_row(result))
     signoff, m = result.signoff, result.measurement
     row.update(edited="yes" if result.edited else "no", review=result.state,
+               growth_finding=result.serial_finding or "",
                reviewed_by=signoff.by if signoff else "", reviewed_at=signoff.at if signoff else "")
     ps = result.pixel_size
     pair = result.bpd_outer_inner

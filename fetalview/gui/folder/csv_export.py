@@ -30,8 +30,7 @@ from PySide6.QtCore import QObject, Signal
 from fetalview.core.record.review import NOT_MEASURED, STATE_WORDS
 from fetalview.core.io.safetext import display_name, scan_names
 from fetalview.core.results.tables import export_row, unmeasured_row
-from fetalview.gui.export import (SET_ASIDE_STATUS, ExportError, free_path, list_record,
-                                  save_csv)
+from fetalview.gui.export import SET_ASIDE_STATUS, ExportError, free_path, save_csv
 from fetalview.gui.folder.queue import Outcome, measure_job
 from fetalview.gui.session import Session
 from fetalview.report.list_pdf import ListedScan
@@ -112,7 +111,8 @@ class FolderCsvExport(QObject):
             if self.session.unsaved(path):  # on screen only: what is on disk is older
                 scans.append(ListedScan(name, None, UNSAVED_STATUS))
             elif annotation is not None and annotation.ellipse is not None:
-                scans.append(ListedScan(name, list_record(name, annotation)))
+                scans.append(ListedScan(name, self.session.patients.listed_record(
+                    path, annotation, name)))
                 measured += 1
             elif path in self._set_aside:
                 scans.append(ListedScan(name, None, SET_ASIDE_STATUS, NOT_MEASURED))

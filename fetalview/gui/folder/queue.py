@@ -46,6 +46,9 @@ class Outcome:
     unreadable: bool = False  # the scan itself cannot be read
     note: str | None = None  # a saved measurement set aside, for the user to read
     disk: OnDisk | None = None  # what the scan's files held when this was read or written
+    #: Whose scan it is and when, as its file states (``patient_id``, ``exam_date``), read
+    #: here so that gathering a patient's serial scans reads no file on the GUI thread.
+    fields: dict | None = None
 
 
 def measure_unvisited(path: Path, fallback_root: Path, segment,
@@ -73,18 +76,21 @@ def _measure(path: Path, store: SidecarStore, fallback_root: Path, segment,
     except ScanLoadError as exc:
         return Outcome(path, None, problem=str(exc), unreadable=True)
     note = " ".join(notes) or None
+    fields = {k: scan.metadata[k] for k in ("patient_id", "exam_date") if k in scan.metadata}
     if saved is not None:
-        return Outcome(path, with_pixel_size(saved, scan, folder_pixel_size)[0], note=note)
+        return Outcome(path, with_pixel_size(saved, scan, folder_pixel_size)[0], note=note,
+                       fields=fields)
     if store.found or segment is None:  # a file to keep, or opened meanwhile
-        return Outcome(path, None, note=note)
+        return Outcome(path, None, note=note, fields=fields)
     result = segment(scan.pixels, scan.regions)
     if result.ellipse is None:
-        return Outcome(path, None, problem="the model found no head", note=note)
+        return Outcome(path, None, problem="the model found no head", note=note, fields=fields)
     identity = identity_of(scan.pixels, scan.metadata.get("frame", 0))
     fresh = Annotation(scan=path.name, frame=scan.metadata.get("frame"), identity=identity)
     fresh = with_pixel_size(fresh, scan, folder_pixel_size)[0]
     fresh = with_pixel_size(with_model_result(fresh, result), scan)[0]
-    return Outcome(path, _save_new(store, fresh, fallback_root, is_open), note=note)
+    return Outcome(path, _save_new(store, fresh, fallback_root, is_open), note=note,
+                   fields=fields)
 
 
 def _save_new(store: SidecarStore, fresh: Annotation, fallback_root: Path,

@@ -209,3 +209,13 @@ def test_orthanc_config_prints_a_configuration_for_this_environment(tmp_path, ca
 def test_orthanc_config_without_the_python_plugin_says_what_to_install(tmp_path, capsys):
     assert main(["orthanc-config", "--plugin", str(tmp_path / "missing.so")]) == 2
     assert "apt-get install orthanc orthanc-python" in capsys.readouterr().err
+
+
+def test_fetalview_help_names_orthanc_config(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "fetalview orthanc-config" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["orthanc-config", "--help"])
+    out = capsys.readouterr().out
+    assert "--storage DIR" in out and "--forward AET@HOST:PORT" in out

@@ -52,7 +52,7 @@ def test_only_ultrasound_images_of_others_are_measured(tmp_path, fields, why):
 def test_a_confident_result_stores_its_sr_and_image_and_measures_the_same_again(tmp_path):
     data = _instance(tmp_path)
     first = measure_arrival(FakeSegmenter(0.99), data)
-    assert first.measured and len(first.store) == 2 and "SR (UNVERIFIED" in first.message
+    assert len(first.store) == 2 and "SR (UNVERIFIED" in first.message
     sr, sc = (_header(d) for d in first.store)
     assert sr.StudyInstanceUID == sc.StudyInstanceUID == _header(data).StudyInstanceUID
     again = measure_arrival(FakeSegmenter(0.99), data)  # after a crash: the same instances
@@ -64,12 +64,12 @@ def test_a_confident_result_stores_its_sr_and_image_and_measures_the_same_again(
 
 def test_a_doubted_uncalibrated_or_unreadable_instance_stores_nothing(tmp_path):
     doubted = measure_arrival(FakeSegmenter(0.36), _instance(tmp_path))
-    assert doubted.store == () and doubted.problem and "flagged for review" in doubted.message
+    assert doubted.store == () and "flagged for review" in doubted.message
     path = make_dicom(tmp_path / "plain.dcm", np.full((135, 200), 90, np.uint8))
     uncalibrated = measure_arrival(FakeSegmenter(0.99), path.read_bytes())
     assert uncalibrated.store == () and uncalibrated.message == NO_PIXEL_SIZE
     garbage = measure_arrival(FakeSegmenter(0.99), b"not a DICOM file")
-    assert garbage.store == () and garbage.problem and "not read as DICOM" in garbage.message
+    assert garbage.store == () and "not read as DICOM" in garbage.message
 
 
 class FakeArchive:
@@ -108,7 +108,7 @@ class FakeArchive:
     def set_progress(self, seq):
         self.saved = seq
 
-    def log(self, text, problem=False):
+    def log(self, text):
         self.lines.append(text)
 
 
@@ -116,7 +116,7 @@ def _measure(data: bytes):
     from fetalview.orthanc.arrival import Arrival
     if data == b"result":
         return Arrival((), "left alone: written by fetalview")
-    return Arrival((b"SR of " + data,), "stored", measured=True)
+    return Arrival((b"SR of " + data,), "stored")
 
 
 class Crash(BaseException):
@@ -219,3 +219,37 @@ def test_fetalview_help_names_orthanc_config(capsys):
         main(["orthanc-config", "--help"])
     out = capsys.readouterr().out
     assert "--storage DIR" in out and "--forward AET@HOST:PORT" in out
+
+
+def test_a_change_log_that_fails_to_answer_is_read_again(monkeypatch):
+    monkeypatch.setattr(catchup, "RETRY_S", 0.01)
+    archive = FakeArchive(2)
+    answers = iter([OSError("Orthanc is busy")])
+    read = archive.changes
+
+    def changes(since, limit):
+        failure = next(answers, None)
+        if failure:
+            raise failure
+        return read(since, limit)
+    archive.changes = changes
+    worker = ArrivalWorker(archive, _measure)
+    worker.start()
+    for _ in range(100):
+        if len(archive.stored) == 2:
+            break
+        worker._thread.join(0.05)
+    worker.stop()
+    assert archive.stored == [b"SR of in1", b"SR of in2"]
+    assert any("change log failed (OSError: Orthanc is busy)" in line for line in archive.lines)
+
+
+def test_without_a_model_the_worker_says_so_and_measures_nothing():
+    archive = FakeArchive(1)
+
+    def no_model():
+        raise RuntimeError("CUDA was asked for but no usable CUDA device is available")
+    worker = ArrivalWorker(archive, _measure, prepare=no_model)
+    worker.run()
+    assert archive.stored == [] and archive.saved == 0
+    assert "not measuring: the model could not be loaded (RuntimeError: CUDA" in archive.lines[0]

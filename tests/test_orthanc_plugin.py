@@ -24,7 +24,7 @@ from pydicom.uid import CTImageStorage, generate_uid
 from dicomcheck import dciodvfy_errors, num
 from dicomfiles import jpeg_dicom, make_dicom
 from fetalview.cli import main
-from fetalview.core.pacs.client import echo, store
+from fetalview.core.pacs.client import echo, find_studies, store
 from fetalview.orthanc.configuration import orthanc_config, python_plugin
 from orthancserver import free_port, running_orthanc
 
@@ -76,9 +76,15 @@ class Node:
         return found
 
 
-def started(folder: Path):
-    """A context manager: Orthanc with the plugin on ``folder``, its model loaded."""
+def started(folder: Path, **section):
+    """A context manager: Orthanc with the plugin on ``folder``, its model loaded; ``section``
+    changes settings of the "Fetalview" section (a ``forward`` PacsNode adds ForwardTo)."""
     extra = _plugin_config(folder)
+    forward = section.pop("forward", None)
+    extra["Fetalview"] |= section
+    if forward is not None:
+        extra["DicomModalities"] = {"pacs": [forward.ae_title, forward.host, forward.port]}
+        extra["Fetalview"]["ForwardTo"] = "pacs"
 
     class _Started:
         def __enter__(self):
@@ -248,3 +254,15 @@ def test_what_cannot_or_must_not_be_measured_gets_nothing_and_the_queue_goes_on(
         f"{CTImageStorage})" in log
     assert "left alone: not an ultrasound image fetalview measures (SOP class " \
         f"{SR_CLASS})" in log
+
+
+def test_results_are_forwarded_and_the_image_can_be_left_out(tmp_path):
+    scan = _scan(tmp_path / "IM0001.dcm", "FORWARD-1", 0.25)
+    with running_orthanc(tmp_path / "pacs") as pacs, \
+            started(tmp_path / "node", forward=pacs, StoreAnnotatedImage=False) as node:
+        store(node.pacs, [scan])
+        node.wait_for(lambda: find_studies(pacs, patient_id="FORWARD-1"), 30,
+                      "the SR was not forwarded")
+        [study] = find_studies(pacs, patient_id="FORWARD-1")
+        assert study.instances == "1"  # the SR, not the scan, not an annotated image
+        assert len(node.find(PatientID="FORWARD-1")) == 2  # the scan and its SR

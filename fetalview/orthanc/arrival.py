@@ -43,12 +43,10 @@ NO_HEAD = "no head found (no_head)"
 
 @dataclass(frozen=True)
 class Arrival:
-    """What measuring one instance gave: the files to store (the SR first), and what the log
-    says of it; ``measured`` is False for an instance left alone or one that gave no SR."""
+    """What measuring one instance gave: the files to store (the SR first, none for an
+    instance left alone or one that gave no SR), and what the log says of it."""
     store: tuple[bytes, ...]
     message: str
-    measured: bool = False
-    problem: bool = False  # logged as a warning: it was meant to be measured and was not
 
 
 def left_alone(header: pydicom.Dataset, classes: tuple[str, ...] = MEASURED_CLASSES) -> str | None:
@@ -75,7 +73,7 @@ def measure_arrival(segmenter: Segmenter, data: bytes,
     try:
         header = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
     except (InvalidDicomError, ValueError, EOFError, OSError) as exc:
-        return Arrival((), f"not read as DICOM ({printable(str(exc))}): not measured", problem=True)
+        return Arrival((), f"not read as DICOM ({printable(str(exc))}): not measured")
     why = left_alone(header, classes)
     if why:
         return Arrival((), f"left alone: {why}")
@@ -92,18 +90,16 @@ def measure_arrival(segmenter: Segmenter, data: bytes,
             row = measure_one(segmenter, scan, PixelSizeBook(), Outputs(
                 dicom=out, send_dicom=lambda _name, paths: written.append(paths)))
         except Exception as exc:  # one instance's failure must not stop the queue
-            return Arrival((), f"not measured: {type(exc).__name__}: {printable(str(exc))}",
-                           problem=True)
+            return Arrival((), f"not measured: {type(exc).__name__}: {printable(str(exc))}")
         files = [p.read_bytes() for p in written[0]] if written else []
     if pixels_only(row):
-        return Arrival((), NO_PIXEL_SIZE, problem=True)
+        return Arrival((), NO_PIXEL_SIZE)
     if not files:
         why = NO_HEAD if row["status"] == "no_head" else row["status"]
-        return Arrival((), f"no SR stored: {why}", problem=True)
+        return Arrival((), f"no SR stored: {why}")
     sr, sc = files
     joined = pydicom.dcmread(io.BytesIO(sr), stop_before_pixels=True).StudyInstanceUID \
         == header.get("StudyInstanceUID")
     store = (sr, sc) if annotated_image or not joined else (sr,)
     return Arrival(store, f"HC {row['hc_mm']} mm: SR (UNVERIFIED, PRELIMINARY)"
-                   + (" and annotated image" if len(store) == 2 else "") + " stored",
-                   measured=True)
+                   + (" and annotated image" if len(store) == 2 else "") + " stored")

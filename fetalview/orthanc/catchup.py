@@ -55,7 +55,8 @@ class Archive(Protocol):
 
     def set_progress(self, seq: int) -> None: ...
 
-    def log(self, text: str, problem: bool = False) -> None: ...
+    def log(self, text: str) -> None:
+        """A line of Orthanc's log, at a level shown by default (one line per instance)."""
 
 
 class Stopped(Exception):
@@ -74,7 +75,6 @@ class ArrivalWorker:
         self.prepare = prepare
         self._wake, self._stop = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
-        self.handled = 0  # instances measured or left alone since the start
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="fetalview-arrival", daemon=True)
@@ -92,21 +92,32 @@ class ArrivalWorker:
             self._thread.join(timeout)
 
     def run(self) -> None:
-        try:
-            if self.prepare is not None:
+        if self.prepare is not None:
+            try:
                 self.prepare()
-            since = self._first_position()
-            while not self._stop.is_set():
+            except Exception as exc:  # no model: nothing can be measured until it is fixed
+                self.archive.log(f"fetalview: not measuring: the model could not be loaded "
+                                 f"({type(exc).__name__}: {exc}); images are stored unmeasured "
+                                 "and measured once Orthanc is started again with it fixed")
+                return
+        since = None
+        while not self._stop.is_set():
+            try:
+                if since is None:  # where the last change handled was noted, in Orthanc
+                    since = self._first_position()
                 self._wake.clear()
                 since = self.catch_up(since)
-                self._wake.wait(POLL_S)
-        except Stopped:
-            pass
-        except Exception as exc:  # Orthanc going away under it: the next start goes on
-            if not self._stop.is_set():
-                self.archive.log(f"fetalview: the worker stopped: {type(exc).__name__}: {exc}; "
-                                 "it goes on from the last instance handled at the next start",
-                                 problem=True)
+            except Stopped:
+                return
+            except Exception as exc:  # Orthanc busy or going away: read the log again
+                if self._stop.is_set():
+                    return
+                self.archive.log(f"fetalview: reading Orthanc's change log failed "
+                                 f"({type(exc).__name__}: {exc}); tried again in {RETRY_S:g} s")
+                since = None
+                self._stop.wait(RETRY_S)
+                continue
+            self._wake.wait(POLL_S)
 
     def _first_position(self) -> int:
         since = self.archive.progress()
@@ -146,7 +157,7 @@ class ArrivalWorker:
                 gave_up = attempt == TRIES
                 self.archive.log(f"fetalview: instance {resource}: {type(exc).__name__}: {exc}; "
                                  + ("no results stored for it, the queue goes on" if gave_up
-                                    else f"tried again in {RETRY_S:g} s"), problem=True)
+                                    else f"tried again in {RETRY_S:g} s"))
                 if not gave_up and self._stop.wait(RETRY_S):
                     raise Stopped from exc
 
@@ -160,5 +171,4 @@ class ArrivalWorker:
         stored = [self.archive.store(data) for data in arrival.store]
         if stored and self.forward:
             self.archive.forward(stored)
-        self.handled += 1
-        self.archive.log(f"fetalview: instance {resource}: {arrival.message}", arrival.problem)
+        self.archive.log(f"fetalview: instance {resource}: {arrival.message}")

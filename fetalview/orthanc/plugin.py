@@ -77,8 +77,8 @@ class OrthancArchive:
     def set_progress(self, seq):
         orthanc.SetGlobalProperty(PROGRESS_PROPERTY, str(seq))
 
-    def log(self, text, problem=False):
-        orthanc.LogWarning(text)  # Orthanc's default log level: one line per instance
+    def log(self, text):
+        orthanc.LogWarning(text)  # the level Orthanc shows by default
 
 
 class _Model:

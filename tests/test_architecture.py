@@ -1,7 +1,7 @@
 """The architecture, checked on the source tree of this checkout (not an installed fetalview).
 
 - The import contracts in pyproject.toml (``[tool.importlinter]``), run by import-linter: the
-  layers (cli > gui > report > core.batch > core.pacs > core.results > core.record >
+  layers (cli > gui > report | orthanc > core.batch > core.pacs > core.results > core.record >
   core.model > core.io > core.measure > bundled), the Qt-free core and training (so they run
   headless: batch, training, tests without a display), and an app that never imports training.
 - No import cycle between any two modules of fetalview.

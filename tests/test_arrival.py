@@ -251,5 +251,18 @@ def test_without_a_model_the_worker_says_so_and_measures_nothing():
         raise RuntimeError("CUDA was asked for but no usable CUDA device is available")
     worker = ArrivalWorker(archive, _measure, prepare=no_model)
     worker.run()
-    assert archive.stored == [] and archive.saved == 0
-    assert "not measuring: the model could not be loaded (RuntimeError: CUDA" in archive.lines[0]
+    assert archive.stored == [] and archive.saved == 0  # in1 waits for the next start
+    assert "not measuring: the model could not be loaded (RuntimeError: CUDA" in archive.lines[-1]
+
+
+def test_at_a_first_start_what_arrives_while_the_model_loads_is_measured():
+    archive = FakeArchive(2, progress=None)  # two images the archive held before
+    worker = ArrivalWorker(archive, _measure, prepare=lambda: archive.log_.append(
+        Change(3, "NewInstance", "in3")))  # arrives while the model loads
+    worker.start()
+    for _ in range(100):
+        if archive.stored:
+            break
+        worker._thread.join(0.05)
+    worker.stop()
+    assert archive.stored == [b"SR of in3"]

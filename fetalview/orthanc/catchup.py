@@ -92,19 +92,15 @@ class ArrivalWorker:
             self._thread.join(timeout)
 
     def run(self) -> None:
-        if self.prepare is not None:
-            try:
-                self.prepare()
-            except Exception as exc:  # no model: nothing can be measured until it is fixed
-                self.archive.log(f"fetalview: not measuring: the model could not be loaded "
-                                 f"({type(exc).__name__}: {exc}); images are stored unmeasured "
-                                 "and measured once Orthanc is started again with it fixed")
-                return
-        since = None
+        since, ready = None, self.prepare is None
         while not self._stop.is_set():
             try:
-                if since is None:  # where the last change handled was noted, in Orthanc
+                if since is None:  # first, so what arrives while the model loads is measured
                     since = self._first_position()
+                if not ready:
+                    if not self._prepared():
+                        return
+                    ready = True
                 self._wake.clear()
                 since = self.catch_up(since)
             except Stopped:
@@ -114,10 +110,20 @@ class ArrivalWorker:
                     return
                 self.archive.log(f"fetalview: reading Orthanc's change log failed "
                                  f"({type(exc).__name__}: {exc}); tried again in {RETRY_S:g} s")
-                since = None
+                since = None  # from the progress noted in Orthanc
                 self._stop.wait(RETRY_S)
                 continue
             self._wake.wait(POLL_S)
+
+    def _prepared(self) -> bool:
+        try:
+            self.prepare()
+            return True
+        except Exception as exc:  # no model: nothing can be measured until it is fixed
+            self.archive.log(f"fetalview: not measuring: the model could not be loaded "
+                             f"({type(exc).__name__}: {exc}); what arrives is stored, and "
+                             "measured once Orthanc is started again with this fixed")
+            return False
 
     def _first_position(self) -> int:
         since = self.archive.progress()

@@ -14,15 +14,20 @@ from fetalview import __version__
 
 
 def app_parser() -> argparse.ArgumentParser:
-    """``fetalview [SCAN|FOLDER...]``; its help names the ``measure`` command too."""
+    """``fetalview [SCAN|FOLDER...]``; its help names the ``measure`` and ``orthanc-config``
+    commands too."""
     p = argparse.ArgumentParser(
         prog="fetalview",
-        usage="fetalview [SCAN|FOLDER ...]\n       fetalview measure PATH [PATH ...] [options]",
+        usage="fetalview [SCAN|FOLDER ...]\n       fetalview measure PATH [PATH ...] [options]"
+              "\n       fetalview orthanc-config [options]",
         description="Measure the fetal head (HC, BPD, OFD) in 2-D ultrasound scans.",
         epilog="commands:\n"
                "  fetalview [SCAN|FOLDER ...]   open the desktop app with these scans\n"
                "  fetalview measure PATH ...    measure scans without a window: CSV, overlays,\n"
-               "                                reports, DICOM ('fetalview measure --help')",
+               "                                reports, DICOM ('fetalview measure --help')\n"
+               "  fetalview orthanc-config      print an Orthanc configuration that measures\n"
+               "                                each ultrasound image as it arrives\n"
+               "                                ('fetalview orthanc-config --help')",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_version(p)
     p.add_argument("paths", nargs="*", type=Path, metavar="SCAN|FOLDER",

@@ -1,4 +1,5 @@
-"""Command line: ``fetalview [SCAN|FOLDER...]`` opens the app; ``fetalview measure`` is headless."""
+"""Command line: ``fetalview [SCAN|FOLDER...]`` opens the app; ``fetalview measure`` is headless;
+``fetalview orthanc-config`` prints the Orthanc configuration that measures on arrival."""
 
 from __future__ import annotations
 
@@ -213,10 +214,68 @@ def _report_writer(with_patient_fields: bool):
     return write
 
 
+def _orthanc_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fetalview orthanc-config",
+        description="Print an Orthanc configuration (JSON) that measures every ultrasound image "
+                    "stored into Orthanc as it arrives, with this fetalview: an automatic SR and "
+                    "annotated image in the image's study. Run it with: Orthanc FILE.json")
+    add_version(p)
+    p.add_argument("--storage", type=Path, default=Path("orthanc-storage"), metavar="DIR",
+                   help="where Orthanc keeps images and its index (default ./orthanc-storage)")
+    p.add_argument("--dicom-port", type=int, default=4242, metavar="N",
+                   help="DICOM port the scanners send to (default 4242)")
+    p.add_argument("--http-port", type=int, default=8042, metavar="N",
+                   help="Orthanc's REST API and web viewer, for this computer only (default 8042)")
+    p.add_argument("--aet", default="FETALVIEW", metavar="AET",
+                   help="Orthanc's AE title, the scanners' called AET (default FETALVIEW)")
+    p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu",
+                   help="where the model runs (default cpu)")
+    p.add_argument("--forward", type=_pacs_node, metavar="AET@HOST:PORT",
+                   help="also send each automatic SR and image to this PACS")
+    p.add_argument("--no-annotated-image", action="store_true",
+                   help="store the SR only, not the annotated image")
+    p.add_argument("--plugin", type=Path, metavar="FILE",
+                   help="Orthanc's Python plugin, libOrthancPython.so (default: where Debian's "
+                        "orthanc-python puts it)")
+    return p
+
+
+def orthanc_config_main(argv: list[str]) -> int:
+    import json
+    from fetalview.core.pacs.node import check_ae_title
+    from fetalview.orthanc.configuration import SECTION, orthanc_config, python_plugin
+    parser = _orthanc_parser()
+    args = parser.parse_args(argv)
+    try:
+        aet = check_ae_title(args.aet)
+    except ValueError as exc:
+        parser.error(f"--aet: {exc}")
+    for option, port in (("--dicom-port", args.dicom_port), ("--http-port", args.http_port)):
+        if not 0 < port < 65536:
+            parser.error(f"{option}: {port} is not a port (1 to 65535)")
+    plugin = args.plugin or python_plugin()
+    if plugin is None or not plugin.is_file():
+        where = f"is not at {plugin}" if plugin else "is not installed"
+        print(f"fetalview: Orthanc's Python plugin {where} (Debian: apt-get install orthanc "
+              "orthanc-python; else --plugin FILE)", file=sys.stderr)
+        return 2
+    forward = (args.forward.ae_title, args.forward.host, args.forward.port) \
+        if args.forward else None
+    config = orthanc_config(args.storage.resolve(), args.dicom_port, args.http_port, aet,
+                            plugin, forward)
+    config[SECTION]["Device"] = args.device
+    config[SECTION]["StoreAnnotatedImage"] = not args.no_annotated_image
+    print(json.dumps(config, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "measure":
         return measure_main(argv[1:])
+    if argv and argv[0] == "orthanc-config":
+        return orthanc_config_main(argv[1:])
     app_parser().parse_args(argv)  # --help and bad options end here, before Qt starts
     if uses_xcb():  # else Qt aborts, naming one library, and nothing more can be said
         missing = missing_for_xcb()

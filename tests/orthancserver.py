@@ -27,8 +27,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_orthanc(folder: Path):
-    """Start Orthanc with its storage in ``folder``; yields its PacsNode."""
+def running_orthanc(folder: Path, extra: dict | None = None):
+    """Start Orthanc with its storage in ``folder`` (and ``extra`` configuration, e.g. a
+    plugin); yields its PacsNode. Its log is ``folder/orthanc.log``, kept across restarts."""
     if ORTHANC is None:
         pytest.skip("Orthanc is not installed (Debian package 'orthanc'; .ci/run installs it)")
     folder.mkdir(parents=True, exist_ok=True)
@@ -41,9 +42,10 @@ def running_orthanc(folder: Path):
         "DicomAlwaysAllowEcho": True, "DicomAlwaysAllowStore": True,
         "DicomAlwaysAllowFind": True, "DicomAlwaysAllowGet": True,
         "StorageCompression": False,
+        **(extra or {}),
     }
     (folder / "orthanc.json").write_text(json.dumps(config))
-    log = open(folder / "orthanc.log", "wb")
+    log = open(folder / "orthanc.log", "ab")
     proc = subprocess.Popen([ORTHANC, str(folder / "orthanc.json")], stdout=log,
                             stderr=subprocess.STDOUT)
     node = PacsNode(AE_TITLE, "127.0.0.1", port)

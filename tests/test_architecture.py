@@ -1,8 +1,8 @@
 """The architecture, checked on the source tree of this checkout (not an installed fetalview).
 
 - The import contracts in pyproject.toml (``[tool.importlinter]``), run by import-linter: the
-  layers (cli > gui > report > charts > core.batch > core.pacs > core.results > core.record >
-  core.model > core.io > core.measure > bundled), the Qt-free core and training (so they run
+  layers (cli > gui > report | orthanc > charts > core.batch > core.pacs > core.results >
+  core.record > core.model > core.io > core.measure > bundled), the Qt-free core and training (so they run
   headless: batch, training, tests without a display), and an app that never imports training.
 - No import cycle between any two modules of fetalview.
 - No dead code that pyflakes can see (unused imports and names).
@@ -139,3 +139,13 @@ def test_no_unused_imports_or_names():
     found = checkRecursive([str(ROOT / d) for d in ("fetalview", "training", "benchmarks",
                                                     "tests")], Reporter(out, out))
     assert found == 0, out.getvalue()
+
+
+def test_every_package_folder_is_shipped():
+    """A wheel holds only the packages pyproject.toml lists: a new folder left out of the list
+    works from a checkout and fails in every installed copy (gui/signoff once did)."""
+    import tomllib
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in PACKAGE.rglob("__init__.py")}
+    assert found - listed == set(), "package folders missing from [tool.setuptools] packages"

@@ -52,7 +52,9 @@ def _measure_parser() -> argparse.ArgumentParser:
     p.add_argument("--edd", type=_edd, metavar="YYYY-MM-DD",
                    help="the pregnancy's estimated date of delivery, for one patient's scans: "
                         "each scan's gestational age follows from its own exam date (DICOM); "
-                        "a scan without one is said so in its row")
+                        "a scan without one is said so in its row; with --reports, each report "
+                        "carries the patient's scans up to its date (written after every scan "
+                        "is measured)")
     p.add_argument("--calling-aet", default="FETALVIEW", metavar="AET",
                    help="fetalview's own AE title toward the PACS (default FETALVIEW)")
     p.add_argument("--allow-burned-in", action="store_true",
@@ -187,6 +189,7 @@ def measure_main(argv: list[str]) -> int:
                  for r in rows)
     unwritten = sum(r["status"].startswith(NOT_WRITTEN) for r in rows)
     in_pixels = sum(pixels_only(r) for r in rows)
+    late = len(batch.reports_not_written)  # said above; their rows were written before
     measured = len(rows) - unread
     print(f"fetalview: {measured} of {len(rows)} scans measured"
           + (f", {unread} could not be read (see their status)" if unread else "")
@@ -194,12 +197,14 @@ def measure_main(argv: list[str]) -> int:
              + (", so they got no DICOM output" if args.dicom_out else "")
              if in_pixels else "")
           + (f"; for {unwritten} an output file (mask, overlay, report or DICOM) could not be "
-             "written (see their status)" if unwritten else ""), file=sys.stderr)
+             "written (see their status)" if unwritten else "")
+          + (f"; {late} reports could not be written (see above)" if late else ""),
+          file=sys.stderr)
     if sender is not None:
         print(sender.summary(), file=sys.stderr)
     # every output asked for was written (and sent), or the run failed
     sent_all = sender is None or not (sender.failed or sender.not_tried)
-    return 0 if measured and not unwritten and sent_all else 1
+    return 0 if measured and not unwritten and not late and sent_all else 1
 
 
 def _report_writer(with_patient_fields: bool):

@@ -69,3 +69,88 @@ def test_an_edd_that_is_not_a_date_is_refused_in_words(typed, capsys, tmp_path):
     with pytest.raises(SystemExit):
         main(["measure", str(tmp_path), "--edd", typed])
     assert "EDD" in capsys.readouterr().err
+
+
+# --- the reports of a dated patient carry the serial (issue 19 item 2: "its --reports PDFs
+# carry the chart"): each scan's report is its serial up to its own exam date ------------------
+
+#: The same head (HC 167.5 mm) on three dates: the 61st, 42nd and 4th centile at 19w+3d,
+#: 19w+5d and 20w+5d, a fall across the 50th and 10th lines. Named so that the folder's order
+#: is not the dates' order.
+SERIAL = (("c_first.dcm", "20260517"), ("a_second.dcm", "20260519"), ("b_third.dcm", "20260526"))
+DAYS = ("2026-05-17", "2026-05-19", "2026-05-26")
+
+
+def _patient_folder(tmp_path, samples_dir):
+    folder = tmp_path / "patient"
+    folder.mkdir()
+    for name, study_date in SERIAL:
+        _study(folder, name, samples_dir / "249_HC.png", study_date)
+    return folder
+
+
+def test_each_report_carries_the_patients_scans_up_to_its_own_date(tmp_path, samples_dir):
+    from fetalview.core.record.serial import FINDING_START
+    from test_report_growth import gs_text
+
+    folder, reports, out = _patient_folder(tmp_path, samples_dir), tmp_path / "reports", \
+        tmp_path / "r.csv"
+    code = main(["measure", str(folder), "--edd", EDD, "--reports", str(reports), "--out",
+                 str(out), "--device", "cpu"])
+    assert code == 0
+    assert {r["status"] for r in _rows(out).values()} == {"ok"}
+    text = {stem: gs_text(reports / f"{stem}_fetalview_report.pdf")
+            for stem in ("c_first", "a_second", "b_third")}
+    third = text["b_third"]
+    rows = [third.index(f"{day} ") for day in DAYS]  # the table: every scan, in date order
+    assert rows == sorted(rows)
+    assert FINDING_START + "HC fell from the 61st centile" in third
+    assert "not confirmed" in third  # a batch result is nobody's confirmed one
+    assert DAYS[0] in text["a_second"] and DAYS[2] not in text["a_second"]
+    first = text["c_first"]  # its own scan only: no table, no finding
+    assert DAYS[1] not in first and DAYS[2] not in first and FINDING_START not in first
+
+
+def test_a_report_not_written_after_the_rows_is_said_and_counted(tmp_path, samples_dir,
+                                                                  capsys):
+    """With --edd the reports follow the rows: a report that cannot be written is said on
+    standard error and in ``reports_not_written`` (the CLI's exit code 1), its row unchanged."""
+    from fetalview.cli import _report_writer
+    from fetalview.core.batch import Outputs, PixelSizeBook, measure_batch, plan_batch
+    from fetalview.core.model.segmenter import Segmenter
+
+    folder, reports = _patient_folder(tmp_path, samples_dir), tmp_path / "reports"
+    batch = plan_batch([folder], PixelSizeBook(), Outputs(
+        reports=reports, write_report=_report_writer(False), dating={"method": "edd",
+                                                                     "edd": EDD}))
+    (reports / "a_second_fetalview_report.pdf").write_bytes(b"a clinician's own file")
+    rows = measure_batch(batch, Segmenter(device="cpu"))
+    assert [r["status"] for r in rows] == ["ok"] * 3
+    assert batch.reports_not_written == ["a_second.dcm"]
+    assert (reports / "a_second_fetalview_report.pdf").read_bytes() == b"a clinician's own file"
+    err = capsys.readouterr().err
+    assert "a_second.dcm: no report written (--reports:" in err
+    assert (reports / "b_third_fetalview_report.pdf").exists()
+
+
+def test_a_scan_changed_on_disk_after_it_was_measured_gets_no_report(tmp_path, samples_dir,
+                                                                     capsys):
+    """The report's image is read again after the measuring pass: if the file's pixels are no
+    longer those measured, the report would show an image its figures were not measured on."""
+    from fetalview.core.batch import batch_annotation, batch_result
+    from fetalview.core.io.scans import load_scan
+    from fetalview.core.model.segmenter import Segmenter
+    from fetalview.core.serial_reports import CHANGED, SerialReports
+
+    path = _study(tmp_path, "s.dcm", samples_dir / "249_HC.png", "20260517")
+    scan = load_scan(path)
+    result = Segmenter(device="cpu").segment(scan.pixels, scan.pixel_size, scan.regions)
+    written = []
+    later = SerialReports(tmp_path, lambda *args: written.append(args),
+                          {"method": "edd", "edd": EDD})
+    later.keep("s.dcm", scan, batch_result("s.dcm", scan, result),
+               batch_annotation(scan, result), "s")
+    _study(tmp_path, "s.dcm", samples_dir / "050_HC.png", "20260517")  # replaced meanwhile
+    later.write()
+    assert later.failed == ["s.dcm"] and not written
+    assert CHANGED in capsys.readouterr().err

@@ -34,6 +34,7 @@ from fetalview.core.record.result import ScanResult, build_result
 from fetalview.core.record.sidecar import Annotation
 from fetalview.core.results.overlay import annotated_image
 from fetalview.core.results.tables import CSV_COLUMNS, empty_row, result_row
+from fetalview.core.serial_reports import SerialReports
 
 if TYPE_CHECKING:  # the network (and torch) is only needed by whoever builds the segmenter
     from fetalview.core.model.segmenter import Segmenter
@@ -146,6 +147,10 @@ class Batch:
     outputs: Outputs
     #: What the user should know before the rows (temporary files of a killed run removed).
     notes: list[str] = field(default_factory=list)
+    #: The scans whose report, written after the measuring pass (``--edd``, see
+    #: ``serial_reports``), could not be written: their rows were written before and do not
+    #: say so (``measure_batch`` fills it and says each on standard error).
+    reports_not_written: list[str] = field(default_factory=list)
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
@@ -216,10 +221,11 @@ def output_stems(paths: list[Path]) -> list[str]:
 
 def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
                 outputs: Outputs, frame: int = 0, stem: str | None = None,
-                name: str | None = None) -> dict[str, str]:
+                name: str | None = None, later: SerialReports | None = None) -> dict[str, str]:
     """One scan's CSV row, naming it ``name`` (default: its file name, as ``scan_names``
     writes it); its mask, overlay and report are named after ``stem`` (default: the scan's own
-    stem). ``path`` keeps the real bytes of a name that is not UTF-8."""
+    stem). ``path`` keeps the real bytes of a name that is not UTF-8. ``later``: where its
+    report waits for the patient's other scans (``--edd``), instead of being written now."""
     name = name or scan_names([path])[0]
     try:
         scan = load_scan(path, frame if looks_like_dicom(path) else 0)
@@ -254,6 +260,9 @@ def measure_one(segmenter: Segmenter, path: Path, book: PixelSizeBook,
     if held:
         tqdm.write(printable(f"fetalview: {name}: {held}"), file=sys.stderr)
         outputs = replace(outputs, dicom=None)
+    if later is not None and outputs.reports and outputs.write_report:
+        later.keep(name, scan, record, batch_annotation(scan, result), stem or path.stem)
+        outputs = replace(outputs, reports=None)
     failed = _write_extras(scan, result, record, outputs, stem or path.stem)
     if failed:  # the measurement stays; a file is missing
         return result_row(record, f"{NOT_WRITTEN} ({'; '.join(failed)})"
@@ -280,11 +289,15 @@ def batch_result(name: str, scan: Scan, result: Segmentation,
     """The record of a model result that no person has seen: built as the app builds it from
     the annotation the model's result makes, so both say the same. The BPD is outer-to-outer
     (a batch places no calipers). ``pregnancy``: the record dating the scan (``--edd``)."""
-    annotation = with_model_result(Annotation(scan.path.name, pixel_size=result.pixel_size,
-                                              frame=scan.metadata.get("frame", 0)), result)
-    return build_result(name, annotation, scan.pixels,
+    return build_result(name, batch_annotation(scan, result), scan.pixels,
                         frame_count=scan.metadata.get("frames", 1), outline=result.outline,
                         pregnancy=pregnancy)
+
+
+def batch_annotation(scan: Scan, result: Segmentation) -> Annotation:
+    """The annotation a model result makes of ``scan``, as if saved unreviewed."""
+    return with_model_result(Annotation(scan.path.name, pixel_size=result.pixel_size,
+                                        frame=scan.metadata.get("frame", 0)), result)
 
 
 def _write_extras(scan: Scan, result: Segmentation, record: ScanResult, outputs: Outputs,
@@ -415,7 +428,8 @@ def _leftovers_note(file: GrowingFile) -> str:
 def measure_batch(batch: Batch, segmenter: Segmenter, frame: int = 0,
                   echo: TextIO | None = None) -> list[dict[str, str]]:
     """Measure every planned scan (``frame`` of DICOM cine loops; still images have only frame
-    0), writing each row as it comes to the results CSVs (and to ``echo``, e.g. stdout).
+    0), writing each row as it comes to the results CSVs (and to ``echo``, e.g. stdout); with
+    ``--edd``, the reports after the last row (``serial_reports``).
 
     Raises OutputError, without rows before any scan is measured when a results file cannot be
     started, with every row at the end when one could not be completed.
@@ -439,13 +453,15 @@ def measure_batch(batch: Batch, segmenter: Segmenter, frame: int = 0,
     if echo is not None:
         echo_csv(echo, csv_line(CSV_COLUMNS))
     rows = []
+    later = (SerialReports(outputs.reports, outputs.write_report, outputs.dating)
+             if outputs.dating and outputs.reports and outputs.write_report else None)
     # a bar only where someone watches it: in a redirected log it is a line of carriage returns
     # that the per-scan messages are glued onto
     for path, name, stem in tqdm(zip(batch.scans, batch.names, batch.stems),
                                  total=len(batch.scans), desc="measuring", unit="scan",
                                  file=sys.stderr, disable=not _is_terminal(sys.stderr)):
         try:
-            row = measure_one(segmenter, path, batch.book, outputs, frame, stem, name)
+            row = measure_one(segmenter, path, batch.book, outputs, frame, stem, name, later)
         except Exception as exc:  # one scan's failure must not end the batch
             row = empty_row(name, f"error: {type(exc).__name__}: {exc}")
         if outputs.dicom and pixels_only(row):
@@ -456,6 +472,9 @@ def measure_batch(batch: Batch, segmenter: Segmenter, frame: int = 0,
             f.add(f.line(row))
         if echo is not None:
             echo_csv(echo, _results_line(row))
+    if later is not None:  # the patient's serial needs every scan measured
+        later.write(progress=_is_terminal(sys.stderr))
+        batch.reports_not_written = later.failed
     failed = [message for message in (f.finish() for f in files) if message]
     if failed:
         raise OutputError("; ".join(failed), rows)

@@ -105,6 +105,7 @@ def test_each_report_carries_the_patients_scans_up_to_its_own_date(tmp_path, sam
     rows = [third.index(f"{day} ") for day in DAYS]  # the table: every scan, in date order
     assert rows == sorted(rows)
     assert FINDING_START + "HC fell from the 61st centile" in third
+    assert third.count(FINDING_START) == 2  # on page 1's caption and beside the chart
     assert "not confirmed" in third  # a batch result is nobody's confirmed one
     assert DAYS[0] in text["a_second"] and DAYS[2] not in text["a_second"]
     first = text["c_first"]  # its own scan only: no table, no finding

@@ -194,7 +194,8 @@ def _paint(p: QPainter, width: int, height: int, result: ScanResult, pixels: np.
 def _paint_growth(p: QPainter, width: int, height: int, result: ScanResult,
                   patient: dict[str, str], clinic: str, points: Sequence[GrowthPoint]) -> None:
     """The growth page: the header, the HC chart on the INTERGROWTH-21st centiles, the
-    chart's line (this scan's percentile and z-score, or why it has no point), and for a
+    chart's line (this scan's percentile and z-score, or why it has no point), the serial
+    scans' finding where there is one, and for a
     patient scanned more than once a table of every scan."""
     y = _header(p, result, patient, clinic, "Head circumference growth")
     target = QRectF(0, y, width, width * 0.6)
@@ -203,6 +204,8 @@ def _paint_growth(p: QPainter, width: int, height: int, result: ScanResult,
     note = result.chart[1]
     y = _text(p, y, note, 11, bold=True,
               color="#b00020" if note.startswith("No point") else "#000000", width=width)
+    if result.serial_finding:  # beside the chart it is about, as well as on page 1
+        y = _text(p, y, result.serial_finding, 11, bold=True, color="#b00020", width=width)
     y = _text(p, y, LEGEND, 9, color="#404040", width=width)
     if len(points) > 1:
         y += 6 * DOTS_PER_PT

@@ -173,3 +173,36 @@ def test_other_systems_figures_are_shown_beside_read_only(qtbot, make_window, or
     hc = document.result().ellipse_measurement.hc
     assert f"Acme Scanner 9, in the PACS (read-only, not checked here): HC {hc:.1f} mm" in text
     assert document.annotation.ellipse is not None  # fetalview's own result is the contour
+
+
+def test_a_correction_after_a_confirmation_sent_names_that_confirmation(qtbot, make_window,
+                                                                       orthanc, tmp_path):
+    """Once a report of the scan is stored in the PACS, that report is where the scan's
+    result stands: a correction made afterwards on the same workstation names the
+    confirmation just sent as the report it replaces, not the automatic one before it."""
+    ds, automatic = _measured_on_arrival(tmp_path, orthanc, "ARRIVED-4")
+    window = _window_of(make_window, tmp_path, "one", orthanc, FakeSegmenter())
+    window.settings.operator = "Smith^Anna"
+    document = _open_study(qtbot, window, ds)
+    assert window.confirm_contour()
+    qtbot.waitUntil(lambda: window.pacs.job is not None and not window.pacs.job.running,
+                    timeout=20000)
+    [verified] = [r for r in _reports(orthanc, ds, tmp_path / "1")
+                  if r.VerificationFlag == "VERIFIED"]
+    e = document.annotation.ellipse
+    document.edit_ellipse(Ellipse(e.cx + 12, e.cy, e.major, e.minor, e.angle_deg), "Move")
+    assert window.confirm_contour()
+    qtbot.waitUntil(lambda: not window.pacs.waiting and not window.pacs.job.running,
+                    timeout=20000)
+    reports = _reports(orthanc, ds, tmp_path / "2")
+    assert {r.SOPInstanceUID for r in reports} >= {automatic.SOPInstanceUID,
+                                                   verified.SOPInstanceUID}
+    assert len(reports) == 3  # nothing in the PACS is replaced or deleted
+    [third] = [r for r in reports if r.SOPInstanceUID not in (automatic.SOPInstanceUID,
+                                                              verified.SOPInstanceUID)]
+    [study] = third.PredecessorDocumentsSequence
+    [series] = study.ReferencedSeriesSequence
+    [sop] = series.ReferencedSOPSequence
+    assert (series.SeriesInstanceUID, sop.ReferencedSOPInstanceUID) == (
+        verified.SeriesInstanceUID, verified.SOPInstanceUID)
+    assert window.pacs.outcome[-1][1] is None  # the correction was sent

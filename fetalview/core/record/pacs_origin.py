@@ -16,7 +16,7 @@ the note, never the measurement.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: ``Annotation.extra`` key of the PACS report the result was read from.
 PACS_KEY = "pacs_report"
@@ -79,6 +79,21 @@ def replaced_report(annotation) -> SrReference | None:
     if not all(isinstance(u, str) and u for u in uids):
         return None
     return SrReference(*uids)
+
+
+def stored_as(annotation, ref: SrReference):
+    """``annotation`` once a report of it, ``ref``, is stored in the PACS: that report is now
+    the one its result stands on, so the next report sent from here (a correction after a
+    confirmation) names it as the one it replaces, not the report before it. A result that
+    was not read from the PACS, or has no contour, is returned as it is."""
+    entry = _origin(annotation)
+    if entry is None or annotation.ellipse is None:
+        return annotation
+    signoff = annotation.confirmed
+    origin = origin_json(ref, entry.get("source") or "", annotation.ellipse,
+                         signoff.by if signoff else None, signoff.at if signoff else None,
+                         None if signoff else entry.get("review_flag"))
+    return replace(annotation, extra={**annotation.extra, PACS_KEY: origin})
 
 
 def as_the_pacs_holds_it(annotation) -> bool:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QPlainTextEdit, QProgr
 from fetalview.core.io.dicom import looks_like_dicom
 from fetalview.core.io.safetext import display_name
 from fetalview.core.pacs.sent import NAMED_IMAGES, SentLog, fingerprint, result_to_send
-from fetalview.core.record.pacs_origin import replaced_report
+from fetalview.core.record.pacs_origin import SrReference, replaced_report, stored_as
 from fetalview.core.record.review import SIGNED_OFF
 from fetalview.core.record.sidecar import Annotation
 from fetalview.core.record.sidecar_store import load_annotation
@@ -83,8 +83,8 @@ def send_scans(items: list[tuple[Path, Annotation | None, dict | None]],
                **deadlines) -> list[Outcome]:
     """Build and send each scan's results (an annotation of None is read from its sidecar;
     the dict is the patient asked for a PNG/JPEG scan); returns each scan's ``Outcome``, and
-    adds (path, result digest, annotation fingerprint) of each scan sent to ``sent``, for the
-    record of sends. Runs in a background job. Once the node itself failed (nothing
+    adds (path, result digest, annotation sent, that annotation naming the report just stored
+    as its PACS origin: ``stored_as``) of each scan sent to ``sent``, for the record of sends. Runs in a background job. Once the node itself failed (nothing
     listening, no answer in time), the rest are not tried: each would only wait as long
     again."""
     from fetalview.core.pacs.client import PacsUnreachable, store
@@ -115,7 +115,11 @@ def send_scans(items: list[tuple[Path, Annotation | None, dict | None]],
             else:
                 outcome.append((name, None, "sent"))
                 if sent is not None:
-                    sent.append((path, results.digest, fingerprint(annotation)))
+                    ref = SrReference(*(str(getattr(results.sr, k)) for k in (
+                        "StudyInstanceUID", "SeriesInstanceUID", "SOPClassUID",
+                        "SOPInstanceUID")))
+                    sent.append((path, results.digest, annotation,
+                                 stored_as(annotation, ref)))
     progress(len(items), len(items), "")
     return outcome
 
@@ -164,7 +168,7 @@ class PacsFeatures(QObject):
         # {path: fields so far} -> {path: fields}, or None for Cancel; tests answer directly
         self.ask_patients = lambda rows: _ask_patients(window, rows)
         self.outcome: list[Outcome] = []  # the last send's, for Send details
-        self.sent: list = []  # the running send's (path, digest, fingerprint) of each sent
+        self.sent: list = []  # the running send's (path, digest, annotation, stored) of each
         self.refused: list[Outcome] = []  # not sent for unsaved work, added to the summary
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(160)
@@ -327,11 +331,19 @@ class PacsFeatures(QObject):
         self._send_waiting()
 
     def _record(self, sent: list) -> None:
-        """Keep what was sent, and show it in the list."""
+        """Keep what was sent, and show it in the list. A scan read from the PACS and still
+        shown as sent now stands on the report just stored (``stored_as``): its next report
+        names that one as replaced."""
         settings = self.settings
-        for path, digest, annotation in sent:
+        for path, digest, annotation, stored in sent:
+            d = self.session.documents.get(path)
+            if stored != annotation and d is not None and d.annotation == annotation:
+                d.annotation = stored  # where it stands, not an edit of the user's to undo
+                if d.save():
+                    annotation = d.annotation
+                d.changed.emit()
             try:
-                self.sent_log.add(path, str(settings.node), digest, annotation,
+                self.sent_log.add(path, str(settings.node), digest, fingerprint(annotation),
                                   settings.organization)
             except OSError as exc:
                 self.window.message_bar.show_message(

@@ -2,15 +2,19 @@
 measured on arrival opens with its automatic contour and no model run; confirming it sends a
 VERIFIED report naming the automatic one; another workstation then sees it confirmed, by whom.
 
-The measurement on arrival is simulated as the Orthanc plugin makes it: the batch's own code
-(``batch_result`` and ``make_results``, as ``fetalview measure --dicom-out``) builds the SR and
-annotated image, and a DICOM client stores them in the image's study."""
+The main test runs against an Orthanc with fetalview's plugin (``orthancplugin``): the image
+is sent with a DICOM client and the plugin measures it on arrival. The others, about what the
+app does with the reports, simulate the plugin (quicker, and a contour of their choosing): the
+batch's own code (``batch_result`` and ``make_results``, as ``fetalview measure --dicom-out``
+and the plugin) builds the SR and annotated image, and a DICOM client stores them in the
+image's study of a plain Orthanc."""
 
 import cv2
 import pydicom
 import pytest
 from PySide6.QtCore import QSettings
 from dicomfiles import make_dicom, region
+from orthancplugin import started
 from orthancserver import running_orthanc
 
 from fetalview.core.batch import batch_result
@@ -21,11 +25,13 @@ from fetalview.core.pacs.client import store
 from fetalview.core.pacs.retrieve import get_study
 from fetalview.core.record.review import CONFIRMED
 from fetalview.core.results.dicom_results import make_results
+from fetalview.core.results.sr_reader import read_report
 from fetalview.gui.pacs.dialogs import PacsSettings
 from fetalview.gui.settings import AppSettings
 
 from .conftest import SAMPLES, FakeSegmenter
 
+SR_CLASS = "1.2.840.10008.5.1.4.1.1.88.33"  # Comprehensive SR, as the plugin writes it
 ON_ARRIVAL = Ellipse(400.0, 270.0, 160.0, 128.0, 15.0)  # not what the app's fake model draws
 
 
@@ -35,10 +41,18 @@ def orthanc(tmp_path_factory):
         yield node
 
 
-def _measured_on_arrival(tmp_path, orthanc, patient_id: str, name: str = "arrived",
-                         study_uid: str | None = None, number: int = 1):
-    """A calibrated US image (0.1 mm pixels) in the PACS with the plugin's automatic SR and
-    annotated image in its study; returns the image's dataset and the SR."""
+@pytest.fixture(scope="module")
+def arrival(tmp_path_factory):
+    """Orthanc with fetalview's plugin, its model loaded (skips where orthanc-python is
+    missing, saying so)."""
+    with started(tmp_path_factory.mktemp("arrival")) as node:
+        yield node
+
+
+def _calibrated_image(tmp_path, orthanc, patient_id: str, name: str = "arrived",
+                      study_uid: str | None = None, number: int = 1):
+    """A calibrated US image (0.1 mm pixels) of 050_HC.png, stored into ``orthanc`` with a
+    real DICOM client; returns its path and dataset."""
     pixels = cv2.imread(str(SAMPLES / "050_HC.png"), cv2.IMREAD_GRAYSCALE)
     rows, cols = pixels.shape
     path = make_dicom(tmp_path / f"{name}.dcm", pixels,
@@ -48,6 +62,15 @@ def _measured_on_arrival(tmp_path, orthanc, patient_id: str, name: str = "arrive
     ds.StudyInstanceUID = study_uid or ds.StudyInstanceUID
     ds.save_as(path)
     store(orthanc, [path])
+    return path, ds
+
+
+def _measured_on_arrival(tmp_path, orthanc, patient_id: str, name: str = "arrived",
+                         study_uid: str | None = None, number: int = 1):
+    """A calibrated US image in the PACS with an automatic SR and annotated image in its
+    study as the plugin makes them (its code: see the module's text), without starting the
+    plugin; returns the image's dataset and the SR."""
+    path, ds = _calibrated_image(tmp_path, orthanc, patient_id, name, study_uid, number)
     scan = load_scan(path)
     segmentation = Segmentation(None, ON_ARRIVAL.points(64), ON_ARRIVAL, 0.99, "plugin-model-1",
                                 pixel_size=scan.pixel_size)
@@ -87,19 +110,30 @@ def _reports(orthanc, ds, folder):
 
 
 def test_a_study_measured_on_arrival_is_shown_confirmed_sent_and_seen_by_a_colleague(
-        qtbot, make_window, orthanc, tmp_path):
-    ds, automatic = _measured_on_arrival(tmp_path, orthanc, "ARRIVED-1")
+        qtbot, make_window, arrival, tmp_path):
+    """Against a real Orthanc running fetalview's plugin: the image is sent with a DICOM
+    client, the plugin measures it on arrival, and the app takes it from there."""
+    orthanc = arrival.pacs
+    _, ds = _calibrated_image(tmp_path, orthanc, "ARRIVED-1")
+    [found] = arrival.wait_for(lambda: arrival.find(PatientID=ds.PatientID,
+                                                    SOPClassUID=SR_CLASS,
+                                                    Manufacturer="fetalview"),
+                               60, "the plugin stored no SR for the image")
+    automatic = arrival.dataset(found)
+    assert (automatic.VerificationFlag, automatic.PreliminaryFlag) == ("UNVERIFIED",
+                                                                    "PRELIMINARY")
+    on_arrival = read_report(automatic)
     first_model = FakeSegmenter()
     first = _window_of(make_window, tmp_path, "one", orthanc, first_model)
     document = _open_study(qtbot, first, ds)
-    e = document.annotation.ellipse
+    e, want = document.annotation.ellipse, on_arrival.ellipse
     assert (e.cx, e.cy, e.major, e.minor) == pytest.approx(
-        (ON_ARRIVAL.cx, ON_ARRIVAL.cy, ON_ARRIVAL.major, ON_ARRIVAL.minor), abs=0.01)
+        (want.cx, want.cy, want.major, want.minor), abs=0.01)
     assert first.session.states[document.path] == "auto"
     panel = first.panel
     assert panel.pacs_label.isVisible()
-    assert panel.pacs_label.text() == (
-        "As stored in the PACS: report by fetalview (plugin-model-1).")
+    assert panel.pacs_label.text() == f"As stored in the PACS: report by {on_arrival.source}."
+    assert on_arrival.source.startswith("fetalview (")  # names the plugin's model
     qtbot.wait(300)  # the background queue had its turn too
     assert first_model.calls == 0  # shown as the PACS holds it, never measured again
 

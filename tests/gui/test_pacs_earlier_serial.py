@@ -23,7 +23,9 @@ from fetalview.core.io.scans import load_scan
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.measure.growth import GestationalAge, hc_centile, intergrowth_hc_mean_sd
 from fetalview.core.model.segmentation import Segmentation
+from fetalview.core.pacs import earlier
 from fetalview.core.pacs.client import store
+from fetalview.core.pacs.retrieve import get_study
 from fetalview.core.results.dicom_results import make_results
 from fetalview.gui.pacs.dialogs import PacsSettings
 from fetalview.gui.settings import AppSettings
@@ -68,7 +70,14 @@ def orthanc(tmp_path):
 
 
 def test_earlier_studies_in_the_pacs_are_on_todays_chart(qtbot, make_window, orthanc,
-                                                          tmp_path):
+                                                          tmp_path, monkeypatch):
+    fetched = []  # what each earlier study's retrieval received: its report alone
+
+    def counted(*args, **kwargs):
+        got = get_study(*args, **kwargs)
+        fetched.append(got.received)
+        return got
+    monkeypatch.setattr(earlier, "get_study", counted)
     _study(tmp_path, orthanc, 24, 0.2533)  # 60th centile
     _study(tmp_path, orthanc, 30, -0.2533)  # 40th
     today = _study(tmp_path, orthanc, 34, -1.645)  # 5th
@@ -109,4 +118,5 @@ def test_earlier_studies_in_the_pacs_are_on_todays_chart(qtbot, make_window, ort
     cache = window.pacs.cache
     assert [p.name for p in cache.iterdir() if not p.name.startswith(".")] == [
         today.StudyInstanceUID]
+    assert fetched == [1, 1]  # each earlier study holds an image, an SC and an SR
     assert model.calls == 0

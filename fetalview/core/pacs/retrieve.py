@@ -84,6 +84,9 @@ class Retrieved:
     reports: list[StudyReport] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)  # reports that could not be read, and why
     notes: list[str] = field(default_factory=list)  # said once its reports were taken in
+    patient_id: str | None = None  # the patient the study's instances are of
+    #: The reports of the patient's other studies in the PACS (``core.pacs.earlier``).
+    earlier: list[StudyReport] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -206,9 +209,11 @@ def get_study(node: PacsNode, study_uid: str, cache: Path,
               calling_aet: str = DEFAULT_CALLING_AET, *, patient_id: str | None = None,
               keep: Callable[[Dataset], bool] = is_scan_instance, limits: Limits = Limits(),
               cancel: threading.Event | None = None, timeout: float = DEFAULT_TIMEOUT_S,
-              deadline: float = DEFAULT_RETRIEVE_DEADLINE_S) -> Retrieved:
-    """C-GET a whole study into ``cache/<study_uid>``; the instances ``keep`` accepts are saved
-    there as ``<SOP Instance UID>.dcm`` (fetching again replaces only the same object).
+              deadline: float = DEFAULT_RETRIEVE_DEADLINE_S,
+              series_uids: tuple[str, ...] = ()) -> Retrieved:
+    """C-GET a whole study (or only its series ``series_uids``) into ``cache/<study_uid>``;
+    the instances ``keep`` accepts are saved there as ``<SOP Instance UID>.dcm`` (fetching
+    again replaces only the same object).
     Raises PacsError when it was cancelled, hit a limit or failed: then nothing is kept."""
     folder = study_folder(cache, study_uid)
     Path(cache).mkdir(parents=True, exist_ok=True)
@@ -216,8 +221,10 @@ def get_study(node: PacsNode, study_uid: str, cache: Path,
     staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=cache))
     receiver = _Receiver(study_uid, patient_id, staging, keep, limits, cancel)
     query = Dataset()
-    query.QueryRetrieveLevel = "STUDY"
+    query.QueryRetrieveLevel = "SERIES" if series_uids else "STUDY"
     query.StudyInstanceUID = study_uid
+    if series_uids:
+        query.SeriesInstanceUID = list(series_uids)
     contexts = [(StudyRootQueryRetrieveInformationModelGet, (ImplicitVRLittleEndian,))]
     contexts += [(c, TRANSFER_SYNTAXES) for c in RETRIEVED_CLASSES]
     result = Retrieved(folder)
@@ -260,5 +267,6 @@ def get_study(node: PacsNode, study_uid: str, cache: Path,
         shutil.rmtree(staging, ignore_errors=True)
     result.received, result.refused = len(receiver.seen), receiver.refused
     result.reports, result.unread = receiver.reports, receiver.unread
+    result.patient_id = receiver.patient_id
     result.failed_at_pacs = max(0, result.failed_at_pacs - len(receiver.refused))
     return result

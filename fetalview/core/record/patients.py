@@ -27,7 +27,7 @@ from fetalview.core.io.outputs import write_atomic
 from fetalview.core.measure.biometry import OUTER_OUTER
 from fetalview.core.measure.growth import DATES_CHECKED, PREGNANCY_KEY, parse_date
 from fetalview.core.record.result import build_result, serial_entry
-from fetalview.core.record.serial import Serial, no_patient, serial_of
+from fetalview.core.record.serial import Serial, SerialEntry, no_patient, serial_of
 from fetalview.core.record.sidecar import Annotation
 
 #: ``Annotation.extra`` key of who and when a PNG/JPEG scan is, as a person gave them:
@@ -68,14 +68,15 @@ def file_fields(path: Path) -> dict[str, str]:
 
 def serial_for(patient_id: str | None, scans: list[tuple[str, Annotation, dict]],
                dating: dict | None, convention: str = OUTER_OUTER,
-               until: date | None = None) -> Serial:
+               until: date | None = None, earlier: tuple[SerialEntry, ...] = ()) -> Serial:
     """The serial of ``patient_id`` among ``scans`` (each its name, its annotation and its
     file's patient fields, ``file_fields``), each dated by the patient's ``dating`` on its own
     exam date; without a patient ID, none, and why (``serial.NO_PATIENT``). The BPD points are
     in ``convention`` where a person placed outer-to-inner calipers, else outer-to-outer.
     ``until``: the exam date of the scan whose record this is: its serial is what was known
     then, so it ends with that scan (its finding is that scan's), and a later scan does not
-    change what an earlier one's report says."""
+    change what an earlier one's report says. ``earlier``: the patient's scans read from
+    reports of other studies in the PACS (``core.pacs.earlier``), points only."""
     if not patient_id:
         return no_patient()
     entries = []
@@ -86,6 +87,7 @@ def serial_for(patient_id: str | None, scans: list[tuple[str, Annotation, dict]]
             record = build_result(name, annotation, None, convention,
                                   pregnancy=pregnancy_record(dating, annotation.extra, exam))
             entries.append(serial_entry(record, day))
+    entries += [e for e in earlier if not (until and e.exam_date and e.exam_date > until)]
     return serial_of(patient_id, entries)
 
 

@@ -45,6 +45,8 @@ class SerialEntry:
     ofd_mm: float | None
     confirmed: bool
     why_not: str | None = None  # why this scan is not on the chart, in words
+    #: Read from a report of an earlier study in the PACS: a point only, not in the scan list.
+    from_pacs: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,14 @@ class Serial:
     ofd: tuple[GrowthPoint, ...] = ()
     finding: str | None = None
     note: str | None = None  # why there are no points, or which scans were left off
+    from_pacs: int = 0  # how many of the HC points came from earlier studies in the PACS
+
+    @property
+    def chart_line(self) -> str:
+        """How many HC points are on the chart, and how many of them the PACS gave."""
+        pacs = (f" ({self.from_pacs} of them from earlier studies in the PACS)"
+                if self.from_pacs else "")
+        return f"Serial scans: {len(self.hc)} HC on the chart{pacs}"
 
     @property
     def lines(self) -> list[str]:
@@ -76,13 +86,14 @@ def serial_of(patient_id: str, entries: list[SerialEntry]) -> Serial:
     left = [f"{e.name} ({e.why_not})" for e in entries if e.why_not is not None]
     note = ("Not on the chart: " + "; ".join(left)) if left else None
     points = {}
+    from_pacs = sum(1 for e in plotted if e.from_pacs and e.hc_mm is not None)
     for measure in ("hc_mm", "bpd_mm", "ofd_mm"):
         shown = [e for e in plotted if getattr(e, measure) is not None]
         points[measure] = tuple(GrowthPoint(e.ga.days, getattr(e, measure), e.confirmed,
                                             i == len(shown) - 1, e.exam_date)
                                 for i, e in enumerate(shown))
     return Serial(patient_id, points["hc_mm"], points["bpd_mm"], points["ofd_mm"],
-                  crossing_finding(points["hc_mm"]), note)
+                  crossing_finding(points["hc_mm"]), note, from_pacs)
 
 
 def _percentile(point: GrowthPoint) -> float | None:

@@ -28,9 +28,9 @@ from pydicom.multival import MultiValue
 
 from fetalview.core.measure.geometry import Ellipse
 from fetalview.core.record.pacs_origin import SrReference
-from fetalview.core.results.dicom_sr import (BIPARIETAL_DIAMETER, HEAD_CIRCUMFERENCE,
-                                             MANUFACTURER, OCCIPITAL_FRONTAL_DIAMETER,
-                                             REPORT_TITLE)
+from fetalview.core.results.dicom_sr import (BIPARIETAL_DIAMETER, GESTATIONAL_AGE,
+                                             HEAD_CIRCUMFERENCE, MANUFACTURER,
+                                             OCCIPITAL_FRONTAL_DIAMETER, REPORT_TITLE, SUMMARY)
 
 #: TID 1004 "Device Observer Identifying Attributes" rows (PS3.16 CID 270 context).
 DEVICE_MANUFACTURER = "121014"
@@ -69,6 +69,9 @@ class StudyReport:
     edited: bool = False  # a person changed the model's contour (then confirmed it, or not)
     review_flag: str | None = None  # the model's review flag, in the report's words
     frame: int = 0  # the frame measured (0-based) in a cine loop
+    exam_date: dt.date | None = None  # the study's date (else the content date)
+    #: The GA at the scan its TID 5002 summary states (days), from the dating it had then.
+    summary_ga_days: int | None = None
 
     @property
     def when(self) -> dt.datetime:
@@ -185,6 +188,29 @@ def _source(ds: Dataset, ours: bool, model: str | None) -> str:
     return words or device or str(ds.get("InstitutionName", "") or "") or "another system"
 
 
+def _summary_ga(ds: Dataset) -> int | None:
+    """The GA (days) in the report's TID 5002 summary; None when it has none."""
+    for section in _walk(ds.ContentSequence):
+        if _code(section) == SUMMARY.value:
+            for item in section.get("ContentSequence") or []:
+                values = item.get("MeasuredValueSequence") or []
+                if _code(item) == GESTATIONAL_AGE.value and values:
+                    try:
+                        return int(round(float(values[0].NumericValue)))
+                    except (TypeError, ValueError, AttributeError):
+                        return None
+    return None
+
+
+def _exam_date(ds: Dataset) -> dt.date | None:
+    for keyword in ("StudyDate", "ContentDate"):
+        try:
+            return dt.datetime.strptime(str(ds.get(keyword, "") or "")[:8], "%Y%m%d").date()
+        except ValueError:
+            continue
+    return None
+
+
 def is_biometry_report(ds: Dataset) -> bool:
     """Whether ``ds`` is an OB-GYN Ultrasound Procedure Report (TID 5000's title)."""
     return ds.get("ValueType") == "CONTAINER" and _code(ds) == REPORT_TITLE.value
@@ -236,7 +262,8 @@ def read_report(ds: Dataset) -> StudyReport | None:
         verified_at=_datetime(observers[0].get("VerificationDateTime", ""), zone)
         if observers else None,
         written_at=_datetime(f"{ds.get('ContentDate', '')}{ds.get('ContentTime', '')}", zone),
-        predecessors=_predecessors(ds), edited=edited, review_flag=flag, frame=frame)
+        predecessors=_predecessors(ds), edited=edited, review_flag=flag, frame=frame,
+        exam_date=_exam_date(ds), summary_ga_days=_summary_ga(ds))
 
 
 def newest(reports: Iterable[StudyReport]) -> StudyReport | None:

@@ -4,7 +4,8 @@ serial scans among the listed ones.
 A scan's record (``ScanDocument.result``) is built with its patient's dating (kept once per
 patient in the ``PatientBook``) on its own exam date, and with its patient's serial scans: every
 listed scan of the same Patient ID, opened or measured in the background, from a folder or
-retrieved from the PACS alike. So the panel, the exports, the PDF and the SR all say the same
+retrieved from the PACS alike, and, for a study opened from the PACS, the patient's earlier
+studies' reports there (``set_earlier``: read-only points). So the panel, the exports, the PDF and the SR all say the same
 GA and the same finding. The core decides all of it (``core.record.patients``); this object only
 gathers what the list knows: each scan's annotation and its file's patient fields (a DICOM
 header is read once, without pixels).
@@ -22,6 +23,7 @@ from fetalview.core.record.patients import (BOOK_NAME, PatientBook, PatientBookE
 from fetalview.core.record.result import ScanResult, build_result
 from fetalview.core.record.serial import Serial
 from fetalview.core.record.sidecar import Annotation
+from fetalview.core.results.sr_serial import serial_entries
 
 
 class PatientRecords:
@@ -34,6 +36,13 @@ class PatientRecords:
         self._fields: dict[Path, dict] = {}
         #: Why the patients' dating cannot be read now, for the panel; None while it can.
         self.problem: str | None = None
+        #: The patient of the study opened from the PACS, and their other studies' reports.
+        self._earlier: tuple[str | None, list] = (None, [])
+
+    def set_earlier(self, patient_id: str | None, reports: list) -> None:
+        """The reports (``sr_reader.StudyReport``) of ``patient_id``'s earlier studies in the
+        PACS, shown as points of that patient's serial until another list is opened."""
+        self._earlier = (patient_id, list(reports)) if patient_id else (None, [])
 
     def remember(self, path: Path, fields: dict | None) -> None:
         """What the background queue read of a scan's file: its Patient ID and exam date."""
@@ -84,8 +93,10 @@ class PatientRecords:
             known, saved = self.session.known_result(other)
             if other != path and known and saved is not None:
                 scans.append((display_name(other), saved, self.fields(other)))
+        earlier_id, reports = self._earlier
+        earlier = serial_entries(reports, dating) if patient_id == earlier_id else ()
         return (pregnancy_record(dating, annotation.extra, exam),
-                serial_for(patient_id, scans, dating, convention, exam_day(exam)))
+                serial_for(patient_id, scans, dating, convention, exam_day(exam), earlier))
 
     def patient_of(self, document) -> tuple[str | None, str | None]:
         """The Patient ID and exam date of ``document``'s scan (the file's, else assigned)."""

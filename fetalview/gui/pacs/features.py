@@ -391,8 +391,10 @@ class PacsFeatures(QObject):
         if self.settings.node is None and not self.edit_settings():
             return
         data_dir, beside = self.window.settings.data_dir, self.window.settings.automatic_beside
-        self.open_dialog = OpenFromPacsDialog(self.settings, self.cache, self.window,
-                                              lambda got: _take_in(got, data_dir, beside))
+        node, aet = self.settings.node, self.settings.calling_aet
+        self.open_dialog = OpenFromPacsDialog(
+            self.settings, self.cache, self.window,
+            lambda got: _take_in(got, data_dir, beside) + _earlier(got, node, aet))
         self.open_dialog.retrieved.connect(self.study_list.open)
         self.open_dialog.show()
 
@@ -402,6 +404,21 @@ def _take_in(got, data_dir: Path, automatic_beside: bool) -> list[str]:
     here, in the retrieval's job, as pynetdicom takes seconds to import."""
     from fetalview.core.pacs.shared_record import take_in
     return take_in(got, data_dir, automatic_beside)
+
+
+def _earlier(got, node, calling_aet: str) -> list[str]:
+    """The patient's earlier studies' reports in the PACS (``core.pacs.earlier``) into
+    ``got.earlier``, in the retrieval's job; what the user should be told, in words."""
+    from fetalview.core.pacs.earlier import earlier_reports
+    from fetalview.core.pacs.network import PacsError
+    if not got.patient_id:
+        return []
+    try:
+        got.earlier, unread = earlier_reports(node, got.patient_id, got.folder.name, calling_aet)
+    except PacsError as exc:
+        return [f"The patient's earlier studies in the PACS were not read, so the serial scans "
+                f"show this study only ({exc})."]
+    return unread
 
 
 def _ask_patients(window, rows: dict[Path, dict]) -> dict[Path, dict] | None:

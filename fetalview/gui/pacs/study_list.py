@@ -58,6 +58,7 @@ class StudyList(QObject):
         self.study = []
         self._drop(list(s.scans))
         self.study = list(got.saved)
+        s.patients.set_earlier(got.patient_id, got.earlier)
         first = got.names.get(got.saved[0], "") if got.saved else ""
         study = ", ".join(first.split(", ")[:-1])  # the study's words, not the first image's
         self.dock.setWindowTitle(printable(f"{LIST_TITLE}: PACS study of {study}"))
@@ -77,6 +78,7 @@ class StudyList(QObject):
         if self.study and any(p not in self.study for p in self.session.scans):
             study, self.study = self.study, []
             self.dock.setWindowTitle(LIST_TITLE)
+            self.session.patients.set_earlier(None, [])
             self._drop(study)
 
     def _drop(self, paths: list[Path]) -> None:

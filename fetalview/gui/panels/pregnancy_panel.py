@@ -185,7 +185,7 @@ class PregnancyPanel(QWidget):
         if self._patient:
             lines.append(f"Dating kept for patient {self._patient}: it dates all their scans")
         if serial is not None and serial.patient_id:
-            lines.append(f"Serial scans: {len(serial.hc)} HC on the chart")
+            lines.append(serial.chart_line)
         if serial is not None and serial.note:
             lines.append(serial.note)
         self.serial_label.setText("\n".join(lines))

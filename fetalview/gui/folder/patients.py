@@ -23,7 +23,6 @@ from fetalview.core.record.patients import (BOOK_NAME, PatientBook, PatientBookE
 from fetalview.core.record.result import ScanResult, build_result
 from fetalview.core.record.serial import Serial
 from fetalview.core.record.sidecar import Annotation
-from fetalview.core.results.sr_serial import serial_entries
 
 
 class PatientRecords:
@@ -94,7 +93,12 @@ class PatientRecords:
             if other != path and known and saved is not None:
                 scans.append((display_name(other), saved, self.fields(other)))
         earlier_id, reports = self._earlier
-        earlier = serial_entries(reports, dating) if patient_id == earlier_id else ()
+        earlier = ()
+        if reports and patient_id == earlier_id:
+            # reports come only from a PACS retrieval, which loaded the SR reader (highdicom)
+            # already; imported here, the window starts without it
+            from fetalview.core.results.sr_serial import serial_entries
+            earlier = serial_entries(reports, dating)
         return (pregnancy_record(dating, annotation.extra, exam),
                 serial_for(patient_id, scans, dating, convention, exam_day(exam), earlier))
 

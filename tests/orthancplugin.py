@@ -74,9 +74,12 @@ def started(folder: Path, **section):
 
     class _Started:
         def __enter__(self):
+            # counted before the start: the model may be loaded by the time Orthanc answers
+            log = folder / "orthanc.log"
+            loads = log.read_text(errors="replace").count("fetalview: model ") \
+                if log.exists() else 0
             self.context = running_orthanc(folder, extra)
             node = Node(folder, self.context.__enter__(), extra["HttpPort"])
-            loads = node.log().count("fetalview: model ")
             try:
                 node.wait_for(lambda: node.log().count("fetalview: model ") > loads
                               or "fetalview: not started" in node.log(), 180,

@@ -30,7 +30,7 @@ APP = ROOT / "dist" / "fetalview" / "fetalview"
 SAMPLES = ROOT / "resources" / "samples"
 #: The bundle's ceiling, a few MB over its measured size (packaging/README.md): a part that
 #: comes back unnoticed fails the build's test.
-SIZE_MB = 415
+SIZE_MB = 420  # measured 414.5 MB with pyqtgraph (packaging/README.md)
 
 
 def package_pins() -> dict[str, str]:
@@ -292,19 +292,25 @@ def test_bundled_opencv_has_no_video_and_stops_if_video_is_called(bundle, tmp_pa
 @pytest.mark.slow
 def test_bundled_app_opens_a_scan_and_saves_its_contour(bundle, tmp_path):
     """The window's whole path, the model included: open a scan, segment it off the GUI thread,
-    autosave the sidecar; the app is still running when the sidecar appears."""
+    autosave the automatic result (in the app's data folder under HOME, never beside the scan:
+    core.record.sidecar_store); the app is still running when the sidecar appears."""
     scan = tmp_path / "050_HC.png"
     scan.write_bytes((SAMPLES / scan.name).read_bytes())
-    saved = scan.with_name(scan.name + ".fetalview.json")
+    data = tmp_path / ".local" / "share" / "fetalview" / "fetalview" / "sidecars"
+
+    def saved() -> list[Path]:
+        return list(data.glob(f"*/{scan.name}.fetalview.json"))
+
     app = subprocess.Popen([str(APP), str(scan)], cwd=tmp_path, env=_bare_env(tmp_path),
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
-        while not saved.exists() and app.poll() is None and time.monotonic() < deadline:
+        while not saved() and app.poll() is None and time.monotonic() < deadline:
             time.sleep(0.5)
         assert app.poll() is None, app.stderr.read()
     finally:
         app.kill()
         app.wait()
-    assert saved.exists(), "no sidecar within 2 minutes"
-    assert json.loads(saved.read_text())["auto_ellipse"]["a"] > 0
+    assert saved(), "no sidecar within 2 minutes"
+    assert json.loads(saved()[0].read_text())["auto_ellipse"]["a"] > 0
+    assert not scan.with_name(scan.name + ".fetalview.json").exists()

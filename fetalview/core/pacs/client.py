@@ -103,6 +103,25 @@ def store(node: PacsNode, paths: list[Path], calling_aet: str = DEFAULT_CALLING_
         raise cls("; ".join(said))
 
 
+def find(node: PacsNode, query: Dataset, what: str, calling_aet: str = DEFAULT_CALLING_AET,
+         timeout: float = DEFAULT_TIMEOUT_S,
+         deadline: float = DEFAULT_DEADLINE_S) -> list[Dataset]:
+    """The answers to a Study Root C-FIND of ``query`` (``what`` names it in messages), within
+    the deadline (``network.run_bounded``)."""
+    def work(line):
+        answers = []
+        with association(line, node, calling_aet,
+                         [(StudyRootQueryRetrieveInformationModelFind, (ImplicitVRLittleEndian,))],
+                         timeout) as assoc:
+            for status, found in assoc.send_c_find(query,
+                                                   StudyRootQueryRetrieveInformationModelFind):
+                check_status(status, node, what, pending_ok=True)
+                if found is not None and status.Status in _PENDING:
+                    answers.append(found)
+        return answers
+    return run_bounded(node, what, deadline, work)
+
+
 def find_studies(node: PacsNode, calling_aet: str = DEFAULT_CALLING_AET, *,
                  patient_id: str = "", patient_name: str = "", study_date: str = "",
                  timeout: float = DEFAULT_TIMEOUT_S,
@@ -120,26 +139,14 @@ def find_studies(node: PacsNode, calling_aet: str = DEFAULT_CALLING_AET, *,
     for keyword in ("StudyInstanceUID", "StudyDescription", "ModalitiesInStudy",
                     "NumberOfStudyRelatedInstances"):
         setattr(query, keyword, "")
-
-    def work(line):
-        hits = []
-        with association(line, node, calling_aet,
-                         [(StudyRootQueryRetrieveInformationModelFind, (ImplicitVRLittleEndian,))],
-                         timeout) as assoc:
-            for status, found in assoc.send_c_find(query,
-                                                   StudyRootQueryRetrieveInformationModelFind):
-                check_status(status, node, "the search", pending_ok=True)
-                if found is not None and status.Status in _PENDING:
-                    hits.append(StudyHit(
-                        str(found.get("StudyInstanceUID", "")),
-                        peer_text(found.get("PatientName", "")).replace("^", " ").strip(),
-                        peer_text(found.get("PatientID", "")),
-                        peer_text(found.get("StudyDate", "")),
-                        peer_text(found.get("StudyDescription", "")),
-                        ", ".join(peer_text(v) for v in _values(found.get("ModalitiesInStudy"))),
-                        peer_text(found.get("NumberOfStudyRelatedInstances", ""))))
-        return hits
-    hits = run_bounded(node, "the search", deadline, work)
+    hits = [StudyHit(str(found.get("StudyInstanceUID", "")),
+                     peer_text(found.get("PatientName", "")).replace("^", " ").strip(),
+                     peer_text(found.get("PatientID", "")),
+                     peer_text(found.get("StudyDate", "")),
+                     peer_text(found.get("StudyDescription", "")),
+                     ", ".join(peer_text(v) for v in _values(found.get("ModalitiesInStudy"))),
+                     peer_text(found.get("NumberOfStudyRelatedInstances", "")))
+            for found in find(node, query, "the search", calling_aet, timeout, deadline)]
     return sorted(hits, key=lambda h: (h.study_date, h.patient_name), reverse=True)
 
 

@@ -15,18 +15,12 @@ import tempfile
 import threading
 
 from pydicom.dataset import Dataset
-from pydicom.uid import ImplicitVRLittleEndian
-from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
 
-from fetalview.core.pacs.client import find_studies
-from fetalview.core.pacs.network import (DEFAULT_DEADLINE_S, DEFAULT_TIMEOUT_S, association,
-                                         check_status, run_bounded)
+from fetalview.core.pacs.client import find, find_studies
+from fetalview.core.pacs.network import DEFAULT_DEADLINE_S, DEFAULT_TIMEOUT_S
 from fetalview.core.pacs.node import DEFAULT_CALLING_AET, PacsNode, is_uid
 from fetalview.core.pacs.retrieve import get_study
 from fetalview.core.results.sr_reader import StudyReport
-
-_PENDING = (0xFF00, 0xFF01)
-
 
 def report_series(node: PacsNode, study_uid: str, calling_aet: str = DEFAULT_CALLING_AET,
                   timeout: float = DEFAULT_TIMEOUT_S,
@@ -38,20 +32,10 @@ def report_series(node: PacsNode, study_uid: str, calling_aet: str = DEFAULT_CAL
     query.Modality = "SR"
     query.SeriesInstanceUID = ""
 
-    def work(line):
-        found = []
-        with association(line, node, calling_aet,
-                         [(StudyRootQueryRetrieveInformationModelFind, (ImplicitVRLittleEndian,))],
-                         timeout) as assoc:
-            for status, hit in assoc.send_c_find(query,
-                                                 StudyRootQueryRetrieveInformationModelFind):
-                check_status(status, node, "the search for reports", pending_ok=True)
-                if hit is not None and status.Status in _PENDING:
-                    uid = str(hit.get("SeriesInstanceUID", ""))
-                    if is_uid(uid) and str(hit.get("Modality", "SR")) == "SR":
-                        found.append(uid)
-        return tuple(found)
-    return run_bounded(node, "the search for reports", deadline, work)
+    return tuple(uid for hit in find(node, query, "the search for reports", calling_aet, timeout,
+                                     deadline)
+                 if is_uid(uid := str(hit.get("SeriesInstanceUID", "")))
+                 and str(hit.get("Modality", "SR")) == "SR")
 
 
 def earlier_reports(node: PacsNode, patient_id: str, study_uid: str,

@@ -55,6 +55,15 @@ def wait_for(condition, timeout_ms: int = 120000) -> None:
             raise TimeoutError("the app did not get there in time")
 
 
+def pdf_page(report: Path, number: int) -> Path:
+    """Page ``number`` of the PDF ``report`` rendered by Ghostscript at 70 dpi, beside it."""
+    page = report.with_name(f"{report.stem}_{number}.png")
+    subprocess.run(["gs", "-q", "-sDEVICE=png16m", "-r70", "-dTextAlphaBits=4",
+                    "-dGraphicsAlphaBits=4", f"-dFirstPage={number}", f"-dLastPage={number}",
+                    "-o", str(page), str(report)], check=True)
+    return page
+
+
 def save(image_or_window, path: Path) -> None:
     """Store a window grab (or a PNG) as PNG. Not reduced to a palette: that posterises the
     scan's greys, and the point of these pictures is what a sonographer sees."""
@@ -135,11 +144,7 @@ def main() -> int:
         growth_report = work / "exports" / "673_HC_report.pdf"
         window.clinic.export_report(growth_report)
         if shutil.which("gs"):
-            page = growth_report.with_name("673_HC_report_%d.png")
-            subprocess.run(["gs", "-q", "-sDEVICE=png16m", "-r70", "-dTextAlphaBits=4",
-                            "-dGraphicsAlphaBits=4", "-o", str(page), str(growth_report)],
-                           check=True)
-            save(growth_report.with_name("673_HC_report_2.png"), OUT / "report-growth-page.png")
+            save(pdf_page(growth_report, 2), OUT / "report-growth-page.png")
 
     settings.bpd_convention = OUTER_INNER
     show(window, "249_HC.png")
@@ -164,11 +169,7 @@ def main() -> int:
         report = exported.with_name("796_2HC_report.pdf")
         window.clinic.export_report(report)
         if shutil.which("gs"):
-            page = report.with_suffix(".png")
-            subprocess.run(["gs", "-q", "-sDEVICE=png16m", "-r70", "-dTextAlphaBits=4",
-                            "-dGraphicsAlphaBits=4", "-dFirstPage=1", "-dLastPage=1", "-o",
-                            str(page), str(report)], check=True)
-            save(page, OUT / "report-page.png")
+            save(pdf_page(report, 1), OUT / "report-page.png")
     window.close()
     shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -14,7 +14,6 @@ report-serial-page.png.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import tempfile
 from datetime import date, timedelta
@@ -32,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dicomfiles import make_dicom  # noqa: E402
-from take_screenshots import OUT, TASKBAR, save, settle, wait_for  # noqa: E402
+from take_screenshots import OUT, TASKBAR, pdf_page, save, settle, wait_for  # noqa: E402
 
 from fetalview.bundled import sample_scans_dir  # noqa: E402
 from fetalview.core.measure.biometry import measure  # noqa: E402
@@ -103,11 +102,7 @@ def main() -> int:
     if shots.name.startswith("1920") and shutil.which("gs"):
         report = work / "report.pdf"
         window.clinic.export_report(report)
-        page = work / "page.png"
-        subprocess.run(["gs", "-q", "-sDEVICE=png16m", "-r70", "-dTextAlphaBits=4",
-                        "-dGraphicsAlphaBits=4", "-dFirstPage=2", "-dLastPage=2", "-o",
-                        str(page), str(report)], check=True)
-        save(page, OUT / "report-serial-page.png")
+        save(pdf_page(report, 2), OUT / "report-serial-page.png")
     window.close()
     shutil.rmtree(work, ignore_errors=True)
     return 0
